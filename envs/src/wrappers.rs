@@ -1,0 +1,117 @@
+//! Wrappers with Gymnasium's semantics: a time limit and episode statistics.
+
+use crate::env::{Env, EnvError, EpisodeStats, StepResult};
+use crate::render::Frame;
+use crate::spaces::{Action, BoxSpace, Space};
+
+/// Truncates an episode after `max_episode_steps` steps (Gymnasium's `TimeLimit`).
+///
+/// The flag `truncated` is set on the step that reaches the limit, also
+/// when that step terminates too.
+#[derive(Debug, Clone)]
+pub struct TimeLimit<E> {
+    inner: E,
+    max_episode_steps: usize,
+    elapsed: usize,
+}
+
+impl<E: Env> TimeLimit<E> {
+    /// Wraps `inner` with a limit of `max_episode_steps` steps per episode.
+    pub fn new(inner: E, max_episode_steps: usize) -> Self {
+        Self { inner, max_episode_steps, elapsed: 0 }
+    }
+
+    /// Steps taken in the current episode.
+    pub fn elapsed_steps(&self) -> usize {
+        self.elapsed
+    }
+
+    /// The limit.
+    pub fn max_episode_steps(&self) -> usize {
+        self.max_episode_steps
+    }
+}
+
+impl<E: Env> Env for TimeLimit<E> {
+    fn id(&self) -> &'static str {
+        self.inner.id()
+    }
+    fn observation_space(&self) -> &BoxSpace {
+        self.inner.observation_space()
+    }
+    fn action_space(&self) -> &Space {
+        self.inner.action_space()
+    }
+    fn reset_into(&mut self, seed: Option<u64>, obs: &mut [f32]) {
+        self.elapsed = 0;
+        self.inner.reset_into(seed, obs)
+    }
+    fn step_into(&mut self, action: Action<'_>, obs: &mut [f32]) -> Result<StepResult, EnvError> {
+        let mut r = self.inner.step_into(action, obs)?;
+        self.elapsed += 1;
+        if self.elapsed >= self.max_episode_steps {
+            r.truncated = true;
+        }
+        Ok(r)
+    }
+    fn state(&self) -> Vec<f64> {
+        self.inner.state()
+    }
+    fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
+        self.inner.set_state(state)
+    }
+    fn render(&self) -> Option<Frame> {
+        self.inner.render()
+    }
+}
+
+/// Adds the finished episode's return and length to the step that ends it
+/// (Gymnasium's `RecordEpisodeStatistics`, without wall-clock time).
+#[derive(Debug, Clone)]
+pub struct RecordEpisodeStatistics<E> {
+    inner: E,
+    ret: f64,
+    len: usize,
+}
+
+impl<E: Env> RecordEpisodeStatistics<E> {
+    /// Wraps `inner`.
+    pub fn new(inner: E) -> Self {
+        Self { inner, ret: 0.0, len: 0 }
+    }
+}
+
+impl<E: Env> Env for RecordEpisodeStatistics<E> {
+    fn id(&self) -> &'static str {
+        self.inner.id()
+    }
+    fn observation_space(&self) -> &BoxSpace {
+        self.inner.observation_space()
+    }
+    fn action_space(&self) -> &Space {
+        self.inner.action_space()
+    }
+    fn reset_into(&mut self, seed: Option<u64>, obs: &mut [f32]) {
+        self.ret = 0.0;
+        self.len = 0;
+        self.inner.reset_into(seed, obs)
+    }
+    fn step_into(&mut self, action: Action<'_>, obs: &mut [f32]) -> Result<StepResult, EnvError> {
+        let mut r = self.inner.step_into(action, obs)?;
+        self.ret += r.reward;
+        self.len += 1;
+        if r.done() {
+            r.episode = Some(EpisodeStats { ret: self.ret, len: self.len });
+        }
+        Ok(r)
+    }
+    fn state(&self) -> Vec<f64> {
+        self.inner.state()
+    }
+    fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
+        self.inner.set_state(state)
+    }
+    fn render(&self) -> Option<Frame> {
+        self.inner.render()
+    }
+}

@@ -1,0 +1,155 @@
+//! Gymnasium API semantics: seeding, spaces, time limits, statistics, vector envs, rendering.
+
+use nnlab_envs::{make, make_raw, Action, Actions, Env, EnvError, Space, SyncVectorEnv, ENV_IDS};
+
+fn some_action(space: &Space) -> (usize, Vec<f32>) {
+    match space {
+        Space::Discrete(_) => (1, vec![]),
+        Space::Box(b) => (0, vec![0.5 * b.high[0]]),
+    }
+}
+
+fn act<'a>(space: &Space, a: &'a (usize, Vec<f32>)) -> Action<'a> {
+    match space {
+        Space::Discrete(_) => Action::Discrete(a.0),
+        Space::Box(_) => Action::Continuous(&a.1),
+    }
+}
+
+#[test]
+fn same_seed_same_start_and_unseeded_reset_continues_the_stream() {
+    for id in ENV_IDS {
+        let mut a = make(id).unwrap();
+        let mut b = make(id).unwrap();
+        let first = a.reset(Some(7));
+        assert_eq!(first, b.reset(Some(7)), "{id}");
+        let second = a.reset(None);
+        assert_eq!(second, b.reset(None), "{id}");
+        assert_ne!(first, a.reset(Some(8)), "{id}");
+        assert!(a.observation_space().contains(&first) || id == "CartPole-v1", "{id}");
+    }
+}
+
+#[test]
+fn reset_distributions_match_gymnasium_bounds() {
+    let mut env = make_raw("CartPole-v1").unwrap();
+    for seed in 0..200 {
+        env.reset(Some(seed));
+        assert!(env.state().iter().all(|v| v.abs() <= 0.05));
+    }
+    let mut env = make_raw("MountainCar-v0").unwrap();
+    for seed in 0..200 {
+        env.reset(Some(seed));
+        let s = env.state();
+        assert!((-0.6..-0.4).contains(&s[0]) && s[1] == 0.0);
+    }
+    let mut env = make_raw("Pendulum-v1").unwrap();
+    for seed in 0..200 {
+        env.reset(Some(seed));
+        let s = env.state();
+        assert!(s[0].abs() <= std::f64::consts::PI && s[1].abs() <= 1.0);
+    }
+}
+
+#[test]
+fn actions_outside_the_space_are_errors_not_panics() {
+    let mut env = make("CartPole-v1").unwrap();
+    env.reset(Some(0));
+    assert!(matches!(env.step(Action::Discrete(2)), Err(EnvError::InvalidAction { .. })));
+    assert!(matches!(env.step(Action::Continuous(&[0.0])), Err(EnvError::InvalidAction { .. })));
+    let mut env = make("Pendulum-v1").unwrap();
+    env.reset(Some(0));
+    for bad in [&[2.5f32][..], &[f32::NAN], &[0.0, 0.0], &[]] {
+        let e = env.step(Action::Continuous(bad)).unwrap_err();
+        assert!(e.to_string().contains("outside the action space"), "{e}");
+    }
+    assert!(env.step(Action::Continuous(&[2.0])).is_ok());
+    assert!(make("Acrobot-v1").unwrap().step(Action::Discrete(0)).unwrap_err() == EnvError::ResetNeeded);
+    assert!(matches!(make("Nope-v0"), Err(EnvError::UnknownEnv(_))));
+}
+
+#[test]
+fn time_limits_truncate_at_the_registered_step() {
+    for (id, limit) in [("CartPole-v1", 500), ("MountainCar-v0", 200), ("Pendulum-v1", 200), ("Acrobot-v1", 500), ("MountainCarContinuous-v0", 999)] {
+        let mut env = make(id).unwrap();
+        env.reset(Some(3));
+        let a = some_action(env.action_space());
+        let start = env.state();
+        for t in 1..=limit {
+            // Hold the state still so that no episode terminates before the limit.
+            env.set_state(&start).unwrap();
+            let space = env.action_space().clone();
+            let tr = env.step(act(&space, &a)).unwrap();
+            if id == "CartPole-v1" || id == "Acrobot-v1" || id == "MountainCar-v0" {
+                assert!(!tr.terminated);
+            }
+            assert_eq!(tr.truncated, t == limit, "{id} step {t}");
+        }
+    }
+}
+
+#[test]
+fn cartpole_pays_one_per_step_including_the_terminal_one() {
+    let mut env = make("CartPole-v1").unwrap();
+    env.reset(Some(0));
+    let mut total = 0.0;
+    let mut steps = 0;
+    loop {
+        let t = env.step(Action::Discrete(1)).unwrap();
+        total += t.reward;
+        steps += 1;
+        if t.terminated {
+            break;
+        }
+    }
+    assert_eq!(total, steps as f64);
+    assert!(steps < 50);
+    // Stepping past termination pays nothing, as in Gymnasium.
+    assert_eq!(env.step(Action::Discrete(1)).unwrap().reward, 0.0);
+}
+
+#[test]
+fn vector_env_autoresets_and_keeps_the_final_observation() {
+    let mut venv = SyncVectorEnv::make("CartPole-v1", 3).unwrap();
+    let first = venv.reset(Some(10)).to_vec();
+    let mut single = make("CartPole-v1").unwrap();
+    assert_eq!(&first[4..8], &single.reset(Some(11))[..]);
+    let mut episodes = 0;
+    for _ in 0..200 {
+        let before = venv.observations().to_vec();
+        venv.step(Actions::Discrete(&[1, 0, 1])).unwrap();
+        for i in 0..3 {
+            if venv.has_final()[i] {
+                episodes += 1;
+                let stats = venv.episodes()[i].expect("statistics on the final step");
+                assert_eq!(stats.ret, stats.len as f64);
+                let fin = &venv.final_observations()[i * 4..(i + 1) * 4];
+                assert_ne!(fin, &venv.observations()[i * 4..(i + 1) * 4]);
+                assert_eq!(venv.next_observation(i), fin);
+                // The new episode starts inside the reset distribution.
+                assert!(venv.observations()[i * 4..(i + 1) * 4].iter().all(|v| v.abs() <= 0.05));
+            } else {
+                assert!(venv.episodes()[i].is_none());
+                assert_ne!(&before[i * 4..(i + 1) * 4], venv.next_observation(i));
+            }
+        }
+    }
+    assert!(episodes >= 6, "{episodes}");
+    // One bad action: an error, and no environment moves.
+    let before = venv.observations().to_vec();
+    assert!(venv.step(Actions::Discrete(&[1, 5, 1])).is_err());
+    assert!(venv.step(Actions::Discrete(&[1, 1])).is_err());
+    assert_eq!(before, venv.observations());
+}
+
+#[test]
+fn every_environment_renders_a_frame() {
+    for id in ENV_IDS {
+        let mut env = make(id).unwrap();
+        env.reset(Some(0));
+        let f = env.render().expect("renders");
+        assert_eq!(f.rgb.len(), (f.width * f.height * 3) as usize);
+        let non_white = f.rgb.chunks(3).filter(|p| p != &[255, 255, 255]).count();
+        assert!(non_white > 500, "{id}: {non_white} drawn pixels");
+    }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs what nnlab needs to build and run, idempotently, into a cache
+# outside the checkout, and links the checkout to it.
+#
+#   LibTorch 2.11.0 (the version tch 0.24 binds), taken from PyPI's
+#   torch==2.11.0 wheel, installed into a venv under
+#   ${NNLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nnlab}/torch-2.11.0
+#   and linked from the checkout as `.libtorch` (ignored by git), which
+#   `.cargo/config.toml` hands to tch's build script as LIBTORCH.
+#
+# A second call returns in well under a second when everything is there.
+set -euo pipefail
+
+TORCH_VERSION="2.11.0"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${NNLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nnlab}"
+venv="$cache/torch-$TORCH_VERSION"
+marker="$venv/.nnlab-complete"
+
+say() { printf 'nnlab setup: %s\n' "$*" >&2; }
+
+find_python() {
+    for py in python3.11 python3; do
+        if command -v "$py" >/dev/null 2>&1; then
+            echo "$py"
+            return 0
+        fi
+    done
+    say "no python3 found; install Python 3.11 with pip and venv"
+    exit 1
+}
+
+if [ ! -f "$marker" ]; then
+    py="$(find_python)"
+    say "installing LibTorch $TORCH_VERSION from PyPI into $venv (first use only, about 2 minutes, 4.6 GB)"
+    rm -rf "$venv"
+    mkdir -p "$cache"
+    "$py" -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir "torch==$TORCH_VERSION"
+    touch "$marker"
+fi
+
+torch_dir="$(ls -d "$venv"/lib/python3*/site-packages/torch | head -n 1)"
+if [ ! -f "$torch_dir/lib/libtorch_cpu.so" ] || [ ! -d "$torch_dir/include" ]; then
+    say "the cached torch at $torch_dir is incomplete; delete $venv and run again"
+    exit 1
+fi
+
+# Link the checkout to the cached libraries (replaced when it points elsewhere).
+if [ "$(readlink "$root/.libtorch" 2>/dev/null || true)" != "$torch_dir" ]; then
+    ln -sfn "$torch_dir" "$root/.libtorch"
+    say "linked .libtorch -> $torch_dir"
+fi
