@@ -1,1 +1,38 @@
-//! placeholder
+//! Everything a person touches when running an nnlab experiment: the shared
+//! command-line flags, config loading (TOML + `--set`), device choice, the run
+//! folder (atomic writes, flushed metrics), plots, GIFs and progress bars.
+//! Each experiment is one short binary in `src/bin/`.
+
+pub mod cli;
+pub mod config;
+pub mod device;
+pub mod metrics;
+pub mod plot;
+pub mod progress;
+pub mod run_dir;
+pub mod summary;
+pub mod video;
+
+/// Runs `body` as a command's `main`: an error prints one line on stderr
+/// (`NAME: error: ...`) and exits with status 1; a panic prints one line too,
+/// without a backtrace.
+pub fn main_wrapper(name: &'static str, body: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode {
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        let first = msg.lines().next().unwrap_or(msg);
+        eprintln!("{name}: internal error: {first}");
+    }));
+    match body() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            let text = format!("{e:#}").replace('\n', " ");
+            eprintln!("{name}: error: {text}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

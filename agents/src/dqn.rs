@@ -1,0 +1,332 @@
+//! Deep Q-Network (Mnih et al. 2015) with double-DQN and dueling options.
+//!
+//! The loop follows CleanRL's `dqn.py` step for step: epsilon-greedy
+//! actions on a linear schedule, one transition into the replay buffer per
+//! step, a gradient update every `train_frequency` steps after
+//! `learning_starts`, and a target-network update every
+//! `target_network_frequency` steps. The TD target stops at `terminated` only:
+//! a time-limit truncation stores the true final observation and bootstraps
+//! from it.
+//!
+//! Seeds: one `seed` fans out into `tch::manual_seed(seed)` (network
+//! initialisation), the agent's `ChaCha8Rng::seed_from_u64(seed)` (exploration
+//! and replay sampling), and the training env's `reset(Some(seed))`.
+
+use crate::network::{clip_grad_norm, soft_update, QNetwork};
+use crate::observer::{EpisodeRecord, Observer, UpdateRecord};
+use crate::replay_buffer::{Batch, ReplayBuffer};
+use crate::schedule::LinearSchedule;
+use crate::validate::{in_range, nonzero, positive};
+use anyhow::{bail, Context, Result};
+use nnlab_envs::{Actions, Space, SyncVectorEnv};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module, OptimizerConfig};
+use tch::{Device, Kind, Reduction, Tensor};
+
+/// The TD loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TdLoss {
+    /// Mean squared error (CleanRL).
+    Mse,
+    /// Huber loss with delta 1 (SB3, the Nature DQN's error clipping).
+    Huber,
+}
+
+/// Every DQN hyperparameter, with CleanRL's `dqn.py` defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DqnConfig {
+    /// Gymnasium id of the environment (discrete actions).
+    pub env_id: String,
+    /// Seed of the whole run (networks, exploration, replay sampling, environments).
+    pub seed: u64,
+    /// Environment steps to train for.
+    pub total_timesteps: usize,
+    /// Adam learning rate.
+    pub learning_rate: f64,
+    /// Adam epsilon.
+    pub adam_eps: f64,
+    /// Replay buffer capacity in transitions.
+    pub buffer_size: usize,
+    /// Discount factor.
+    pub gamma: f64,
+    /// Target update rate: 1.0 copies the network (hard update), less blends (soft, Polyak).
+    pub tau: f64,
+    /// Environment steps between target-network updates.
+    pub target_network_frequency: usize,
+    /// Transitions per gradient update.
+    pub batch_size: usize,
+    /// Exploration rate at the start.
+    pub start_e: f64,
+    /// Exploration rate at the end of the ramp.
+    pub end_e: f64,
+    /// Fraction of `total_timesteps` over which epsilon ramps from `start_e` to `end_e`.
+    pub exploration_fraction: f64,
+    /// Environment steps before learning starts.
+    pub learning_starts: usize,
+    /// Environment steps between training rounds.
+    pub train_frequency: usize,
+    /// Gradient updates per training round.
+    pub gradient_steps: usize,
+    /// Widths of the hidden ReLU layers.
+    pub hidden_sizes: Vec<i64>,
+    /// Double DQN: the online network picks the next action, the target network values it.
+    pub double_dqn: bool,
+    /// Dueling head: separate value and advantage streams.
+    pub dueling: bool,
+    /// TD loss: "mse" or "huber".
+    pub loss: TdLoss,
+    /// Clip the gradients' joint L2 norm to this value (absent: no clipping).
+    pub max_grad_norm: Option<f64>,
+    /// Greedy evaluation episodes at the end of training.
+    pub eval_episodes: usize,
+}
+
+impl Default for DqnConfig {
+    fn default() -> Self {
+        Self {
+            env_id: "CartPole-v1".into(),
+            seed: 1,
+            total_timesteps: 500_000,
+            learning_rate: 2.5e-4,
+            adam_eps: 1e-8,
+            buffer_size: 10_000,
+            gamma: 0.99,
+            tau: 1.0,
+            target_network_frequency: 500,
+            batch_size: 128,
+            start_e: 1.0,
+            end_e: 0.05,
+            exploration_fraction: 0.5,
+            learning_starts: 10_000,
+            train_frequency: 10,
+            gradient_steps: 1,
+            hidden_sizes: vec![120, 84],
+            double_dqn: false,
+            dueling: false,
+            loss: TdLoss::Mse,
+            max_grad_norm: None,
+            eval_episodes: 10,
+        }
+    }
+}
+
+impl DqnConfig {
+    /// Checks every value; the error is one line naming the key.
+    pub fn validate(&self) -> Result<()> {
+        nnlab_envs::registry::spec(&self.env_id).map_err(|e| anyhow::anyhow!("env_id: {e}"))?;
+        nonzero("total_timesteps", self.total_timesteps)?;
+        positive("learning_rate", self.learning_rate)?;
+        positive("adam_eps", self.adam_eps)?;
+        nonzero("buffer_size", self.buffer_size)?;
+        in_range("gamma", self.gamma, 0.0, 1.0)?;
+        in_range("tau", self.tau, 0.0, 1.0)?;
+        positive("tau", self.tau)?;
+        nonzero("target_network_frequency", self.target_network_frequency)?;
+        nonzero("batch_size", self.batch_size)?;
+        if self.batch_size > self.buffer_size {
+            bail!("batch_size ({}) must not exceed buffer_size ({})", self.batch_size, self.buffer_size);
+        }
+        in_range("start_e", self.start_e, 0.0, 1.0)?;
+        in_range("end_e", self.end_e, 0.0, 1.0)?;
+        in_range("exploration_fraction", self.exploration_fraction, 0.0, 1.0)?;
+        nonzero("train_frequency", self.train_frequency)?;
+        nonzero("gradient_steps", self.gradient_steps)?;
+        if self.hidden_sizes.iter().any(|&h| h <= 0) {
+            bail!("hidden_sizes must all be at least 1, got {:?}", self.hidden_sizes);
+        }
+        if let Some(m) = self.max_grad_norm {
+            positive("max_grad_norm", m)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes of replay memory this config needs for observations of length `obs_dim`.
+    pub fn replay_bytes(&self, obs_dim: usize) -> u128 {
+        ReplayBuffer::bytes_for(self.buffer_size, obs_dim)
+    }
+}
+
+/// What a training run ends with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainStats {
+    /// Returns of all training episodes, in order.
+    pub episode_returns: Vec<f64>,
+    /// Gradient updates made.
+    pub updates: usize,
+}
+
+/// A DQN agent: online and target networks, optimiser, replay buffer and RNG.
+pub struct Dqn {
+    config: DqnConfig,
+    device: Device,
+    n_actions: i64,
+    obs_dim: usize,
+    vs: nn::VarStore,
+    q_network: QNetwork,
+    target_vs: nn::VarStore,
+    target_network: QNetwork,
+    optimizer: nn::Optimizer,
+    rng: ChaCha8Rng,
+}
+
+impl Dqn {
+    /// Builds the agent for `config.env_id` on `device`, seeding torch and its RNG with `config.seed`.
+    pub fn new(config: DqnConfig, device: Device) -> Result<Self> {
+        config.validate()?;
+        let env = nnlab_envs::make(&config.env_id)?;
+        let n_actions = match env.action_space() {
+            Space::Discrete(n) => *n as i64,
+            Space::Box(_) => bail!("DQN needs discrete actions, but {} has a continuous (Box) action space", config.env_id),
+        };
+        let obs_dim = env.observation_space().dim();
+        tch::manual_seed(config.seed as i64);
+        let vs = nn::VarStore::new(device);
+        let q_network = QNetwork::new(&(vs.root() / "q"), obs_dim as i64, n_actions, &config.hidden_sizes, config.dueling);
+        let mut target_vs = nn::VarStore::new(device);
+        let target_network =
+            QNetwork::new(&(target_vs.root() / "q"), obs_dim as i64, n_actions, &config.hidden_sizes, config.dueling);
+        target_vs.copy(&vs).context("copying the online network into the target network")?;
+        target_vs.freeze();
+        let optimizer = nn::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
+        let rng = ChaCha8Rng::seed_from_u64(config.seed);
+        Ok(Self { config, device, n_actions, obs_dim, vs, q_network, target_vs, target_network, optimizer, rng })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DqnConfig {
+        &self.config
+    }
+
+    /// The online network's variables (for saving).
+    pub fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    /// Trains for `config.total_timesteps` steps on one environment, reporting to `observer`.
+    pub fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
+        let cfg = self.config.clone();
+        let mut envs = SyncVectorEnv::make(&cfg.env_id, 1)?;
+        let mut rb = ReplayBuffer::new(cfg.buffer_size, self.obs_dim);
+        let epsilon = LinearSchedule::new(cfg.start_e, cfg.end_e, cfg.exploration_fraction * cfg.total_timesteps as f64);
+        let mut obs = envs.reset(Some(cfg.seed)).to_vec();
+        let mut stats = TrainStats { episode_returns: Vec::new(), updates: 0 };
+        // Sums since the last episode report, kept as tensors to avoid a host sync per update.
+        let mut loss_sum = Tensor::zeros([], (Kind::Float, self.device));
+        let mut q_sum = Tensor::zeros([], (Kind::Float, self.device));
+        let mut updates_since_report = 0usize;
+        const PROGRESS_INTERVAL: usize = 1000;
+
+        for global_step in 0..cfg.total_timesteps {
+            // 1. Act: epsilon-greedy on the online network.
+            let eps = epsilon.value(global_step);
+            let action = if self.rng.random::<f64>() < eps {
+                self.rng.random_range(0..self.n_actions as usize)
+            } else {
+                self.act_greedy(&obs)
+            };
+            envs.step(Actions::Discrete(&[action]))?;
+
+            // 2. Store the transition; bootstrap through truncation from the true final observation.
+            rb.add(&obs, envs.next_observation(0), action as i64, envs.rewards()[0], envs.terminated()[0]);
+            if let Some(ep) = envs.episodes()[0] {
+                stats.episode_returns.push(ep.ret);
+                let update = (updates_since_report > 0).then(|| UpdateRecord {
+                    global_step,
+                    loss: f64::try_from(&loss_sum).unwrap_or(f64::NAN) / updates_since_report as f64,
+                    mean_q: f64::try_from(&q_sum).unwrap_or(f64::NAN) / updates_since_report as f64,
+                    epsilon: eps,
+                    updates: updates_since_report,
+                });
+                let record = EpisodeRecord { global_step, episode_return: ep.ret, episode_length: ep.len };
+                observer.on_episode(&record, update.as_ref(), eps);
+                if updates_since_report > 0 {
+                    loss_sum = loss_sum.zero_();
+                    q_sum = q_sum.zero_();
+                    updates_since_report = 0;
+                }
+            }
+            obs.copy_from_slice(envs.observations());
+
+            // 3. Learn.
+            if global_step > cfg.learning_starts {
+                if global_step % cfg.train_frequency == 0 {
+                    for _ in 0..cfg.gradient_steps {
+                        let batch = rb.sample(cfg.batch_size, &mut self.rng, self.device);
+                        let (loss, mean_q) = self.update(&batch);
+                        loss_sum += loss;
+                        q_sum += mean_q;
+                        updates_since_report += 1;
+                        stats.updates += 1;
+                    }
+                }
+                if global_step % cfg.target_network_frequency == 0 {
+                    soft_update(&self.target_vs, &self.vs, cfg.tau);
+                }
+            }
+            if global_step % PROGRESS_INTERVAL == 0 {
+                observer.on_progress(global_step);
+            }
+        }
+        observer.on_progress(cfg.total_timesteps);
+        Ok(stats)
+    }
+
+    /// One gradient step on `batch`; returns the (detached) loss and mean Q of the taken actions.
+    fn update(&mut self, batch: &Batch) -> (Tensor, Tensor) {
+        let cfg = &self.config;
+        let td_target = tch::no_grad(|| {
+            let next_q_target = self.target_network.forward(&batch.next_observations);
+            let next_value = if cfg.double_dqn {
+                let next_actions = self.q_network.forward(&batch.next_observations).argmax(-1, true);
+                next_q_target.gather(1, &next_actions, false).squeeze_dim(1)
+            } else {
+                next_q_target.amax(-1, false)
+            };
+            &batch.rewards + cfg.gamma * next_value * (1.0 - &batch.terminated)
+        });
+        let old_val = self.q_network.forward(&batch.observations).gather(1, &batch.actions.unsqueeze(1), false).squeeze_dim(1);
+        let loss = match cfg.loss {
+            TdLoss::Mse => old_val.mse_loss(&td_target, Reduction::Mean),
+            TdLoss::Huber => old_val.huber_loss(&td_target, Reduction::Mean, 1.0),
+        };
+        self.optimizer.zero_grad();
+        loss.backward();
+        if let Some(max) = cfg.max_grad_norm {
+            clip_grad_norm(&self.vs.trainable_variables(), max);
+        }
+        self.optimizer.step();
+        (loss.detach(), old_val.detach().mean(Kind::Float))
+    }
+
+    /// The action with the highest Q-value for one observation.
+    pub fn act_greedy(&self, obs: &[f32]) -> usize {
+        let _guard = tch::no_grad_guard();
+        let x = Tensor::from_slice(obs).view([1, obs.len() as i64]).to_device(self.device);
+        let a = self.q_network.forward(&x).argmax(-1, false);
+        i64::try_from(a).expect("argmax of a 1-element batch") as usize
+    }
+
+    /// Runs `episodes` greedy episodes (epsilon 0) on a fresh environment; episode `i`
+    /// resets with seed `seed + i`. Returns each episode's return.
+    pub fn evaluate(&self, episodes: usize, seed: u64) -> Result<Vec<f64>> {
+        let mut env = nnlab_envs::make(&self.config.env_id)?;
+        let mut returns = Vec::with_capacity(episodes);
+        for i in 0..episodes {
+            let mut obs = env.reset(Some(seed + i as u64));
+            let mut total = 0.0;
+            loop {
+                let r = env.step_into(nnlab_envs::Action::Discrete(self.act_greedy(&obs)), &mut obs)?;
+                total += r.reward;
+                if r.done() {
+                    break;
+                }
+            }
+            returns.push(total);
+        }
+        Ok(returns)
+    }
+}

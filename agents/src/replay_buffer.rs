@@ -1,0 +1,147 @@
+//! A uniform experience-replay buffer, preallocated as tensors.
+//!
+//! Storage is one CPU tensor per field, allocated once at full capacity.
+//! `add` writes a transition straight into the tensors' memory (no tensor op
+//! per step, which at these network sizes would cost more than the env);
+//! `sample` gathers a batch with one `index_select` per field and moves it to
+//! the training device in one copy. Indices come from the caller's RNG, so a
+//! seeded run samples the same batches every time.
+
+use rand::Rng;
+use tch::{Device, Kind, Tensor};
+
+/// A batch of transitions on the training device.
+#[derive(Debug)]
+pub struct Batch {
+    /// Observations `[B, obs_dim]`.
+    pub observations: Tensor,
+    /// Next observations `[B, obs_dim]` (the true final observation where an episode ended).
+    pub next_observations: Tensor,
+    /// Actions `[B]`, `i64`.
+    pub actions: Tensor,
+    /// Rewards `[B]`.
+    pub rewards: Tensor,
+    /// 1.0 where the transition reached a terminal state (never for truncation), else 0.0.
+    pub terminated: Tensor,
+}
+
+/// A ring buffer of `(obs, next_obs, action, reward, terminated)` transitions.
+pub struct ReplayBuffer {
+    capacity: usize,
+    obs_dim: usize,
+    observations: Tensor,
+    next_observations: Tensor,
+    actions: Tensor,
+    rewards: Tensor,
+    terminated: Tensor,
+    pos: usize,
+    len: usize,
+}
+
+/// A mutable view of a contiguous CPU tensor's memory.
+///
+/// Safety: the tensor is contiguous, on the CPU, of kind `T`, and owned by the
+/// buffer, which never hands out aliases of it; `&mut self` makes the view exclusive.
+fn view_mut<T: tch::kind::Element>(t: &mut Tensor) -> &mut [T] {
+    debug_assert!(t.is_contiguous() && t.device() == Device::Cpu && t.kind() == T::KIND);
+    let n = t.numel();
+    unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut T, n) }
+}
+
+impl ReplayBuffer {
+    /// A buffer for `capacity` transitions of `obs_dim`-long observations.
+    pub fn new(capacity: usize, obs_dim: usize) -> Self {
+        let cap = capacity as i64;
+        let d = obs_dim as i64;
+        let opts = (Kind::Float, Device::Cpu);
+        Self {
+            capacity,
+            obs_dim,
+            observations: Tensor::zeros([cap, d], opts),
+            next_observations: Tensor::zeros([cap, d], opts),
+            actions: Tensor::zeros([cap], (Kind::Int64, Device::Cpu)),
+            rewards: Tensor::zeros([cap], opts),
+            terminated: Tensor::zeros([cap], opts),
+            pos: 0,
+            len: 0,
+        }
+    }
+
+    /// Bytes the buffer holds for `capacity` transitions of `obs_dim`-long observations.
+    pub fn bytes_for(capacity: usize, obs_dim: usize) -> u128 {
+        capacity as u128 * (2 * obs_dim as u128 * 4 + 8 + 4 + 4)
+    }
+
+    /// Number of stored transitions.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is stored yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Capacity in transitions.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Stores one transition, overwriting the oldest when full.
+    pub fn add(&mut self, obs: &[f32], next_obs: &[f32], action: i64, reward: f32, terminated: bool) {
+        let (d, i) = (self.obs_dim, self.pos);
+        view_mut::<f32>(&mut self.observations)[i * d..(i + 1) * d].copy_from_slice(obs);
+        view_mut::<f32>(&mut self.next_observations)[i * d..(i + 1) * d].copy_from_slice(next_obs);
+        view_mut::<i64>(&mut self.actions)[i] = action;
+        view_mut::<f32>(&mut self.rewards)[i] = reward;
+        view_mut::<f32>(&mut self.terminated)[i] = if terminated { 1.0 } else { 0.0 };
+        self.pos = (self.pos + 1) % self.capacity;
+        self.len = (self.len + 1).min(self.capacity);
+    }
+
+    /// Draws `batch_size` transitions uniformly with replacement and moves them to `device`.
+    pub fn sample<R: Rng>(&self, batch_size: usize, rng: &mut R, device: Device) -> Batch {
+        assert!(self.len > 0, "sampling an empty replay buffer");
+        let idx: Vec<i64> = (0..batch_size).map(|_| rng.random_range(0..self.len) as i64).collect();
+        let idx = Tensor::from_slice(&idx);
+        let take = |t: &Tensor| t.index_select(0, &idx).to_device(device);
+        Batch {
+            observations: take(&self.observations),
+            next_observations: take(&self.next_observations),
+            actions: take(&self.actions),
+            rewards: take(&self.rewards),
+            terminated: take(&self.terminated),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn stores_wraps_and_samples_what_was_added() {
+        let mut rb = ReplayBuffer::new(3, 2);
+        for k in 0..5 {
+            let v = k as f32;
+            rb.add(&[v, v], &[v + 0.5, v + 0.5], k, 10.0 * v, k == 4);
+        }
+        assert_eq!(rb.len(), 3);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let b = rb.sample(64, &mut rng, Device::Cpu);
+        let actions = Vec::<i64>::try_from(&b.actions).unwrap();
+        let obs = Vec::<f32>::try_from(b.observations.flatten(0, -1)).unwrap();
+        let next = Vec::<f32>::try_from(b.next_observations.flatten(0, -1)).unwrap();
+        let rewards = Vec::<f32>::try_from(&b.rewards).unwrap();
+        let term = Vec::<f32>::try_from(&b.terminated).unwrap();
+        for (j, a) in actions.iter().enumerate() {
+            assert!((2..=4).contains(a), "oldest transitions were overwritten");
+            assert_eq!(obs[2 * j], *a as f32);
+            assert_eq!(next[2 * j + 1], *a as f32 + 0.5);
+            assert_eq!(rewards[j], 10.0 * *a as f32);
+            assert_eq!(term[j], if *a == 4 { 1.0 } else { 0.0 });
+        }
+        assert!(actions.contains(&2) && actions.contains(&3) && actions.contains(&4));
+    }
+}

@@ -1,0 +1,27 @@
+//! Checks of hyperparameter values, each failing with one line that names the key.
+
+use anyhow::{bail, Result};
+
+/// A finite number greater than zero.
+pub fn positive(key: &str, v: f64) -> Result<()> {
+    if !v.is_finite() || v <= 0.0 {
+        bail!("{key} must be a finite number > 0, got {v}");
+    }
+    Ok(())
+}
+
+/// A finite number in `[lo, hi]`.
+pub fn in_range(key: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
+    if !v.is_finite() || v < lo || v > hi {
+        bail!("{key} must be in [{lo}, {hi}], got {v}");
+    }
+    Ok(())
+}
+
+/// A count greater than zero.
+pub fn nonzero(key: &str, v: usize) -> Result<()> {
+    if v == 0 {
+        bail!("{key} must be at least 1, got 0");
+    }
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! Flags shared by every experiment binary (flattened into each one's `Args`).
+
+use crate::device::DeviceChoice;
+use clap::Args;
+use std::path::PathBuf;
+
+/// The flags every experiment takes.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Seed of the run (overrides the config's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// TOML file of hyperparameters (defaults to the experiment's shipped preset).
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Override one hyperparameter, e.g. `--set learning_rate=1e-3` (repeatable; TOML values).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Where to compute: `auto` picks CUDA when tch sees a GPU.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub device: DeviceChoice,
+    /// CPU threads for torch (results are bit-reproducible for a fixed thread count).
+    #[arg(long, default_value_t = 1)]
+    pub threads: i32,
+    /// Run folder (default: results/<experiment>/<UTC time>-seed<seed>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No progress bar or log lines; only the final line with the results folder.
+    #[arg(long)]
+    pub quiet: bool,
+}

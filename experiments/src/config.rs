@@ -1,0 +1,137 @@
+//! Loading a typed config: defaults, then a TOML file (or the shipped preset),
+//! then `--set key=value` overrides, then typed checks.
+//!
+//! Unknown keys, wrong types and malformed `--set` values are errors that
+//! name the key. Values are TOML: `--set hidden_sizes=[256,256]`,
+//! `--set loss=huber` (a bare word is taken as a string), `--set max_grad_norm=none`
+//! (removes an optional key).
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{de::DeserializeOwned, Serialize};
+use std::path::Path;
+use toml::{Table, Value};
+
+/// Where the settings came from, for the run's records.
+#[derive(Debug, Clone)]
+pub enum Source<'a> {
+    /// A file given with `--config`.
+    File(&'a Path),
+    /// A preset compiled into the binary: its name and text.
+    Preset(&'a str, &'a str),
+}
+
+/// Parses one `--set` value as TOML, or as a string when it is a bare word.
+fn parse_value(key: &str, raw: &str) -> Result<Value> {
+    let doc = format!("v = {raw}");
+    match doc.parse::<Table>() {
+        Ok(mut t) => Ok(t.remove("v").expect("parsed key")),
+        Err(_) if !raw.is_empty() && raw.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) => {
+            Ok(Value::String(raw.to_string()))
+        }
+        Err(_) => bail!("--set {key}={raw}: '{raw}' is not a valid TOML value"),
+    }
+}
+
+/// Applies `key=value` overrides to `table`.
+pub fn apply_sets(table: &mut Table, sets: &[String]) -> Result<()> {
+    for s in sets {
+        let (key, raw) = s.split_once('=').ok_or_else(|| anyhow!("--set '{s}': expected KEY=VALUE"))?;
+        let key = key.trim();
+        if key.is_empty() {
+            bail!("--set '{s}': the key is empty");
+        }
+        let raw = raw.trim();
+        if raw == "none" {
+            table.remove(key);
+            continue;
+        }
+        table.insert(key.to_string(), parse_value(key, raw)?);
+    }
+    Ok(())
+}
+
+/// Builds a `T` from its defaults, the source's TOML and the `--set` overrides.
+pub fn load<T: Default + Serialize + DeserializeOwned>(source: Source<'_>, sets: &[String]) -> Result<T> {
+    let (text, origin) = match &source {
+        Source::File(path) => (
+            std::fs::read_to_string(path).with_context(|| format!("cannot read config file '{}'", path.display()))?,
+            path.display().to_string(),
+        ),
+        Source::Preset(name, text) => (text.to_string(), format!("preset {name}")),
+    };
+    let file: Table = text.parse().map_err(|e: toml::de::Error| {
+        anyhow!("{origin} is not valid TOML: {}", e.message())
+    })?;
+    let mut table = Table::try_from(T::default()).context("serialising the defaults")?;
+    for (k, v) in file {
+        table.insert(k, v);
+    }
+    apply_sets(&mut table, sets)?;
+    T::deserialize(Value::Table(table)).map_err(|e| anyhow!("config ({origin} with --set): {}", e.to_string().trim()))
+}
+
+/// The resolved config as TOML text, for the run folder.
+pub fn to_toml<T: Serialize>(config: &T) -> Result<String> {
+    toml::to_string(config).context("serialising the config")
+}
+
+/// Memory available to a new allocation, from `/proc/meminfo` (`None` where unknown).
+pub fn available_memory_bytes() -> Option<u128> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Fails when `bytes` of memory (named by `what`) would not fit in what the machine has free.
+pub fn check_fits_in_memory(what: &str, bytes: u128) -> Result<()> {
+    if let Some(avail) = available_memory_bytes() {
+        if bytes > avail {
+            bail!(
+                "{what} needs {:.1} GiB but only {:.1} GiB of memory is available",
+                bytes as f64 / (1u128 << 30) as f64,
+                avail as f64 / (1u128 << 30) as f64
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
+    #[serde(default, deny_unknown_fields)]
+    struct Demo {
+        lr: f64,
+        sizes: Vec<i64>,
+        name: String,
+        clip: Option<f64>,
+    }
+
+    #[test]
+    fn sets_override_with_toml_values() {
+        let d: Demo = load(
+            Source::Preset("demo", "lr = 0.5\nclip = 3.0\n"),
+            &["sizes=[1, 2]".into(), "name=huber".into(), "clip=none".into()],
+        )
+        .unwrap();
+        assert_eq!(d, Demo { lr: 0.5, sizes: vec![1, 2], name: "huber".into(), clip: None });
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let e = load::<Demo>(Source::Preset("demo", ""), &["nope=1".into()]).unwrap_err().to_string();
+        assert!(e.contains("nope"), "{e}");
+        let e = load::<Demo>(Source::Preset("demo", ""), &["lr=fast".into()]).unwrap_err().to_string();
+        assert!(e.contains("lr") || e.contains("invalid type"), "{e}");
+        let e = load::<Demo>(Source::Preset("demo", ""), &["lr".into()]).unwrap_err().to_string();
+        assert!(e.contains("KEY=VALUE"), "{e}");
+        let e = load::<Demo>(Source::Preset("demo", "lr = = 3"), &[]).unwrap_err().to_string();
+        assert!(e.contains("not valid TOML"), "{e}");
+        let e = load::<Demo>(Source::File(Path::new("/no/such.toml")), &[]).unwrap_err();
+        assert!(format!("{e:#}").contains("cannot read config file"));
+    }
+}

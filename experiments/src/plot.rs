@@ -1,0 +1,247 @@
+//! Plots drawn with plotters into PNG files, with an embedded font (DejaVu
+//! Sans) so that text renders on machines without fonts installed.
+
+use crate::run_dir::produce_atomic;
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+use std::path::Path;
+use std::sync::Once;
+
+static FONT: Once = Once::new();
+
+fn ensure_font() {
+    FONT.call_once(|| {
+        let bytes: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");
+        plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
+            .map_err(|_| ())
+            .expect("embedded font is valid");
+    });
+}
+
+/// A horizontal reference line, e.g. a "solved" threshold or a published score.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    /// Its value.
+    pub value: f64,
+    /// Its label in the legend.
+    pub label: String,
+}
+
+/// One named series of points.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Label in the legend.
+    pub label: String,
+    /// `(x, y)` points.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Mean of the last `window` values at each point (the running "last-100" curve).
+pub fn rolling_mean(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
+    let mut sum = 0.0;
+    points
+        .iter()
+        .enumerate()
+        .map(|(i, &(x, y))| {
+            sum += y;
+            if i >= window {
+                sum -= points[i - window].1;
+            }
+            (x, sum / (i + 1).min(window) as f64)
+        })
+        .collect()
+}
+
+fn bounds(series: &[&[(f64, f64)]], extra_y: &[f64]) -> (f64, f64, f64, f64) {
+    let pts = series.iter().flat_map(|s| s.iter()).filter(|p| p.0.is_finite() && p.1.is_finite());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in pts {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    for &y in extra_y {
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if x0 > x1 {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    let pad = ((y1 - y0) * 0.05).max(1e-6);
+    (x0.min(0.0), x1, y0 - pad, y1 + pad)
+}
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+/// A learning curve: every episode's return as a faint dot, the mean of the
+/// last `window` episodes as a line, optional reference lines; below it, an
+/// optional second panel (for example the TD loss) on a log scale.
+pub fn learning_curve(
+    path: &Path,
+    title: &str,
+    episodes: &[(f64, f64)],
+    window: usize,
+    references: &[Reference],
+    lower: Option<&Series>,
+) -> Result<()> {
+    ensure_font();
+    produce_atomic(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (1000, if lower.is_some() { 750 } else { 520 })).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
+        let (top, bottom) = match lower {
+            Some(_) => {
+                let (a, b) = root.split_vertically(500);
+                (a, Some(b))
+            }
+            None => (root.clone(), None),
+        };
+        let smooth = rolling_mean(episodes, window);
+        let refs: Vec<f64> = references.iter().map(|r| r.value).collect();
+        let (x0, x1, y0, y1) = bounds(&[episodes], &refs);
+        let mut chart = ChartBuilder::on(&top)
+            .caption(title, ("sans-serif", 24))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        chart
+            .configure_mesh()
+            .x_desc("environment steps")
+            .y_desc("episode return")
+            .x_label_formatter(&|x| format_steps(*x))
+            .light_line_style(RGBColor(235, 235, 235))
+            .label_style(("sans-serif", 14))
+            .draw()
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        chart
+            .draw_series(episodes.iter().map(|&(x, y)| Circle::new((x, y), 1, PALETTE[0].mix(0.25).filled())))
+            .map_err(|e| anyhow!("plot: {e}"))?
+            .label("episode return")
+            .legend(|(x, y)| Circle::new((x + 10, y), 3, PALETTE[0].mix(0.4).filled()));
+        chart
+            .draw_series(LineSeries::new(smooth, PALETTE[0].stroke_width(3)))
+            .map_err(|e| anyhow!("plot: {e}"))?
+            .label(format!("mean of last {window}"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(3)));
+        for (k, r) in references.iter().enumerate() {
+            let color = PALETTE[(3 + k) % PALETTE.len()];
+            chart
+                .draw_series(DashedLineSeries::new(vec![(x0, r.value), (x1, r.value)], 8, 5, color.stroke_width(2)))
+                .map_err(|e| anyhow!("plot: {e}"))?
+                .label(r.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        if let (Some(area), Some(series)) = (bottom, lower) {
+            let pts: Vec<(f64, f64)> = series.points.iter().copied().filter(|p| p.1.is_finite() && p.1 > 0.0).collect();
+            let (_, _, _, ly1) = bounds(&[&pts], &[]);
+            let ly0 = pts.iter().map(|p| p.1).fold(f64::MAX, f64::min).min(ly1 / 10.0).max(1e-12);
+            let mut chart = ChartBuilder::on(&area)
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(x0..x1, (ly0..ly1.max(ly0 * 10.0)).log_scale())
+                .map_err(|e| anyhow!("plot: {e}"))?;
+            chart
+                .configure_mesh()
+                .x_desc("environment steps")
+                .y_desc(series.label.as_str())
+                .x_label_formatter(&|x| format_steps(*x))
+                .light_line_style(RGBColor(235, 235, 235))
+                .label_style(("sans-serif", 14))
+                .draw()
+                .map_err(|e| anyhow!("plot: {e}"))?;
+            chart
+                .draw_series(LineSeries::new(pts, PALETTE[1].stroke_width(1)))
+                .map_err(|e| anyhow!("plot: {e}"))?;
+        }
+        root.present().map_err(|e| anyhow!("plot: {e}"))?;
+        Ok(())
+    })
+}
+
+/// Several runs' smoothed curves on one chart (for example seeds 1-5 of one preset).
+pub fn compare_curves(path: &Path, title: &str, runs: &[Series], window: usize, references: &[Reference]) -> Result<()> {
+    ensure_font();
+    produce_atomic(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (1000, 560)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
+        let smooth: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| rolling_mean(&r.points, window)).collect();
+        let slices: Vec<&[(f64, f64)]> = smooth.iter().map(|s| s.as_slice()).collect();
+        let refs: Vec<f64> = references.iter().map(|r| r.value).collect();
+        let (x0, x1, y0, y1) = bounds(&slices, &refs);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 24))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        chart
+            .configure_mesh()
+            .x_desc("environment steps")
+            .y_desc(format!("mean return of last {window} episodes"))
+            .x_label_formatter(&|x| format_steps(*x))
+            .light_line_style(RGBColor(235, 235, 235))
+            .label_style(("sans-serif", 14))
+            .draw()
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        for (k, (run, s)) in runs.iter().zip(smooth).enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(s, color.stroke_width(2)))
+                .map_err(|e| anyhow!("plot: {e}"))?
+                .label(run.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        }
+        for r in references {
+            chart
+                .draw_series(DashedLineSeries::new(vec![(x0, r.value), (x1, r.value)], 8, 5, BLACK.stroke_width(1)))
+                .map_err(|e| anyhow!("plot: {e}"))?
+                .label(r.label.clone())
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(1)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        root.present().map_err(|e| anyhow!("plot: {e}"))?;
+        Ok(())
+    })
+}
+
+/// `250000` -> `250k`, `1500000` -> `1.5M`.
+fn format_steps(x: f64) -> String {
+    if x.abs() >= 1e6 {
+        format!("{}M", (x / 1e5).round() / 10.0)
+    } else if x.abs() >= 1e3 {
+        format!("{}k", (x / 1e2).round() / 10.0)
+    } else {
+        format!("{x}")
+    }
+}

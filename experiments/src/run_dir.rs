@@ -1,0 +1,87 @@
+//! The run folder: where one run writes its config, metrics, summary,
+//! pictures and weights. Whole files are written atomically (a temporary file
+//! in the same folder, renamed into place), so a crash never leaves a
+//! half-written file under a finished name; `summary.json` is written last
+//! and marks a finished run.
+
+use anyhow::{bail, Context, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A run's output folder.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    /// Creates `out`, or `results/<experiment>/<UTC time>-seed<seed>` when `out` is `None`.
+    /// An existing non-empty folder is refused, so no earlier run is overwritten.
+    pub fn create(out: Option<PathBuf>, experiment: &str, seed: u64) -> Result<Self> {
+        let path = match out {
+            Some(p) => p,
+            None => {
+                let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+                let base = PathBuf::from("results").join(experiment).join(format!("{stamp}-seed{seed}"));
+                let mut path = base.clone();
+                let mut k = 1;
+                while path.exists() {
+                    path = PathBuf::from(format!("{}-{k}", base.display()));
+                    k += 1;
+                }
+                path
+            }
+        };
+        if path.exists() {
+            if !path.is_dir() {
+                bail!("--out {}: exists and is not a folder", path.display());
+            }
+            if std::fs::read_dir(&path).with_context(|| format!("cannot read {}", path.display()))?.next().is_some() {
+                bail!("--out {}: folder exists and is not empty (refusing to overwrite a run)", path.display());
+            }
+        }
+        std::fs::create_dir_all(&path).with_context(|| format!("cannot create run folder {}", path.display()))?;
+        Ok(Self { path })
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path of a file inside the folder.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Writes `bytes` to `name` atomically.
+    pub fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        write_atomic(&self.file(name), bytes)
+    }
+
+    /// Produces `name` atomically through `write`, which receives a temporary path
+    /// with the same extension (for writers that take a path, like plotters).
+    pub fn produce(&self, name: &str, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+        produce_atomic(&self.file(name), write)
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(bytes).and_then(|_| tmp.as_file().sync_all()).with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path).with_context(|| format!("cannot move into place {}", path.display()))?;
+    Ok(())
+}
+
+/// Lets `write` create a temporary file next to `path` (same extension), then renames it into place.
+pub fn produce_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("tmp");
+    let tmp = tempfile::Builder::new().prefix(".partial-").suffix(&format!(".{ext}")).tempfile_in(dir)?;
+    let tmp_path = tmp.into_temp_path();
+    write(&tmp_path)?;
+    tmp_path.persist(path).with_context(|| format!("cannot move into place {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! `summary.json` of an RL run, and the greedy episode recorder used for GIFs.
+
+use anyhow::Result;
+use nnlab_envs::{Action, Frame};
+use serde::Serialize;
+use tch::Device;
+
+/// Evaluation episodes of a run with seed `s` reset with seeds `s + EVAL_SEED_OFFSET + i`.
+pub const EVAL_SEED_OFFSET: u64 = 1_000_000;
+
+/// Versions of what produced a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Versions {
+    /// nnlab's crate version.
+    pub nnlab: &'static str,
+    /// The tch crate.
+    pub tch: &'static str,
+    /// LibTorch.
+    pub libtorch: &'static str,
+}
+
+/// The summary of one RL run. Scripts read these names.
+#[derive(Debug, Clone, Serialize)]
+pub struct RlSummary {
+    /// Algorithm name.
+    pub algo: String,
+    /// Gymnasium id.
+    pub env_id: String,
+    /// Seed.
+    pub seed: u64,
+    /// Mean return of the last 100 training episodes.
+    pub train_return_last100: f64,
+    /// Mean return of the greedy evaluation episodes.
+    pub eval_return_mean: f64,
+    /// Standard deviation of those returns.
+    pub eval_return_std: f64,
+    /// Each evaluation episode's return.
+    pub eval_returns: Vec<f64>,
+    /// Training episodes finished.
+    pub episodes: usize,
+    /// Environment steps.
+    pub total_steps: usize,
+    /// Gradient updates.
+    pub updates: usize,
+    /// Training wall time in seconds (evaluation and plots excluded).
+    pub wall_time_s: f64,
+    /// `total_steps / wall_time_s`.
+    pub steps_per_second: f64,
+    /// Device used (`cpu`, `cuda:0`).
+    pub device: String,
+    /// Torch CPU threads.
+    pub threads: i32,
+    /// Versions.
+    pub versions: Versions,
+    /// `git rev-parse HEAD` of the working tree, or `unknown`.
+    pub git_commit: String,
+}
+
+fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+impl RlSummary {
+    /// Builds the summary of a finished run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        env_id: &str,
+        algo: &str,
+        seed: u64,
+        device: Device,
+        threads: i32,
+        train_returns: &[f64],
+        eval_returns: &[f64],
+        total_steps: usize,
+        updates: usize,
+        wall_time_s: f64,
+    ) -> Self {
+        let last = &train_returns[train_returns.len().saturating_sub(100)..];
+        let m = mean(eval_returns);
+        let var = eval_returns.iter().map(|r| (r - m).powi(2)).sum::<f64>() / eval_returns.len().max(1) as f64;
+        Self {
+            algo: algo.into(),
+            env_id: env_id.into(),
+            seed,
+            train_return_last100: mean(last),
+            eval_return_mean: m,
+            eval_return_std: var.sqrt(),
+            eval_returns: eval_returns.to_vec(),
+            episodes: train_returns.len(),
+            total_steps,
+            updates,
+            wall_time_s,
+            steps_per_second: total_steps as f64 / wall_time_s.max(1e-9),
+            device: crate::device::name(device),
+            threads,
+            versions: Versions { nnlab: env!("CARGO_PKG_VERSION"), tch: "0.24.0", libtorch: "2.11.0" },
+            git_commit: git_commit(),
+        }
+    }
+}
+
+/// The current git commit, or `unknown` outside a repository.
+pub fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Plays one greedy episode of `env_id` (reset with `seed`) and returns every
+/// other frame at half size (25 frames per second of simulated time for CartPole).
+pub fn record_greedy_episode(env_id: &str, seed: u64, mut policy: impl FnMut(&[f32]) -> usize) -> Result<Vec<Frame>> {
+    let mut env = nnlab_envs::make(env_id)?;
+    let mut obs = env.reset(Some(seed));
+    let mut frames = Vec::new();
+    let mut t = 0usize;
+    loop {
+        if t % 2 == 0 {
+            if let Some(f) = env.render() {
+                frames.push(crate::video::downscale2(&f));
+            }
+        }
+        let r = env.step_into(Action::Discrete(policy(&obs)), &mut obs)?;
+        t += 1;
+        if r.done() {
+            break;
+        }
+    }
+    Ok(frames)
+}
