@@ -12,7 +12,7 @@
 //! initialisation), the agent's `ChaCha8Rng::seed_from_u64(seed)` (exploration
 //! and replay sampling), and the training env's `reset(Some(seed))`.
 
-use crate::network::{clip_grad_norm, soft_update, QNetwork};
+use crate::network::{clip_grad_norm, soft_update, GreedyPolicy, QNetwork};
 use crate::observer::{EpisodeRecord, Observer, UpdateRecord};
 use crate::replay_buffer::{Batch, ReplayBuffer};
 use crate::schedule::LinearSchedule;
@@ -72,7 +72,7 @@ pub struct DqnConfig {
     /// Gradient updates per training round.
     pub gradient_steps: usize,
     /// Widths of the hidden ReLU layers.
-    pub hidden_sizes: Vec<i64>,
+    pub hidden_sizes: Vec<usize>,
     /// Double DQN: the online network picks the next action, the target network values it.
     pub double_dqn: bool,
     /// Dueling head: separate value and advantage streams.
@@ -135,7 +135,7 @@ impl DqnConfig {
         in_range("exploration_fraction", self.exploration_fraction, 0.0, 1.0)?;
         nonzero("train_frequency", self.train_frequency)?;
         nonzero("gradient_steps", self.gradient_steps)?;
-        if self.hidden_sizes.iter().any(|&h| h <= 0) {
+        if self.hidden_sizes.iter().any(|&h| h == 0) {
             bail!("hidden_sizes must all be at least 1, got {:?}", self.hidden_sizes);
         }
         if let Some(m) = self.max_grad_norm {
@@ -163,12 +163,13 @@ pub struct TrainStats {
 pub struct Dqn {
     config: DqnConfig,
     device: Device,
-    n_actions: i64,
+    n_actions: usize,
     obs_dim: usize,
-    vs: nn::VarStore,
     q_network: QNetwork,
-    target_vs: nn::VarStore,
     target_network: QNetwork,
+    /// CPU copy of the online network for acting; refreshed after updates.
+    policy: GreedyPolicy,
+    policy_stale: bool,
     optimizer: nn::Optimizer,
     rng: ChaCha8Rng,
 }
@@ -179,21 +180,21 @@ impl Dqn {
         config.validate()?;
         let env = nnlab_envs::make(&config.env_id)?;
         let n_actions = match env.action_space() {
-            Space::Discrete(n) => *n as i64,
+            Space::Discrete(n) => *n,
             Space::Box(_) => bail!("DQN needs discrete actions, but {} has a continuous (Box) action space", config.env_id),
         };
         let obs_dim = env.observation_space().dim();
         tch::manual_seed(config.seed as i64);
         let vs = nn::VarStore::new(device);
-        let q_network = QNetwork::new(&(vs.root() / "q"), obs_dim as i64, n_actions, &config.hidden_sizes, config.dueling);
+        let q_network = QNetwork::new(&(vs.root() / "q"), obs_dim, n_actions, &config.hidden_sizes, config.dueling);
         let mut target_vs = nn::VarStore::new(device);
-        let target_network =
-            QNetwork::new(&(target_vs.root() / "q"), obs_dim as i64, n_actions, &config.hidden_sizes, config.dueling);
-        target_vs.copy(&vs).context("copying the online network into the target network")?;
+        let target_network = QNetwork::new(&(target_vs.root() / "q"), obs_dim, n_actions, &config.hidden_sizes, config.dueling);
         target_vs.freeze();
+        soft_update(&target_network, &q_network, 1.0);
         let optimizer = nn::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
-        Ok(Self { config, device, n_actions, obs_dim, vs, q_network, target_vs, target_network, optimizer, rng })
+        let policy = GreedyPolicy::new(&q_network);
+        Ok(Self { config, device, n_actions, obs_dim, q_network, target_network, policy, policy_stale: false, optimizer, rng })
     }
 
     /// The configuration.
@@ -201,9 +202,14 @@ impl Dqn {
         &self.config
     }
 
-    /// The online network's variables (for saving).
-    pub fn var_store(&self) -> &nn::VarStore {
-        &self.vs
+    /// The online network.
+    pub fn q_network(&self) -> &QNetwork {
+        &self.q_network
+    }
+
+    /// Saves the online network's weights as safetensors (per-layer names).
+    pub fn save(&self, path: &std::path::Path) -> Result<()> {
+        self.q_network.save_safetensors(path).with_context(|| format!("saving {}", path.display()))
     }
 
     /// Trains for `config.total_timesteps` steps on one environment, reporting to `observer`.
@@ -224,7 +230,7 @@ impl Dqn {
             // 1. Act: epsilon-greedy on the online network.
             let eps = epsilon.value(global_step);
             let action = if self.rng.random::<f64>() < eps {
-                self.rng.random_range(0..self.n_actions as usize)
+                self.rng.random_range(0..self.n_actions)
             } else {
                 self.act_greedy(&obs)
             };
@@ -264,7 +270,7 @@ impl Dqn {
                     }
                 }
                 if global_step % cfg.target_network_frequency == 0 {
-                    soft_update(&self.target_vs, &self.vs, cfg.tau);
+                    soft_update(&self.target_network, &self.q_network, cfg.tau);
                 }
             }
             if global_step % PROGRESS_INTERVAL == 0 {
@@ -276,7 +282,7 @@ impl Dqn {
     }
 
     /// One gradient step on `batch`; returns the (detached) loss and mean Q of the taken actions.
-    fn update(&mut self, batch: &Batch) -> (Tensor, Tensor) {
+    pub fn update(&mut self, batch: &Batch) -> (Tensor, Tensor) {
         let cfg = &self.config;
         let td_target = tch::no_grad(|| {
             let next_q_target = self.target_network.forward(&batch.next_observations);
@@ -296,23 +302,26 @@ impl Dqn {
         self.optimizer.zero_grad();
         loss.backward();
         if let Some(max) = cfg.max_grad_norm {
-            clip_grad_norm(&self.vs.trainable_variables(), max);
+            clip_grad_norm(self.q_network.params(), max);
         }
         self.optimizer.step();
+        self.policy_stale = true;
         (loss.detach(), old_val.detach().mean(Kind::Float))
     }
 
-    /// The action with the highest Q-value for one observation.
-    pub fn act_greedy(&self, obs: &[f32]) -> usize {
-        let _guard = tch::no_grad_guard();
-        let x = Tensor::from_slice(obs).view([1, obs.len() as i64]).to_device(self.device);
-        let a = self.q_network.forward(&x).argmax(-1, false);
-        i64::try_from(a).expect("argmax of a 1-element batch") as usize
+    /// The action with the highest Q-value for one observation (computed on the
+    /// CPU copy of the network, refreshed here when an update changed it).
+    pub fn act_greedy(&mut self, obs: &[f32]) -> usize {
+        if self.policy_stale {
+            self.policy.sync(&self.q_network);
+            self.policy_stale = false;
+        }
+        self.policy.act(obs)
     }
 
     /// Runs `episodes` greedy episodes (epsilon 0) on a fresh environment; episode `i`
     /// resets with seed `seed + i`. Returns each episode's return.
-    pub fn evaluate(&self, episodes: usize, seed: u64) -> Result<Vec<f64>> {
+    pub fn evaluate(&mut self, episodes: usize, seed: u64) -> Result<Vec<f64>> {
         let mut env = nnlab_envs::make(&self.config.env_id)?;
         let mut returns = Vec::with_capacity(episodes);
         for i in 0..episodes {

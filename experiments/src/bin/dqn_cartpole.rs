@@ -3,7 +3,7 @@
 //! the resolved config, `metrics.csv`, `summary.json`, `learning_curve.png`,
 //! the weights (`model.safetensors`) and `episode.gif`.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use nnlab_agents::dqn::{Dqn, DqnConfig};
 use nnlab_agents::{EpisodeRecord, Observer, UpdateRecord};
@@ -134,7 +134,7 @@ fn run() -> Result<()> {
 
     let eval_seed = cfg.seed + summary::EVAL_SEED_OFFSET;
     let eval_returns = agent.evaluate(cfg.eval_episodes, eval_seed)?;
-    agent.var_store().save(run.file("model.safetensors")).context("saving model.safetensors")?;
+    agent.save(&run.file("model.safetensors"))?;
     plot::learning_curve(
         &run.file("learning_curve.png"),
         &format!("DQN on {} (seed {})", cfg.env_id, cfg.seed),
