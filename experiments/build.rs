@@ -1,26 +1,4 @@
-//! Links the experiment binaries (and tests) to LibTorch so that they run
-//! with no LD_LIBRARY_PATH and see CUDA where the library has it.
-//!
-//! 1. `-rpath <LIBTORCH>/lib`: tch's own rpath flag only reaches its C++
-//!    objects, not the final binaries.
-//! 2. `--no-as-needed -ltorch_cuda`: no Rust symbol uses libtorch_cuda.so,
-//!    so the linker's `--as-needed` drops it and CUDA is never detected
-//!    (tch-rs issues #213, #329, #904, #980).
-
-use std::path::PathBuf;
-
+//! Links tests and binaries to LibTorch: see the nnlab-build crate.
 fn main() {
-    println!("cargo:rerun-if-env-changed=LIBTORCH");
-    let Some(libtorch) = std::env::var_os("LIBTORCH") else {
-        println!("cargo:warning=LIBTORCH is not set: run scripts/setup.sh first");
-        return;
-    };
-    let libtorch = PathBuf::from(libtorch);
-    // Resolve the `.libtorch` link so the RUNPATH names the real folder.
-    let lib = libtorch.canonicalize().unwrap_or(libtorch).join("lib");
-    println!("cargo:rerun-if-changed={}", lib.display());
-    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
-    if lib.join("libtorch_cuda.so").exists() {
-        println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
-    }
+    nnlab_build::link_libtorch();
 }

@@ -207,6 +207,11 @@ impl Dqn {
         &self.q_network
     }
 
+    /// The target network.
+    pub fn target_network(&self) -> &QNetwork {
+        &self.target_network
+    }
+
     /// Saves the online network's weights as safetensors (per-layer names).
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
         self.q_network.save_safetensors(path).with_context(|| format!("saving {}", path.display()))
@@ -281,19 +286,27 @@ impl Dqn {
         Ok(stats)
     }
 
-    /// One gradient step on `batch`; returns the (detached) loss and mean Q of the taken actions.
-    pub fn update(&mut self, batch: &Batch) -> (Tensor, Tensor) {
-        let cfg = &self.config;
-        let td_target = tch::no_grad(|| {
+    /// The TD target `r + gamma * (1 - terminated) * V_target(s')`, where `V_target` is
+    /// the target network's max (or, with double DQN, its value of the online network's argmax).
+    /// A truncated transition has `terminated = 0` and so bootstraps from its final observation.
+    pub fn td_target(&self, batch: &Batch) -> Tensor {
+        let gamma = self.config.gamma;
+        tch::no_grad(|| {
             let next_q_target = self.target_network.forward(&batch.next_observations);
-            let next_value = if cfg.double_dqn {
+            let next_value = if self.config.double_dqn {
                 let next_actions = self.q_network.forward(&batch.next_observations).argmax(-1, true);
                 next_q_target.gather(1, &next_actions, false).squeeze_dim(1)
             } else {
                 next_q_target.amax(-1, false)
             };
-            &batch.rewards + cfg.gamma * next_value * (1.0 - &batch.terminated)
-        });
+            &batch.rewards + gamma * next_value * (1.0 - &batch.terminated)
+        })
+    }
+
+    /// One gradient step on `batch`; returns the (detached) loss and mean Q of the taken actions.
+    pub fn update(&mut self, batch: &Batch) -> (Tensor, Tensor) {
+        let td_target = self.td_target(batch);
+        let cfg = &self.config;
         let old_val = self.q_network.forward(&batch.observations).gather(1, &batch.actions.unsqueeze(1), false).squeeze_dim(1);
         let loss = match cfg.loss {
             TdLoss::Mse => old_val.mse_loss(&td_target, Reduction::Mean),

@@ -25,8 +25,14 @@ impl LinearSchedule {
         if self.duration <= 0.0 {
             return self.end;
         }
-        let frac = (t as f64 / self.duration).min(1.0);
-        self.start + frac * (self.end - self.start)
+        // CleanRL's formula, so that epsilon matches it to the last bit.
+        let slope = (self.end - self.start) / self.duration;
+        let v = slope * t as f64 + self.start;
+        if self.end < self.start {
+            v.max(self.end)
+        } else {
+            v.min(self.end)
+        }
     }
 }
 
@@ -39,8 +45,9 @@ mod tests {
         let s = LinearSchedule::new(1.0, 0.05, 250_000.0);
         assert_eq!(s.value(0), 1.0);
         assert!((s.value(125_000) - 0.525).abs() < 1e-12);
-        assert_eq!(s.value(250_000), 0.05);
+        assert!((s.value(250_000) - 0.05).abs() < 1e-12);
         assert_eq!(s.value(400_000), 0.05);
         assert_eq!(LinearSchedule::new(1.0, 0.1, 0.0).value(0), 0.1);
+        assert_eq!(LinearSchedule::new(0.0, 1.0, 10.0).value(20), 1.0);
     }
 }
