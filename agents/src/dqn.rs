@@ -117,7 +117,10 @@ impl Default for DqnConfig {
 impl DqnConfig {
     /// Checks every value; the error is one line naming the key.
     pub fn validate(&self) -> Result<()> {
-        nnlab_envs::registry::spec(&self.env_id).map_err(|e| anyhow::anyhow!("env_id: {e}"))?;
+        let env = nnlab_envs::make(&self.env_id).map_err(|e| anyhow::anyhow!("env_id: {e}"))?;
+        if let Space::Box(_) = env.action_space() {
+            bail!("env_id: DQN needs discrete actions, but {} has a continuous (Box) action space", self.env_id);
+        }
         nonzero("total_timesteps", self.total_timesteps)?;
         positive("learning_rate", self.learning_rate)?;
         positive("adam_eps", self.adam_eps)?;

@@ -29,3 +29,18 @@ pub struct CommonArgs {
     #[arg(long)]
     pub quiet: bool,
 }
+
+/// Parses the command line like `T::parse()`, but a usage error becomes one
+/// line (clap's first line, without its hint) for [`crate::main_wrapper`]
+/// to print; `--help` and `--version` print and exit as usual.
+pub fn parse_args<T: clap::Parser>() -> anyhow::Result<T> {
+    match T::try_parse() {
+        Ok(args) => Ok(args),
+        Err(e) if e.use_stderr() => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            anyhow::bail!("{}", first.trim_start_matches("error: "))
+        }
+        Err(e) => e.exit(),
+    }
+}

@@ -86,7 +86,7 @@ impl Observer for RunObserver {
 }
 
 fn run() -> Result<()> {
-    let args = Args::parse();
+    let args: Args = nnlab_experiments::cli::parse_args()?;
     let c = &args.common;
     // Everything is checked before the run folder exists.
     let source = match &c.config {
