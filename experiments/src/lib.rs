@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod device;
 pub mod metrics;
+pub mod multi_seed;
 pub mod plot;
 pub mod progress;
 pub mod run_dir;

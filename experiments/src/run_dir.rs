@@ -18,20 +18,7 @@ impl RunDir {
     /// Creates `out`, or `results/<experiment>/<UTC time>-seed<seed>` when `out` is `None`.
     /// An existing non-empty folder is refused, so no earlier run is overwritten.
     pub fn create(out: Option<PathBuf>, experiment: &str, seed: u64) -> Result<Self> {
-        let path = match out {
-            Some(p) => p,
-            None => {
-                let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-                let base = PathBuf::from("results").join(experiment).join(format!("{stamp}-seed{seed}"));
-                let mut path = base.clone();
-                let mut k = 1;
-                while path.exists() {
-                    path = PathBuf::from(format!("{}-{k}", base.display()));
-                    k += 1;
-                }
-                path
-            }
-        };
+        let path = out.unwrap_or_else(|| Self::default_path(experiment, &format!("seed{seed}")));
         if path.exists() {
             if !path.is_dir() {
                 bail!("--out {}: exists and is not a folder", path.display());
@@ -42,6 +29,19 @@ impl RunDir {
         }
         std::fs::create_dir_all(&path).with_context(|| format!("cannot create run folder {}", path.display()))?;
         Ok(Self { path })
+    }
+
+    /// `results/<experiment>/<UTC time>-<tag>`, with a numeric suffix if that exists already.
+    pub fn default_path(experiment: &str, tag: &str) -> PathBuf {
+        let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+        let base = PathBuf::from("results").join(experiment).join(format!("{stamp}-{tag}"));
+        let mut path = base.clone();
+        let mut k = 1;
+        while path.exists() {
+            path = PathBuf::from(format!("{}-{k}", base.display()));
+            k += 1;
+        }
+        path
     }
 
     /// The folder.
@@ -71,6 +71,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
     tmp.write_all(bytes).and_then(|_| tmp.as_file().sync_all()).with_context(|| format!("cannot write {}", path.display()))?;
+    readable_by_all(tmp.path())?;
     tmp.persist(path).with_context(|| format!("cannot move into place {}", path.display()))?;
     Ok(())
 }
@@ -82,6 +83,18 @@ pub fn produce_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> R
     let tmp = tempfile::Builder::new().prefix(".partial-").suffix(&format!(".{ext}")).tempfile_in(dir)?;
     let tmp_path = tmp.into_temp_path();
     write(&tmp_path)?;
+    readable_by_all(&tmp_path)?;
     tmp_path.persist(path).with_context(|| format!("cannot move into place {}", path.display()))?;
+    Ok(())
+}
+
+/// Temporary files are created private (0600); finished results are ordinary files (0644).
+fn readable_by_all(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("cannot set permissions of {}", path.display()))?;
+    }
     Ok(())
 }

@@ -13,7 +13,7 @@ use nnlab_experiments::metrics::MetricsWriter;
 use nnlab_experiments::plot::{self, Reference, Series};
 use nnlab_experiments::progress::Progress;
 use nnlab_experiments::run_dir::RunDir;
-use nnlab_experiments::{device, main_wrapper, summary, video};
+use nnlab_experiments::{device, main_wrapper, multi_seed, summary, video};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -33,6 +33,10 @@ struct Args {
     /// Skip the GIF of the trained agent.
     #[arg(long)]
     no_gif: bool,
+    /// Run several seeds (e.g. `1,2,3,4,5` or `1-5`) in parallel processes, each in
+    /// `<out>/seed-<k>`, and write `seeds.png` and `seeds_summary.json` in `<out>`.
+    #[arg(long, value_name = "LIST")]
+    seeds: Option<String>,
 }
 
 /// One row of `metrics.csv`: a finished training episode.
@@ -101,6 +105,16 @@ fn run() -> Result<()> {
         cfg.total_timesteps = t;
     }
     cfg.validate()?;
+    if let Some(list) = &args.seeds {
+        let seeds = multi_seed::parse_seeds(list)?;
+        let root = c.out.clone().unwrap_or_else(|| RunDir::default_path("dqn_cartpole", &format!("seeds-{list}")));
+        let s = multi_seed::run_seeds("dqn_cartpole", &seeds, &root, Some(Reference { value: 475.0, label: "solved (475)".into() }))?;
+        for r in &s.seeds {
+            eprintln!("seed {}: train return (last 100) {:.2}, greedy eval {:.2}, {:.1} s", r.seed, r.train_return_last100, r.eval_return_mean, r.wall_time_s);
+        }
+        println!("results: {}", root.display());
+        return Ok(());
+    }
     let obs_dim = nnlab_envs::make(&cfg.env_id)?.observation_space().dim();
     config::check_fits_in_memory("buffer_size", cfg.replay_bytes(obs_dim))?;
     if c.threads < 1 {

@@ -1,0 +1,45 @@
+//! The `gym_parity` command: a table and exit 0 on the shipped fixture, exit 1 on a
+//! perturbed file, a one-line error and exit 2 on a missing or malformed file.
+
+use std::process::Command;
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gymnasium-classic-control.json");
+
+fn gym_parity(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gym_parity")).args(args).output().unwrap()
+}
+
+#[test]
+fn passes_on_the_fixture_and_prints_each_environment() {
+    let o = gym_parity(&[FIXTURE]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    for id in nnlab_envs::ENV_IDS {
+        let line = out.lines().find(|l| l.starts_with(id)).unwrap_or_else(|| panic!("no row for {id}"));
+        assert!(line.trim_end().ends_with("ok"), "{line}");
+    }
+}
+
+#[test]
+fn fails_on_a_perturbed_file_and_on_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(FIXTURE).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let r = &mut v["environments"]["Pendulum-v1"][0]["rewards"][5];
+    *r = serde_json::json!(r.as_f64().unwrap() + 1e-6);
+    let bad = dir.path().join("perturbed.json");
+    std::fs::write(&bad, serde_json::to_string(&v).unwrap()).unwrap();
+    let o = gym_parity(&[bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Pendulum-v1 episode 0 (seed 0, random) step 5"));
+
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"not\": 1}").unwrap();
+    for args in [vec!["/no/such.json"], vec![junk.to_str().unwrap()], vec![]] {
+        let o = gym_parity(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!err.contains("panicked"));
+    }
+}

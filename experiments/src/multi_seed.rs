@@ -1,0 +1,169 @@
+//! `--seeds 1,2,3`: one experiment over several seeds, each in its own child
+//! process (up to the core count at a time), then an aggregate of the runs:
+//! `seeds.png` (every seed's smoothed learning curve) and `seeds_summary.json`.
+
+use crate::plot::{self, Reference, Series};
+use crate::run_dir::write_atomic;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// Parses `1,2,3` or `1-5`.
+pub fn parse_seeds(text: &str) -> Result<Vec<u64>> {
+    let parse = |s: &str| s.trim().parse::<u64>().with_context(|| format!("--seeds: '{s}' is not a seed"));
+    let seeds = if let Some((a, b)) = text.split_once('-') {
+        let (a, b) = (parse(a)?, parse(b)?);
+        if a > b {
+            bail!("--seeds {text}: empty range");
+        }
+        (a..=b).collect()
+    } else {
+        text.split(',').map(parse).collect::<Result<Vec<_>>>()?
+    };
+    if seeds.is_empty() {
+        bail!("--seeds: no seeds given");
+    }
+    Ok(seeds)
+}
+
+/// Command-line arguments of this process without `--seeds`, `--seed` and `--out` (and their values).
+pub fn child_args() -> Vec<String> {
+    let mut out = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if ["--seeds", "--seed", "--out"].contains(&a.as_str()) {
+            args.next();
+        } else if ["--seeds=", "--seed=", "--out="].iter().any(|p| a.starts_with(p)) {
+        } else {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// One seed's row in `seeds_summary.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeedResult {
+    /// Seed.
+    pub seed: u64,
+    /// Its run folder.
+    pub run_dir: String,
+    /// Mean return of the last 100 training episodes.
+    pub train_return_last100: f64,
+    /// Greedy evaluation mean return.
+    pub eval_return_mean: f64,
+    /// Training wall time.
+    pub wall_time_s: f64,
+}
+
+/// Aggregate over seeds.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedsSummary {
+    /// Per-seed results.
+    pub seeds: Vec<SeedResult>,
+    /// Mean over seeds of `train_return_last100`.
+    pub train_return_last100_mean: f64,
+    /// Standard deviation over seeds of `train_return_last100`.
+    pub train_return_last100_std: f64,
+    /// Mean over seeds of `eval_return_mean`.
+    pub eval_return_mean: f64,
+    /// Mean training wall time.
+    pub wall_time_s_mean: f64,
+}
+
+#[derive(Deserialize)]
+struct EpisodeRow {
+    global_step: f64,
+    episode_return: f64,
+}
+
+/// Reads `(global_step, episode_return)` from a run's `metrics.csv`.
+pub fn read_curve(run: &Path) -> Result<Vec<(f64, f64)>> {
+    let path = run.join("metrics.csv");
+    let mut reader = csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    reader
+        .deserialize::<EpisodeRow>()
+        .map(|r| r.map(|r| (r.global_step, r.episode_return)).with_context(|| format!("bad row in {}", path.display())))
+        .collect()
+}
+
+fn wait(child: &mut Child, seed: u64) -> Result<()> {
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("the run with seed {seed} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Runs this binary once per seed under `root/seed-<k>` (with `--quiet`) and aggregates.
+pub fn run_seeds(experiment: &str, seeds: &[u64], root: &Path, reference: Option<Reference>) -> Result<SeedsSummary> {
+    let exe = std::env::current_exe().context("locating this binary")?;
+    let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(seeds.len());
+    std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
+    let base = child_args();
+    let dirs: Vec<PathBuf> = seeds.iter().map(|s| root.join(format!("seed-{s}"))).collect();
+    eprintln!("{experiment}: {} seeds, {jobs} at a time, under {}", seeds.len(), root.display());
+    let mut running: Vec<(u64, Child)> = Vec::new();
+    for (seed, dir) in seeds.iter().zip(&dirs) {
+        if running.len() == jobs {
+            let (s, mut c) = running.remove(0);
+            wait(&mut c, s)?;
+        }
+        let child = Command::new(&exe)
+            .args(&base)
+            .args(["--seed", &seed.to_string(), "--out"])
+            .arg(dir)
+            .arg("--quiet")
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting the run with seed {seed}"))?;
+        running.push((*seed, child));
+    }
+    for (s, mut c) in running {
+        wait(&mut c, s)?;
+    }
+
+    let mut results = Vec::new();
+    let mut curves = Vec::new();
+    for (seed, dir) in seeds.iter().zip(&dirs) {
+        let text = std::fs::read_to_string(dir.join("summary.json")).with_context(|| format!("no summary in {}", dir.display()))?;
+        let s: serde_json::Value = serde_json::from_str(&text)?;
+        let get = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+        results.push(SeedResult {
+            seed: *seed,
+            run_dir: format!("seed-{seed}"),
+            train_return_last100: get("train_return_last100"),
+            eval_return_mean: get("eval_return_mean"),
+            wall_time_s: get("wall_time_s"),
+        });
+        curves.push(Series { label: format!("seed {seed}"), points: read_curve(dir)? });
+    }
+    let n = results.len() as f64;
+    let mean = |f: &dyn Fn(&SeedResult) -> f64| results.iter().map(f).sum::<f64>() / n;
+    let m = mean(&|r| r.train_return_last100);
+    let summary = SeedsSummary {
+        train_return_last100_mean: m,
+        train_return_last100_std: (results.iter().map(|r| (r.train_return_last100 - m).powi(2)).sum::<f64>() / n).sqrt(),
+        eval_return_mean: mean(&|r| r.eval_return_mean),
+        wall_time_s_mean: mean(&|r| r.wall_time_s),
+        seeds: results.clone(),
+    };
+    let refs: Vec<Reference> = reference.into_iter().collect();
+    plot::compare_curves(&root.join("seeds.png"), &format!("{experiment}: seeds {}", seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")), &curves, 100, &refs)?;
+    write_atomic(&root.join("seeds_summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_parse_as_lists_and_ranges() {
+        assert_eq!(parse_seeds("1,2,5").unwrap(), vec![1, 2, 5]);
+        assert_eq!(parse_seeds("1-5").unwrap(), vec![1, 2, 3, 4, 5]);
+        assert!(parse_seeds("3-1").is_err());
+        assert!(parse_seeds("a,b").unwrap_err().to_string().contains("'a'"));
+    }
+}
