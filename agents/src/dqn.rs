@@ -318,7 +318,7 @@ impl Dqn {
         self.optimizer.zero_grad();
         loss.backward();
         if let Some(max) = cfg.max_grad_norm {
-            clip_grad_norm(self.q_network.params(), max);
+            clip_grad_norm(&self.q_network, max);
         }
         self.optimizer.step();
         self.policy_stale = true;

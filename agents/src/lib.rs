@@ -6,6 +6,7 @@
 //! happens to an [`observer::Observer`] that the caller provides.
 
 pub mod dqn;
+pub mod flat;
 pub mod network;
 pub mod observer;
 pub mod replay_buffer;

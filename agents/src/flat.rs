@@ -1,0 +1,273 @@
+//! A model's parameters in **one flat tensor**, with each layer's weight and
+//! bias (and any extra vector, such as a log-std) as views made once.
+//!
+//! For the small networks of classic-control RL the cost of an update is
+//! per-op dispatch, not arithmetic: one tensor means one Adam update, one
+//! gradient norm, one target-network blend and one device-to-host copy,
+//! instead of one per layer. In-place updates of the flat tensor show through
+//! the views, and gradients of every view accumulate into the flat tensor.
+
+use tch::nn;
+use tch::{Kind, Tensor};
+
+/// How a linear layer is initialised.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LayerInit {
+    /// PyTorch's `nn.Linear` default: weight and bias `U(-1/sqrt(fan_in), 1/sqrt(fan_in))`.
+    TorchDefault,
+    /// Orthogonal weight with this gain and a zero bias (CleanRL's `layer_init`).
+    Orthogonal(f64),
+}
+
+/// Where one linear layer lives in the flat vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearSlot {
+    /// Name used when saving (`<name>.weight`, `<name>.bias`).
+    pub name: String,
+    /// Input width.
+    pub in_dim: usize,
+    /// Output width.
+    pub out_dim: usize,
+    /// Offset of the `[out_dim, in_dim]` weight; the bias follows it.
+    pub offset: usize,
+    init: LayerInit,
+}
+
+impl LinearSlot {
+    /// Weight and bias element count.
+    pub fn len(&self) -> usize {
+        self.out_dim * (self.in_dim + 1)
+    }
+    /// Whether the layer has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Where one plain vector parameter lives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VectorSlot {
+    /// Name used when saving.
+    pub name: String,
+    /// Length.
+    pub len: usize,
+    /// Offset.
+    pub offset: usize,
+    value: f64,
+}
+
+/// Lays out the parameters of a model before they are allocated.
+#[derive(Debug, Clone, Default)]
+pub struct FlatBuilder {
+    offset: usize,
+    linears: Vec<LinearSlot>,
+    vectors: Vec<VectorSlot>,
+}
+
+/// Every slot starts on a 64-byte boundary: BLAS kernels are faster on aligned weights.
+fn aligned(len: usize) -> usize {
+    len.div_ceil(16) * 16
+}
+
+impl FlatBuilder {
+    /// An empty layout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a linear layer and returns its index.
+    pub fn linear(&mut self, name: impl Into<String>, in_dim: usize, out_dim: usize, init: LayerInit) -> usize {
+        let slot = LinearSlot { name: name.into(), in_dim, out_dim, offset: self.offset, init };
+        self.offset += aligned(slot.len());
+        self.linears.push(slot);
+        self.linears.len() - 1
+    }
+
+    /// Adds a vector parameter filled with `value` and returns its index.
+    pub fn vector(&mut self, name: impl Into<String>, len: usize, value: f64) -> usize {
+        let slot = VectorSlot { name: name.into(), len, offset: self.offset, value };
+        self.offset += aligned(len);
+        self.vectors.push(slot);
+        self.vectors.len() - 1
+    }
+
+    /// Allocates the flat tensor as the variable `params` under `p` and initialises
+    /// every slot, in the order they were added, from torch's RNG.
+    pub fn build(self, p: &nn::Path) -> FlatParams {
+        let params = p.var("params", &[self.offset.max(1) as i64], nn::Init::Const(0.0));
+        tch::no_grad(|| {
+            for s in &self.linears {
+                let mut v = linear_views(&params, s);
+                match s.init {
+                    LayerInit::TorchDefault => {
+                        let bound = 1.0 / (s.in_dim as f64).sqrt();
+                        let _ = v.weight.uniform_(-bound, bound);
+                        let _ = v.bias.uniform_(-bound, bound);
+                    }
+                    LayerInit::Orthogonal(gain) => {
+                        let w = nn::init::init(nn::Init::Orthogonal { gain }, &[s.out_dim as i64, s.in_dim as i64], params.device());
+                        v.weight.copy_(&w);
+                        let _ = v.bias.zero_();
+                    }
+                }
+            }
+            for s in &self.vectors {
+                let _ = params.narrow(0, s.offset as i64, s.len as i64).fill_(s.value);
+            }
+        });
+        // Views made once, with autograd on.
+        let linear_views_ = self.linears.iter().map(|s| linear_views(&params, s)).collect();
+        let vector_views = self.vectors.iter().map(|s| params.narrow(0, s.offset as i64, s.len as i64)).collect();
+        FlatParams { params, total: self.offset, linears: self.linears, vectors: self.vectors, linear_views: linear_views_, vector_views }
+    }
+}
+
+/// Weight and bias views of one linear layer.
+#[derive(Debug)]
+pub struct LinearView {
+    /// `[out_dim, in_dim]`.
+    pub weight: Tensor,
+    /// `[out_dim]`.
+    pub bias: Tensor,
+}
+
+impl LinearView {
+    /// `x W^T + b`.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        x.linear(&self.weight, Some(&self.bias))
+    }
+}
+
+fn linear_views(params: &Tensor, s: &LinearSlot) -> LinearView {
+    let (o, i, at) = (s.out_dim as i64, s.in_dim as i64, s.offset as i64);
+    LinearView { weight: params.narrow(0, at, o * i).view([o, i]), bias: params.narrow(0, at + o * i, o) }
+}
+
+/// The allocated parameters and their views.
+#[derive(Debug)]
+pub struct FlatParams {
+    params: Tensor,
+    total: usize,
+    linears: Vec<LinearSlot>,
+    vectors: Vec<VectorSlot>,
+    linear_views: Vec<LinearView>,
+    vector_views: Vec<Tensor>,
+}
+
+impl FlatParams {
+    /// The flat tensor (the one variable an optimiser sees).
+    pub fn params(&self) -> &Tensor {
+        &self.params
+    }
+    /// Number of elements, padding included.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+    /// Layer `i`'s views.
+    pub fn linear(&self, i: usize) -> &LinearView {
+        &self.linear_views[i]
+    }
+    /// Layer `i`'s slot.
+    pub fn linear_slot(&self, i: usize) -> &LinearSlot {
+        &self.linears[i]
+    }
+    /// Vector `i`'s view.
+    pub fn vector(&self, i: usize) -> &Tensor {
+        &self.vector_views[i]
+    }
+
+    /// Every parameter as a named, separate tensor (`fc0.weight`, `log_std`, ...), for saving.
+    pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        for (s, v) in self.linears.iter().zip(&self.linear_views) {
+            out.push((format!("{}.weight", s.name), v.weight.detach().copy()));
+            out.push((format!("{}.bias", s.name), v.bias.detach().copy()));
+        }
+        for (s, v) in self.vectors.iter().zip(&self.vector_views) {
+            out.push((s.name.clone(), v.detach().copy()));
+        }
+        out
+    }
+
+    /// Writes the parameters to a safetensors file with per-layer names.
+    pub fn save_safetensors(&self, path: &std::path::Path) -> Result<(), tch::TchError> {
+        let named = self.named_tensors();
+        let refs: Vec<(&str, &Tensor)> = named.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        Tensor::write_safetensors(&refs, path)
+    }
+
+    /// Scales the gradient so that its L2 norm is at most `max_norm`
+    /// (PyTorch's `clip_grad_norm_`, without a device-to-host sync).
+    pub fn clip_grad_norm(&self, max_norm: f64) {
+        let _guard = tch::no_grad_guard();
+        let mut g = self.params.grad();
+        if g.defined() {
+            let coef = (max_norm / (g.norm() + 1e-6)).clamp_max(1.0);
+            let _ = g.g_mul_(&coef);
+        }
+    }
+
+    /// `self <- tau * source + (1 - tau) * self` (a hard copy when `tau == 1`).
+    pub fn blend_from(&self, source: &FlatParams, tau: f64) {
+        let _guard = tch::no_grad_guard();
+        let mut t = self.params.shallow_clone();
+        if tau >= 1.0 {
+            t.copy_(&source.params);
+        } else {
+            let _ = t.lerp_(&source.params, tau);
+        }
+    }
+
+    /// The values on the host, for a plain-Rust forward pass.
+    pub fn to_host(&self, out: &mut Vec<f32>) {
+        out.resize(self.total, 0.0);
+        let flat = self.params.detach().to_device(tch::Device::Cpu).to_kind(Kind::Float).contiguous();
+        flat.copy_data(out, self.total);
+    }
+}
+
+/// The hidden-layer activation of an MLP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// ReLU.
+    Relu,
+    /// tanh.
+    Tanh,
+}
+
+/// Adds an MLP `in -> hidden... -> out` to `b` (activation between layers, none after
+/// the last) and returns its layer indices. `hidden_init` and `out_init` initialise the
+/// hidden layers and the output layer.
+pub fn add_mlp(
+    b: &mut FlatBuilder,
+    name: &str,
+    in_dim: usize,
+    hidden: &[usize],
+    out_dim: usize,
+    hidden_init: LayerInit,
+    out_init: LayerInit,
+) -> Vec<usize> {
+    let mut layers = Vec::new();
+    let mut d = in_dim;
+    for (i, &h) in hidden.iter().enumerate() {
+        layers.push(b.linear(format!("{name}fc{i}"), d, h, hidden_init));
+        d = h;
+    }
+    layers.push(b.linear(format!("{name}out"), d, out_dim, out_init));
+    layers
+}
+
+/// Runs the layers `layers` of `p` on `x`, with `act` between them.
+pub fn mlp_forward(p: &FlatParams, layers: &[usize], act: Activation, x: &Tensor) -> Tensor {
+    let mut h = x.shallow_clone();
+    for (k, &i) in layers.iter().enumerate() {
+        h = p.linear(i).forward(&h);
+        if k + 1 < layers.len() {
+            h = match act {
+                Activation::Relu => h.relu(),
+                Activation::Tanh => h.tanh(),
+            };
+        }
+    }
+    h
+}
