@@ -13,7 +13,8 @@
 //! and replay sampling), and the training env's `reset(Some(seed))`.
 
 use crate::network::{clip_grad_norm, soft_update, GreedyPolicy, QNetwork};
-use crate::observer::{EpisodeRecord, Observer, UpdateRecord};
+use crate::agent::{Agent, OwnedAction, TrainStats};
+use crate::observer::{EpisodeRecord, Observer};
 use crate::replay_buffer::{Batch, ReplayBuffer};
 use crate::schedule::LinearSchedule;
 use crate::validate::{in_range, nonzero, positive};
@@ -153,15 +154,6 @@ impl DqnConfig {
     }
 }
 
-/// What a training run ends with.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrainStats {
-    /// Returns of all training episodes, in order.
-    pub episode_returns: Vec<f64>,
-    /// Gradient updates made.
-    pub updates: usize,
-}
-
 /// A DQN agent: online and target networks, optimiser, replay buffer and RNG.
 pub struct Dqn {
     config: DqnConfig,
@@ -248,15 +240,12 @@ impl Dqn {
             rb.add(&obs, envs.next_observation(0), action as i64, envs.rewards()[0], envs.terminated()[0]);
             if let Some(ep) = envs.episodes()[0] {
                 stats.episode_returns.push(ep.ret);
-                let update = (updates_since_report > 0).then(|| UpdateRecord {
-                    global_step,
-                    loss: f64::try_from(&loss_sum).unwrap_or(f64::NAN) / updates_since_report as f64,
-                    mean_q: f64::try_from(&q_sum).unwrap_or(f64::NAN) / updates_since_report as f64,
-                    epsilon: eps,
-                    updates: updates_since_report,
-                });
+                let mean_of = |sum: &Tensor| {
+                    (updates_since_report > 0).then(|| f64::try_from(sum).unwrap_or(f64::NAN) / updates_since_report as f64)
+                };
                 let record = EpisodeRecord { global_step, episode_return: ep.ret, episode_length: ep.len };
-                observer.on_episode(&record, update.as_ref(), eps);
+                let stats = [("loss", mean_of(&loss_sum)), ("mean_q", mean_of(&q_sum)), ("epsilon", Some(eps))];
+                observer.on_episode(&record, &stats);
                 if updates_since_report > 0 {
                     loss_sum = loss_sum.zero_();
                     q_sum = q_sum.zero_();
@@ -334,24 +323,22 @@ impl Dqn {
         }
         self.policy.act(obs)
     }
+}
 
-    /// Runs `episodes` greedy episodes (epsilon 0) on a fresh environment; episode `i`
-    /// resets with seed `seed + i`. Returns each episode's return.
-    pub fn evaluate(&mut self, episodes: usize, seed: u64) -> Result<Vec<f64>> {
-        let mut env = nnlab_envs::make(&self.config.env_id)?;
-        let mut returns = Vec::with_capacity(episodes);
-        for i in 0..episodes {
-            let mut obs = env.reset(Some(seed + i as u64));
-            let mut total = 0.0;
-            loop {
-                let r = env.step_into(nnlab_envs::Action::Discrete(self.act_greedy(&obs)), &mut obs)?;
-                total += r.reward;
-                if r.done() {
-                    break;
-                }
-            }
-            returns.push(total);
-        }
-        Ok(returns)
+impl Agent for Dqn {
+    fn algo(&self) -> &'static str {
+        "dqn"
+    }
+    fn env_id(&self) -> &str {
+        &self.config.env_id
+    }
+    fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
+        Dqn::train(self, observer)
+    }
+    fn act(&mut self, obs: &[f32]) -> OwnedAction {
+        OwnedAction::Discrete(self.act_greedy(obs))
+    }
+    fn save(&self, path: &std::path::Path) -> Result<()> {
+        Dqn::save(self, path)
     }
 }

@@ -5,12 +5,19 @@
 //! [`schedule`], [`network`]. Agents never open files: they report what
 //! happens to an [`observer::Observer`] that the caller provides.
 
+pub mod agent;
+pub mod distributions;
 pub mod dqn;
 pub mod flat;
 pub mod network;
+pub mod normalize;
+pub mod policy;
+pub mod ppo;
 pub mod observer;
 pub mod replay_buffer;
+pub mod rollout;
 pub mod schedule;
 pub mod validate;
 
-pub use observer::{EpisodeRecord, NullObserver, Observer, UpdateRecord};
+pub use agent::{evaluate, record_episode, Agent, OwnedAction, TrainStats};
+pub use observer::{EpisodeRecord, NullObserver, Observer, Stats};

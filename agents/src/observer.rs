@@ -11,27 +11,16 @@ pub struct EpisodeRecord {
     pub episode_length: usize,
 }
 
-/// Summary of the gradient updates made since the previous report.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct UpdateRecord {
-    /// Environment steps taken so far.
-    pub global_step: usize,
-    /// Mean training loss over those updates.
-    pub loss: f64,
-    /// Mean predicted Q-value of the taken actions over those updates.
-    pub mean_q: f64,
-    /// Exploration rate at this step.
-    pub epsilon: f64,
-    /// Number of updates summarised.
-    pub updates: usize,
-}
+/// Named training statistics at the time of a report: the same names in the
+/// same order on every call of one agent (`None` where there is no value yet,
+/// e.g. a loss before learning starts).
+pub type Stats<'a> = &'a [(&'static str, Option<f64>)];
 
 /// Receives an agent's progress. Every method has an empty default.
 pub trait Observer {
-    /// An episode ended. `last_update` summarises the updates since the previous episode
-    /// (`None` while learning has not started), `epsilon` is the exploration rate then.
-    fn on_episode(&mut self, _episode: &EpisodeRecord, _last_update: Option<&UpdateRecord>, _epsilon: f64) {}
-    /// Called every `progress_interval` environment steps, for progress bars.
+    /// An episode ended; `stats` are the agent's latest training statistics.
+    fn on_episode(&mut self, _episode: &EpisodeRecord, _stats: Stats<'_>) {}
+    /// Called every so many environment steps, for progress bars.
     fn on_progress(&mut self, _global_step: usize) {}
 }
 

@@ -3,7 +3,7 @@
 
 use nnlab_agents::dqn::{Dqn, DqnConfig, TdLoss};
 use nnlab_agents::replay_buffer::Batch;
-use nnlab_agents::{EpisodeRecord, Observer, UpdateRecord};
+use nnlab_agents::{evaluate, EpisodeRecord, Observer, Stats};
 use tch::nn::Module;
 use tch::{Device, Kind, Tensor};
 
@@ -70,10 +70,11 @@ struct Collect {
 }
 
 impl Observer for Collect {
-    fn on_episode(&mut self, ep: &EpisodeRecord, update: Option<&UpdateRecord>, _eps: f64) {
+    fn on_episode(&mut self, ep: &EpisodeRecord, stats: Stats<'_>) {
         self.episodes.push((ep.global_step, ep.episode_return));
-        if let Some(u) = update {
-            self.losses.push(u.loss);
+        assert_eq!(stats[0].0, "loss");
+        if let Some(loss) = stats[0].1 {
+            self.losses.push(loss);
         }
     }
 }
@@ -101,7 +102,7 @@ fn short_run(seed: u64) -> (Collect, Vec<f64>) {
     let mut agent = Dqn::new(short_config(seed), Device::Cpu).unwrap();
     let mut obs = Collect::default();
     agent.train(&mut obs).unwrap();
-    let eval = agent.evaluate(3, 99).unwrap();
+    let eval = evaluate(&mut agent, 3, 99).unwrap();
     (obs, eval)
 }
 

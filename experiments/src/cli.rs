@@ -4,12 +4,19 @@ use crate::device::DeviceChoice;
 use clap::Args;
 use std::path::PathBuf;
 
-/// The flags every experiment takes.
+/// The flags every RL experiment takes.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
     /// Seed of the run (overrides the config's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Run several seeds (e.g. `1,2,3,4,5` or `1-5`) in parallel processes, each in
+    /// `<out>/seed-<k>`, and write `seeds.png` and `seeds_summary.json` in `<out>`.
+    #[arg(long, value_name = "LIST", conflicts_with = "seed")]
+    pub seeds: Option<String>,
+    /// Environment steps (overrides the config's `total_timesteps`).
+    #[arg(long)]
+    pub total_timesteps: Option<usize>,
     /// TOML file of hyperparameters (defaults to the experiment's shipped preset).
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
@@ -28,6 +35,9 @@ pub struct CommonArgs {
     /// No progress bar or log lines; only the final line with the results folder.
     #[arg(long)]
     pub quiet: bool,
+    /// Skip the GIF of the trained agent.
+    #[arg(long)]
+    pub no_gif: bool,
 }
 
 /// Parses the command line like `T::parse()`, but a usage error becomes one

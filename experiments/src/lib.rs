@@ -3,6 +3,7 @@
 //! folder (atomic writes, flushed metrics), plots, GIFs and progress bars.
 //! Each experiment is one short binary in `src/bin/`.
 
+pub mod algos;
 pub mod cli;
 pub mod config;
 pub mod device;
@@ -11,6 +12,7 @@ pub mod multi_seed;
 pub mod plot;
 pub mod progress;
 pub mod run_dir;
+pub mod runner;
 pub mod summary;
 pub mod video;
 

@@ -1,26 +1,41 @@
-//! `metrics.csv`: one row per event, flushed as it is written, with no
-//! wall-clock values, so that two runs of one seed compare with `cmp`.
+//! `metrics.csv`: one row per finished training episode, flushed as it is
+//! written, with no wall-clock values, so that two runs of one seed compare
+//! with `cmp`. Floats are written in their shortest round-trip form (ryu).
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use nnlab_agents::{EpisodeRecord, Stats};
 use std::fs::File;
 use std::path::Path;
 
-/// A CSV file of `R` rows with a header from `R`'s field names.
+/// The episode log of one run.
 pub struct MetricsWriter {
     writer: csv::Writer<File>,
+    header_written: bool,
+}
+
+fn float(v: f64) -> String {
+    ryu::Buffer::new().format(v).to_string()
 }
 
 impl MetricsWriter {
     /// Creates (truncates) the file.
     pub fn create(path: &Path) -> Result<Self> {
         let writer = csv::Writer::from_path(path).with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(Self { writer })
+        Ok(Self { writer, header_written: false })
     }
 
-    /// Appends one row and flushes it to the file.
-    pub fn write<R: Serialize>(&mut self, row: &R) -> Result<()> {
-        self.writer.serialize(row).context("writing metrics.csv")?;
+    /// Appends one episode with the agent's statistics and flushes it; the first row
+    /// also writes the header `global_step,episode_return,episode_length,<stat names>`.
+    pub fn write(&mut self, ep: &EpisodeRecord, stats: Stats<'_>) -> Result<()> {
+        if !self.header_written {
+            let mut header = vec!["global_step", "episode_return", "episode_length"];
+            header.extend(stats.iter().map(|s| s.0));
+            self.writer.write_record(&header).context("writing metrics.csv")?;
+            self.header_written = true;
+        }
+        let mut row = vec![ep.global_step.to_string(), float(ep.episode_return), ep.episode_length.to_string()];
+        row.extend(stats.iter().map(|s| s.1.map(float).unwrap_or_default()));
+        self.writer.write_record(&row).context("writing metrics.csv")?;
         self.writer.flush().context("flushing metrics.csv")?;
         Ok(())
     }

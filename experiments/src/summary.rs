@@ -1,7 +1,5 @@
 //! `summary.json` of an RL run, and the greedy episode recorder used for GIFs.
 
-use anyhow::Result;
-use nnlab_envs::{Action, Frame};
 use serde::Serialize;
 use tch::Device;
 
@@ -112,26 +110,4 @@ pub fn git_commit() -> String {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|| "unknown".into())
-}
-
-/// Plays one greedy episode of `env_id` (reset with `seed`) and returns every
-/// other frame at half size (25 frames per second of simulated time for CartPole).
-pub fn record_greedy_episode(env_id: &str, seed: u64, mut policy: impl FnMut(&[f32]) -> usize) -> Result<Vec<Frame>> {
-    let mut env = nnlab_envs::make(env_id)?;
-    let mut obs = env.reset(Some(seed));
-    let mut frames = Vec::new();
-    let mut t = 0usize;
-    loop {
-        if t % 2 == 0 {
-            if let Some(f) = env.render() {
-                frames.push(crate::video::downscale2(&f));
-            }
-        }
-        let r = env.step_into(Action::Discrete(policy(&obs)), &mut obs)?;
-        t += 1;
-        if r.done() {
-            break;
-        }
-    }
-    Ok(frames)
 }

@@ -1,0 +1,96 @@
+//! What every agent offers to the experiment runner: train, act, save.
+
+use crate::observer::Observer;
+use anyhow::Result;
+use nnlab_envs::{Action, Env, Space};
+
+/// An action owned by its caller.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OwnedAction {
+    /// A discrete index.
+    Discrete(usize),
+    /// A continuous vector.
+    Continuous(Vec<f32>),
+}
+
+impl OwnedAction {
+    /// Borrows it as an env action, clipping a continuous one into `space`'s bounds
+    /// (as SB3's `predict` and Gymnasium's `ClipAction` do).
+    pub fn clipped<'a>(&'a mut self, space: &Space) -> Action<'a> {
+        match self {
+            OwnedAction::Discrete(a) => Action::Discrete(*a),
+            OwnedAction::Continuous(v) => {
+                if let Space::Box(b) = space {
+                    for ((x, lo), hi) in v.iter_mut().zip(&b.low).zip(&b.high) {
+                        *x = x.clamp(*lo, *hi);
+                    }
+                }
+                Action::Continuous(v)
+            }
+        }
+    }
+}
+
+/// What a training run ends with.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TrainStats {
+    /// Returns of all training episodes, in order.
+    pub episode_returns: Vec<f64>,
+    /// Gradient updates made.
+    pub updates: usize,
+}
+
+/// A trainable agent on one environment.
+pub trait Agent {
+    /// Short algorithm name (`dqn`, `ppo`, ...).
+    fn algo(&self) -> &'static str;
+    /// Gymnasium id of its environment.
+    fn env_id(&self) -> &str;
+    /// Trains for the configured number of steps, reporting to `observer`.
+    fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats>;
+    /// The deterministic action for one observation (greedy, or the policy's mode).
+    fn act(&mut self, obs: &[f32]) -> OwnedAction;
+    /// Saves the trained weights (and any normalisation statistics) as safetensors.
+    fn save(&self, path: &std::path::Path) -> Result<()>;
+}
+
+/// Runs `episodes` deterministic episodes on a fresh environment; episode `i`
+/// resets with seed `seed + i`. Returns each episode's return.
+pub fn evaluate(agent: &mut dyn Agent, episodes: usize, seed: u64) -> Result<Vec<f64>> {
+    let mut env = nnlab_envs::make(agent.env_id())?;
+    let space = env.action_space().clone();
+    let mut returns = Vec::with_capacity(episodes);
+    for i in 0..episodes {
+        let mut obs = env.reset(Some(seed + i as u64));
+        let mut total = 0.0;
+        loop {
+            let mut a = agent.act(&obs);
+            let r = env.step_into(a.clipped(&space), &mut obs)?;
+            total += r.reward;
+            if r.done() {
+                break;
+            }
+        }
+        returns.push(total);
+    }
+    Ok(returns)
+}
+
+/// Plays one deterministic episode (reset with `seed`) and returns its rendered frames,
+/// every `stride`-th step.
+pub fn record_episode(agent: &mut dyn Agent, seed: u64, stride: usize) -> Result<Vec<nnlab_envs::Frame>> {
+    let mut env = nnlab_envs::make(agent.env_id())?;
+    let space = env.action_space().clone();
+    let mut obs = env.reset(Some(seed));
+    let mut frames = Vec::new();
+    for t in 0.. {
+        if t % stride.max(1) == 0 {
+            frames.extend(env.render());
+        }
+        let mut a = agent.act(&obs);
+        if env.step_into(a.clipped(&space), &mut obs)?.done() {
+            break;
+        }
+    }
+    Ok(frames)
+}

@@ -1,0 +1,420 @@
+//! Proximal Policy Optimization (Schulman et al. 2017), CleanRL's `ppo.py`
+//! for discrete actions and `ppo_continuous_action.py` for Box actions.
+//!
+//! Each iteration collects `num_steps` steps from `num_envs` environments,
+//! estimates advantages with GAE, and runs `update_epochs` passes of
+//! `num_minibatches` shuffled minibatches of the clipped surrogate objective,
+//! with value clipping, an entropy bonus, advantage normalisation, gradient
+//! norm clipping and linear learning-rate annealing.
+//!
+//! One difference from CleanRL, on purpose: a time-limit truncation
+//! bootstraps. The truncated step's reward gets `gamma * V(final observation)`
+//! added (as Stable-Baselines3 does), where CleanRL treats truncation like
+//! termination.
+//!
+//! Seeds: `tch::manual_seed(seed)` (initialisation and action sampling), the
+//! agent's `ChaCha8Rng::seed_from_u64(seed)` (minibatch shuffling), and the
+//! vector env's `reset(seed)` (env `i` gets `seed + i`).
+
+use crate::agent::{Agent, OwnedAction, TrainStats};
+use crate::normalize::{RewardScaler, RunningMeanStd};
+use crate::observer::{EpisodeRecord, Observer};
+use crate::policy::ActorCritic;
+use crate::rollout::{gae, RolloutBuffer};
+use crate::validate::{in_range, nonzero, positive};
+use anyhow::{bail, Context, Result};
+use nnlab_envs::{Actions, Space, SyncVectorEnv};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Kind, Tensor};
+
+/// Every PPO hyperparameter, with CleanRL's `ppo.py` defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PpoConfig {
+    /// Gymnasium id of the environment.
+    pub env_id: String,
+    /// Seed of the whole run.
+    pub seed: u64,
+    /// Environment steps to train for (all environments together).
+    pub total_timesteps: usize,
+    /// Adam learning rate (the start value when annealed).
+    pub learning_rate: f64,
+    /// Anneal the learning rate linearly to 0 over training.
+    pub anneal_lr: bool,
+    /// Adam epsilon.
+    pub adam_eps: f64,
+    /// Parallel environments.
+    pub num_envs: usize,
+    /// Steps per environment per rollout.
+    pub num_steps: usize,
+    /// Discount factor.
+    pub gamma: f64,
+    /// GAE lambda.
+    pub gae_lambda: f64,
+    /// Minibatches per epoch.
+    pub num_minibatches: usize,
+    /// Epochs over each rollout.
+    pub update_epochs: usize,
+    /// Normalise advantages within each minibatch.
+    pub norm_adv: bool,
+    /// Surrogate clipping coefficient.
+    pub clip_coef: f64,
+    /// Clip the value loss around the old values.
+    pub clip_vloss: bool,
+    /// Entropy bonus coefficient.
+    pub ent_coef: f64,
+    /// Value loss coefficient.
+    pub vf_coef: f64,
+    /// Gradient norm clipping.
+    pub max_grad_norm: f64,
+    /// Stop an iteration's epochs early when the approximate KL exceeds this (absent: never).
+    pub target_kl: Option<f64>,
+    /// Hidden layer widths of the actor and of the critic (tanh).
+    pub hidden_sizes: Vec<usize>,
+    /// Initial log standard deviation of a Gaussian policy.
+    pub init_log_std: f64,
+    /// Normalise observations with running statistics (clipped to +-10).
+    pub normalize_observation: bool,
+    /// Scale rewards by the running std of the discounted return (clipped to +-10).
+    pub normalize_reward: bool,
+    /// Deterministic evaluation episodes at the end of training.
+    pub eval_episodes: usize,
+}
+
+impl Default for PpoConfig {
+    fn default() -> Self {
+        Self {
+            env_id: "CartPole-v1".into(),
+            seed: 1,
+            total_timesteps: 500_000,
+            learning_rate: 2.5e-4,
+            anneal_lr: true,
+            adam_eps: 1e-5,
+            num_envs: 4,
+            num_steps: 128,
+            gamma: 0.99,
+            gae_lambda: 0.95,
+            num_minibatches: 4,
+            update_epochs: 4,
+            norm_adv: true,
+            clip_coef: 0.2,
+            clip_vloss: true,
+            ent_coef: 0.01,
+            vf_coef: 0.5,
+            max_grad_norm: 0.5,
+            target_kl: None,
+            hidden_sizes: vec![64, 64],
+            init_log_std: 0.0,
+            normalize_observation: false,
+            normalize_reward: false,
+            eval_episodes: 10,
+        }
+    }
+}
+
+impl PpoConfig {
+    /// Checks every value; the error is one line naming the key.
+    pub fn validate(&self) -> Result<()> {
+        nnlab_envs::make(&self.env_id).map_err(|e| anyhow::anyhow!("env_id: {e}"))?;
+        nonzero("total_timesteps", self.total_timesteps)?;
+        positive("learning_rate", self.learning_rate)?;
+        positive("adam_eps", self.adam_eps)?;
+        nonzero("num_envs", self.num_envs)?;
+        nonzero("num_steps", self.num_steps)?;
+        in_range("gamma", self.gamma, 0.0, 1.0)?;
+        in_range("gae_lambda", self.gae_lambda, 0.0, 1.0)?;
+        nonzero("num_minibatches", self.num_minibatches)?;
+        if self.num_minibatches > self.batch_size() {
+            bail!("num_minibatches ({}) must not exceed num_envs * num_steps ({})", self.num_minibatches, self.batch_size());
+        }
+        nonzero("update_epochs", self.update_epochs)?;
+        positive("clip_coef", self.clip_coef)?;
+        in_range("ent_coef", self.ent_coef, 0.0, f64::MAX)?;
+        in_range("vf_coef", self.vf_coef, 0.0, f64::MAX)?;
+        positive("max_grad_norm", self.max_grad_norm)?;
+        if let Some(kl) = self.target_kl {
+            positive("target_kl", kl)?;
+        }
+        if self.hidden_sizes.contains(&0) {
+            bail!("hidden_sizes must all be at least 1, got {:?}", self.hidden_sizes);
+        }
+        in_range("init_log_std", self.init_log_std, -20.0, 5.0)?;
+        Ok(())
+    }
+
+    /// Transitions per rollout.
+    pub fn batch_size(&self) -> usize {
+        self.num_envs * self.num_steps
+    }
+}
+
+/// A PPO agent.
+pub struct Ppo {
+    config: PpoConfig,
+    device: Device,
+    policy: ActorCritic,
+    optimizer: nn::Optimizer,
+    rng: ChaCha8Rng,
+    obs_rms: Option<RunningMeanStd>,
+    obs_dim: usize,
+    action_space: Space,
+}
+
+impl Ppo {
+    /// Builds the agent on `device`, seeding torch and its RNG with `config.seed`.
+    pub fn new(config: PpoConfig, device: Device) -> Result<Self> {
+        config.validate()?;
+        let env = nnlab_envs::make(&config.env_id)?;
+        let obs_dim = env.observation_space().dim();
+        let action_space = env.action_space().clone();
+        tch::manual_seed(config.seed as i64);
+        let vs = nn::VarStore::new(device);
+        let policy = ActorCritic::new(&vs.root(), obs_dim, &action_space, &config.hidden_sizes, config.init_log_std)?;
+        let optimizer = nn::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
+        let obs_rms = config.normalize_observation.then(|| RunningMeanStd::new(obs_dim));
+        let rng = ChaCha8Rng::seed_from_u64(config.seed);
+        Ok(Self { config, device, policy, optimizer, rng, obs_rms, obs_dim, action_space })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PpoConfig {
+        &self.config
+    }
+
+    /// The actor-critic.
+    pub fn policy(&self) -> &ActorCritic {
+        &self.policy
+    }
+
+    fn obs_tensor(&self, obs: &[f32]) -> Tensor {
+        Tensor::from_slice(obs).view([-1, self.obs_dim as i64]).to_device(self.device)
+    }
+
+    /// Normalises observations in place (updating the statistics first when `update`).
+    fn normalize_obs(&mut self, obs: &mut [f32], update: bool) {
+        if let Some(rms) = &mut self.obs_rms {
+            if update {
+                rms.update(obs, obs.len() / self.obs_dim);
+            }
+            rms.normalize(obs, 10.0);
+        }
+    }
+
+    /// Trains for `config.total_timesteps` steps, reporting to `observer`.
+    pub fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
+        let cfg = self.config.clone();
+        let (n, d) = (cfg.num_envs, self.obs_dim);
+        let mut envs = SyncVectorEnv::make(&cfg.env_id, n)?;
+        let act_dim = self.policy.act_dim();
+        let mut buf = RolloutBuffer::new(cfg.num_steps, n, d, act_dim);
+        let mut reward_scaler = cfg.normalize_reward.then(|| RewardScaler::new(n, cfg.gamma, 10.0));
+        let num_iterations = cfg.total_timesteps / cfg.batch_size();
+        if num_iterations == 0 {
+            bail!("total_timesteps ({}) is less than one rollout (num_envs * num_steps = {})", cfg.total_timesteps, cfg.batch_size());
+        }
+        let mut stats = TrainStats::default();
+        let mut last: [(&'static str, Option<f64>); 7] = [
+            ("learning_rate", None),
+            ("policy_loss", None),
+            ("value_loss", None),
+            ("entropy", None),
+            ("approx_kl", None),
+            ("clip_fraction", None),
+            ("explained_variance", None),
+        ];
+        let mut obs = envs.reset(Some(cfg.seed)).to_vec();
+        self.normalize_obs(&mut obs, true);
+        let mut global_step = 0usize;
+        let mut actions_env = vec![0f32; n * act_dim];
+        let mut discrete_actions = vec![0usize; n];
+
+        for iteration in 1..=num_iterations {
+            let lr = if cfg.anneal_lr { (1.0 - (iteration - 1) as f64 / num_iterations as f64) * cfg.learning_rate } else { cfg.learning_rate };
+            self.optimizer.set_lr(lr);
+
+            // 1. Roll out the current policy.
+            for t in 0..cfg.num_steps {
+                global_step += n;
+                let (action, log_prob, value) = tch::no_grad(|| {
+                    let x = self.obs_tensor(&obs);
+                    let dist = self.policy.dist(&x);
+                    let action = dist.sample();
+                    let log_prob = dist.log_prob(&action);
+                    (action, log_prob, self.policy.value(&x))
+                });
+                let action_host = Vec::<f32>::try_from(action.to_kind(Kind::Float).flatten(0, -1).to_device(Device::Cpu))?;
+                let log_prob_host = Vec::<f32>::try_from(log_prob.to_device(Device::Cpu))?;
+                let value_host = Vec::<f32>::try_from(value.to_device(Device::Cpu))?;
+                buf.store(t, &obs, &action_host, &log_prob_host, &value_host);
+
+                match &self.action_space {
+                    Space::Discrete(_) => {
+                        for (a, v) in discrete_actions.iter_mut().zip(&action_host) {
+                            *a = *v as usize;
+                        }
+                        envs.step(Actions::Discrete(&discrete_actions))?;
+                    }
+                    Space::Box(b) => {
+                        // Gymnasium's ClipAction: the env sees the clipped action, the buffer keeps the sample.
+                        for (k, (dst, src)) in actions_env.iter_mut().zip(&action_host).enumerate() {
+                            *dst = src.clamp(b.low[k % act_dim], b.high[k % act_dim]);
+                        }
+                        envs.step(Actions::Continuous(&actions_env))?;
+                    }
+                }
+
+                let mut rewards = envs.rewards().to_vec();
+                let ends: Vec<bool> = (0..n).map(|i| envs.terminated()[i] || envs.truncated()[i]).collect();
+                if let Some(scaler) = &mut reward_scaler {
+                    scaler.scale(&mut rewards, &ends);
+                }
+                // Bootstrap time-limit truncations from the final observation.
+                for i in 0..n {
+                    if envs.truncated()[i] && !envs.terminated()[i] {
+                        let mut fin = envs.final_observations()[i * d..(i + 1) * d].to_vec();
+                        self.normalize_obs(&mut fin, false);
+                        let v = tch::no_grad(|| f64::try_from(self.policy.value(&self.obs_tensor(&fin)).sum(Kind::Float)))?;
+                        rewards[i] += (cfg.gamma * v) as f32;
+                    }
+                }
+                buf.rewards[t * n..(t + 1) * n].copy_from_slice(&rewards);
+                for (i, end) in ends.iter().enumerate() {
+                    buf.ends[t * n + i] = if *end { 1.0 } else { 0.0 };
+                    if let Some(ep) = envs.episodes()[i] {
+                        stats.episode_returns.push(ep.ret);
+                        let record = EpisodeRecord { global_step, episode_return: ep.ret, episode_length: ep.len };
+                        observer.on_episode(&record, &last);
+                    }
+                }
+                obs.copy_from_slice(envs.observations());
+                self.normalize_obs(&mut obs, true);
+            }
+
+            // 2. Advantages.
+            let last_values = tch::no_grad(|| Vec::<f32>::try_from(self.policy.value(&self.obs_tensor(&obs)).to_device(Device::Cpu)))?;
+            let (advantages, returns) = gae(&buf.rewards, &buf.values, &buf.ends, &last_values, n, cfg.gamma as f32, cfg.gae_lambda as f32);
+
+            // 3. Optimise the surrogate over shuffled minibatches.
+            let b_obs = self.obs_tensor(&buf.observations);
+            let b_actions = {
+                let a = Tensor::from_slice(&buf.actions).to_device(self.device);
+                if self.policy.is_discrete() { a.to_kind(Kind::Int64) } else { a.view([-1, act_dim as i64]) }
+            };
+            let to_dev = |v: &[f32]| Tensor::from_slice(v).to_device(self.device);
+            let (b_logprobs, b_adv, b_returns, b_values) = (to_dev(&buf.log_probs), to_dev(&advantages), to_dev(&returns), to_dev(&buf.values));
+            let batch = cfg.batch_size();
+            let mb_size = batch / cfg.num_minibatches;
+            let mut order: Vec<i64> = (0..batch as i64).collect();
+            let zero = || Tensor::zeros([], (Kind::Float, self.device));
+            let (mut pg_sum, mut v_sum, mut ent_sum, mut kl_sum, mut clip_sum) = (zero(), zero(), zero(), zero(), zero());
+            let mut minibatches = 0usize;
+            'epochs: for _ in 0..cfg.update_epochs {
+                order.shuffle(&mut self.rng);
+                let mut epoch_kl = zero();
+                for start in (0..batch - mb_size + 1).step_by(mb_size) {
+                    let idx = Tensor::from_slice(&order[start..start + mb_size]).to_device(self.device);
+                    let mb_obs = b_obs.index_select(0, &idx);
+                    let dist = self.policy.dist(&mb_obs);
+                    let new_logprob = dist.log_prob(&b_actions.index_select(0, &idx));
+                    let entropy = dist.entropy().mean(Kind::Float);
+                    let new_value = self.policy.value(&mb_obs);
+                    let log_ratio = new_logprob - b_logprobs.index_select(0, &idx);
+                    let ratio = log_ratio.exp();
+                    let (approx_kl, clipped) = tch::no_grad(|| {
+                        let kl = ((&ratio - 1.0) - &log_ratio).mean(Kind::Float);
+                        let cf = (&ratio - 1.0).abs().gt(cfg.clip_coef).to_kind(Kind::Float).mean(Kind::Float);
+                        (kl, cf)
+                    });
+                    let mut mb_adv = b_adv.index_select(0, &idx);
+                    if cfg.norm_adv {
+                        mb_adv = (&mb_adv - mb_adv.mean(Kind::Float)) / (mb_adv.std(true) + 1e-8);
+                    }
+                    let pg_loss = (-&mb_adv * &ratio).maximum(&(-&mb_adv * ratio.clamp(1.0 - cfg.clip_coef, 1.0 + cfg.clip_coef))).mean(Kind::Float);
+                    let mb_returns = b_returns.index_select(0, &idx);
+                    let v_loss = if cfg.clip_vloss {
+                        let mb_values = b_values.index_select(0, &idx);
+                        let unclipped = (&new_value - &mb_returns).square();
+                        let v_clipped = &mb_values + (&new_value - &mb_values).clamp(-cfg.clip_coef, cfg.clip_coef);
+                        unclipped.maximum(&(v_clipped - &mb_returns).square()).mean(Kind::Float) * 0.5
+                    } else {
+                        (&new_value - &mb_returns).square().mean(Kind::Float) * 0.5
+                    };
+                    let loss = &pg_loss - cfg.ent_coef * &entropy + cfg.vf_coef * &v_loss;
+                    self.optimizer.zero_grad();
+                    loss.backward();
+                    self.policy.flat().clip_grad_norm(cfg.max_grad_norm);
+                    self.optimizer.step();
+                    stats.updates += 1;
+                    minibatches += 1;
+                    pg_sum += pg_loss.detach();
+                    v_sum += v_loss.detach();
+                    ent_sum += entropy.detach();
+                    kl_sum += &approx_kl;
+                    clip_sum += clipped;
+                    epoch_kl = approx_kl;
+                }
+                if let Some(target) = cfg.target_kl {
+                    if f64::try_from(&epoch_kl)? > target {
+                        break 'epochs;
+                    }
+                }
+            }
+            let mean = |t: &Tensor| f64::try_from(t).map(|v| v / minibatches as f64).ok();
+            let var_y = variance(&returns);
+            let resid: Vec<f32> = returns.iter().zip(&buf.values).map(|(r, v)| r - v).collect();
+            last = [
+                ("learning_rate", Some(lr)),
+                ("policy_loss", mean(&pg_sum)),
+                ("value_loss", mean(&v_sum)),
+                ("entropy", mean(&ent_sum)),
+                ("approx_kl", mean(&kl_sum)),
+                ("clip_fraction", mean(&clip_sum)),
+                ("explained_variance", Some(if var_y == 0.0 { f64::NAN } else { 1.0 - variance(&resid) / var_y })),
+            ];
+            observer.on_progress(global_step);
+        }
+        Ok(stats)
+    }
+}
+
+fn variance(v: &[f32]) -> f64 {
+    let n = v.len() as f64;
+    let m = v.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
+    v.iter().map(|&x| (f64::from(x) - m).powi(2)).sum::<f64>() / n
+}
+
+impl Agent for Ppo {
+    fn algo(&self) -> &'static str {
+        "ppo"
+    }
+    fn env_id(&self) -> &str {
+        &self.config.env_id
+    }
+    fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
+        Ppo::train(self, observer)
+    }
+    fn act(&mut self, obs: &[f32]) -> OwnedAction {
+        let mut x = obs.to_vec();
+        self.normalize_obs(&mut x, false);
+        let mode = tch::no_grad(|| self.policy.dist(&self.obs_tensor(&x)).mode()).to_device(Device::Cpu);
+        if self.policy.is_discrete() {
+            OwnedAction::Discrete(i64::try_from(mode.flatten(0, -1).get(0)).unwrap_or(0) as usize)
+        } else {
+            OwnedAction::Continuous(Vec::<f32>::try_from(mode.flatten(0, -1)).unwrap_or_default())
+        }
+    }
+    fn save(&self, path: &std::path::Path) -> Result<()> {
+        let mut named = self.policy.flat().named_tensors();
+        if let Some(rms) = &self.obs_rms {
+            let f = |v: &[f64]| Tensor::from_slice(&v.iter().map(|&x| x as f32).collect::<Vec<_>>());
+            named.push(("obs_rms.mean".into(), f(&rms.mean)));
+            named.push(("obs_rms.var".into(), f(&rms.var)));
+        }
+        let refs: Vec<(&str, &Tensor)> = named.iter().map(|(k, t)| (k.as_str(), t)).collect();
+        Tensor::write_safetensors(&refs, path).with_context(|| format!("saving {}", path.display()))
+    }
+}

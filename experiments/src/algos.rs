@@ -1,0 +1,106 @@
+//! The algorithms the runner knows, their config types and shipped presets.
+
+use crate::config;
+use anyhow::{bail, Result};
+use nnlab_agents::dqn::{Dqn, DqnConfig};
+use nnlab_agents::ppo::{Ppo, PpoConfig};
+use nnlab_agents::Agent;
+use serde::{de::DeserializeOwned, Serialize};
+use tch::Device;
+
+/// A config type that the experiment runner can load, check and turn into an agent.
+pub trait AlgoConfig: Default + Clone + Serialize + DeserializeOwned {
+    /// Algorithm name, as in `experiments/configs/<algo>/`.
+    const ALGO: &'static str;
+    /// The seed.
+    fn seed(&self) -> u64;
+    /// Sets the seed.
+    fn set_seed(&mut self, seed: u64);
+    /// Sets the training length.
+    fn set_total_timesteps(&mut self, steps: usize);
+    /// Training length.
+    fn total_timesteps(&self) -> usize;
+    /// Gymnasium id.
+    fn env_id(&self) -> &str;
+    /// Evaluation episodes at the end.
+    fn eval_episodes(&self) -> usize;
+    /// Typed checks (one-line errors naming the key), machine limits included.
+    fn check(&self) -> Result<()>;
+    /// The agent.
+    fn build(&self, device: Device) -> Result<Box<dyn Agent>>;
+}
+
+impl AlgoConfig for DqnConfig {
+    const ALGO: &'static str = "dqn";
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
+    }
+    fn set_total_timesteps(&mut self, steps: usize) {
+        self.total_timesteps = steps;
+    }
+    fn total_timesteps(&self) -> usize {
+        self.total_timesteps
+    }
+    fn env_id(&self) -> &str {
+        &self.env_id
+    }
+    fn eval_episodes(&self) -> usize {
+        self.eval_episodes
+    }
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        let obs_dim = nnlab_envs::make(&self.env_id)?.observation_space().dim();
+        config::check_fits_in_memory("buffer_size", self.replay_bytes(obs_dim))
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn Agent>> {
+        Ok(Box::new(Dqn::new(self.clone(), device)?))
+    }
+}
+
+impl AlgoConfig for PpoConfig {
+    const ALGO: &'static str = "ppo";
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
+    }
+    fn set_total_timesteps(&mut self, steps: usize) {
+        self.total_timesteps = steps;
+    }
+    fn total_timesteps(&self) -> usize {
+        self.total_timesteps
+    }
+    fn env_id(&self) -> &str {
+        &self.env_id
+    }
+    fn eval_episodes(&self) -> usize {
+        self.eval_episodes
+    }
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        if self.batch_size() > self.total_timesteps {
+            bail!("total_timesteps ({}) is less than one rollout (num_envs * num_steps = {})", self.total_timesteps, self.batch_size());
+        }
+        let obs_dim = nnlab_envs::make(&self.env_id)?.observation_space().dim();
+        config::check_fits_in_memory("num_envs * num_steps", (self.batch_size() * (obs_dim + 8) * 4 * 3) as u128)
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn Agent>> {
+        Ok(Box::new(Ppo::new(self.clone(), device)?))
+    }
+}
+
+/// The presets shipped in `experiments/configs/<algo>/<env>.toml`, compiled in.
+pub const PRESETS: &[(&str, &str, &str)] = &[
+    ("dqn", "CartPole-v1", include_str!("../configs/dqn/CartPole-v1.toml")),
+    ("ppo", "CartPole-v1", include_str!("../configs/ppo/CartPole-v1.toml")),
+    ("ppo", "Pendulum-v1", include_str!("../configs/ppo/Pendulum-v1.toml")),
+];
+
+/// The shipped preset of `algo` on `env`, if there is one.
+pub fn preset(algo: &str, env: &str) -> Option<&'static str> {
+    PRESETS.iter().find(|(a, e, _)| *a == algo && *e == env).map(|p| p.2)
+}

@@ -1,0 +1,161 @@
+//! Runs one experiment end to end for any [`AlgoConfig`]: resolve the config
+//! (preset or `--config`, then `--set`, then flags), check it, then train with
+//! a progress bar and `metrics.csv`, evaluate, and write the weights, the
+//! learning curve, a GIF and `summary.json` (last). `--seeds` fans out into
+//! child processes and aggregates them.
+
+use crate::algos::AlgoConfig;
+use crate::cli::CommonArgs;
+use crate::config::{self, Source};
+use crate::metrics::MetricsWriter;
+use crate::plot::{self, Reference, Series};
+use crate::progress::Progress;
+use crate::run_dir::RunDir;
+use crate::{device, multi_seed, summary, video};
+use anyhow::{bail, Result};
+use nnlab_agents::{evaluate, record_episode, EpisodeRecord, Observer, Stats};
+use std::collections::VecDeque;
+use std::time::Instant;
+
+/// The config a run starts from when `--config` is not given.
+#[derive(Debug, Clone, Copy)]
+pub struct Preset {
+    /// Where it lives in the repository, for the records.
+    pub name: &'static str,
+    /// Its TOML text.
+    pub text: &'static str,
+}
+
+/// Writes metrics rows and drives the progress bar.
+struct RunObserver {
+    metrics: MetricsWriter,
+    progress: Progress,
+    recent: VecDeque<f64>,
+    curve: Vec<(f64, f64)>,
+    losses: Vec<(f64, f64)>,
+    loss_name: Option<&'static str>,
+    error: Option<anyhow::Error>,
+}
+
+impl Observer for RunObserver {
+    fn on_episode(&mut self, ep: &EpisodeRecord, stats: Stats<'_>) {
+        if let Err(e) = self.metrics.write(ep, stats) {
+            self.error.get_or_insert(e);
+        }
+        self.curve.push((ep.global_step as f64, ep.episode_return));
+        let loss = stats.iter().find(|s| s.0 == "loss" || s.0 == "value_loss");
+        if let Some((name, value)) = loss {
+            self.loss_name = Some(name);
+            if let Some(v) = value {
+                self.losses.push((ep.global_step as f64, *v));
+            }
+        }
+        self.recent.push_back(ep.episode_return);
+        if self.recent.len() > 100 {
+            self.recent.pop_front();
+        }
+        let mean = self.recent.iter().sum::<f64>() / self.recent.len() as f64;
+        self.progress.set_return(mean, self.recent.len());
+    }
+    fn on_progress(&mut self, global_step: usize) {
+        self.progress.set_step(global_step as u64);
+    }
+}
+
+/// Loads the config from `--config` or `preset`, then `--set`, `--seed` and `--total-timesteps`.
+pub fn resolve_config<C: AlgoConfig>(args: &CommonArgs, preset: Option<Preset>) -> Result<C> {
+    let mut cfg: C = match (&args.config, preset) {
+        (Some(p), _) => config::load(Source::File(p), &args.set)?,
+        (None, Some(p)) => config::load(Source::Preset(p.name, p.text), &args.set)?,
+        (None, None) => config::load(Source::Preset("defaults", ""), &args.set)?,
+    };
+    if let Some(s) = args.seed {
+        cfg.set_seed(s);
+    }
+    if let Some(t) = args.total_timesteps {
+        cfg.set_total_timesteps(t);
+    }
+    cfg.check()?;
+    if args.threads < 1 {
+        bail!("--threads must be at least 1, got {}", args.threads);
+    }
+    Ok(cfg)
+}
+
+/// The env's "solved" line for plots, where Gymnasium has one.
+fn solved_line(env_id: &str) -> Vec<Reference> {
+    nnlab_envs::registry::spec(env_id)
+        .ok()
+        .and_then(|s| s.reward_threshold)
+        .map(|v| Reference { value: v, label: format!("solved ({v})") })
+        .into_iter()
+        .collect()
+}
+
+/// Runs experiment `name` with config type `C`.
+pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>) -> Result<()> {
+    let cfg: C = resolve_config(args, preset)?;
+    let device = device::resolve(args.device)?;
+    if let Some(list) = &args.seeds {
+        let seeds = multi_seed::parse_seeds(list)?;
+        let root = args.out.clone().unwrap_or_else(|| RunDir::default_path(name, &format!("seeds-{list}")));
+        let title = format!("{} on {}", C::ALGO.to_uppercase(), cfg.env_id());
+        let s = multi_seed::run_seeds(&title, &seeds, &root, solved_line(cfg.env_id()).pop())?;
+        for r in &s.seeds {
+            eprintln!("seed {}: train return (last 100) {:.2}, eval {:.2}, {:.1} s", r.seed, r.train_return_last100, r.eval_return_mean, r.wall_time_s);
+        }
+        println!("results: {}", root.display());
+        return Ok(());
+    }
+    tch::set_num_threads(args.threads);
+
+    let run = RunDir::create(args.out.clone(), name, cfg.seed())?;
+    run.write_atomic("config.toml", config::to_toml(&cfg)?.as_bytes())?;
+    if !args.quiet {
+        eprintln!("{name}: seed {}, {} steps on {}, writing {}", cfg.seed(), cfg.total_timesteps(), device::name(device), run.path().display());
+    }
+    let mut observer = RunObserver {
+        metrics: MetricsWriter::create(&run.file("metrics.csv"))?,
+        progress: Progress::new(cfg.total_timesteps() as u64, args.quiet),
+        recent: VecDeque::new(),
+        curve: Vec::new(),
+        losses: Vec::new(),
+        loss_name: None,
+        error: None,
+    };
+    let start = Instant::now();
+    let mut agent = cfg.build(device)?;
+    let stats = agent.train(&mut observer)?;
+    let wall_time_s = start.elapsed().as_secs_f64();
+    observer.progress.finish();
+    if let Some(e) = observer.error.take() {
+        return Err(e);
+    }
+
+    let eval_seed = cfg.seed() + summary::EVAL_SEED_OFFSET;
+    let eval_returns = evaluate(agent.as_mut(), cfg.eval_episodes(), eval_seed)?;
+    agent.save(&run.file("model.safetensors"))?;
+    let lower = observer.loss_name.map(|n| Series { label: n.replace('_', " "), points: observer.losses.clone() });
+    plot::learning_curve(
+        &run.file("learning_curve.png"),
+        &format!("{} on {} (seed {})", C::ALGO.to_uppercase(), cfg.env_id(), cfg.seed()),
+        &observer.curve,
+        100,
+        &solved_line(cfg.env_id()),
+        lower.as_ref(),
+    )?;
+    if !args.no_gif {
+        let frames: Vec<_> = record_episode(agent.as_mut(), eval_seed, 2)?.iter().map(video::downscale2).collect();
+        video::write_gif(&run.file("episode.gif"), &frames, 4)?;
+    }
+    let s = summary::RlSummary::new(cfg.env_id(), C::ALGO, cfg.seed(), device, args.threads, &stats.episode_returns, &eval_returns, cfg.total_timesteps(), stats.updates, wall_time_s);
+    run.write_atomic("summary.json", serde_json::to_string_pretty(&s)?.as_bytes())?;
+    if !args.quiet {
+        eprintln!(
+            "{name}: train return (last 100) {:.2}, eval {:.2} over {} episodes, {:.1} s, {:.0} steps/s",
+            s.train_return_last100, s.eval_return_mean, eval_returns.len(), wall_time_s, s.steps_per_second
+        );
+    }
+    println!("results: {}", run.path().display());
+    Ok(())
+}
