@@ -2,7 +2,9 @@
 //! logits (discrete actions) and a diagonal Gaussian with a state-independent
 //! log standard deviation (Box actions).
 
-use tch::{Kind, Tensor};
+use rand::Rng;
+use rand_distr::StandardNormal;
+use tch::{Device, Kind, Tensor};
 
 /// `ln(2 pi)`.
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
@@ -31,11 +33,31 @@ impl ActionDist {
     }
 
     /// Samples one action per row: `[B]` (`i64`) for a categorical, `[B, d]` for a Gaussian.
-    /// Uses torch's generator, seeded with `tch::manual_seed`.
-    pub fn sample(&self) -> Tensor {
+    /// The randomness comes from `rng` (not torch's global generator), so that an
+    /// agent's samples depend on its own seed alone and are the same on every device.
+    pub fn sample_with<R: Rng>(&self, rng: &mut R) -> Tensor {
         match self {
-            ActionDist::Categorical { log_probs } => log_probs.exp().multinomial(1, true).squeeze_dim(-1),
-            ActionDist::DiagGaussian { mean, log_std } => mean + log_std.exp() * mean.randn_like(),
+            ActionDist::Categorical { log_probs } => {
+                let n = log_probs.size()[1] as usize;
+                let probs = Vec::<f32>::try_from(log_probs.exp().to_device(Device::Cpu).flatten(0, -1)).expect("float probabilities");
+                let idx: Vec<i64> = probs
+                    .chunks(n)
+                    .map(|row| {
+                        let u = rng.random::<f32>() * row.iter().sum::<f32>();
+                        let mut acc = 0.0;
+                        row.iter().position(|p| {
+                            acc += p;
+                            u < acc
+                        })
+                        .unwrap_or(n - 1) as i64
+                    })
+                    .collect();
+                Tensor::from_slice(&idx).to_device(log_probs.device())
+            }
+            ActionDist::DiagGaussian { mean, log_std } => {
+                let noise: Vec<f32> = (0..mean.numel()).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+                mean + log_std.exp() * Tensor::from_slice(&noise).view(mean.size().as_slice()).to_device(mean.device())
+            }
         }
     }
 
@@ -107,11 +129,14 @@ mod tests {
         let h: f64 = -probs.iter().map(|p| p * p.ln()).sum::<f64>();
         assert!(close(f64::try_from(d.entropy()).unwrap(), h));
         assert_eq!(i64::try_from(d.mode()).unwrap(), 2);
-        tch::manual_seed(0);
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
         let big = ActionDist::categorical(&logits.expand([20000, 3], false).contiguous());
-        let s = big.sample();
+        let s = big.sample_with(&mut rng);
         let frac = f64::try_from(s.eq(2).to_kind(Kind::Float).mean(Kind::Float)).unwrap();
         assert!((frac - 0.7).abs() < 0.02, "{frac}");
-        let _ = Device::Cpu;
+        let g = ActionDist::DiagGaussian { mean: Tensor::zeros([20000, 1], (Kind::Float, Device::Cpu)) + 1.0, log_std: Tensor::from_slice(&[0.5f32.ln()]) };
+        let x = g.sample_with(&mut rng);
+        let (m, sd) = (f64::try_from(x.mean(Kind::Float)).unwrap(), f64::try_from(x.std(true)).unwrap());
+        assert!((m - 1.0).abs() < 0.02 && (sd - 0.5).abs() < 0.02, "{m} {sd}");
     }
 }

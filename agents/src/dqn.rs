@@ -179,11 +179,13 @@ impl Dqn {
             Space::Box(_) => bail!("DQN needs discrete actions, but {} has a continuous (Box) action space", config.env_id),
         };
         let obs_dim = env.observation_space().dim();
-        tch::manual_seed(config.seed as i64);
         let vs = nn::VarStore::new(device);
-        let q_network = QNetwork::new(&(vs.root() / "q"), obs_dim, n_actions, &config.hidden_sizes, config.dueling);
         let mut target_vs = nn::VarStore::new(device);
-        let target_network = QNetwork::new(&(target_vs.root() / "q"), obs_dim, n_actions, &config.hidden_sizes, config.dueling);
+        let (q_network, target_network) = crate::with_torch_seed(config.seed, || {
+            let q = QNetwork::new(&(vs.root() / "q"), obs_dim, n_actions, &config.hidden_sizes, config.dueling);
+            let target = QNetwork::new(&(target_vs.root() / "q"), obs_dim, n_actions, &config.hidden_sizes, config.dueling);
+            (q, target)
+        });
         target_vs.freeze();
         soft_update(&target_network, &q_network, 1.0);
         let optimizer = nn::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;

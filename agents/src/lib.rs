@@ -21,3 +21,13 @@ pub mod validate;
 
 pub use agent::{evaluate, record_episode, Agent, OwnedAction, TrainStats};
 pub use observer::{EpisodeRecord, NullObserver, Observer, Stats};
+
+/// Seeds torch's global generator with `seed` and runs `init` (network
+/// initialisation) while holding a process-wide lock, so that agents built
+/// concurrently in one process (as tests are) draw the same weights as alone.
+pub fn with_torch_seed<T>(seed: u64, init: impl FnOnce() -> T) -> T {
+    static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    tch::manual_seed(seed as i64);
+    init()
+}

@@ -12,9 +12,9 @@
 //! added (as Stable-Baselines3 does), where CleanRL treats truncation like
 //! termination.
 //!
-//! Seeds: `tch::manual_seed(seed)` (initialisation and action sampling), the
-//! agent's `ChaCha8Rng::seed_from_u64(seed)` (minibatch shuffling), and the
-//! vector env's `reset(seed)` (env `i` gets `seed + i`).
+//! Seeds: `tch::manual_seed(seed)` (initialisation), the agent's
+//! `ChaCha8Rng::seed_from_u64(seed)` (action sampling and minibatch
+//! shuffling), and the vector env's `reset(seed)` (env `i` gets `seed + i`).
 
 use crate::agent::{Agent, OwnedAction, TrainStats};
 use crate::normalize::{RewardScaler, RunningMeanStd};
@@ -171,9 +171,10 @@ impl Ppo {
         let env = nnlab_envs::make(&config.env_id)?;
         let obs_dim = env.observation_space().dim();
         let action_space = env.action_space().clone();
-        tch::manual_seed(config.seed as i64);
         let vs = nn::VarStore::new(device);
-        let policy = ActorCritic::new(&vs.root(), obs_dim, &action_space, &config.hidden_sizes, config.init_log_std)?;
+        let policy = crate::with_torch_seed(config.seed, || {
+            ActorCritic::new(&vs.root(), obs_dim, &action_space, &config.hidden_sizes, config.init_log_std)
+        })?;
         let optimizer = nn::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
         let obs_rms = config.normalize_observation.then(|| RunningMeanStd::new(obs_dim));
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
@@ -242,7 +243,7 @@ impl Ppo {
                 let (action, log_prob, value) = tch::no_grad(|| {
                     let x = self.obs_tensor(&obs);
                     let dist = self.policy.dist(&x);
-                    let action = dist.sample();
+                    let action = dist.sample_with(&mut self.rng);
                     let log_prob = dist.log_prob(&action);
                     (action, log_prob, self.policy.value(&x))
                 });

@@ -93,14 +93,22 @@ impl AlgoConfig for PpoConfig {
     }
 }
 
-/// The presets shipped in `experiments/configs/<algo>/<env>.toml`, compiled in.
-pub const PRESETS: &[(&str, &str, &str)] = &[
-    ("dqn", "CartPole-v1", include_str!("../configs/dqn/CartPole-v1.toml")),
-    ("ppo", "CartPole-v1", include_str!("../configs/ppo/CartPole-v1.toml")),
-    ("ppo", "Pendulum-v1", include_str!("../configs/ppo/Pendulum-v1.toml")),
-];
+/// Declares the presets shipped as `experiments/configs/<algo>/<env>.toml`, compiled in.
+macro_rules! presets {
+    ($(($algo:literal, $env:literal)),* $(,)?) => {
+        /// `(algo, env, TOML text)` of every shipped preset.
+        pub const PRESETS: &[(&str, &str, &str)] = &[
+            $(($algo, $env, include_str!(concat!("../configs/", $algo, "/", $env, ".toml")))),*
+        ];
+    };
+}
+
+presets![("dqn", "CartPole-v1"), ("ppo", "CartPole-v1"), ("ppo", "Pendulum-v1")];
 
 /// The shipped preset of `algo` on `env`, if there is one.
-pub fn preset(algo: &str, env: &str) -> Option<&'static str> {
-    PRESETS.iter().find(|(a, e, _)| *a == algo && *e == env).map(|p| p.2)
+pub fn preset(algo: &str, env: &str) -> Option<crate::runner::Preset> {
+    PRESETS.iter().find(|(a, e, _)| *a == algo && *e == env).map(|(a, e, text)| crate::runner::Preset {
+        name: format!("experiments/configs/{a}/{e}.toml"),
+        text: text.to_string(),
+    })
 }

@@ -18,12 +18,12 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 /// The config a run starts from when `--config` is not given.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Preset {
     /// Where it lives in the repository, for the records.
-    pub name: &'static str,
+    pub name: String,
     /// Its TOML text.
-    pub text: &'static str,
+    pub text: String,
 }
 
 /// Writes metrics rows and drives the progress bar.
@@ -66,7 +66,7 @@ impl Observer for RunObserver {
 pub fn resolve_config<C: AlgoConfig>(args: &CommonArgs, preset: Option<Preset>) -> Result<C> {
     let mut cfg: C = match (&args.config, preset) {
         (Some(p), _) => config::load(Source::File(p), &args.set)?,
-        (None, Some(p)) => config::load(Source::Preset(p.name, p.text), &args.set)?,
+        (None, Some(p)) => config::load(Source::Preset(&p.name, &p.text), &args.set)?,
         (None, None) => config::load(Source::Preset("defaults", ""), &args.set)?,
     };
     if let Some(s) = args.seed {
@@ -94,6 +94,11 @@ fn solved_line(env_id: &str) -> Vec<Reference> {
 
 /// Runs experiment `name` with config type `C`.
 pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>) -> Result<()> {
+    let source = match (&args.config, &preset) {
+        (Some(p), _) => p.display().to_string(),
+        (None, Some(p)) => p.name.clone(),
+        (None, None) => format!("{} defaults", C::ALGO),
+    };
     let cfg: C = resolve_config(args, preset)?;
     let device = device::resolve(args.device)?;
     if let Some(list) = &args.seeds {
@@ -112,7 +117,7 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>)
     let run = RunDir::create(args.out.clone(), name, cfg.seed())?;
     run.write_atomic("config.toml", config::to_toml(&cfg)?.as_bytes())?;
     if !args.quiet {
-        eprintln!("{name}: seed {}, {} steps on {}, writing {}", cfg.seed(), cfg.total_timesteps(), device::name(device), run.path().display());
+        eprintln!("{name}: config {source}, seed {}, {} steps on {}, writing {}", cfg.seed(), cfg.total_timesteps(), device::name(device), run.path().display());
     }
     let mut observer = RunObserver {
         metrics: MetricsWriter::create(&run.file("metrics.csv"))?,

@@ -7,7 +7,8 @@
 use clap::Parser;
 use nnlab_agents::dqn::DqnConfig;
 use nnlab_experiments::cli::{parse_args, CommonArgs};
-use nnlab_experiments::runner::{run, Preset};
+use nnlab_experiments::algos::preset;
+use nnlab_experiments::runner::run;
 
 /// Train DQN on CartPole-v1 and write a reproducible run folder.
 #[derive(Debug, Parser)]
@@ -20,7 +21,7 @@ struct Args {
 fn main() -> std::process::ExitCode {
     nnlab_experiments::main_wrapper("dqn_cartpole", || {
         let args: Args = parse_args()?;
-        let preset = Preset { name: "experiments/configs/dqn/CartPole-v1.toml", text: include_str!("../../configs/dqn/CartPole-v1.toml") };
+        let preset = preset("dqn", "CartPole-v1").expect("shipped preset");
         run::<DqnConfig>("dqn_cartpole", &args.common, Some(preset))
     })
 }

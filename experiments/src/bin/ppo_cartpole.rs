@@ -5,7 +5,8 @@
 use clap::Parser;
 use nnlab_agents::ppo::PpoConfig;
 use nnlab_experiments::cli::{parse_args, CommonArgs};
-use nnlab_experiments::runner::{run, Preset};
+use nnlab_experiments::algos::preset;
+use nnlab_experiments::runner::run;
 
 /// Train PPO on CartPole-v1 (CleanRL's ppo.py defaults) and write a reproducible run folder.
 #[derive(Debug, Parser)]
@@ -18,7 +19,7 @@ struct Args {
 fn main() -> std::process::ExitCode {
     nnlab_experiments::main_wrapper("ppo_cartpole", || {
         let args: Args = parse_args()?;
-        let preset = Preset { name: "experiments/configs/ppo/CartPole-v1.toml", text: include_str!("../../configs/ppo/CartPole-v1.toml") };
+        let preset = preset("ppo", "CartPole-v1").expect("shipped preset");
         run::<PpoConfig>("ppo_cartpole", &args.common, Some(preset))
     })
 }
