@@ -14,6 +14,7 @@ pub mod normalize;
 pub mod policy;
 pub mod ppo;
 pub mod observer;
+pub mod onpolicy;
 pub mod replay_buffer;
 pub mod rollout;
 pub mod schedule;

@@ -17,13 +17,12 @@
 //! shuffling), and the vector env's `reset(seed)` (env `i` gets `seed + i`).
 
 use crate::agent::{Agent, OwnedAction, TrainStats};
-use crate::normalize::{RewardScaler, RunningMeanStd};
-use crate::observer::{EpisodeRecord, Observer};
+use crate::observer::Observer;
+use crate::onpolicy::{deterministic_action, explained_variance, save_policy, CollectorSettings, RolloutCollector};
 use crate::policy::ActorCritic;
 use crate::rollout::{gae, RolloutBuffer};
 use crate::validate::{in_range, nonzero, positive};
-use anyhow::{bail, Context, Result};
-use nnlab_envs::{Actions, Space, SyncVectorEnv};
+use anyhow::{bail, Result};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -159,9 +158,8 @@ pub struct Ppo {
     policy: ActorCritic,
     optimizer: nn::Optimizer,
     rng: ChaCha8Rng,
-    obs_rms: Option<RunningMeanStd>,
+    collector: RolloutCollector,
     obs_dim: usize,
-    action_space: Space,
 }
 
 impl Ppo {
@@ -176,9 +174,16 @@ impl Ppo {
             ActorCritic::new(&vs.root(), obs_dim, &action_space, &config.hidden_sizes, config.init_log_std)
         })?;
         let optimizer = nn::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
-        let obs_rms = config.normalize_observation.then(|| RunningMeanStd::new(obs_dim));
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
-        Ok(Self { config, device, policy, optimizer, rng, obs_rms, obs_dim, action_space })
+        let collector = RolloutCollector::new(CollectorSettings {
+            env_id: config.env_id.clone(),
+            num_envs: config.num_envs,
+            seed: config.seed,
+            gamma: config.gamma,
+            normalize_observation: config.normalize_observation,
+            normalize_reward: config.normalize_reward,
+        })?;
+        Ok(Self { config, device, policy, optimizer, rng, collector, obs_dim })
     }
 
     /// The configuration.
@@ -195,29 +200,17 @@ impl Ppo {
         Tensor::from_slice(obs).view([-1, self.obs_dim as i64]).to_device(self.device)
     }
 
-    /// Normalises observations in place (updating the statistics first when `update`).
-    fn normalize_obs(&mut self, obs: &mut [f32], update: bool) {
-        if let Some(rms) = &mut self.obs_rms {
-            if update {
-                rms.update(obs, obs.len() / self.obs_dim);
-            }
-            rms.normalize(obs, 10.0);
-        }
-    }
-
     /// Trains for `config.total_timesteps` steps, reporting to `observer`.
     pub fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
         let cfg = self.config.clone();
-        let (n, d) = (cfg.num_envs, self.obs_dim);
-        let mut envs = SyncVectorEnv::make(&cfg.env_id, n)?;
+        let n = cfg.num_envs;
         let act_dim = self.policy.act_dim();
-        let mut buf = RolloutBuffer::new(cfg.num_steps, n, d, act_dim);
-        let mut reward_scaler = cfg.normalize_reward.then(|| RewardScaler::new(n, cfg.gamma, 10.0));
+        let mut buf = RolloutBuffer::new(cfg.num_steps, n, self.obs_dim, act_dim);
         let num_iterations = cfg.total_timesteps / cfg.batch_size();
         if num_iterations == 0 {
             bail!("total_timesteps ({}) is less than one rollout (num_envs * num_steps = {})", cfg.total_timesteps, cfg.batch_size());
         }
-        let mut stats = TrainStats::default();
+        let mut updates = 0usize;
         let mut last: [(&'static str, Option<f64>); 7] = [
             ("learning_rate", None),
             ("policy_loss", None),
@@ -227,76 +220,13 @@ impl Ppo {
             ("clip_fraction", None),
             ("explained_variance", None),
         ];
-        let mut obs = envs.reset(Some(cfg.seed)).to_vec();
-        self.normalize_obs(&mut obs, true);
-        let mut global_step = 0usize;
-        let mut actions_env = vec![0f32; n * act_dim];
-        let mut discrete_actions = vec![0usize; n];
 
         for iteration in 1..=num_iterations {
             let lr = if cfg.anneal_lr { (1.0 - (iteration - 1) as f64 / num_iterations as f64) * cfg.learning_rate } else { cfg.learning_rate };
             self.optimizer.set_lr(lr);
 
-            // 1. Roll out the current policy.
-            for t in 0..cfg.num_steps {
-                global_step += n;
-                let (action, log_prob, value) = tch::no_grad(|| {
-                    let x = self.obs_tensor(&obs);
-                    let dist = self.policy.dist(&x);
-                    let action = dist.sample_with(&mut self.rng);
-                    let log_prob = dist.log_prob(&action);
-                    (action, log_prob, self.policy.value(&x))
-                });
-                let action_host = Vec::<f32>::try_from(action.to_kind(Kind::Float).flatten(0, -1).to_device(Device::Cpu))?;
-                let log_prob_host = Vec::<f32>::try_from(log_prob.to_device(Device::Cpu))?;
-                let value_host = Vec::<f32>::try_from(value.to_device(Device::Cpu))?;
-                buf.store(t, &obs, &action_host, &log_prob_host, &value_host);
-
-                match &self.action_space {
-                    Space::Discrete(_) => {
-                        for (a, v) in discrete_actions.iter_mut().zip(&action_host) {
-                            *a = *v as usize;
-                        }
-                        envs.step(Actions::Discrete(&discrete_actions))?;
-                    }
-                    Space::Box(b) => {
-                        // Gymnasium's ClipAction: the env sees the clipped action, the buffer keeps the sample.
-                        for (k, (dst, src)) in actions_env.iter_mut().zip(&action_host).enumerate() {
-                            *dst = src.clamp(b.low[k % act_dim], b.high[k % act_dim]);
-                        }
-                        envs.step(Actions::Continuous(&actions_env))?;
-                    }
-                }
-
-                let mut rewards = envs.rewards().to_vec();
-                let ends: Vec<bool> = (0..n).map(|i| envs.terminated()[i] || envs.truncated()[i]).collect();
-                if let Some(scaler) = &mut reward_scaler {
-                    scaler.scale(&mut rewards, &ends);
-                }
-                // Bootstrap time-limit truncations from the final observation.
-                for i in 0..n {
-                    if envs.truncated()[i] && !envs.terminated()[i] {
-                        let mut fin = envs.final_observations()[i * d..(i + 1) * d].to_vec();
-                        self.normalize_obs(&mut fin, false);
-                        let v = tch::no_grad(|| f64::try_from(self.policy.value(&self.obs_tensor(&fin)).sum(Kind::Float)))?;
-                        rewards[i] += (cfg.gamma * v) as f32;
-                    }
-                }
-                buf.rewards[t * n..(t + 1) * n].copy_from_slice(&rewards);
-                for (i, end) in ends.iter().enumerate() {
-                    buf.ends[t * n + i] = if *end { 1.0 } else { 0.0 };
-                    if let Some(ep) = envs.episodes()[i] {
-                        stats.episode_returns.push(ep.ret);
-                        let record = EpisodeRecord { global_step, episode_return: ep.ret, episode_length: ep.len };
-                        observer.on_episode(&record, &last);
-                    }
-                }
-                obs.copy_from_slice(envs.observations());
-                self.normalize_obs(&mut obs, true);
-            }
-
-            // 2. Advantages.
-            let last_values = tch::no_grad(|| Vec::<f32>::try_from(self.policy.value(&self.obs_tensor(&obs)).to_device(Device::Cpu)))?;
+            // 1. Roll out the current policy; 2. advantages.
+            let last_values = self.collector.collect(&self.policy, &mut buf, &mut self.rng, self.device, observer, &last)?;
             let (advantages, returns) = gae(&buf.rewards, &buf.values, &buf.ends, &last_values, n, cfg.gamma as f32, cfg.gae_lambda as f32);
 
             // 3. Optimise the surrogate over shuffled minibatches.
@@ -349,7 +279,7 @@ impl Ppo {
                     loss.backward();
                     self.policy.flat().clip_grad_norm(cfg.max_grad_norm);
                     self.optimizer.step();
-                    stats.updates += 1;
+                    updates += 1;
                     minibatches += 1;
                     pg_sum += pg_loss.detach();
                     v_sum += v_loss.detach();
@@ -365,8 +295,6 @@ impl Ppo {
                 }
             }
             let mean = |t: &Tensor| f64::try_from(t).map(|v| v / minibatches as f64).ok();
-            let var_y = variance(&returns);
-            let resid: Vec<f32> = returns.iter().zip(&buf.values).map(|(r, v)| r - v).collect();
             last = [
                 ("learning_rate", Some(lr)),
                 ("policy_loss", mean(&pg_sum)),
@@ -374,18 +302,12 @@ impl Ppo {
                 ("entropy", mean(&ent_sum)),
                 ("approx_kl", mean(&kl_sum)),
                 ("clip_fraction", mean(&clip_sum)),
-                ("explained_variance", Some(if var_y == 0.0 { f64::NAN } else { 1.0 - variance(&resid) / var_y })),
+                ("explained_variance", Some(explained_variance(&buf.values, &returns))),
             ];
-            observer.on_progress(global_step);
+            observer.on_progress(self.collector.global_step());
         }
-        Ok(stats)
+        Ok(TrainStats { episode_returns: self.collector.episode_returns.clone(), updates })
     }
-}
-
-fn variance(v: &[f32]) -> f64 {
-    let n = v.len() as f64;
-    let m = v.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
-    v.iter().map(|&x| (f64::from(x) - m).powi(2)).sum::<f64>() / n
 }
 
 impl Agent for Ppo {
@@ -399,23 +321,9 @@ impl Agent for Ppo {
         Ppo::train(self, observer)
     }
     fn act(&mut self, obs: &[f32]) -> OwnedAction {
-        let mut x = obs.to_vec();
-        self.normalize_obs(&mut x, false);
-        let mode = tch::no_grad(|| self.policy.dist(&self.obs_tensor(&x)).mode()).to_device(Device::Cpu);
-        if self.policy.is_discrete() {
-            OwnedAction::Discrete(i64::try_from(mode.flatten(0, -1).get(0)).unwrap_or(0) as usize)
-        } else {
-            OwnedAction::Continuous(Vec::<f32>::try_from(mode.flatten(0, -1)).unwrap_or_default())
-        }
+        deterministic_action(&self.policy, &self.collector, obs, self.device)
     }
     fn save(&self, path: &std::path::Path) -> Result<()> {
-        let mut named = self.policy.flat().named_tensors();
-        if let Some(rms) = &self.obs_rms {
-            let f = |v: &[f64]| Tensor::from_slice(&v.iter().map(|&x| x as f32).collect::<Vec<_>>());
-            named.push(("obs_rms.mean".into(), f(&rms.mean)));
-            named.push(("obs_rms.var".into(), f(&rms.var)));
-        }
-        let refs: Vec<(&str, &Tensor)> = named.iter().map(|(k, t)| (k.as_str(), t)).collect();
-        Tensor::write_safetensors(&refs, path).with_context(|| format!("saving {}", path.display()))
+        save_policy(&self.policy, self.collector.obs_rms(), path)
     }
 }

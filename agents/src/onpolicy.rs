@@ -1,0 +1,222 @@
+//! Rollout collection shared by the on-policy agents (A2C, PPO): acting with
+//! an [`ActorCritic`] in a vector env, clipping Box actions at the env,
+//! normalising observations and rewards, bootstrapping time-limit
+//! truncations, and reporting finished episodes.
+
+use crate::normalize::{RewardScaler, RunningMeanStd};
+use crate::observer::{EpisodeRecord, Observer, Stats};
+use crate::policy::ActorCritic;
+use crate::rollout::RolloutBuffer;
+use anyhow::Result;
+use nnlab_envs::{Actions, Space, SyncVectorEnv};
+use rand_chacha::ChaCha8Rng;
+use tch::{Device, Kind, Tensor};
+
+/// Settings of a [`RolloutCollector`].
+#[derive(Debug, Clone)]
+pub struct CollectorSettings {
+    /// Gymnasium id.
+    pub env_id: String,
+    /// Parallel environments.
+    pub num_envs: usize,
+    /// Seed of the environments (env `i` resets with `seed + i`).
+    pub seed: u64,
+    /// Discount (for reward scaling and truncation bootstrapping).
+    pub gamma: f64,
+    /// Normalise observations with running statistics.
+    pub normalize_observation: bool,
+    /// Scale rewards by the running std of the discounted return.
+    pub normalize_reward: bool,
+}
+
+/// Steps a vector env with a policy and fills rollout buffers.
+pub struct RolloutCollector {
+    envs: SyncVectorEnv,
+    settings: CollectorSettings,
+    obs_dim: usize,
+    act_dim: usize,
+    obs: Vec<f32>,
+    obs_rms: Option<RunningMeanStd>,
+    reward_scaler: Option<RewardScaler>,
+    global_step: usize,
+    env_actions: Vec<f32>,
+    discrete_actions: Vec<usize>,
+    /// Returns of all finished episodes, in order.
+    pub episode_returns: Vec<f64>,
+}
+
+impl RolloutCollector {
+    /// Makes and resets the environments.
+    pub fn new(settings: CollectorSettings) -> Result<Self> {
+        let mut envs = SyncVectorEnv::make(&settings.env_id, settings.num_envs)?;
+        let obs_dim = envs.obs_dim();
+        let act_dim = match envs.action_space() {
+            Space::Discrete(_) => 1,
+            Space::Box(b) => b.dim(),
+        };
+        let obs = envs.reset(Some(settings.seed)).to_vec();
+        let n = settings.num_envs;
+        let mut c = Self {
+            obs_rms: settings.normalize_observation.then(|| RunningMeanStd::new(obs_dim)),
+            reward_scaler: settings.normalize_reward.then(|| RewardScaler::new(n, settings.gamma, 10.0)),
+            envs,
+            obs_dim,
+            act_dim,
+            obs,
+            global_step: 0,
+            env_actions: vec![0.0; n * act_dim],
+            discrete_actions: vec![0; n],
+            episode_returns: Vec::new(),
+            settings,
+        };
+        let mut first = std::mem::take(&mut c.obs);
+        c.normalize(&mut first, true);
+        c.obs = first;
+        Ok(c)
+    }
+
+    /// Environment steps taken so far.
+    pub fn global_step(&self) -> usize {
+        self.global_step
+    }
+
+    /// Observation statistics, when normalising.
+    pub fn obs_rms(&self) -> Option<&RunningMeanStd> {
+        self.obs_rms.as_ref()
+    }
+
+    /// Normalises observations in place (updating the statistics first when `update`).
+    pub fn normalize(&mut self, obs: &mut [f32], update: bool) {
+        if let Some(rms) = &mut self.obs_rms {
+            if update {
+                rms.update(obs, obs.len() / self.obs_dim);
+            }
+            rms.normalize(obs, 10.0);
+        }
+    }
+
+    /// Normalises with the current statistics, without updating them (for acting after training).
+    pub fn normalize_frozen(&self, obs: &mut [f32]) {
+        if let Some(rms) = &self.obs_rms {
+            rms.normalize(obs, 10.0);
+        }
+    }
+
+    fn tensor(&self, obs: &[f32], device: Device) -> Tensor {
+        Tensor::from_slice(obs).view([-1, self.obs_dim as i64]).to_device(device)
+    }
+
+    /// Fills `buf` with `buf.num_steps` steps of every environment, sampling actions
+    /// with `rng`; reports each finished episode with `stats`. Returns `V(s_T)` of the
+    /// observations after the rollout.
+    pub fn collect(
+        &mut self,
+        policy: &ActorCritic,
+        buf: &mut RolloutBuffer,
+        rng: &mut ChaCha8Rng,
+        device: Device,
+        observer: &mut dyn Observer,
+        stats: Stats<'_>,
+    ) -> Result<Vec<f32>> {
+        let (n, d, act_dim) = (self.settings.num_envs, self.obs_dim, self.act_dim);
+        let gamma = self.settings.gamma;
+        for t in 0..buf.num_steps {
+            self.global_step += n;
+            let (action, log_prob, value) = tch::no_grad(|| {
+                let x = self.tensor(&self.obs, device);
+                let dist = policy.dist(&x);
+                let action = dist.sample_with(rng);
+                let log_prob = dist.log_prob(&action);
+                (action, log_prob, policy.value(&x))
+            });
+            let action_host = Vec::<f32>::try_from(action.to_kind(Kind::Float).flatten(0, -1).to_device(Device::Cpu))?;
+            let log_prob_host = Vec::<f32>::try_from(log_prob.to_device(Device::Cpu))?;
+            let value_host = Vec::<f32>::try_from(value.to_device(Device::Cpu))?;
+            buf.store(t, &self.obs, &action_host, &log_prob_host, &value_host);
+
+            match self.envs.action_space().clone() {
+                Space::Discrete(_) => {
+                    for (a, v) in self.discrete_actions.iter_mut().zip(&action_host) {
+                        *a = *v as usize;
+                    }
+                    self.envs.step(Actions::Discrete(&self.discrete_actions))?;
+                }
+                Space::Box(b) => {
+                    // Gymnasium's ClipAction: the env sees the clipped action, the buffer keeps the sample.
+                    for (k, (dst, src)) in self.env_actions.iter_mut().zip(&action_host).enumerate() {
+                        *dst = src.clamp(b.low[k % act_dim], b.high[k % act_dim]);
+                    }
+                    self.envs.step(Actions::Continuous(&self.env_actions))?;
+                }
+            }
+
+            let mut rewards = self.envs.rewards().to_vec();
+            let ends: Vec<bool> = (0..n).map(|i| self.envs.terminated()[i] || self.envs.truncated()[i]).collect();
+            if let Some(scaler) = &mut self.reward_scaler {
+                scaler.scale(&mut rewards, &ends);
+            }
+            // Bootstrap time-limit truncations from the final observation.
+            for i in 0..n {
+                if self.envs.truncated()[i] && !self.envs.terminated()[i] {
+                    let mut fin = self.envs.final_observations()[i * d..(i + 1) * d].to_vec();
+                    self.normalize_frozen(&mut fin);
+                    let v = tch::no_grad(|| f64::try_from(policy.value(&self.tensor(&fin, device)).sum(Kind::Float)))?;
+                    rewards[i] += (gamma * v) as f32;
+                }
+            }
+            buf.rewards[t * n..(t + 1) * n].copy_from_slice(&rewards);
+            for (i, end) in ends.iter().enumerate() {
+                buf.ends[t * n + i] = if *end { 1.0 } else { 0.0 };
+                if let Some(ep) = self.envs.episodes()[i] {
+                    self.episode_returns.push(ep.ret);
+                    let record = EpisodeRecord { global_step: self.global_step, episode_return: ep.ret, episode_length: ep.len };
+                    observer.on_episode(&record, stats);
+                }
+            }
+            let mut next = self.envs.observations().to_vec();
+            self.normalize(&mut next, true);
+            self.obs = next;
+        }
+        let last_values = tch::no_grad(|| Vec::<f32>::try_from(policy.value(&self.tensor(&self.obs, device)).to_device(Device::Cpu)))?;
+        Ok(last_values)
+    }
+}
+
+/// Explained variance `1 - Var(returns - values) / Var(returns)` (NaN when returns are constant).
+pub fn explained_variance(values: &[f32], returns: &[f32]) -> f64 {
+    let var = |v: &mut dyn Iterator<Item = f64>| {
+        let xs: Vec<f64> = v.collect();
+        let m = xs.iter().sum::<f64>() / xs.len() as f64;
+        xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / xs.len() as f64
+    };
+    let var_y = var(&mut returns.iter().map(|&x| f64::from(x)));
+    if var_y == 0.0 {
+        return f64::NAN;
+    }
+    1.0 - var(&mut returns.iter().zip(values).map(|(r, v)| f64::from(r - v))) / var_y
+}
+
+/// Saves a policy and (when normalising) its observation statistics as safetensors.
+pub fn save_policy(policy: &ActorCritic, obs_rms: Option<&RunningMeanStd>, path: &std::path::Path) -> Result<()> {
+    use anyhow::Context;
+    let mut named = policy.flat().named_tensors();
+    if let Some(rms) = obs_rms {
+        let f = |v: &[f64]| Tensor::from_slice(&v.iter().map(|&x| x as f32).collect::<Vec<_>>());
+        named.push(("obs_rms.mean".into(), f(&rms.mean)));
+        named.push(("obs_rms.var".into(), f(&rms.var)));
+    }
+    let refs: Vec<(&str, &Tensor)> = named.iter().map(|(k, t)| (k.as_str(), t)).collect();
+    Tensor::write_safetensors(&refs, path).with_context(|| format!("saving {}", path.display()))
+}
+
+/// The deterministic action of `policy` (argmax or mean) for one observation.
+pub fn deterministic_action(policy: &ActorCritic, collector: &RolloutCollector, obs: &[f32], device: Device) -> crate::OwnedAction {
+    let mut x = obs.to_vec();
+    collector.normalize_frozen(&mut x);
+    let mode = tch::no_grad(|| policy.dist(&collector.tensor(&x, device)).mode()).to_device(Device::Cpu).flatten(0, -1);
+    if policy.is_discrete() {
+        crate::OwnedAction::Discrete(i64::try_from(mode.get(0)).unwrap_or(0) as usize)
+    } else {
+        crate::OwnedAction::Continuous(Vec::<f32>::try_from(mode).unwrap_or_default())
+    }
+}
