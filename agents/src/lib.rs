@@ -5,6 +5,7 @@
 //! [`schedule`], [`network`]. Agents never open files: they report what
 //! happens to an [`observer::Observer`] that the caller provides.
 
+pub mod a2c;
 pub mod agent;
 pub mod distributions;
 pub mod dqn;

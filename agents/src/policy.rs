@@ -1,6 +1,7 @@
 //! The actor-critic policy of the policy-gradient agents: separate actor and
 //! critic MLPs (CleanRL's `Agent`: 64-64 tanh, orthogonal init with gain
-//! sqrt(2), 0.01 on the actor's output and 1.0 on the critic's), with a
+//! sqrt(2), 0.01 on the actor's output and 1.0 on the critic's), or one
+//! shared tanh torso with two linear heads, with a
 //! categorical head for discrete actions or a diagonal Gaussian with a
 //! state-independent log-std for Box actions. All parameters live in one
 //! flat tensor ([`crate::flat`]).
@@ -16,6 +17,8 @@ use tch::Tensor;
 #[derive(Debug)]
 pub struct ActorCritic {
     params: FlatParams,
+    /// Shared hidden layers (empty for separate networks).
+    torso: Vec<usize>,
     actor: Vec<usize>,
     critic: Vec<usize>,
     log_std: Option<usize>,
@@ -24,20 +27,43 @@ pub struct ActorCritic {
 
 impl ActorCritic {
     /// Builds the networks for `action_space` under `p`, initialised from torch's RNG.
-    pub fn new(p: &nn::Path, obs_dim: usize, action_space: &Space, hidden: &[usize], init_log_std: f64) -> Result<Self> {
+    /// With `shared`, the hidden layers are one torso under both heads.
+    pub fn new(p: &nn::Path, obs_dim: usize, action_space: &Space, hidden: &[usize], init_log_std: f64, shared: bool) -> Result<Self> {
         if hidden.contains(&0) {
             bail!("hidden_sizes must all be at least 1, got {hidden:?}");
         }
         let sqrt2 = std::f64::consts::SQRT_2;
-        let mut b = FlatBuilder::new();
-        let critic = add_mlp(&mut b, "critic.", obs_dim, hidden, 1, LayerInit::Orthogonal(sqrt2), LayerInit::Orthogonal(1.0));
         let (out, continuous) = match action_space {
             Space::Discrete(n) => (*n, false),
             Space::Box(bx) => (bx.dim(), true),
         };
-        let actor = add_mlp(&mut b, "actor.", obs_dim, hidden, out, LayerInit::Orthogonal(sqrt2), LayerInit::Orthogonal(0.01));
+        let mut b = FlatBuilder::new();
+        let (torso, critic, actor) = if shared {
+            let mut torso = Vec::new();
+            let mut d = obs_dim;
+            for (i, &h) in hidden.iter().enumerate() {
+                torso.push(b.linear(format!("shared.fc{i}"), d, h, LayerInit::Orthogonal(sqrt2)));
+                d = h;
+            }
+            let critic = vec![b.linear("critic.out", d, 1, LayerInit::Orthogonal(1.0))];
+            let actor = vec![b.linear("actor.out", d, out, LayerInit::Orthogonal(0.01))];
+            (torso, critic, actor)
+        } else {
+            let critic = add_mlp(&mut b, "critic.", obs_dim, hidden, 1, LayerInit::Orthogonal(sqrt2), LayerInit::Orthogonal(1.0));
+            let actor = add_mlp(&mut b, "actor.", obs_dim, hidden, out, LayerInit::Orthogonal(sqrt2), LayerInit::Orthogonal(0.01));
+            (Vec::new(), critic, actor)
+        };
         let log_std = continuous.then(|| b.vector("actor.log_std", out, init_log_std));
-        Ok(Self { params: b.build(p), actor, critic, log_std, act_dim: if continuous { out } else { 1 } })
+        Ok(Self { params: b.build(p), torso, actor, critic, log_std, act_dim: if continuous { out } else { 1 } })
+    }
+
+    /// The shared torso's features (the observation itself for separate networks).
+    fn features(&self, obs: &Tensor) -> Tensor {
+        let mut h = obs.shallow_clone();
+        for &l in &self.torso {
+            h = self.params.linear(l).forward(&h).tanh();
+        }
+        h
     }
 
     /// The flat parameters.
@@ -57,12 +83,12 @@ impl ActorCritic {
 
     /// `V(obs)`, `[B]`.
     pub fn value(&self, obs: &Tensor) -> Tensor {
-        mlp_forward(&self.params, &self.critic, Activation::Tanh, obs).squeeze_dim(-1)
+        mlp_forward(&self.params, &self.critic, Activation::Tanh, &self.features(obs)).squeeze_dim(-1)
     }
 
     /// The action distribution at `obs`.
     pub fn dist(&self, obs: &Tensor) -> ActionDist {
-        let out = mlp_forward(&self.params, &self.actor, Activation::Tanh, obs);
+        let out = mlp_forward(&self.params, &self.actor, Activation::Tanh, &self.features(obs));
         match self.log_std {
             None => ActionDist::categorical(&out),
             Some(i) => ActionDist::DiagGaussian { mean: out, log_std: self.params.vector(i).shallow_clone() },

@@ -2,6 +2,7 @@
 
 use crate::config;
 use anyhow::{bail, Result};
+use nnlab_agents::a2c::{A2c, A2cConfig};
 use nnlab_agents::dqn::{Dqn, DqnConfig};
 use nnlab_agents::ppo::{Ppo, PpoConfig};
 use nnlab_agents::Agent;
@@ -30,30 +31,40 @@ pub trait AlgoConfig: Default + Clone + Serialize + DeserializeOwned {
     fn build(&self, device: Device) -> Result<Box<dyn Agent>>;
 }
 
+/// The getters every config has under the same field names.
+macro_rules! common_fields {
+    () => {
+        fn seed(&self) -> u64 {
+            self.seed
+        }
+        fn set_seed(&mut self, seed: u64) {
+            self.seed = seed;
+        }
+        fn set_total_timesteps(&mut self, steps: usize) {
+            self.total_timesteps = steps;
+        }
+        fn total_timesteps(&self) -> usize {
+            self.total_timesteps
+        }
+        fn env_id(&self) -> &str {
+            &self.env_id
+        }
+        fn eval_episodes(&self) -> usize {
+            self.eval_episodes
+        }
+    };
+}
+
+fn obs_dim(env_id: &str) -> Result<usize> {
+    Ok(nnlab_envs::make(env_id)?.observation_space().dim())
+}
+
 impl AlgoConfig for DqnConfig {
     const ALGO: &'static str = "dqn";
-    fn seed(&self) -> u64 {
-        self.seed
-    }
-    fn set_seed(&mut self, seed: u64) {
-        self.seed = seed;
-    }
-    fn set_total_timesteps(&mut self, steps: usize) {
-        self.total_timesteps = steps;
-    }
-    fn total_timesteps(&self) -> usize {
-        self.total_timesteps
-    }
-    fn env_id(&self) -> &str {
-        &self.env_id
-    }
-    fn eval_episodes(&self) -> usize {
-        self.eval_episodes
-    }
+    common_fields!();
     fn check(&self) -> Result<()> {
         self.validate()?;
-        let obs_dim = nnlab_envs::make(&self.env_id)?.observation_space().dim();
-        config::check_fits_in_memory("buffer_size", self.replay_bytes(obs_dim))
+        config::check_fits_in_memory("buffer_size", self.replay_bytes(obs_dim(&self.env_id)?))
     }
     fn build(&self, device: Device) -> Result<Box<dyn Agent>> {
         Ok(Box::new(Dqn::new(self.clone(), device)?))
@@ -62,34 +73,27 @@ impl AlgoConfig for DqnConfig {
 
 impl AlgoConfig for PpoConfig {
     const ALGO: &'static str = "ppo";
-    fn seed(&self) -> u64 {
-        self.seed
-    }
-    fn set_seed(&mut self, seed: u64) {
-        self.seed = seed;
-    }
-    fn set_total_timesteps(&mut self, steps: usize) {
-        self.total_timesteps = steps;
-    }
-    fn total_timesteps(&self) -> usize {
-        self.total_timesteps
-    }
-    fn env_id(&self) -> &str {
-        &self.env_id
-    }
-    fn eval_episodes(&self) -> usize {
-        self.eval_episodes
-    }
+    common_fields!();
     fn check(&self) -> Result<()> {
         self.validate()?;
         if self.batch_size() > self.total_timesteps {
             bail!("total_timesteps ({}) is less than one rollout (num_envs * num_steps = {})", self.total_timesteps, self.batch_size());
         }
-        let obs_dim = nnlab_envs::make(&self.env_id)?.observation_space().dim();
-        config::check_fits_in_memory("num_envs * num_steps", (self.batch_size() * (obs_dim + 8) * 4 * 3) as u128)
+        config::check_fits_in_memory("num_envs * num_steps", (self.batch_size() * (obs_dim(&self.env_id)? + 8) * 4 * 3) as u128)
     }
     fn build(&self, device: Device) -> Result<Box<dyn Agent>> {
         Ok(Box::new(Ppo::new(self.clone(), device)?))
+    }
+}
+
+impl AlgoConfig for A2cConfig {
+    const ALGO: &'static str = "a2c";
+    common_fields!();
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn Agent>> {
+        Ok(Box::new(A2c::new(self.clone(), device)?))
     }
 }
 
@@ -103,7 +107,7 @@ macro_rules! presets {
     };
 }
 
-presets![("dqn", "CartPole-v1"), ("ppo", "CartPole-v1"), ("ppo", "Pendulum-v1")];
+presets![("dqn", "CartPole-v1"), ("ppo", "CartPole-v1"), ("ppo", "Pendulum-v1"), ("a2c", "CartPole-v1")];
 
 /// The shipped preset of `algo` on `env`, if there is one.
 pub fn preset(algo: &str, env: &str) -> Option<crate::runner::Preset> {

@@ -8,6 +8,7 @@
 //! overrides). Run folders land in `results/<algo>_<env>/`.
 
 use clap::{Parser, ValueEnum};
+use nnlab_agents::a2c::A2cConfig;
 use nnlab_agents::dqn::DqnConfig;
 use nnlab_agents::ppo::PpoConfig;
 use nnlab_experiments::algos::preset;
@@ -21,6 +22,8 @@ enum Algo {
     Dqn,
     /// Proximal Policy Optimization (discrete or Box actions).
     Ppo,
+    /// Advantage Actor-Critic (discrete or Box actions).
+    A2c,
 }
 
 /// Train an agent on a Gymnasium classic-control environment.
@@ -52,6 +55,7 @@ fn main() -> std::process::ExitCode {
         match args.algo {
             Algo::Dqn => run::<DqnConfig>(&name, &args.common, preset),
             Algo::Ppo => run::<PpoConfig>(&name, &args.common, preset),
+            Algo::A2c => run::<A2cConfig>(&name, &args.common, preset),
         }
     })
 }

@@ -1,0 +1,235 @@
+//! Advantage Actor-Critic (A2C; Mnih et al. 2016, synchronous), with
+//! Stable-Baselines3's defaults: `num_envs` environments step `num_steps`
+//! times, advantages come from GAE (`gae_lambda = 1` gives n-step returns),
+//! and one gradient step on the whole rollout minimises
+//! `-(A * log pi) + vf_coef * (R - V)^2 - ent_coef * H` with RMSprop.
+//!
+//! Seeds: as PPO (`tch::manual_seed(seed)` for initialisation; the agent's
+//! `ChaCha8Rng::seed_from_u64(seed)` for action sampling; envs `seed + i`).
+
+use crate::agent::{Agent, OwnedAction, TrainStats};
+use crate::observer::Observer;
+use crate::onpolicy::{deterministic_action, explained_variance, save_policy, CollectorSettings, RolloutCollector};
+use crate::policy::ActorCritic;
+use crate::rollout::{gae, RolloutBuffer};
+use crate::validate::{in_range, nonzero, positive};
+use anyhow::{bail, Result};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Kind, Tensor};
+
+/// The optimiser of an on-policy agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// RMSprop (alpha 0.99), as SB3's and the A3C paper's A2C.
+    Rmsprop,
+    /// Adam.
+    Adam,
+}
+
+/// Every A2C hyperparameter, with Stable-Baselines3's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct A2cConfig {
+    /// Gymnasium id of the environment.
+    pub env_id: String,
+    /// Seed of the whole run.
+    pub seed: u64,
+    /// Environment steps to train for (all environments together).
+    pub total_timesteps: usize,
+    /// Learning rate (the start value when annealed).
+    pub learning_rate: f64,
+    /// Anneal the learning rate linearly to 0.
+    pub anneal_lr: bool,
+    /// "rmsprop" or "adam".
+    pub optimizer: OptimizerKind,
+    /// Optimiser epsilon.
+    pub optimizer_eps: f64,
+    /// Parallel environments.
+    pub num_envs: usize,
+    /// Steps per environment per update (the n of n-step returns).
+    pub num_steps: usize,
+    /// Discount factor.
+    pub gamma: f64,
+    /// GAE lambda (1.0: n-step returns).
+    pub gae_lambda: f64,
+    /// Normalise advantages over the rollout.
+    pub norm_adv: bool,
+    /// Entropy bonus coefficient.
+    pub ent_coef: f64,
+    /// Value loss coefficient.
+    pub vf_coef: f64,
+    /// Gradient norm clipping.
+    pub max_grad_norm: f64,
+    /// Hidden layer widths (tanh).
+    pub hidden_sizes: Vec<usize>,
+    /// One torso shared by actor and critic (else two separate networks).
+    pub shared_network: bool,
+    /// Initial log standard deviation of a Gaussian policy.
+    pub init_log_std: f64,
+    /// Normalise observations with running statistics.
+    pub normalize_observation: bool,
+    /// Scale rewards by the running std of the discounted return.
+    pub normalize_reward: bool,
+    /// Deterministic evaluation episodes at the end of training.
+    pub eval_episodes: usize,
+}
+
+impl Default for A2cConfig {
+    fn default() -> Self {
+        Self {
+            env_id: "CartPole-v1".into(),
+            seed: 1,
+            total_timesteps: 500_000,
+            learning_rate: 7e-4,
+            anneal_lr: false,
+            optimizer: OptimizerKind::Rmsprop,
+            optimizer_eps: 1e-5,
+            num_envs: 8,
+            num_steps: 5,
+            gamma: 0.99,
+            gae_lambda: 1.0,
+            norm_adv: false,
+            ent_coef: 0.0,
+            vf_coef: 0.5,
+            max_grad_norm: 0.5,
+            hidden_sizes: vec![64, 64],
+            shared_network: false,
+            init_log_std: 0.0,
+            normalize_observation: false,
+            normalize_reward: false,
+            eval_episodes: 10,
+        }
+    }
+}
+
+impl A2cConfig {
+    /// Checks every value; the error is one line naming the key.
+    pub fn validate(&self) -> Result<()> {
+        nnlab_envs::make(&self.env_id).map_err(|e| anyhow::anyhow!("env_id: {e}"))?;
+        nonzero("total_timesteps", self.total_timesteps)?;
+        positive("learning_rate", self.learning_rate)?;
+        positive("optimizer_eps", self.optimizer_eps)?;
+        nonzero("num_envs", self.num_envs)?;
+        nonzero("num_steps", self.num_steps)?;
+        in_range("gamma", self.gamma, 0.0, 1.0)?;
+        in_range("gae_lambda", self.gae_lambda, 0.0, 1.0)?;
+        in_range("ent_coef", self.ent_coef, 0.0, f64::MAX)?;
+        in_range("vf_coef", self.vf_coef, 0.0, f64::MAX)?;
+        positive("max_grad_norm", self.max_grad_norm)?;
+        if self.hidden_sizes.contains(&0) {
+            bail!("hidden_sizes must all be at least 1, got {:?}", self.hidden_sizes);
+        }
+        in_range("init_log_std", self.init_log_std, -20.0, 5.0)?;
+        if self.num_envs * self.num_steps > self.total_timesteps {
+            bail!("total_timesteps ({}) is less than one rollout (num_envs * num_steps = {})", self.total_timesteps, self.num_envs * self.num_steps);
+        }
+        Ok(())
+    }
+}
+
+/// An A2C agent.
+pub struct A2c {
+    config: A2cConfig,
+    device: Device,
+    policy: ActorCritic,
+    optimizer: nn::Optimizer,
+    rng: ChaCha8Rng,
+    collector: RolloutCollector,
+    obs_dim: usize,
+}
+
+impl A2c {
+    /// Builds the agent on `device`, seeding torch and its RNG with `config.seed`.
+    pub fn new(config: A2cConfig, device: Device) -> Result<Self> {
+        config.validate()?;
+        let env = nnlab_envs::make(&config.env_id)?;
+        let obs_dim = env.observation_space().dim();
+        let vs = nn::VarStore::new(device);
+        let policy = crate::with_torch_seed(config.seed, || {
+            ActorCritic::new(&vs.root(), obs_dim, env.action_space(), &config.hidden_sizes, config.init_log_std, config.shared_network)
+        })?;
+        let optimizer = match config.optimizer {
+            OptimizerKind::Rmsprop => nn::RmsProp { alpha: 0.99, eps: config.optimizer_eps, ..Default::default() }.build(&vs, config.learning_rate)?,
+            OptimizerKind::Adam => nn::Adam { eps: config.optimizer_eps, ..Default::default() }.build(&vs, config.learning_rate)?,
+        };
+        let collector = RolloutCollector::new(CollectorSettings {
+            env_id: config.env_id.clone(),
+            num_envs: config.num_envs,
+            seed: config.seed,
+            gamma: config.gamma,
+            normalize_observation: config.normalize_observation,
+            normalize_reward: config.normalize_reward,
+        })?;
+        let rng = ChaCha8Rng::seed_from_u64(config.seed);
+        Ok(Self { config, device, policy, optimizer, rng, collector, obs_dim })
+    }
+
+    /// Trains for `config.total_timesteps` steps, reporting to `observer`.
+    pub fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
+        let cfg = self.config.clone();
+        let n = cfg.num_envs;
+        let act_dim = self.policy.act_dim();
+        let mut buf = RolloutBuffer::new(cfg.num_steps, n, self.obs_dim, act_dim);
+        let num_iterations = cfg.total_timesteps / (n * cfg.num_steps);
+        let mut last: [(&'static str, Option<f64>); 5] =
+            [("learning_rate", None), ("policy_loss", None), ("value_loss", None), ("entropy", None), ("explained_variance", None)];
+        for iteration in 1..=num_iterations {
+            let lr = if cfg.anneal_lr { (1.0 - (iteration - 1) as f64 / num_iterations as f64) * cfg.learning_rate } else { cfg.learning_rate };
+            self.optimizer.set_lr(lr);
+            // 1. Roll out; 2. advantages (n-step returns when lambda = 1).
+            let last_values = self.collector.collect(&self.policy, &mut buf, &mut self.rng, self.device, observer, &last)?;
+            let (advantages, returns) = gae(&buf.rewards, &buf.values, &buf.ends, &last_values, n, cfg.gamma as f32, cfg.gae_lambda as f32);
+
+            // 3. One gradient step on the whole rollout.
+            let dev = |v: &[f32]| Tensor::from_slice(v).to_device(self.device);
+            let obs = dev(&buf.observations).view([-1, self.obs_dim as i64]);
+            let actions = if self.policy.is_discrete() { dev(&buf.actions).to_kind(Kind::Int64) } else { dev(&buf.actions).view([-1, act_dim as i64]) };
+            let mut adv = dev(&advantages);
+            if cfg.norm_adv {
+                adv = (&adv - adv.mean(Kind::Float)) / (adv.std(true) + 1e-8);
+            }
+            let dist = self.policy.dist(&obs);
+            let policy_loss = -(&adv * dist.log_prob(&actions)).mean(Kind::Float);
+            let value_loss = (self.policy.value(&obs) - dev(&returns)).square().mean(Kind::Float);
+            let entropy = dist.entropy().mean(Kind::Float);
+            let loss = &policy_loss + cfg.vf_coef * &value_loss - cfg.ent_coef * &entropy;
+            self.optimizer.zero_grad();
+            loss.backward();
+            self.policy.flat().clip_grad_norm(cfg.max_grad_norm);
+            self.optimizer.step();
+
+            let scalar = |t: &Tensor| f64::try_from(t).ok();
+            last = [
+                ("learning_rate", Some(lr)),
+                ("policy_loss", scalar(&policy_loss)),
+                ("value_loss", scalar(&value_loss)),
+                ("entropy", scalar(&entropy)),
+                ("explained_variance", Some(explained_variance(&buf.values, &returns))),
+            ];
+            observer.on_progress(self.collector.global_step());
+        }
+        Ok(TrainStats { episode_returns: self.collector.episode_returns.clone(), updates: num_iterations })
+    }
+}
+
+impl Agent for A2c {
+    fn algo(&self) -> &'static str {
+        "a2c"
+    }
+    fn env_id(&self) -> &str {
+        &self.config.env_id
+    }
+    fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
+        A2c::train(self, observer)
+    }
+    fn act(&mut self, obs: &[f32]) -> OwnedAction {
+        deterministic_action(&self.policy, &self.collector, obs, self.device)
+    }
+    fn save(&self, path: &std::path::Path) -> Result<()> {
+        save_policy(&self.policy, self.collector.obs_rms(), path)
+    }
+}
