@@ -16,6 +16,7 @@ pub mod policy;
 pub mod ppo;
 pub mod observer;
 pub mod onpolicy;
+pub mod reinforce;
 pub mod replay_buffer;
 pub mod rollout;
 pub mod schedule;

@@ -5,6 +5,7 @@ use anyhow::{bail, Result};
 use nnlab_agents::a2c::{A2c, A2cConfig};
 use nnlab_agents::dqn::{Dqn, DqnConfig};
 use nnlab_agents::ppo::{Ppo, PpoConfig};
+use nnlab_agents::reinforce::{Reinforce, ReinforceConfig};
 use nnlab_agents::Agent;
 use serde::{de::DeserializeOwned, Serialize};
 use tch::Device;
@@ -97,6 +98,17 @@ impl AlgoConfig for A2cConfig {
     }
 }
 
+impl AlgoConfig for ReinforceConfig {
+    const ALGO: &'static str = "reinforce";
+    common_fields!();
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn Agent>> {
+        Ok(Box::new(Reinforce::new(self.clone(), device)?))
+    }
+}
+
 /// Declares the presets shipped as `experiments/configs/<algo>/<env>.toml`, compiled in.
 macro_rules! presets {
     ($(($algo:literal, $env:literal)),* $(,)?) => {
@@ -107,7 +119,7 @@ macro_rules! presets {
     };
 }
 
-presets![("dqn", "CartPole-v1"), ("ppo", "CartPole-v1"), ("ppo", "Pendulum-v1"), ("a2c", "CartPole-v1")];
+presets![("dqn", "CartPole-v1"), ("ppo", "CartPole-v1"), ("ppo", "Pendulum-v1"), ("a2c", "CartPole-v1"), ("reinforce", "CartPole-v1"), ("ppo", "Acrobot-v1"), ("dqn", "MountainCar-v0"), ("dqn", "Acrobot-v1")];
 
 /// The shipped preset of `algo` on `env`, if there is one.
 pub fn preset(algo: &str, env: &str) -> Option<crate::runner::Preset> {

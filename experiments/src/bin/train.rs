@@ -11,6 +11,7 @@ use clap::{Parser, ValueEnum};
 use nnlab_agents::a2c::A2cConfig;
 use nnlab_agents::dqn::DqnConfig;
 use nnlab_agents::ppo::PpoConfig;
+use nnlab_agents::reinforce::ReinforceConfig;
 use nnlab_experiments::algos::preset;
 use nnlab_experiments::cli::{parse_args, CommonArgs};
 use nnlab_experiments::runner::{run, Preset};
@@ -24,6 +25,8 @@ enum Algo {
     Ppo,
     /// Advantage Actor-Critic (discrete or Box actions).
     A2c,
+    /// REINFORCE with an optional value baseline (discrete or Box actions).
+    Reinforce,
 }
 
 /// Train an agent on a Gymnasium classic-control environment.
@@ -56,6 +59,7 @@ fn main() -> std::process::ExitCode {
             Algo::Dqn => run::<DqnConfig>(&name, &args.common, preset),
             Algo::Ppo => run::<PpoConfig>(&name, &args.common, preset),
             Algo::A2c => run::<A2cConfig>(&name, &args.common, preset),
+            Algo::Reinforce => run::<ReinforceConfig>(&name, &args.common, preset),
         }
     })
 }
