@@ -168,6 +168,11 @@ impl A2c {
         Ok(Self { config, device, policy, optimizer, rng, collector, obs_dim })
     }
 
+    /// The policy's flat parameter tensor.
+    pub fn policy_params(&self) -> &Tensor {
+        self.policy.flat().params()
+    }
+
     /// Trains for `config.total_timesteps` steps, reporting to `observer`.
     pub fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
         let cfg = self.config.clone();
