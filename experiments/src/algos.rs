@@ -128,3 +128,18 @@ pub fn preset(algo: &str, env: &str) -> Option<crate::runner::Preset> {
         text: text.to_string(),
     })
 }
+
+/// A published score to draw beside a sweep's curves (`shared/notes/anchors.md`).
+pub fn published_score(algo: &str, env: &str) -> Option<crate::plot::Reference> {
+    let (value, label) = match (algo, env) {
+        ("dqn", "CartPole-v1") => (488.69, "CleanRL dqn.py 488.69"),
+        ("dqn", "Acrobot-v1") => (-76.6, "SB3 zoo -76.6"),
+        ("dqn", "MountainCar-v0") => (-100.8, "SB3 zoo -100.8"),
+        ("ppo", "CartPole-v1") => (490.04, "CleanRL ppo.py 490.04"),
+        ("ppo", "Acrobot-v1") => (-86.36, "CleanRL ppo.py -86.36"),
+        ("ppo", "Pendulum-v1") => (-172.0, "SB3 zoo (gSDE) about -172"),
+        ("a2c", "CartPole-v1") => (500.0, "SB3 zoo 500"),
+        _ => return None,
+    };
+    Some(crate::plot::Reference { value, label: label.into() })
+}

@@ -97,7 +97,10 @@ fn wait(child: &mut Child, seed: u64) -> Result<()> {
 }
 
 /// Runs this binary once per seed under `root/seed-<k>` (with `--quiet`) and aggregates.
-pub fn run_seeds(experiment: &str, seeds: &[u64], root: &Path, reference: Option<Reference>) -> Result<SeedsSummary> {
+///
+/// Seeds whose folder already holds a `summary.json` are not run again, so the
+/// same command resumes an interrupted sweep or just redraws its plots.
+pub fn run_seeds(experiment: &str, seeds: &[u64], root: &Path, references: &[Reference]) -> Result<SeedsSummary> {
     let exe = std::env::current_exe().context("locating this binary")?;
     let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(seeds.len());
     std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
@@ -106,6 +109,9 @@ pub fn run_seeds(experiment: &str, seeds: &[u64], root: &Path, reference: Option
     eprintln!("{experiment}: {} seeds, {jobs} at a time, under {}", seeds.len(), root.display());
     let mut running: Vec<(u64, Child)> = Vec::new();
     for (seed, dir) in seeds.iter().zip(&dirs) {
+        if dir.join("summary.json").exists() {
+            continue;
+        }
         if running.len() == jobs {
             let (s, mut c) = running.remove(0);
             wait(&mut c, s)?;
@@ -149,8 +155,9 @@ pub fn run_seeds(experiment: &str, seeds: &[u64], root: &Path, reference: Option
         wall_time_s_mean: mean(&|r| r.wall_time_s),
         seeds: results.clone(),
     };
-    let refs: Vec<Reference> = reference.into_iter().collect();
-    plot::compare_curves(&root.join("seeds.png"), &format!("{experiment}: seeds {}", seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")), &curves, 100, &refs)?;
+    let names = seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ");
+    plot::compare_curves(&root.join("seeds.png"), &format!("{experiment}: seeds {names}"), &curves, 100, references)?;
+    plot::aggregate_curve(&root.join("aggregate.png"), &format!("{experiment}: mean of seeds {names}"), &curves, 100, references)?;
     write_atomic(&root.join("seeds_summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
     Ok(summary)
 }

@@ -235,6 +235,112 @@ pub fn compare_curves(path: &Path, title: &str, runs: &[Series], window: usize, 
     })
 }
 
+/// Student's t quantile t(0.975, df) for a 95% two-sided interval (df >= 1).
+fn t975(df: usize) -> f64 {
+    const T: [f64; 10] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+    if df == 0 {
+        f64::NAN
+    } else if df <= T.len() {
+        T[df - 1]
+    } else {
+        1.96 + 2.4 / df as f64
+    }
+}
+
+/// Piecewise-constant value of a step curve at `x` (the last point at or before `x`).
+fn value_at(points: &[(f64, f64)], x: f64) -> Option<f64> {
+    let i = points.partition_point(|p| p.0 <= x);
+    (i > 0).then(|| points[i - 1].1)
+}
+
+/// Mean and 95% confidence interval (Student's t) across runs of the last-`window`
+/// return, on a common grid of `grid` steps. Returns `(x, mean, low, high)`.
+pub fn aggregate(runs: &[Series], window: usize, grid: usize) -> Vec<(f64, f64, f64, f64)> {
+    let smooth: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| rolling_mean(&r.points, window)).collect();
+    let x_max = smooth.iter().filter_map(|s| s.last().map(|p| p.0)).fold(f64::MIN, f64::max);
+    if smooth.is_empty() || x_max <= 0.0 {
+        return Vec::new();
+    }
+    (0..=grid)
+        .filter_map(|k| {
+            let x = x_max * k as f64 / grid as f64;
+            let ys: Vec<f64> = smooth.iter().filter_map(|s| value_at(s, x)).collect();
+            if ys.len() < runs.len() {
+                return None;
+            }
+            let n = ys.len() as f64;
+            let m = ys.iter().sum::<f64>() / n;
+            let half = if ys.len() > 1 {
+                let sd = (ys.iter().map(|y| (y - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+                t975(ys.len() - 1) * sd / n.sqrt()
+            } else {
+                0.0
+            };
+            Some((x, m, m - half, m + half))
+        })
+        .collect()
+}
+
+/// The mean over runs with its 95% interval as a band, and reference lines.
+pub fn aggregate_curve(path: &Path, title: &str, runs: &[Series], window: usize, references: &[Reference]) -> Result<()> {
+    ensure_font();
+    let agg = aggregate(runs, window, 400);
+    produce_atomic(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (1000, 560)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
+        let lows: Vec<(f64, f64)> = agg.iter().map(|a| (a.0, a.2)).collect();
+        let highs: Vec<(f64, f64)> = agg.iter().map(|a| (a.0, a.3)).collect();
+        let refs: Vec<f64> = references.iter().map(|r| r.value).collect();
+        let (x0, x1, y0, y1) = bounds(&[&lows, &highs], &refs);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 24))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        chart
+            .configure_mesh()
+            .x_desc("environment steps")
+            .y_desc(format!("mean return of last {window} episodes"))
+            .x_label_formatter(&|x| format_steps(*x))
+            .light_line_style(RGBColor(235, 235, 235))
+            .label_style(("sans-serif", 14))
+            .draw()
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        let mut band: Vec<(f64, f64)> = highs.clone();
+        band.extend(lows.iter().rev());
+        chart
+            .draw_series(std::iter::once(Polygon::new(band, PALETTE[0].mix(0.2).filled())))
+            .map_err(|e| anyhow!("plot: {e}"))?
+            .label(format!("95% interval over {} seeds", runs.len()))
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], PALETTE[0].mix(0.2).filled()));
+        chart
+            .draw_series(LineSeries::new(agg.iter().map(|a| (a.0, a.1)), PALETTE[0].stroke_width(3)))
+            .map_err(|e| anyhow!("plot: {e}"))?
+            .label("mean")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(3)));
+        for (k, r) in references.iter().enumerate() {
+            let color = PALETTE[(3 + k) % PALETTE.len()];
+            chart
+                .draw_series(DashedLineSeries::new(vec![(x0, r.value), (x1, r.value)], 8, 5, color.stroke_width(2)))
+                .map_err(|e| anyhow!("plot: {e}"))?
+                .label(r.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        root.present().map_err(|e| anyhow!("plot: {e}"))?;
+        Ok(())
+    })
+}
+
 /// `250000` -> `250k`, `1500000` -> `1.5M`.
 fn format_steps(x: f64) -> String {
     if x.abs() >= 1e6 {
@@ -243,5 +349,21 @@ fn format_steps(x: f64) -> String {
         format!("{}k", (x / 1e2).round() / 10.0)
     } else {
         format!("{x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregate_gives_mean_and_a_t_interval() {
+        let run = |y: f64| Series { label: String::new(), points: vec![(0.0, y), (100.0, y)] };
+        let agg = aggregate(&[run(1.0), run(2.0), run(3.0)], 1, 4);
+        let (x, m, lo, hi) = agg[2];
+        assert_eq!((x, m), (50.0, 2.0));
+        // sd 1, n 3: half width t(0.975, 2) / sqrt(3).
+        assert!((hi - m - 4.303 / 3f64.sqrt()).abs() < 1e-9 && (m - lo - 4.303 / 3f64.sqrt()).abs() < 1e-9);
+        assert_eq!(rolling_mean(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)], 2), vec![(0.0, 1.0), (1.0, 2.0), (2.0, 4.0)]);
     }
 }

@@ -105,7 +105,9 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>)
         let seeds = multi_seed::parse_seeds(list)?;
         let root = args.out.clone().unwrap_or_else(|| RunDir::default_path(name, &format!("seeds-{list}")));
         let title = format!("{} on {}", C::ALGO.to_uppercase(), cfg.env_id());
-        let s = multi_seed::run_seeds(&title, &seeds, &root, solved_line(cfg.env_id()).pop())?;
+        let mut refs = solved_line(cfg.env_id());
+        refs.extend(crate::algos::published_score(C::ALGO, cfg.env_id()));
+        let s = multi_seed::run_seeds(&title, &seeds, &root, &refs)?;
         for r in &s.seeds {
             eprintln!("seed {}: train return (last 100) {:.2}, eval {:.2}, {:.1} s", r.seed, r.train_return_last100, r.eval_return_mean, r.wall_time_s);
         }
