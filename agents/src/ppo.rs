@@ -196,10 +196,6 @@ impl Ppo {
         &self.policy
     }
 
-    fn obs_tensor(&self, obs: &[f32]) -> Tensor {
-        Tensor::from_slice(obs).view([-1, self.obs_dim as i64]).to_device(self.device)
-    }
-
     /// Trains for `config.total_timesteps` steps, reporting to `observer`.
     pub fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
         let cfg = self.config.clone();
@@ -230,17 +226,12 @@ impl Ppo {
             let (advantages, returns) = gae(&buf.rewards, &buf.values, &buf.ends, &last_values, n, cfg.gamma as f32, cfg.gae_lambda as f32);
 
             // 3. Optimise the surrogate over shuffled minibatches.
-            let b_obs = self.obs_tensor(&buf.observations);
-            let b_actions = {
-                let a = Tensor::from_slice(&buf.actions).to_device(self.device);
-                if self.policy.is_discrete() { a.to_kind(Kind::Int64) } else { a.view([-1, act_dim as i64]) }
-            };
-            let to_dev = |v: &[f32]| Tensor::from_slice(v).to_device(self.device);
-            let (b_logprobs, b_adv, b_returns, b_values) = (to_dev(&buf.log_probs), to_dev(&advantages), to_dev(&returns), to_dev(&buf.values));
+            let data = PpoBatch::new(&buf, &advantages, &returns, self.policy.is_discrete(), self.device);
             let batch = cfg.batch_size();
             let mb_size = batch / cfg.num_minibatches;
             let mut order: Vec<i64> = (0..batch as i64).collect();
-            let zero = || Tensor::zeros([], (Kind::Float, self.device));
+            let device = self.device;
+            let zero = || Tensor::zeros([], (Kind::Float, device));
             let (mut pg_sum, mut v_sum, mut ent_sum, mut kl_sum, mut clip_sum) = (zero(), zero(), zero(), zero(), zero());
             let mut minibatches = 0usize;
             'epochs: for _ in 0..cfg.update_epochs {
@@ -248,45 +239,15 @@ impl Ppo {
                 let mut epoch_kl = zero();
                 for start in (0..batch - mb_size + 1).step_by(mb_size) {
                     let idx = Tensor::from_slice(&order[start..start + mb_size]).to_device(self.device);
-                    let mb_obs = b_obs.index_select(0, &idx);
-                    let dist = self.policy.dist(&mb_obs);
-                    let new_logprob = dist.log_prob(&b_actions.index_select(0, &idx));
-                    let entropy = dist.entropy().mean(Kind::Float);
-                    let new_value = self.policy.value(&mb_obs);
-                    let log_ratio = new_logprob - b_logprobs.index_select(0, &idx);
-                    let ratio = log_ratio.exp();
-                    let (approx_kl, clipped) = tch::no_grad(|| {
-                        let kl = ((&ratio - 1.0) - &log_ratio).mean(Kind::Float);
-                        let cf = (&ratio - 1.0).abs().gt(cfg.clip_coef).to_kind(Kind::Float).mean(Kind::Float);
-                        (kl, cf)
-                    });
-                    let mut mb_adv = b_adv.index_select(0, &idx);
-                    if cfg.norm_adv {
-                        mb_adv = (&mb_adv - mb_adv.mean(Kind::Float)) / (mb_adv.std(true) + 1e-8);
-                    }
-                    let pg_loss = (-&mb_adv * &ratio).maximum(&(-&mb_adv * ratio.clamp(1.0 - cfg.clip_coef, 1.0 + cfg.clip_coef))).mean(Kind::Float);
-                    let mb_returns = b_returns.index_select(0, &idx);
-                    let v_loss = if cfg.clip_vloss {
-                        let mb_values = b_values.index_select(0, &idx);
-                        let unclipped = (&new_value - &mb_returns).square();
-                        let v_clipped = &mb_values + (&new_value - &mb_values).clamp(-cfg.clip_coef, cfg.clip_coef);
-                        unclipped.maximum(&(v_clipped - &mb_returns).square()).mean(Kind::Float) * 0.5
-                    } else {
-                        (&new_value - &mb_returns).square().mean(Kind::Float) * 0.5
-                    };
-                    let loss = &pg_loss - cfg.ent_coef * &entropy + cfg.vf_coef * &v_loss;
-                    self.optimizer.zero_grad();
-                    loss.backward();
-                    self.policy.flat().clip_grad_norm(cfg.max_grad_norm);
-                    self.optimizer.step();
+                    let m = self.minibatch_update(&data, &idx);
                     updates += 1;
                     minibatches += 1;
-                    pg_sum += pg_loss.detach();
-                    v_sum += v_loss.detach();
-                    ent_sum += entropy.detach();
-                    kl_sum += &approx_kl;
-                    clip_sum += clipped;
-                    epoch_kl = approx_kl;
+                    pg_sum += m.policy_loss;
+                    v_sum += m.value_loss;
+                    ent_sum += m.entropy;
+                    kl_sum += &m.approx_kl;
+                    clip_sum += m.clip_fraction;
+                    epoch_kl = m.approx_kl;
                 }
                 if let Some(target) = cfg.target_kl {
                     if f64::try_from(&epoch_kl)? > target {
@@ -307,6 +268,85 @@ impl Ppo {
             observer.on_progress(self.collector.global_step());
         }
         Ok(TrainStats { episode_returns: self.collector.episode_returns.clone(), updates })
+    }
+}
+
+/// One rollout as tensors on the training device, ready for minibatch indexing.
+pub struct PpoBatch {
+    obs: Tensor,
+    actions: Tensor,
+    log_probs: Tensor,
+    advantages: Tensor,
+    returns: Tensor,
+    values: Tensor,
+}
+
+impl PpoBatch {
+    /// Moves a rollout and its advantages and returns to `device`.
+    pub fn new(buf: &RolloutBuffer, advantages: &[f32], returns: &[f32], discrete: bool, device: Device) -> Self {
+        let dev = |v: &[f32]| Tensor::from_slice(v).to_device(device);
+        let actions = dev(&buf.actions);
+        Self {
+            obs: dev(&buf.observations).view([-1, buf.obs_dim as i64]),
+            actions: if discrete { actions.to_kind(Kind::Int64) } else { actions.view([-1, buf.act_dim as i64]) },
+            log_probs: dev(&buf.log_probs),
+            advantages: dev(advantages),
+            returns: dev(returns),
+            values: dev(&buf.values),
+        }
+    }
+}
+
+/// Detached statistics of one minibatch update.
+pub struct MinibatchStats {
+    /// Clipped surrogate loss.
+    pub policy_loss: Tensor,
+    /// (Clipped) value loss.
+    pub value_loss: Tensor,
+    /// Mean entropy.
+    pub entropy: Tensor,
+    /// Approximate KL divergence `E[(r - 1) - log r]`.
+    pub approx_kl: Tensor,
+    /// Fraction of ratios outside the clip range.
+    pub clip_fraction: Tensor,
+}
+
+impl Ppo {
+    /// One gradient step of the PPO loss on the rows `idx` of `data`.
+    pub fn minibatch_update(&mut self, data: &PpoBatch, idx: &Tensor) -> MinibatchStats {
+        let cfg = &self.config;
+        let mb_obs = data.obs.index_select(0, idx);
+        let dist = self.policy.dist(&mb_obs);
+        let new_logprob = dist.log_prob(&data.actions.index_select(0, idx));
+        let entropy = dist.entropy().mean(Kind::Float);
+        let new_value = self.policy.value(&mb_obs);
+        let log_ratio = new_logprob - data.log_probs.index_select(0, idx);
+        let ratio = log_ratio.exp();
+        let (approx_kl, clip_fraction) = tch::no_grad(|| {
+            let kl = ((&ratio - 1.0) - &log_ratio).mean(Kind::Float);
+            let cf = (&ratio - 1.0).abs().gt(cfg.clip_coef).to_kind(Kind::Float).mean(Kind::Float);
+            (kl, cf)
+        });
+        let mut mb_adv = data.advantages.index_select(0, idx);
+        if cfg.norm_adv {
+            mb_adv = (&mb_adv - mb_adv.mean(Kind::Float)) / (mb_adv.std(true) + 1e-8);
+        }
+        let pg_loss = (-&mb_adv * &ratio).maximum(&(-&mb_adv * ratio.clamp(1.0 - cfg.clip_coef, 1.0 + cfg.clip_coef))).mean(Kind::Float);
+        let mb_returns = data.returns.index_select(0, idx);
+        let v_loss = if cfg.clip_vloss {
+            let mb_values = data.values.index_select(0, idx);
+            let unclipped = (&new_value - &mb_returns).square();
+            let v_clipped = &mb_values + (&new_value - &mb_values).clamp(-cfg.clip_coef, cfg.clip_coef);
+            unclipped.maximum(&(v_clipped - &mb_returns).square()).mean(Kind::Float) * 0.5
+        } else {
+            (&new_value - &mb_returns).square().mean(Kind::Float) * 0.5
+        };
+        let loss = &pg_loss - cfg.ent_coef * &entropy + cfg.vf_coef * &v_loss;
+        self.optimizer.zero_grad();
+        loss.backward();
+        self.policy.flat().clip_grad_norm(cfg.max_grad_norm);
+        self.optimizer.step();
+        MinibatchStats { policy_loss: pg_loss.detach(), value_loss: v_loss.detach(), entropy: entropy.detach(), approx_kl, clip_fraction }
     }
 }
 

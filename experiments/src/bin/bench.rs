@@ -1,13 +1,15 @@
 //! Speed benchmarks, printed as a table: raw environment steps per second,
-//! DQN updates per second, and a whole DQN run's steps per second, each next
-//! to the reference measured on the same kind of 2-core machine.
+//! DQN and PPO updates per second, and whole DQN and PPO runs' steps per
+//! second, each next to the reference measured on the same kind of 2-core machine.
 //!
-//!     cargo run --release --bin bench               # full 500k-step DQN run included
+//!     cargo run --release --bin bench               # full 500k-step DQN and PPO runs included
 //!     cargo run --release --bin bench -- --quick    # 50k-step run instead
 
 use anyhow::Result;
 use clap::Parser;
 use nnlab_agents::dqn::{Dqn, DqnConfig};
+use nnlab_agents::ppo::{Ppo, PpoBatch, PpoConfig};
+use nnlab_agents::rollout::RolloutBuffer;
 use nnlab_agents::replay_buffer::ReplayBuffer;
 use nnlab_agents::NullObserver;
 use nnlab_envs::{make, Action, Env};
@@ -19,10 +21,10 @@ use std::time::Instant;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Run the whole-run benchmark for 50k steps instead of 500k.
+    /// Run the whole-run benchmarks for 50k steps instead of 500k.
     #[arg(long)]
     quick: bool,
-    /// Environment steps of the whole-run benchmark (overrides --quick).
+    /// Environment steps of the whole-run benchmarks (overrides --quick).
     #[arg(long)]
     run_steps: Option<usize>,
     /// Torch CPU threads.
@@ -34,6 +36,40 @@ struct Args {
 const GYMNASIUM_CARTPOLE_STEPS_PER_S: f64 = 110_000.0;
 /// CleanRL's dqn.py, 500k steps, CartPole-v1, 2 threads, on these machines.
 const CLEANRL_DQN_500K_S: f64 = 346.0;
+/// CleanRL's ppo.py, 500k steps, CartPole-v1, seed 1, on these machines.
+const CLEANRL_PPO_500K_S: f64 = 280.0;
+
+fn ppo_updates_per_s(updates: usize) -> Result<f64> {
+    let mut agent = Ppo::new(PpoConfig::default(), tch::Device::Cpu)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let mut buf = RolloutBuffer::new(128, 4, 4, 1);
+    buf.observations.iter_mut().for_each(|x| *x = rng.random_range(-0.1..0.1));
+    buf.actions.iter_mut().for_each(|a| *a = rng.random_range(0..2) as f32);
+    buf.log_probs.fill(-0.69);
+    let adv: Vec<f32> = (0..512).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let data = PpoBatch::new(&buf, &adv, &adv, true, tch::Device::Cpu);
+    let start = Instant::now();
+    for _ in 0..updates {
+        let idx: Vec<i64> = (0..128).map(|_| rng.random_range(0..512)).collect();
+        let _ = agent.minibatch_update(&data, &tch::Tensor::from_slice(&idx));
+    }
+    Ok(updates as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Trains `agent` and returns (wall seconds, last-100 training return).
+fn whole_run(mut agent: impl nnlab_agents::Agent) -> Result<(f64, f64)> {
+    let start = Instant::now();
+    let stats = agent.train(&mut NullObserver)?;
+    let secs = start.elapsed().as_secs_f64();
+    let last: Vec<f64> = stats.episode_returns.iter().rev().take(100).copied().collect();
+    Ok((secs, last.iter().sum::<f64>() / last.len().max(1) as f64))
+}
+
+fn print_run(label: &str, steps: usize, secs: f64, reference_500k_s: f64) {
+    let reference_s = reference_500k_s * steps as f64 / 500_000.0;
+    println!("{:<44} {:>14.0} {:>16.0} {:>8}", format!("{label} {}k-step run, steps/s", steps / 1000), steps as f64 / secs, steps as f64 / reference_s, format!("{:.2}x", reference_s / secs));
+    println!("{:<44} {:>14.1} {:>16.1} {:>8}", "  same run, wall seconds", secs, reference_s, format!("{:.2}", secs / reference_s));
+}
 
 fn raw_env_steps_per_s(id: &str, steps: usize) -> Result<f64> {
     let mut env = make(id)?;
@@ -76,15 +112,10 @@ fn run() -> Result<()> {
         .filter(|id| !id.contains("Continuous") && **id != "Pendulum-v1")
         .map(|id| Ok((id.to_string(), raw_env_steps_per_s(id, 2_000_000)?)))
         .collect::<Result<_>>()?;
-    let updates = dqn_updates_per_s(3000)?;
-
-    let cfg = DqnConfig { total_timesteps: run_steps, ..DqnConfig::default() };
-    let mut agent = Dqn::new(cfg, tch::Device::Cpu)?;
-    let start = Instant::now();
-    let stats = agent.train(&mut NullObserver)?;
-    let run_s = start.elapsed().as_secs_f64();
-    let last: Vec<f64> = stats.episode_returns.iter().rev().take(100).copied().collect();
-    let last100 = last.iter().sum::<f64>() / last.len().max(1) as f64;
+    let dqn_updates = dqn_updates_per_s(3000)?;
+    let ppo_updates = ppo_updates_per_s(3000)?;
+    let dqn = whole_run(Dqn::new(DqnConfig { total_timesteps: run_steps, ..DqnConfig::default() }, tch::Device::Cpu)?)?;
+    let ppo = whole_run(Ppo::new(PpoConfig { total_timesteps: run_steps, ..PpoConfig::default() }, tch::Device::Cpu)?)?;
 
     println!("nnlab bench (CPU, {} torch thread(s))", args.threads);
     println!("{:<44} {:>14} {:>16} {:>8}", "benchmark", "nnlab", "reference", "ratio");
@@ -96,23 +127,11 @@ fn run() -> Result<()> {
         };
         println!("{:<44} {:>14.0} {:>16} {:>8}", format!("raw {id} steps/s"), sps, reference, ratio);
     }
-    println!("{:<44} {:>14.0} {:>16} {:>8}", "DQN updates/s (batch 128, 4-120-84-2, Adam)", updates, "-", "-");
-    let reference_s = CLEANRL_DQN_500K_S * run_steps as f64 / 500_000.0;
-    println!(
-        "{:<44} {:>14.0} {:>16.0} {:>8}",
-        format!("DQN CartPole {}k-step run, steps/s", run_steps / 1000),
-        run_steps as f64 / run_s,
-        run_steps as f64 / reference_s,
-        format!("{:.2}x", reference_s / run_s)
-    );
-    println!(
-        "{:<44} {:>14.1} {:>16.1} {:>8}",
-        "  same run, wall seconds",
-        run_s,
-        reference_s,
-        format!("{:.2}", run_s / reference_s)
-    );
-    println!("  (CleanRL defaults, seed 1; last-100 training return {last100:.1}; reference: CleanRL dqn.py)");
+    println!("{:<44} {:>14.0} {:>16} {:>8}", "DQN updates/s (batch 128, 4-120-84-2, Adam)", dqn_updates, "-", "-");
+    println!("{:<44} {:>14.0} {:>16} {:>8}", "PPO updates/s (minibatch 128, 64-64 x2, Adam)", ppo_updates, "-", "-");
+    print_run("DQN CartPole", run_steps, dqn.0, CLEANRL_DQN_500K_S);
+    print_run("PPO CartPole", run_steps, ppo.0, CLEANRL_PPO_500K_S);
+    println!("  (CleanRL defaults, seed 1; last-100 training return: DQN {:.1}, PPO {:.1}; references: CleanRL dqn.py, ppo.py)", dqn.1, ppo.1);
     Ok(())
 }
 
