@@ -209,11 +209,15 @@ pub fn save_policy(policy: &ActorCritic, obs_rms: Option<&RunningMeanStd>, path:
     Tensor::write_safetensors(&refs, path).with_context(|| format!("saving {}", path.display()))
 }
 
-/// The deterministic action of `policy` (argmax or mean) for one observation.
-pub fn deterministic_action(policy: &ActorCritic, collector: &RolloutCollector, obs: &[f32], device: Device) -> crate::OwnedAction {
+/// The deterministic action of `policy` (argmax or mean) for one observation,
+/// normalised with `obs_rms` first when the agent normalises observations.
+pub fn deterministic_action(policy: &ActorCritic, obs_rms: Option<&RunningMeanStd>, obs: &[f32], device: Device) -> crate::OwnedAction {
     let mut x = obs.to_vec();
-    collector.normalize_frozen(&mut x);
-    let mode = tch::no_grad(|| policy.dist(&collector.tensor(&x, device)).mode()).to_device(Device::Cpu).flatten(0, -1);
+    if let Some(rms) = obs_rms {
+        rms.normalize(&mut x, 10.0);
+    }
+    let input = Tensor::from_slice(&x).view([1, -1]).to_device(device);
+    let mode = tch::no_grad(|| policy.dist(&input).mode()).to_device(Device::Cpu).flatten(0, -1);
     if policy.is_discrete() {
         crate::OwnedAction::Discrete(i64::try_from(mode.get(0)).unwrap_or(0) as usize)
     } else {

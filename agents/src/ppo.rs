@@ -21,6 +21,7 @@ use crate::observer::Observer;
 use crate::onpolicy::{deterministic_action, explained_variance, save_policy, CollectorSettings, RolloutCollector};
 use crate::policy::ActorCritic;
 use crate::rollout::{gae, RolloutBuffer};
+use crate::schedule::annealed_lr;
 use crate::validate::{in_range, nonzero, positive};
 use anyhow::{bail, Result};
 use rand::seq::SliceRandom;
@@ -218,7 +219,7 @@ impl Ppo {
         ];
 
         for iteration in 1..=num_iterations {
-            let lr = if cfg.anneal_lr { (1.0 - (iteration - 1) as f64 / num_iterations as f64) * cfg.learning_rate } else { cfg.learning_rate };
+            let lr = annealed_lr(cfg.learning_rate, iteration, num_iterations, cfg.anneal_lr);
             self.optimizer.set_lr(lr);
 
             // 1. Roll out the current policy; 2. advantages.
@@ -361,7 +362,7 @@ impl Agent for Ppo {
         Ppo::train(self, observer)
     }
     fn act(&mut self, obs: &[f32]) -> OwnedAction {
-        deterministic_action(&self.policy, &self.collector, obs, self.device)
+        deterministic_action(&self.policy, self.collector.obs_rms(), obs, self.device)
     }
     fn save(&self, path: &std::path::Path) -> Result<()> {
         save_policy(&self.policy, self.collector.obs_rms(), path)

@@ -13,7 +13,7 @@
 
 use crate::agent::{Agent, OwnedAction, TrainStats};
 use crate::observer::{EpisodeRecord, Observer};
-use crate::onpolicy::{explained_variance, save_policy};
+use crate::onpolicy::{deterministic_action, explained_variance, save_policy};
 use crate::policy::ActorCritic;
 use crate::rollout::returns_to_go;
 use crate::validate::{in_range, nonzero, positive};
@@ -256,12 +256,7 @@ impl Agent for Reinforce {
         Reinforce::train(self, observer)
     }
     fn act(&mut self, obs: &[f32]) -> OwnedAction {
-        let mode = tch::no_grad(|| self.policy.dist(&self.tensor(obs)).mode()).to_device(Device::Cpu).flatten(0, -1);
-        if self.policy.is_discrete() {
-            OwnedAction::Discrete(i64::try_from(mode.get(0)).unwrap_or(0) as usize)
-        } else {
-            OwnedAction::Continuous(Vec::<f32>::try_from(mode).unwrap_or_default())
-        }
+        deterministic_action(&self.policy, None, obs, self.device)
     }
     fn save(&self, path: &std::path::Path) -> Result<()> {
         save_policy(&self.policy, None, path)

@@ -36,6 +36,16 @@ impl LinearSchedule {
     }
 }
 
+/// CleanRL's learning-rate annealing: at iteration `iteration` (1-based) of
+/// `iterations`, `lr * (1 - (iteration - 1) / iterations)`; `lr` itself when off.
+pub fn annealed_lr(lr: f64, iteration: usize, iterations: usize, anneal: bool) -> f64 {
+    if anneal {
+        (1.0 - (iteration - 1) as f64 / iterations as f64) * lr
+    } else {
+        lr
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +59,8 @@ mod tests {
         assert_eq!(s.value(400_000), 0.05);
         assert_eq!(LinearSchedule::new(1.0, 0.1, 0.0).value(0), 0.1);
         assert_eq!(LinearSchedule::new(0.0, 1.0, 10.0).value(20), 1.0);
+        assert_eq!(annealed_lr(1e-3, 1, 4, true), 1e-3);
+        assert_eq!(annealed_lr(1e-3, 4, 4, true), 0.25 * 1e-3);
+        assert_eq!(annealed_lr(1e-3, 4, 4, false), 1e-3);
     }
 }
