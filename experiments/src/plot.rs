@@ -86,6 +86,55 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
+type Area<'b> = DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>;
+type Chart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+
+/// A linear chart over `(x0..x1, y0..y1)` with the house mesh (steps on x).
+fn linear_chart<'a, 'b>(area: &'a Area<'b>, title: &str, (x0, x1, y0, y1): (f64, f64, f64, f64), y_desc: &str) -> Result<Chart<'a, 'b>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 24))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(|e| anyhow!("plot: {e}"))?;
+    chart
+        .configure_mesh()
+        .x_desc("environment steps")
+        .y_desc(y_desc)
+        .x_label_formatter(&|x| format_steps(*x))
+        .light_line_style(RGBColor(235, 235, 235))
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(|e| anyhow!("plot: {e}"))?;
+    Ok(chart)
+}
+
+/// Dashed horizontal lines for `references`, coloured from `PALETTE[first_color..]`.
+fn draw_references(chart: &mut Chart<'_, '_>, references: &[Reference], x0: f64, x1: f64, first_color: usize) -> Result<()> {
+    for (k, r) in references.iter().enumerate() {
+        let color = PALETTE[(first_color + k) % PALETTE.len()];
+        chart
+            .draw_series(DashedLineSeries::new(vec![(x0, r.value), (x1, r.value)], 8, 5, color.stroke_width(2)))
+            .map_err(|e| anyhow!("plot: {e}"))?
+            .label(r.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    Ok(())
+}
+
+/// The legend box, lower right.
+fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(|e| anyhow!("plot: {e}"))
+}
+
 /// A learning curve: every episode's return as a faint dot, the mean of the
 /// last `window` episodes as a line, optional reference lines; below it, an
 /// optional second panel (for example the TD loss) on a log scale.
@@ -111,22 +160,7 @@ pub fn learning_curve(
         let smooth = rolling_mean(episodes, window);
         let refs: Vec<f64> = references.iter().map(|r| r.value).collect();
         let (x0, x1, y0, y1) = bounds(&[episodes], &refs);
-        let mut chart = ChartBuilder::on(&top)
-            .caption(title, ("sans-serif", 24))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|e| anyhow!("plot: {e}"))?;
-        chart
-            .configure_mesh()
-            .x_desc("environment steps")
-            .y_desc("episode return")
-            .x_label_formatter(&|x| format_steps(*x))
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style(("sans-serif", 14))
-            .draw()
-            .map_err(|e| anyhow!("plot: {e}"))?;
+        let mut chart = linear_chart(&top, title, (x0, x1, y0, y1), "episode return")?;
         chart
             .draw_series(episodes.iter().map(|&(x, y)| Circle::new((x, y), 1, PALETTE[0].mix(0.25).filled())))
             .map_err(|e| anyhow!("plot: {e}"))?
@@ -137,22 +171,8 @@ pub fn learning_curve(
             .map_err(|e| anyhow!("plot: {e}"))?
             .label(format!("mean of last {window}"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(3)));
-        for (k, r) in references.iter().enumerate() {
-            let color = PALETTE[(3 + k) % PALETTE.len()];
-            chart
-                .draw_series(DashedLineSeries::new(vec![(x0, r.value), (x1, r.value)], 8, 5, color.stroke_width(2)))
-                .map_err(|e| anyhow!("plot: {e}"))?
-                .label(r.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(|e| anyhow!("plot: {e}"))?;
+        draw_references(&mut chart, references, x0, x1, 3)?;
+        draw_legend(&mut chart)?;
         if let (Some(area), Some(series)) = (bottom, lower) {
             let pts: Vec<(f64, f64)> = series.points.iter().copied().filter(|p| p.1.is_finite() && p.1 > 0.0).collect();
             let (_, _, _, ly1) = bounds(&[&pts], &[]);
@@ -191,22 +211,7 @@ pub fn compare_curves(path: &Path, title: &str, runs: &[Series], window: usize, 
         let slices: Vec<&[(f64, f64)]> = smooth.iter().map(|s| s.as_slice()).collect();
         let refs: Vec<f64> = references.iter().map(|r| r.value).collect();
         let (x0, x1, y0, y1) = bounds(&slices, &refs);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 24))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|e| anyhow!("plot: {e}"))?;
-        chart
-            .configure_mesh()
-            .x_desc("environment steps")
-            .y_desc(format!("mean return of last {window} episodes"))
-            .x_label_formatter(&|x| format_steps(*x))
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style(("sans-serif", 14))
-            .draw()
-            .map_err(|e| anyhow!("plot: {e}"))?;
+        let mut chart = linear_chart(&root, title, (x0, x1, y0, y1), &format!("mean return of last {window} episodes"))?;
         for (k, (run, s)) in runs.iter().zip(smooth).enumerate() {
             let color = PALETTE[k % PALETTE.len()];
             chart
@@ -215,21 +220,8 @@ pub fn compare_curves(path: &Path, title: &str, runs: &[Series], window: usize, 
                 .label(run.label.clone())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
         }
-        for r in references {
-            chart
-                .draw_series(DashedLineSeries::new(vec![(x0, r.value), (x1, r.value)], 8, 5, BLACK.stroke_width(1)))
-                .map_err(|e| anyhow!("plot: {e}"))?
-                .label(r.label.clone())
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(1)));
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(|e| anyhow!("plot: {e}"))?;
+        draw_references(&mut chart, references, x0, x1, runs.len())?;
+        draw_legend(&mut chart)?;
         root.present().map_err(|e| anyhow!("plot: {e}"))?;
         Ok(())
     })
@@ -292,22 +284,7 @@ pub fn aggregate_curve(path: &Path, title: &str, runs: &[Series], window: usize,
         let highs: Vec<(f64, f64)> = agg.iter().map(|a| (a.0, a.3)).collect();
         let refs: Vec<f64> = references.iter().map(|r| r.value).collect();
         let (x0, x1, y0, y1) = bounds(&[&lows, &highs], &refs);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 24))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|e| anyhow!("plot: {e}"))?;
-        chart
-            .configure_mesh()
-            .x_desc("environment steps")
-            .y_desc(format!("mean return of last {window} episodes"))
-            .x_label_formatter(&|x| format_steps(*x))
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style(("sans-serif", 14))
-            .draw()
-            .map_err(|e| anyhow!("plot: {e}"))?;
+        let mut chart = linear_chart(&root, title, (x0, x1, y0, y1), &format!("mean return of last {window} episodes"))?;
         let mut band: Vec<(f64, f64)> = highs.clone();
         band.extend(lows.iter().rev());
         chart
@@ -320,22 +297,8 @@ pub fn aggregate_curve(path: &Path, title: &str, runs: &[Series], window: usize,
             .map_err(|e| anyhow!("plot: {e}"))?
             .label("mean")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(3)));
-        for (k, r) in references.iter().enumerate() {
-            let color = PALETTE[(3 + k) % PALETTE.len()];
-            chart
-                .draw_series(DashedLineSeries::new(vec![(x0, r.value), (x1, r.value)], 8, 5, color.stroke_width(2)))
-                .map_err(|e| anyhow!("plot: {e}"))?
-                .label(r.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(|e| anyhow!("plot: {e}"))?;
+        draw_references(&mut chart, references, x0, x1, 3)?;
+        draw_legend(&mut chart)?;
         root.present().map_err(|e| anyhow!("plot: {e}"))?;
         Ok(())
     })
