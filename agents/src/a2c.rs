@@ -13,7 +13,7 @@ use crate::onpolicy::{deterministic_action, explained_variance, save_policy, Col
 use crate::policy::ActorCritic;
 use crate::rollout::{gae, RolloutBuffer};
 use crate::schedule::annealed_lr;
-use crate::validate::{in_range, nonzero, positive};
+use crate::validate::{self, in_range, nonzero, positive};
 use anyhow::{bail, Result};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -110,7 +110,7 @@ impl Default for A2cConfig {
 impl A2cConfig {
     /// Checks every value; the error is one line naming the key.
     pub fn validate(&self) -> Result<()> {
-        nnlab_envs::make(&self.env_id).map_err(|e| anyhow::anyhow!("env_id: {e}"))?;
+        validate::env_id(&self.env_id)?;
         nonzero("total_timesteps", self.total_timesteps)?;
         positive("learning_rate", self.learning_rate)?;
         positive("optimizer_eps", self.optimizer_eps)?;
@@ -121,9 +121,7 @@ impl A2cConfig {
         in_range("ent_coef", self.ent_coef, 0.0, f64::MAX)?;
         in_range("vf_coef", self.vf_coef, 0.0, f64::MAX)?;
         positive("max_grad_norm", self.max_grad_norm)?;
-        if self.hidden_sizes.contains(&0) {
-            bail!("hidden_sizes must all be at least 1, got {:?}", self.hidden_sizes);
-        }
+        validate::hidden_sizes(&self.hidden_sizes)?;
         in_range("init_log_std", self.init_log_std, -20.0, 5.0)?;
         if self.num_envs * self.num_steps > self.total_timesteps {
             bail!("total_timesteps ({}) is less than one rollout (num_envs * num_steps = {})", self.total_timesteps, self.num_envs * self.num_steps);

@@ -17,7 +17,7 @@ use crate::agent::{Agent, OwnedAction, TrainStats};
 use crate::observer::{EpisodeRecord, Observer};
 use crate::replay_buffer::{Batch, ReplayBuffer};
 use crate::schedule::LinearSchedule;
-use crate::validate::{in_range, nonzero, positive};
+use crate::validate::{self, in_range, nonzero, positive};
 use anyhow::{bail, Context, Result};
 use nnlab_envs::{Actions, Space, SyncVectorEnv};
 use rand::{Rng, SeedableRng};
@@ -118,7 +118,7 @@ impl Default for DqnConfig {
 impl DqnConfig {
     /// Checks every value; the error is one line naming the key.
     pub fn validate(&self) -> Result<()> {
-        let env = nnlab_envs::make(&self.env_id).map_err(|e| anyhow::anyhow!("env_id: {e}"))?;
+        let env = validate::env_id(&self.env_id)?;
         if let Space::Box(_) = env.action_space() {
             bail!("env_id: DQN needs discrete actions, but {} has a continuous (Box) action space", self.env_id);
         }
@@ -139,9 +139,7 @@ impl DqnConfig {
         in_range("exploration_fraction", self.exploration_fraction, 0.0, 1.0)?;
         nonzero("train_frequency", self.train_frequency)?;
         nonzero("gradient_steps", self.gradient_steps)?;
-        if self.hidden_sizes.iter().any(|&h| h == 0) {
-            bail!("hidden_sizes must all be at least 1, got {:?}", self.hidden_sizes);
-        }
+        validate::hidden_sizes(&self.hidden_sizes)?;
         if let Some(m) = self.max_grad_norm {
             positive("max_grad_norm", m)?;
         }

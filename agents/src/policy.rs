@@ -8,7 +8,7 @@
 
 use crate::distributions::ActionDist;
 use crate::flat::{add_mlp, mlp_forward, Activation, FlatBuilder, FlatParams, LayerInit};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use nnlab_envs::Space;
 use tch::nn;
 use tch::Tensor;
@@ -29,9 +29,7 @@ impl ActorCritic {
     /// Builds the networks for `action_space` under `p`, initialised from torch's RNG.
     /// With `shared`, the hidden layers are one torso under both heads.
     pub fn new(p: &nn::Path, obs_dim: usize, action_space: &Space, hidden: &[usize], init_log_std: f64, shared: bool) -> Result<Self> {
-        if hidden.contains(&0) {
-            bail!("hidden_sizes must all be at least 1, got {hidden:?}");
-        }
+        crate::validate::hidden_sizes(hidden)?;
         let sqrt2 = std::f64::consts::SQRT_2;
         let (out, continuous) = match action_space {
             Space::Discrete(n) => (*n, false),

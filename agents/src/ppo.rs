@@ -22,7 +22,7 @@ use crate::onpolicy::{deterministic_action, explained_variance, save_policy, Col
 use crate::policy::ActorCritic;
 use crate::rollout::{gae, RolloutBuffer};
 use crate::schedule::annealed_lr;
-use crate::validate::{in_range, nonzero, positive};
+use crate::validate::{self, in_range, nonzero, positive};
 use anyhow::{bail, Result};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -119,7 +119,7 @@ impl Default for PpoConfig {
 impl PpoConfig {
     /// Checks every value; the error is one line naming the key.
     pub fn validate(&self) -> Result<()> {
-        nnlab_envs::make(&self.env_id).map_err(|e| anyhow::anyhow!("env_id: {e}"))?;
+        validate::env_id(&self.env_id)?;
         nonzero("total_timesteps", self.total_timesteps)?;
         positive("learning_rate", self.learning_rate)?;
         positive("adam_eps", self.adam_eps)?;
@@ -139,9 +139,7 @@ impl PpoConfig {
         if let Some(kl) = self.target_kl {
             positive("target_kl", kl)?;
         }
-        if self.hidden_sizes.contains(&0) {
-            bail!("hidden_sizes must all be at least 1, got {:?}", self.hidden_sizes);
-        }
+        validate::hidden_sizes(&self.hidden_sizes)?;
         in_range("init_log_std", self.init_log_std, -20.0, 5.0)?;
         Ok(())
     }

@@ -16,8 +16,8 @@ use crate::observer::{EpisodeRecord, Observer};
 use crate::onpolicy::{deterministic_action, explained_variance, save_policy};
 use crate::policy::ActorCritic;
 use crate::rollout::returns_to_go;
-use crate::validate::{in_range, nonzero, positive};
-use anyhow::{bail, Result};
+use crate::validate::{self, in_range, nonzero, positive};
+use anyhow::Result;
 use nnlab_envs::{Action, Env, Space};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -83,7 +83,7 @@ impl Default for ReinforceConfig {
 impl ReinforceConfig {
     /// Checks every value; the error is one line naming the key.
     pub fn validate(&self) -> Result<()> {
-        nnlab_envs::make(&self.env_id).map_err(|e| anyhow::anyhow!("env_id: {e}"))?;
+        validate::env_id(&self.env_id)?;
         nonzero("total_timesteps", self.total_timesteps)?;
         positive("learning_rate", self.learning_rate)?;
         nonzero("batch_episodes", self.batch_episodes)?;
@@ -91,9 +91,7 @@ impl ReinforceConfig {
         in_range("ent_coef", self.ent_coef, 0.0, f64::MAX)?;
         in_range("vf_coef", self.vf_coef, 0.0, f64::MAX)?;
         positive("max_grad_norm", self.max_grad_norm)?;
-        if self.hidden_sizes.contains(&0) {
-            bail!("hidden_sizes must all be at least 1, got {:?}", self.hidden_sizes);
-        }
+        validate::hidden_sizes(&self.hidden_sizes)?;
         in_range("init_log_std", self.init_log_std, -20.0, 5.0)?;
         Ok(())
     }

@@ -25,3 +25,16 @@ pub fn nonzero(key: &str, v: usize) -> Result<()> {
     }
     Ok(())
 }
+
+/// The environment of `env_id` (an error naming the key when unknown).
+pub fn env_id(id: &str) -> Result<Box<dyn nnlab_envs::Env>> {
+    nnlab_envs::make(id).map_err(|e| anyhow::anyhow!("env_id: {e}"))
+}
+
+/// Hidden layer widths, all at least 1.
+pub fn hidden_sizes(sizes: &[usize]) -> Result<()> {
+    if sizes.contains(&0) {
+        bail!("hidden_sizes must all be at least 1, got {sizes:?}");
+    }
+    Ok(())
+}
