@@ -1,5 +1,5 @@
-//! Generative models for nnlab: VAE and GAN trainers, their datasets and metrics.
-//!
-//! Empty for now: the trainers arrive with the generative-models issue
-//! ([3/3]). The crate exists so that the workspace has its final shape and
-//! its dependency arrows (`generative` uses tch, never `envs`) stay visible.
+//! Generative models for nnlab: datasets first (IDX files, Fashion-MNIST
+//! fetched from Debian's `dataset-fashion-mnist` package into the cache); the
+//! VAE and GAN trainers and their metrics follow (issue [3/3]).
+
+pub mod data;

@@ -1,0 +1,70 @@
+//! MNIST-format splits: `<split>-images-idx3-ubyte[.gz]` and
+//! `<split>-labels-idx1-ubyte[.gz]` in one folder (MNIST and Fashion-MNIST alike).
+
+use super::idx::read_idx;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// Which half of the data set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// `train-*` (60,000 images).
+    Train,
+    /// `t10k-*` (10,000 images).
+    Test,
+}
+
+impl Split {
+    fn prefix(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "t10k",
+        }
+    }
+}
+
+/// Labelled greyscale images.
+#[derive(Debug, Clone)]
+pub struct ImageSet {
+    /// Number of images.
+    pub len: usize,
+    /// Rows per image.
+    pub rows: usize,
+    /// Columns per image.
+    pub cols: usize,
+    /// `len * rows * cols` pixels, 0-255.
+    pub pixels: Vec<u8>,
+    /// `len` labels.
+    pub labels: Vec<u8>,
+}
+
+/// `dir/<name>` or `dir/<name>.gz`, whichever exists.
+fn find(dir: &Path, name: &str) -> Option<PathBuf> {
+    [dir.join(name), dir.join(format!("{name}.gz"))].into_iter().find(|p| p.exists())
+}
+
+const HOW_TO_FETCH: &str = "Fashion-MNIST is fetched into the cache on first use; or pass --data-dir with the four IDX files of MNIST or Fashion-MNIST";
+
+/// Loads one split from `dir`, checking shapes and label range.
+pub fn load_split(dir: &Path, split: Split) -> Result<ImageSet> {
+    let p = split.prefix();
+    let images_name = format!("{p}-images-idx3-ubyte");
+    let labels_name = format!("{p}-labels-idx1-ubyte");
+    let images_path = find(dir, &images_name).with_context(|| format!("{} has no {images_name}[.gz]. {HOW_TO_FETCH}", dir.display()))?;
+    let labels_path = find(dir, &labels_name).with_context(|| format!("{} has no {labels_name}[.gz]. {HOW_TO_FETCH}", dir.display()))?;
+    let images = read_idx(&images_path).map_err(|e| anyhow::anyhow!("{e}. {HOW_TO_FETCH}"))?;
+    let labels = read_idx(&labels_path).map_err(|e| anyhow::anyhow!("{e}. {HOW_TO_FETCH}"))?;
+    if images.dims.len() != 3 {
+        bail!("{} has {} dimensions, expected 3 (count, rows, cols)", images_path.display(), images.dims.len());
+    }
+    if labels.dims.len() != 1 {
+        bail!("{} has {} dimensions, expected 1", labels_path.display(), labels.dims.len());
+    }
+    if images.dims[0] != labels.dims[0] {
+        bail!("{} holds {} images but {} holds {} labels", images_path.display(), images.dims[0], labels_path.display(), labels.dims[0]);
+    }
+    if let Some(bad) = labels.data.iter().find(|&&l| l > 9) {
+        bail!("{} holds label {bad}, outside 0-9", labels_path.display());
+    }
+    Ok(ImageSet { len: images.dims[0], rows: images.dims[1], cols: images.dims[2], pixels: images.data, labels: labels.data })
+}
