@@ -3,3 +3,5 @@
 //! VAE and GAN trainers and their metrics follow (issue [3/3]).
 
 pub mod data;
+pub mod vae;
+pub mod vae_trainer;

@@ -1,0 +1,191 @@
+//! Training and evaluating a [`Vae`] on MNIST-format images, as PyTorch's
+//! `examples/vae/main.py` does (Adam, minibatches of shuffled training
+//! images, the negative ELBO summed over pixels and averaged over images).
+//!
+//! Seeds: `tch::manual_seed(seed)` initialises the model (on one torch
+//! thread, under nnlab's process lock is not needed here: one model per
+//! process); `ChaCha8Rng::seed_from_u64(seed)` shuffles and draws every
+//! reparameterisation noise, so runs repeat bit for bit on the CPU.
+
+use crate::data::ImageSet;
+use crate::vae::{Vae, VaeArch};
+use anyhow::{bail, Result};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Kind, Tensor};
+
+/// Every VAE hyperparameter, with PyTorch's example's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VaeConfig {
+    /// Seed of the run.
+    pub seed: u64,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Images per gradient step.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub learning_rate: f64,
+    /// "mlp" (784-hidden-latent) or "conv".
+    pub arch: VaeArch,
+    /// Width of the hidden layer.
+    pub hidden: i64,
+    /// Latent dimensions.
+    pub latent_dim: i64,
+    /// Weight of the KL term in the training objective (1: the ELBO).
+    pub beta: f64,
+    /// Importance samples per test image for the final log-likelihood estimate.
+    pub iw_samples: usize,
+}
+
+impl Default for VaeConfig {
+    fn default() -> Self {
+        Self { seed: 1, epochs: 10, batch_size: 128, learning_rate: 1e-3, arch: VaeArch::Mlp, hidden: 400, latent_dim: 20, beta: 1.0, iw_samples: 100 }
+    }
+}
+
+impl VaeConfig {
+    /// Checks every value; the error is one line naming the key.
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            bail!("epochs must be at least 1");
+        }
+        if self.batch_size == 0 {
+            bail!("batch_size must be at least 1");
+        }
+        if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 {
+            bail!("learning_rate must be a finite number > 0, got {}", self.learning_rate);
+        }
+        if self.hidden < 1 || self.latent_dim < 1 {
+            bail!("hidden and latent_dim must be at least 1");
+        }
+        if !self.beta.is_finite() || self.beta < 0.0 {
+            bail!("beta must be a finite number >= 0, got {}", self.beta);
+        }
+        if self.iw_samples == 0 {
+            bail!("iw_samples must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// One epoch's numbers (nats per image).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training objective (reconstruction + beta * KL) over the epoch.
+    pub train_loss: f64,
+    /// Test negative ELBO (beta 1).
+    pub test_loss: f64,
+    /// Its reconstruction part.
+    pub test_reconstruction: f64,
+    /// Its KL part.
+    pub test_kl: f64,
+}
+
+/// Images as a `[N, 784]` float tensor in [0, 1].
+pub fn to_tensor(set: &ImageSet, device: Device) -> Tensor {
+    (Tensor::from_slice(&set.pixels).to_kind(Kind::Float) / 255.0).view([set.len as i64, (set.rows * set.cols) as i64]).to_device(device)
+}
+
+/// A VAE with its optimiser and RNG.
+pub struct VaeTrainer {
+    config: VaeConfig,
+    device: Device,
+    vs: nn::VarStore,
+    model: Vae,
+    optimizer: nn::Optimizer,
+    rng: ChaCha8Rng,
+}
+
+impl VaeTrainer {
+    /// Builds the model on `device`.
+    pub fn new(config: VaeConfig, device: Device) -> Result<Self> {
+        config.validate()?;
+        let threads = tch::get_num_threads();
+        tch::set_num_threads(1);
+        tch::manual_seed(config.seed as i64);
+        let vs = nn::VarStore::new(device);
+        let model = Vae::new(&vs.root(), config.arch, config.hidden, config.latent_dim);
+        tch::set_num_threads(threads);
+        let model = model?;
+        let optimizer = nn::Adam::default().build(&vs, config.learning_rate)?;
+        let rng = ChaCha8Rng::seed_from_u64(config.seed);
+        Ok(Self { config, device, vs, model, optimizer, rng })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Vae {
+        &self.model
+    }
+
+    /// The variables (for saving).
+    pub fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    /// Standard-normal noise of `shape` from the trainer's RNG.
+    pub fn noise(&mut self, shape: &[i64]) -> Tensor {
+        let n: i64 = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| self.rng.sample::<f32, _>(StandardNormal)).collect();
+        Tensor::from_slice(&v).view(shape).to_device(self.device)
+    }
+
+    /// One epoch over `train` (shuffled); returns the mean objective per image.
+    pub fn train_epoch(&mut self, train: &Tensor) -> Result<f64> {
+        let n = train.size()[0] as usize;
+        let mut order: Vec<i64> = (0..n as i64).collect();
+        order.shuffle(&mut self.rng);
+        let mut total = Tensor::zeros([], (Kind::Float, self.device));
+        for chunk in order.chunks(self.config.batch_size) {
+            let idx = Tensor::from_slice(chunk).to_device(self.device);
+            let x = train.index_select(0, &idx);
+            let noise = self.noise(&[chunk.len() as i64, self.config.latent_dim]);
+            let (bce, kl) = self.model.elbo_terms(&x, &noise);
+            let loss = bce.sum(Kind::Float) + self.config.beta * kl.sum(Kind::Float);
+            self.optimizer.zero_grad();
+            loss.backward();
+            self.optimizer.step();
+            total += loss.detach();
+        }
+        Ok(f64::try_from(total)? / n as f64)
+    }
+
+    /// Test negative ELBO per image: `(total, reconstruction, KL)`.
+    pub fn test_elbo(&mut self, test: &Tensor) -> Result<(f64, f64, f64)> {
+        let _guard = tch::no_grad_guard();
+        let n = test.size()[0];
+        let (mut rec, mut kl) = (0.0, 0.0);
+        for start in (0..n).step_by(1000) {
+            let len = (n - start).min(1000);
+            let x = test.narrow(0, start, len);
+            let noise = self.noise(&[len, self.config.latent_dim]);
+            let (b, k) = self.model.elbo_terms(&x, &noise);
+            rec += f64::try_from(b.sum(Kind::Double))?;
+            kl += f64::try_from(k.sum(Kind::Double))?;
+        }
+        let n = n as f64;
+        Ok(((rec + kl) / n, rec / n, kl / n))
+    }
+
+    /// Importance-weighted estimate of the test negative log-likelihood per image
+    /// with `config.iw_samples` samples per image.
+    pub fn test_nll_iw(&mut self, test: &Tensor) -> Result<f64> {
+        let _guard = tch::no_grad_guard();
+        let n = test.size()[0];
+        let k = self.config.iw_samples as i64;
+        let chunk = (20_000 / k).clamp(1, 500);
+        let mut total = 0.0;
+        for start in (0..n).step_by(chunk as usize) {
+            let len = (n - start).min(chunk);
+            let noise = self.noise(&[k, len, self.config.latent_dim]);
+            total += f64::try_from(self.model.iw_nll(&test.narrow(0, start, len), &noise).sum(Kind::Double))?;
+        }
+        Ok(total / n as f64)
+    }
+}
