@@ -4,19 +4,12 @@ use crate::device::DeviceChoice;
 use clap::Args;
 use std::path::PathBuf;
 
-/// The flags every RL experiment takes.
+/// The flags every experiment takes.
 #[derive(Debug, Clone, Args)]
-pub struct CommonArgs {
+pub struct SharedArgs {
     /// Seed of the run (overrides the config's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Run several seeds (e.g. `1,2,3,4,5` or `1-5`) in parallel processes, each in
-    /// `<out>/seed-<k>`, and write `seeds.png` and `seeds_summary.json` in `<out>`.
-    #[arg(long, value_name = "LIST", conflicts_with = "seed")]
-    pub seeds: Option<String>,
-    /// Environment steps (overrides the config's `total_timesteps`).
-    #[arg(long)]
-    pub total_timesteps: Option<usize>,
     /// TOML file of hyperparameters (defaults to the experiment's shipped preset).
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
@@ -35,6 +28,20 @@ pub struct CommonArgs {
     /// No progress bar or log lines; only the final line with the results folder.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// The flags every RL experiment takes: the shared ones, seed sweeps, length and GIF.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    #[command(flatten)]
+    pub shared: SharedArgs,
+    /// Run several seeds (e.g. `1,2,3,4,5` or `1-5`) in parallel processes, each in
+    /// `<out>/seed-<k>`, and write `seeds.png`, `aggregate.png` and `seeds_summary.json` in `<out>`.
+    #[arg(long, value_name = "LIST", conflicts_with = "seed")]
+    pub seeds: Option<String>,
+    /// Environment steps (overrides the config's `total_timesteps`).
+    #[arg(long)]
+    pub total_timesteps: Option<usize>,
     /// Skip the GIF of the trained agent.
     #[arg(long)]
     pub no_gif: bool,

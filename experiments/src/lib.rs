@@ -6,6 +6,7 @@
 pub mod algos;
 pub mod cli;
 pub mod config;
+pub mod images;
 pub mod device;
 pub mod metrics;
 pub mod multi_seed;

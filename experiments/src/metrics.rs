@@ -39,4 +39,19 @@ impl MetricsWriter {
         self.writer.flush().context("flushing metrics.csv")?;
         Ok(())
     }
+
+    /// Appends one epoch row `epoch,<names...>` and flushes it (header on the first row).
+    pub fn write_epoch(&mut self, epoch: usize, values: &[(&str, f64)]) -> Result<()> {
+        if !self.header_written {
+            let mut header = vec!["epoch"];
+            header.extend(values.iter().map(|v| v.0));
+            self.writer.write_record(&header).context("writing metrics.csv")?;
+            self.header_written = true;
+        }
+        let mut row = vec![epoch.to_string()];
+        row.extend(values.iter().map(|v| float(v.1)));
+        self.writer.write_record(&row).context("writing metrics.csv")?;
+        self.writer.flush().context("flushing metrics.csv")?;
+        Ok(())
+    }
 }

@@ -91,6 +91,11 @@ type Chart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<plotters::c
 
 /// A linear chart over `(x0..x1, y0..y1)` with the house mesh (steps on x).
 fn linear_chart<'a, 'b>(area: &'a Area<'b>, title: &str, (x0, x1, y0, y1): (f64, f64, f64, f64), y_desc: &str) -> Result<Chart<'a, 'b>> {
+    linear_chart_x(area, title, (x0, x1, y0, y1), "environment steps", y_desc)
+}
+
+/// [`linear_chart`] with another x axis label (plain numbers).
+fn linear_chart_x<'a, 'b>(area: &'a Area<'b>, title: &str, (x0, x1, y0, y1): (f64, f64, f64, f64), x_desc: &str, y_desc: &str) -> Result<Chart<'a, 'b>> {
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 24))
         .margin(12)
@@ -100,7 +105,7 @@ fn linear_chart<'a, 'b>(area: &'a Area<'b>, title: &str, (x0, x1, y0, y1): (f64,
         .map_err(|e| anyhow!("plot: {e}"))?;
     chart
         .configure_mesh()
-        .x_desc("environment steps")
+        .x_desc(x_desc)
         .y_desc(y_desc)
         .x_label_formatter(&|x| format_steps(*x))
         .light_line_style(RGBColor(235, 235, 235))
@@ -298,6 +303,57 @@ pub fn aggregate_curve(path: &Path, title: &str, runs: &[Series], window: usize,
             .label("mean")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(3)));
         draw_references(&mut chart, references, x0, x1, 3)?;
+        draw_legend(&mut chart)?;
+        root.present().map_err(|e| anyhow!("plot: {e}"))?;
+        Ok(())
+    })
+}
+
+/// Curves over epochs (e.g. train and test loss), with a dot per epoch.
+pub fn epoch_curves(path: &Path, title: &str, series: &[Series], y_desc: &str) -> Result<()> {
+    ensure_font();
+    produce_atomic(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (900, 520)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
+        let slices: Vec<&[(f64, f64)]> = series.iter().map(|s| s.points.as_slice()).collect();
+        let (_, x1, y0, y1) = bounds(&slices, &[]);
+        let mut chart = linear_chart_x(&root, title, (0.0, x1 + 0.5, y0, y1), "epoch", y_desc)?;
+        for (k, s) in series.iter().enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(s.points.clone(), color.stroke_width(2)).point_size(4))
+                .map_err(|e| anyhow!("plot: {e}"))?
+                .label(s.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        }
+        draw_legend(&mut chart)?;
+        root.present().map_err(|e| anyhow!("plot: {e}"))?;
+        Ok(())
+    })
+}
+
+/// A scatter of 2-D points coloured by class (0-9), with a legend of class names.
+pub fn class_scatter(path: &Path, title: &str, points: &[(f64, f64, u8)], class_names: &[&str]) -> Result<()> {
+    ensure_font();
+    const TEN: [RGBColor; 10] = [
+        RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75), RGBColor(227, 119, 194), RGBColor(127, 127, 127), RGBColor(188, 189, 34), RGBColor(23, 190, 207),
+    ];
+    produce_atomic(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (900, 800)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
+        let xy: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.1)).collect();
+        let (x0, x1, y0, y1) = bounds(&[&xy], &[]);
+        let x0 = xy.iter().map(|p| p.0).fold(f64::MAX, f64::min).min(x0);
+        let mut chart = linear_chart_x(&root, title, (x0, x1, y0, y1), "z1", "z2")?;
+        for (c, name) in class_names.iter().enumerate().take(10) {
+            let color = TEN[c];
+            chart
+                .draw_series(points.iter().filter(|p| p.2 as usize == c).map(|p| Circle::new((p.0, p.1), 2, color.mix(0.6).filled())))
+                .map_err(|e| anyhow!("plot: {e}"))?
+                .label(name.to_string())
+                .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+        }
         draw_legend(&mut chart)?;
         root.present().map_err(|e| anyhow!("plot: {e}"))?;
         Ok(())

@@ -64,20 +64,20 @@ impl Observer for RunObserver {
 
 /// Loads the config from `--config` or `preset`, then `--set`, `--seed` and `--total-timesteps`.
 pub fn resolve_config<C: AlgoConfig>(args: &CommonArgs, preset: Option<Preset>) -> Result<C> {
-    let mut cfg: C = match (&args.config, preset) {
-        (Some(p), _) => config::load(Source::File(p), &args.set)?,
-        (None, Some(p)) => config::load(Source::Preset(&p.name, &p.text), &args.set)?,
-        (None, None) => config::load(Source::Preset("defaults", ""), &args.set)?,
+    let mut cfg: C = match (&args.shared.config, preset) {
+        (Some(p), _) => config::load(Source::File(p), &args.shared.set)?,
+        (None, Some(p)) => config::load(Source::Preset(&p.name, &p.text), &args.shared.set)?,
+        (None, None) => config::load(Source::Preset("defaults", ""), &args.shared.set)?,
     };
-    if let Some(s) = args.seed {
+    if let Some(s) = args.shared.seed {
         cfg.set_seed(s);
     }
     if let Some(t) = args.total_timesteps {
         cfg.set_total_timesteps(t);
     }
     cfg.check()?;
-    if args.threads < 1 {
-        bail!("--threads must be at least 1, got {}", args.threads);
+    if args.shared.threads < 1 {
+        bail!("--threads must be at least 1, got {}", args.shared.threads);
     }
     Ok(cfg)
 }
@@ -94,16 +94,16 @@ fn solved_line(env_id: &str) -> Vec<Reference> {
 
 /// Runs experiment `name` with config type `C`.
 pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>) -> Result<()> {
-    let source = match (&args.config, &preset) {
+    let source = match (&args.shared.config, &preset) {
         (Some(p), _) => p.display().to_string(),
         (None, Some(p)) => p.name.clone(),
         (None, None) => format!("{} defaults", C::ALGO),
     };
     let cfg: C = resolve_config(args, preset)?;
-    let device = device::resolve(args.device)?;
+    let device = device::resolve(args.shared.device)?;
     if let Some(list) = &args.seeds {
         let seeds = multi_seed::parse_seeds(list)?;
-        let root = args.out.clone().unwrap_or_else(|| RunDir::default_path(name, &format!("seeds-{list}")));
+        let root = args.shared.out.clone().unwrap_or_else(|| RunDir::default_path(name, &format!("seeds-{list}")));
         let title = format!("{} on {}", C::ALGO.to_uppercase(), cfg.env_id());
         let mut refs = solved_line(cfg.env_id());
         refs.extend(crate::algos::published_score(C::ALGO, cfg.env_id()));
@@ -114,16 +114,16 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>)
         println!("results: {}", root.display());
         return Ok(());
     }
-    tch::set_num_threads(args.threads);
+    tch::set_num_threads(args.shared.threads);
 
-    let run = RunDir::create(args.out.clone(), name, cfg.seed())?;
+    let run = RunDir::create(args.shared.out.clone(), name, cfg.seed())?;
     run.write_atomic("config.toml", config::to_toml(&cfg)?.as_bytes())?;
-    if !args.quiet {
+    if !args.shared.quiet {
         eprintln!("{name}: config {source}, seed {}, {} steps on {}, writing {}", cfg.seed(), cfg.total_timesteps(), device::name(device), run.path().display());
     }
     let mut observer = RunObserver {
         metrics: MetricsWriter::create(&run.file("metrics.csv"))?,
-        progress: Progress::new(cfg.total_timesteps() as u64, args.quiet),
+        progress: Progress::new(cfg.total_timesteps() as u64, args.shared.quiet),
         recent: VecDeque::new(),
         curve: Vec::new(),
         losses: Vec::new(),
@@ -155,9 +155,9 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>)
         let frames: Vec<_> = record_episode(agent.as_mut(), eval_seed, 2)?.iter().map(video::downscale2).collect();
         video::write_gif(&run.file("episode.gif"), &frames, 4)?;
     }
-    let s = summary::RlSummary::new(cfg.env_id(), C::ALGO, cfg.seed(), device, args.threads, &stats.episode_returns, &eval_returns, cfg.total_timesteps(), stats.updates, wall_time_s);
+    let s = summary::RlSummary::new(cfg.env_id(), C::ALGO, cfg.seed(), device, args.shared.threads, &stats.episode_returns, &eval_returns, cfg.total_timesteps(), stats.updates, wall_time_s);
     run.write_atomic("summary.json", serde_json::to_string_pretty(&s)?.as_bytes())?;
-    if !args.quiet {
+    if !args.shared.quiet {
         eprintln!(
             "{name}: train return (last 100) {:.2}, eval {:.2} over {} episodes, {:.1} s, {:.0} steps/s",
             s.train_return_last100, s.eval_return_mean, eval_returns.len(), wall_time_s, s.steps_per_second

@@ -49,9 +49,9 @@ fn main() -> std::process::ExitCode {
         nnlab_envs::registry::spec(&args.env)?;
         let algo = args.algo.to_possible_value().expect("named").get_name().to_string();
         let shipped = preset(&algo, &args.env);
-        if shipped.is_none() || args.common.config.is_some() {
+        if shipped.is_none() || args.common.shared.config.is_some() {
             // Defaults or a user file: the environment comes from --env.
-            args.common.set.insert(0, format!("env_id=\"{}\"", args.env));
+            args.common.shared.set.insert(0, format!("env_id=\"{}\"", args.env));
         }
         let preset = shipped.or(Some(Preset { name: format!("{algo} defaults (no shipped preset for {})", args.env), text: String::new() }));
         let name = format!("{algo}_{}", args.env);

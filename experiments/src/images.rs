@@ -1,0 +1,31 @@
+//! Grids of greyscale images as PNG files (reconstructions, samples, manifolds).
+
+use crate::run_dir::produce_atomic;
+use anyhow::{anyhow, Result};
+use std::path::Path;
+
+/// Writes `images` (each `side * side` values in [0, 1]) as a grid of `cols` columns,
+/// with a 2-pixel white gap, scaled up `scale` times.
+pub fn write_grid(path: &Path, images: &[Vec<f32>], side: usize, cols: usize, scale: usize) -> Result<()> {
+    let cols = cols.max(1);
+    let rows = images.len().div_ceil(cols).max(1);
+    let cell = side * scale + 2;
+    let (w, h) = (cols * cell + 2, rows * cell + 2);
+    let mut buf = vec![255u8; w * h];
+    for (k, img) in images.iter().enumerate() {
+        let (r0, c0) = ((k / cols) * cell + 2, (k % cols) * cell + 2);
+        for y in 0..side * scale {
+            for x in 0..side * scale {
+                let v = img[(y / scale) * side + x / scale].clamp(0.0, 1.0);
+                // Dark ink on white paper, as the data sets are drawn.
+                buf[(r0 + y) * w + c0 + x] = 255 - (v * 255.0).round() as u8;
+            }
+        }
+    }
+    produce_atomic(path, |tmp| {
+        image::GrayImage::from_raw(w as u32, h as u32, buf)
+            .ok_or_else(|| anyhow!("grid buffer size"))?
+            .save_with_format(tmp, image::ImageFormat::Png)
+            .map_err(|e| anyhow!("writing {}: {e}", path.display()))
+    })
+}
