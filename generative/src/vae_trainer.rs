@@ -3,8 +3,8 @@
 //! images, the negative ELBO summed over pixels and averaged over images).
 //!
 //! Seeds: `tch::manual_seed(seed)` initialises the model (on one torch
-//! thread, under nnlab's process lock is not needed here: one model per
-//! process); `ChaCha8Rng::seed_from_u64(seed)` shuffles and draws every
+//! thread, so that the weights do not depend on `--threads`);
+//! `ChaCha8Rng::seed_from_u64(seed)` shuffles and draws every
 //! reparameterisation noise, so runs repeat bit for bit on the CPU.
 
 use crate::data::ImageSet;
