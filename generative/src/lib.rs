@@ -3,5 +3,6 @@
 //! VAE and GAN trainers and their metrics follow (issue [3/3]).
 
 pub mod data;
+pub mod mixture;
 pub mod vae;
 pub mod vae_trainer;
