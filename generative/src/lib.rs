@@ -3,6 +3,7 @@
 //! VAE and GAN trainers and their metrics follow (issue [3/3]).
 
 pub mod data;
+pub mod gan;
 pub mod mixture;
 pub mod vae;
 pub mod vae_trainer;

@@ -1,0 +1,193 @@
+//! GANs on the 2-D mixtures: an MLP generator and discriminator with the
+//! non-saturating loss (Goodfellow et al. 2014), and PacGAN packing (Lin et
+//! al. 2018) as the remedy for mode collapse: the discriminator judges `pack`
+//! samples at once, all real or all generated, which penalises a generator
+//! whose samples lack diversity. `pack = 1` is the vanilla GAN.
+//!
+//! Sizes follow PacGAN's 2-D experiments: generator 2 -> 4 x 400 (ReLU,
+//! batch norm) -> 2, discriminator 3 x 200 (LeakyReLU 0.2) -> 1, Adam 1e-4.
+//! Seeds: `tch::manual_seed(seed)` for initialisation (one torch thread);
+//! `ChaCha8Rng::seed_from_u64(seed)` for real samples and latent noise.
+
+use crate::mixture::Mixture;
+use anyhow::{bail, Result};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, ModuleT, OptimizerConfig};
+use tch::{Device, Kind, Reduction, Tensor};
+
+/// Every GAN hyperparameter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GanConfig {
+    /// Seed of the run.
+    pub seed: u64,
+    /// Which mixture to learn.
+    pub dataset: Mixture,
+    /// Generator steps.
+    pub steps: usize,
+    /// Samples per step (of each of real and generated), a multiple of `pack`.
+    pub batch_size: usize,
+    /// PacGAN packing degree (1: vanilla GAN).
+    pub pack: usize,
+    /// Latent dimensions.
+    pub latent_dim: i64,
+    /// Generator hidden width.
+    pub g_hidden: i64,
+    /// Generator hidden layers.
+    pub g_layers: usize,
+    /// Discriminator hidden width.
+    pub d_hidden: i64,
+    /// Discriminator hidden layers.
+    pub d_layers: usize,
+    /// Adam learning rate of both networks.
+    pub learning_rate: f64,
+    /// Adam beta1.
+    pub beta1: f64,
+    /// Samples scored by the metric.
+    pub eval_samples: usize,
+}
+
+impl Default for GanConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            dataset: Mixture::Ring,
+            steps: 20_000,
+            batch_size: 100,
+            pack: 4,
+            latent_dim: 2,
+            g_hidden: 400,
+            g_layers: 4,
+            d_hidden: 200,
+            d_layers: 3,
+            learning_rate: 1e-4,
+            beta1: 0.5,
+            eval_samples: 2500,
+        }
+    }
+}
+
+impl GanConfig {
+    /// Checks every value; the error is one line naming the key.
+    pub fn validate(&self) -> Result<()> {
+        if self.steps == 0 || self.batch_size == 0 || self.pack == 0 || self.eval_samples == 0 {
+            bail!("steps, batch_size, pack and eval_samples must all be at least 1");
+        }
+        if self.batch_size % self.pack != 0 {
+            bail!("batch_size ({}) must be a multiple of pack ({})", self.batch_size, self.pack);
+        }
+        if self.latent_dim < 1 || self.g_hidden < 1 || self.d_hidden < 1 || self.g_layers == 0 || self.d_layers == 0 {
+            bail!("latent_dim, g_hidden, d_hidden, g_layers and d_layers must all be at least 1");
+        }
+        if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 {
+            bail!("learning_rate must be a finite number > 0, got {}", self.learning_rate);
+        }
+        if !(0.0..1.0).contains(&self.beta1) {
+            bail!("beta1 must be in [0, 1), got {}", self.beta1);
+        }
+        Ok(())
+    }
+}
+
+/// A GAN with its two optimisers and RNG.
+pub struct Gan {
+    config: GanConfig,
+    device: Device,
+    generator: nn::SequentialT,
+    discriminator: nn::SequentialT,
+    g_opt: nn::Optimizer,
+    d_opt: nn::Optimizer,
+    rng: ChaCha8Rng,
+}
+
+/// Losses of one training step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GanStep {
+    /// Discriminator loss.
+    pub d_loss: f64,
+    /// Generator (non-saturating) loss.
+    pub g_loss: f64,
+}
+
+impl Gan {
+    /// Builds both networks on `device`.
+    pub fn new(config: GanConfig, device: Device) -> Result<Self> {
+        config.validate()?;
+        let g_vs = nn::VarStore::new(device);
+        let d_vs = nn::VarStore::new(device);
+        let threads = tch::get_num_threads();
+        tch::set_num_threads(1);
+        tch::manual_seed(config.seed as i64);
+        let mut generator = nn::seq_t();
+        let mut d = config.latent_dim;
+        for i in 0..config.g_layers {
+            let p = &g_vs.root() / format!("fc{i}");
+            generator = generator
+                .add(nn::linear(&p, d, config.g_hidden, Default::default()))
+                .add(nn::batch_norm1d(&p / "bn", config.g_hidden, Default::default()))
+                .add_fn(|x| x.relu());
+            d = config.g_hidden;
+        }
+        generator = generator.add(nn::linear(&g_vs.root() / "out", d, 2, Default::default()));
+        let mut discriminator = nn::seq_t();
+        let mut d = 2 * config.pack as i64;
+        for i in 0..config.d_layers {
+            discriminator = discriminator.add(nn::linear(&d_vs.root() / format!("fc{i}"), d, config.d_hidden, Default::default())).add_fn(|x| x.leaky_relu());
+            d = config.d_hidden;
+        }
+        discriminator = discriminator.add(nn::linear(&d_vs.root() / "out", d, 1, Default::default()));
+        tch::set_num_threads(threads);
+        let adam = nn::Adam { beta1: config.beta1, ..Default::default() };
+        let g_opt = adam.build(&g_vs, config.learning_rate)?;
+        let d_opt = adam.build(&d_vs, config.learning_rate)?;
+        let rng = ChaCha8Rng::seed_from_u64(config.seed);
+        Ok(Self { config, device, generator, discriminator, g_opt, d_opt, rng })
+    }
+
+    fn normal(&mut self, shape: &[i64]) -> Tensor {
+        let n: i64 = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| self.rng.sample::<f32, _>(StandardNormal)).collect();
+        Tensor::from_slice(&v).view(shape).to_device(self.device)
+    }
+
+    /// Packs `[B, 2]` samples into `[B / pack, 2 * pack]` discriminator inputs.
+    fn packed(&self, x: &Tensor) -> Tensor {
+        x.view([-1, 2 * self.config.pack as i64])
+    }
+
+    /// One discriminator step and one generator step.
+    pub fn step(&mut self) -> GanStep {
+        let b = self.config.batch_size;
+        let real = Tensor::from_slice(&self.config.dataset.sample(b, &mut self.rng)).view([b as i64, 2]).to_device(self.device);
+        let z = self.normal(&[b as i64, self.config.latent_dim]);
+        let fake = self.generator.forward_t(&z, true);
+        let bce = |logits: &Tensor, target: f64| logits.binary_cross_entropy_with_logits::<Tensor>(&logits.full_like(target), None, None, Reduction::Mean);
+        let d_real = self.discriminator.forward_t(&self.packed(&real), true);
+        let d_fake = self.discriminator.forward_t(&self.packed(&fake.detach()), true);
+        let d_loss = bce(&d_real, 1.0) + bce(&d_fake, 0.0);
+        self.d_opt.zero_grad();
+        d_loss.backward();
+        self.d_opt.step();
+        // Non-saturating generator loss: maximise log D(G(z)).
+        let g_loss = bce(&self.discriminator.forward_t(&self.packed(&fake), true), 1.0);
+        self.g_opt.zero_grad();
+        g_loss.backward();
+        self.g_opt.step();
+        GanStep { d_loss: f64::try_from(&d_loss).unwrap_or(f64::NAN), g_loss: f64::try_from(&g_loss).unwrap_or(f64::NAN) }
+    }
+
+    /// `n` generated samples `[x0, y0, ...]` (batch norm in evaluation mode).
+    pub fn generate(&mut self, n: usize) -> Vec<f32> {
+        let z = self.normal(&[n as i64, self.config.latent_dim]);
+        let x = tch::no_grad(|| self.generator.forward_t(&z, false));
+        Vec::<f32>::try_from(x.to_kind(Kind::Float).to_device(Device::Cpu).flatten(0, -1)).unwrap_or_default()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &GanConfig {
+        &self.config
+    }
+}
