@@ -40,15 +40,16 @@ impl MetricsWriter {
         Ok(())
     }
 
-    /// Appends one epoch row `epoch,<names...>` and flushes it (header on the first row).
-    pub fn write_epoch(&mut self, epoch: usize, values: &[(&str, f64)]) -> Result<()> {
+    /// Appends one row `<index>,<values...>` (e.g. an epoch or a step) and flushes it;
+    /// the first row also writes the header `<index_name>,<value names...>`.
+    pub fn write_indexed(&mut self, index_name: &str, index: usize, values: &[(&str, f64)]) -> Result<()> {
         if !self.header_written {
-            let mut header = vec!["epoch"];
+            let mut header = vec![index_name];
             header.extend(values.iter().map(|v| v.0));
             self.writer.write_record(&header).context("writing metrics.csv")?;
             self.header_written = true;
         }
-        let mut row = vec![epoch.to_string()];
+        let mut row = vec![index.to_string()];
         row.extend(values.iter().map(|v| float(v.1)));
         self.writer.write_record(&row).context("writing metrics.csv")?;
         self.writer.flush().context("flushing metrics.csv")?;

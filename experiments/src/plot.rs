@@ -360,6 +360,37 @@ pub fn class_scatter(path: &Path, title: &str, points: &[(f64, f64, u8)], class_
     })
 }
 
+/// Panels of 2-D samples (one per snapshot, e.g. over training), with the true
+/// mode centres as red crosses, on a shared square range `[-lim, lim]^2`.
+pub fn sample_panels(path: &Path, title: &str, panels: &[(String, Vec<f32>)], modes: &[[f64; 2]], lim: f64) -> Result<()> {
+    ensure_font();
+    let cols = panels.len().clamp(1, 4);
+    let rows = panels.len().div_ceil(cols).max(1);
+    produce_atomic(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (300 * cols as u32, 300 * rows as u32 + 40)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
+        let root = root.titled(title, ("sans-serif", 22)).map_err(|e| anyhow!("plot: {e}"))?;
+        for (area, (label, pts)) in root.split_evenly((rows, cols)).iter().zip(panels) {
+            let mut chart = ChartBuilder::on(area)
+                .caption(label, ("sans-serif", 16))
+                .margin(6)
+                .x_label_area_size(20)
+                .y_label_area_size(30)
+                .build_cartesian_2d(-lim..lim, -lim..lim)
+                .map_err(|e| anyhow!("plot: {e}"))?;
+            chart.configure_mesh().light_line_style(RGBColor(240, 240, 240)).label_style(("sans-serif", 11)).draw().map_err(|e| anyhow!("plot: {e}"))?;
+            chart
+                .draw_series(pts.chunks_exact(2).map(|p| Circle::new((f64::from(p[0]), f64::from(p[1])), 1, PALETTE[0].mix(0.35).filled())))
+                .map_err(|e| anyhow!("plot: {e}"))?;
+            chart
+                .draw_series(modes.iter().map(|m| Cross::new((m[0], m[1]), 4, RED.stroke_width(2))))
+                .map_err(|e| anyhow!("plot: {e}"))?;
+        }
+        root.present().map_err(|e| anyhow!("plot: {e}"))?;
+        Ok(())
+    })
+}
+
 /// `250000` -> `250k`, `1500000` -> `1.5M`.
 fn format_steps(x: f64) -> String {
     if x.abs() >= 1e6 {

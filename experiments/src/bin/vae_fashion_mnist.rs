@@ -106,7 +106,7 @@ fn run() -> Result<()> {
         let train_loss = trainer.train_epoch(&train)?;
         times.push(start.elapsed().as_secs_f64());
         last = trainer.test_elbo(&test)?;
-        metrics.write_epoch(epoch, &[("train_loss", train_loss), ("test_loss", last.0), ("test_reconstruction", last.1), ("test_kl", last.2)])?;
+        metrics.write_indexed("epoch", epoch, &[("train_loss", train_loss), ("test_loss", last.0), ("test_reconstruction", last.1), ("test_kl", last.2)])?;
         train_curve.push((epoch as f64, train_loss));
         test_curve.push((epoch as f64, last.0));
         if !s.quiet {
