@@ -62,3 +62,31 @@ fn missing_or_corrupt_data_is_a_clear_error() {
         assert!(!out.exists());
     }
 }
+
+fn gan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gan_mixture")).args(args).output().unwrap()
+}
+
+#[test]
+fn gan_mixture_writes_scores_and_reproduces() {
+    let tmp = tempfile::tempdir().unwrap();
+    let common = ["--dataset", "grid", "--steps", "200", "--eval-every", "100", "--set", "g_hidden=32", "--set", "d_hidden=32", "--set", "eval_samples=500", "--quiet"];
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let oa = gan(&[&common[..], &["--out", a.to_str().unwrap()]].concat());
+    assert!(oa.status.success(), "{}", String::from_utf8_lossy(&oa.stderr));
+    assert!(gan(&[&common[..], &["--out", b.to_str().unwrap()]].concat()).status.success());
+    let m = std::fs::read_to_string(a.join("metrics.csv")).unwrap();
+    assert_eq!(m, std::fs::read_to_string(b.join("metrics.csv")).unwrap());
+    assert!(m.starts_with("step,d_loss,g_loss,modes_covered,high_quality_fraction,reverse_kl\n") && m.lines().count() == 3, "{m}");
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["modes_total"], 25);
+    assert_eq!(s["variant"], "pacgan");
+    for key in ["modes_covered", "high_quality_fraction"] {
+        assert!(s[key].is_number(), "{key}");
+    }
+    assert!(a.join("samples.png").exists());
+    let o = gan(&["--variant", "vanilla", "--set", "batch_size=0", "--out", tmp.path().join("c").to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stderr).trim().lines().count(), 1);
+    assert!(!tmp.path().join("c").exists());
+}
