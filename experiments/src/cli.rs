@@ -30,6 +30,28 @@ pub struct SharedArgs {
     pub quiet: bool,
 }
 
+impl SharedArgs {
+    /// Loads a `T` from `--config` or else the named preset text, applies `--set`, then
+    /// `--seed` through `set_seed`; also checks `--threads`.
+    pub fn load_config<T>(&self, preset: (&str, &str), set_seed: impl FnOnce(&mut T, u64)) -> anyhow::Result<T>
+    where
+        T: Default + serde::Serialize + serde::de::DeserializeOwned,
+    {
+        use crate::config::{load, Source};
+        let mut cfg: T = match &self.config {
+            Some(p) => load(Source::File(p), &self.set)?,
+            None => load(Source::Preset(preset.0, preset.1), &self.set)?,
+        };
+        if let Some(seed) = self.seed {
+            set_seed(&mut cfg, seed);
+        }
+        if self.threads < 1 {
+            anyhow::bail!("--threads must be at least 1, got {}", self.threads);
+        }
+        Ok(cfg)
+    }
+}
+
 /// The flags every RL experiment takes: the shared ones, seed sweeps, length and GIF.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {

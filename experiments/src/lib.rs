@@ -40,3 +40,26 @@ pub fn main_wrapper(name: &'static str, body: impl FnOnce() -> anyhow::Result<()
         }
     }
 }
+
+/// The `main` of an RL experiment binary: `train` with a fixed algorithm and
+/// environment, the shipped preset, and the RL flags.
+#[macro_export]
+macro_rules! rl_experiment {
+    ($name:literal, $algo:literal, $env:literal, $config:ty, $about:literal) => {
+        #[doc = $about]
+        #[derive(Debug, clap::Parser)]
+        #[command(version, about = $about)]
+        struct Args {
+            #[command(flatten)]
+            common: $crate::cli::CommonArgs,
+        }
+
+        fn main() -> std::process::ExitCode {
+            $crate::main_wrapper($name, || {
+                let args: Args = $crate::cli::parse_args()?;
+                let preset = $crate::algos::preset($algo, $env).expect("shipped preset");
+                $crate::runner::run::<$config>($name, &args.common, Some(preset))
+            })
+        }
+    };
+}

@@ -6,13 +6,13 @@
 
 use crate::algos::AlgoConfig;
 use crate::cli::CommonArgs;
-use crate::config::{self, Source};
+use crate::config;
 use crate::metrics::MetricsWriter;
 use crate::plot::{self, Reference, Series};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
 use crate::{device, multi_seed, summary, video};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use nnlab_agents::{evaluate, record_episode, EpisodeRecord, Observer, Stats};
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -64,21 +64,12 @@ impl Observer for RunObserver {
 
 /// Loads the config from `--config` or `preset`, then `--set`, `--seed` and `--total-timesteps`.
 pub fn resolve_config<C: AlgoConfig>(args: &CommonArgs, preset: Option<Preset>) -> Result<C> {
-    let mut cfg: C = match (&args.shared.config, preset) {
-        (Some(p), _) => config::load(Source::File(p), &args.shared.set)?,
-        (None, Some(p)) => config::load(Source::Preset(&p.name, &p.text), &args.shared.set)?,
-        (None, None) => config::load(Source::Preset("defaults", ""), &args.shared.set)?,
-    };
-    if let Some(s) = args.shared.seed {
-        cfg.set_seed(s);
-    }
+    let (name, text) = preset.map(|p| (p.name, p.text)).unwrap_or_else(|| ("defaults".into(), String::new()));
+    let mut cfg: C = args.shared.load_config((&name, &text), |c: &mut C, s| c.set_seed(s))?;
     if let Some(t) = args.total_timesteps {
         cfg.set_total_timesteps(t);
     }
     cfg.check()?;
-    if args.shared.threads < 1 {
-        bail!("--threads must be at least 1, got {}", args.shared.threads);
-    }
     Ok(cfg)
 }
 

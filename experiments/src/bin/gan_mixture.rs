@@ -9,7 +9,7 @@
 use anyhow::Result;
 use clap::{Parser, ValueEnum};
 use nnlab_experiments::cli::{parse_args, SharedArgs};
-use nnlab_experiments::config::{self, Source};
+use nnlab_experiments::config;
 use nnlab_experiments::metrics::MetricsWriter;
 use nnlab_experiments::plot;
 use nnlab_experiments::run_dir::RunDir;
@@ -79,11 +79,7 @@ struct GanSummary {
 fn run() -> Result<()> {
     let args: Args = parse_args()?;
     let s = &args.shared;
-    let source = match &s.config {
-        Some(p) => Source::File(p),
-        None => Source::Preset("GAN defaults", ""),
-    };
-    let mut cfg: GanConfig = config::load(source, &s.set)?;
+    let mut cfg: GanConfig = s.load_config(("GAN defaults", ""), |c: &mut GanConfig, seed| c.seed = seed)?;
     cfg.dataset = match args.dataset {
         DatasetArg::Ring => Mixture::Ring,
         DatasetArg::Grid => Mixture::Grid,
@@ -91,18 +87,12 @@ fn run() -> Result<()> {
     if args.variant == Variant::Vanilla {
         cfg.pack = 1;
     }
-    if let Some(seed) = s.seed {
-        cfg.seed = seed;
-    }
     if let Some(n) = args.steps {
         cfg.steps = n;
     }
     cfg.validate()?;
     if args.eval_every == 0 {
         anyhow::bail!("--eval-every must be at least 1");
-    }
-    if s.threads < 1 {
-        anyhow::bail!("--threads must be at least 1, got {}", s.threads);
     }
     let device = device::resolve(s.device)?;
     tch::set_num_threads(s.threads);

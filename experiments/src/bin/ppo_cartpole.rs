@@ -1,25 +1,4 @@
-//! PPO on CartPole-v1 (CleanRL's ppo.py defaults), end to end: trains with the shipped preset
-//! (`experiments/configs/ppo/CartPole-v1.toml`, or `--config`), evaluates the
-//! deterministic policy, and writes a run folder like `dqn_cartpole`'s.
+//! PPO on CartPole-v1 (CleanRL's `ppo.py` defaults), end to end; the run
+//! folder is like `dqn_cartpole`'s.
 
-use clap::Parser;
-use nnlab_agents::ppo::PpoConfig;
-use nnlab_experiments::cli::{parse_args, CommonArgs};
-use nnlab_experiments::algos::preset;
-use nnlab_experiments::runner::run;
-
-/// Train PPO on CartPole-v1 (CleanRL's ppo.py defaults) and write a reproducible run folder.
-#[derive(Debug, Parser)]
-#[command(version, about)]
-struct Args {
-    #[command(flatten)]
-    common: CommonArgs,
-}
-
-fn main() -> std::process::ExitCode {
-    nnlab_experiments::main_wrapper("ppo_cartpole", || {
-        let args: Args = parse_args()?;
-        let preset = preset("ppo", "CartPole-v1").expect("shipped preset");
-        run::<PpoConfig>("ppo_cartpole", &args.common, Some(preset))
-    })
-}
+nnlab_experiments::rl_experiment!("ppo_cartpole", "ppo", "CartPole-v1", nnlab_agents::ppo::PpoConfig, "Train PPO on CartPole-v1 (CleanRL's ppo.py defaults) and write a reproducible run folder.");

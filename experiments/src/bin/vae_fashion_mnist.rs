@@ -11,7 +11,7 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use nnlab_experiments::cli::{parse_args, SharedArgs};
-use nnlab_experiments::config::{self, Source};
+use nnlab_experiments::config;
 use nnlab_experiments::metrics::MetricsWriter;
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::run_dir::RunDir;
@@ -63,21 +63,11 @@ struct VaeSummary {
 fn run() -> Result<()> {
     let args: Args = parse_args()?;
     let s = &args.shared;
-    let source = match &s.config {
-        Some(p) => Source::File(p),
-        None => Source::Preset("VAE defaults (PyTorch's example)", ""),
-    };
-    let mut cfg: VaeConfig = config::load(source, &s.set)?;
-    if let Some(seed) = s.seed {
-        cfg.seed = seed;
-    }
+    let mut cfg: VaeConfig = s.load_config(("VAE defaults (PyTorch's example)", ""), |c: &mut VaeConfig, seed| c.seed = seed)?;
     if let Some(e) = args.epochs {
         cfg.epochs = e;
     }
     cfg.validate()?;
-    if s.threads < 1 {
-        anyhow::bail!("--threads must be at least 1, got {}", s.threads);
-    }
     let device = device::resolve(s.device)?;
     let data_dir = match &args.data_dir {
         Some(d) => d.clone(),
