@@ -14,7 +14,7 @@ use crate::policy::ActorCritic;
 use crate::rollout::{gae, RolloutBuffer};
 use crate::schedule::annealed_lr;
 use crate::validate::{self, in_range, nonzero, positive};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -123,10 +123,7 @@ impl A2cConfig {
         positive("max_grad_norm", self.max_grad_norm)?;
         validate::hidden_sizes(&self.hidden_sizes)?;
         in_range("init_log_std", self.init_log_std, -20.0, 5.0)?;
-        if self.num_envs * self.num_steps > self.total_timesteps {
-            bail!("total_timesteps ({}) is less than one rollout (num_envs * num_steps = {})", self.total_timesteps, self.num_envs * self.num_steps);
-        }
-        Ok(())
+        validate::rollout_fits(self.num_envs, self.num_steps, self.total_timesteps)
     }
 }
 

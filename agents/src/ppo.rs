@@ -125,6 +125,7 @@ impl PpoConfig {
         positive("adam_eps", self.adam_eps)?;
         nonzero("num_envs", self.num_envs)?;
         nonzero("num_steps", self.num_steps)?;
+        validate::rollout_fits(self.num_envs, self.num_steps, self.total_timesteps)?;
         in_range("gamma", self.gamma, 0.0, 1.0)?;
         in_range("gae_lambda", self.gae_lambda, 0.0, 1.0)?;
         nonzero("num_minibatches", self.num_minibatches)?;
@@ -201,10 +202,8 @@ impl Ppo {
         let n = cfg.num_envs;
         let act_dim = self.policy.act_dim();
         let mut buf = RolloutBuffer::new(cfg.num_steps, n, self.obs_dim, act_dim);
+        // At least 1: `validate` checked that one rollout fits.
         let num_iterations = cfg.total_timesteps / cfg.batch_size();
-        if num_iterations == 0 {
-            bail!("total_timesteps ({}) is less than one rollout (num_envs * num_steps = {})", cfg.total_timesteps, cfg.batch_size());
-        }
         let mut updates = 0usize;
         let mut last: [(&'static str, Option<f64>); 7] = [
             ("learning_rate", None),

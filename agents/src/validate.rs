@@ -38,3 +38,11 @@ pub fn hidden_sizes(sizes: &[usize]) -> Result<()> {
     }
     Ok(())
 }
+
+/// At least one rollout of `num_envs * num_steps` steps fits in `total_timesteps`.
+pub fn rollout_fits(num_envs: usize, num_steps: usize, total_timesteps: usize) -> Result<()> {
+    if num_envs * num_steps > total_timesteps {
+        bail!("total_timesteps ({total_timesteps}) is less than one rollout (num_envs * num_steps = {})", num_envs * num_steps);
+    }
+    Ok(())
+}

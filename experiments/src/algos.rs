@@ -1,7 +1,7 @@
 //! The algorithms the runner knows, their config types and shipped presets.
 
 use crate::config;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use nnlab_agents::a2c::{A2c, A2cConfig};
 use nnlab_agents::dqn::{Dqn, DqnConfig};
 use nnlab_agents::ppo::{Ppo, PpoConfig};
@@ -77,9 +77,6 @@ impl AlgoConfig for PpoConfig {
     common_fields!();
     fn check(&self) -> Result<()> {
         self.validate()?;
-        if self.batch_size() > self.total_timesteps {
-            bail!("total_timesteps ({}) is less than one rollout (num_envs * num_steps = {})", self.total_timesteps, self.batch_size());
-        }
         config::check_fits_in_memory("num_envs * num_steps", (self.batch_size() * (obs_dim(&self.env_id)? + 8) * 4 * 3) as u128)
     }
     fn build(&self, device: Device) -> Result<Box<dyn Agent>> {

@@ -17,6 +17,32 @@ pub struct Versions {
     pub libtorch: &'static str,
 }
 
+/// Where a run's numbers come from: device, threads, versions, commit.
+/// Flattened into every `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Provenance {
+    /// Device used (`cpu`, `cuda:0`).
+    pub device: String,
+    /// Torch CPU threads.
+    pub threads: i32,
+    /// Versions.
+    pub versions: Versions,
+    /// `git rev-parse HEAD` of the working tree, or `unknown`.
+    pub git_commit: String,
+}
+
+impl Provenance {
+    /// The record for a run on `device` with `threads` torch threads.
+    pub fn new(device: Device, threads: i32) -> Self {
+        Self {
+            device: crate::device::name(device),
+            threads,
+            versions: Versions { nnlab: env!("CARGO_PKG_VERSION"), tch: "0.24.0", libtorch: "2.11.0" },
+            git_commit: git_commit(),
+        }
+    }
+}
+
 /// The summary of one RL run. Scripts read these names.
 #[derive(Debug, Clone, Serialize)]
 pub struct RlSummary {
@@ -44,14 +70,9 @@ pub struct RlSummary {
     pub wall_time_s: f64,
     /// `total_steps / wall_time_s`.
     pub steps_per_second: f64,
-    /// Device used (`cpu`, `cuda:0`).
-    pub device: String,
-    /// Torch CPU threads.
-    pub threads: i32,
-    /// Versions.
-    pub versions: Versions,
-    /// `git rev-parse HEAD` of the working tree, or `unknown`.
-    pub git_commit: String,
+    /// Device, threads, versions, commit.
+    #[serde(flatten)]
+    pub provenance: Provenance,
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -93,10 +114,7 @@ impl RlSummary {
             updates,
             wall_time_s,
             steps_per_second: total_steps as f64 / wall_time_s.max(1e-9),
-            device: crate::device::name(device),
-            threads,
-            versions: Versions { nnlab: env!("CARGO_PKG_VERSION"), tch: "0.24.0", libtorch: "2.11.0" },
-            git_commit: git_commit(),
+            provenance: Provenance::new(device, threads),
         }
     }
 }

@@ -13,7 +13,7 @@ use nnlab_experiments::config;
 use nnlab_experiments::metrics::MetricsWriter;
 use nnlab_experiments::plot;
 use nnlab_experiments::run_dir::RunDir;
-use nnlab_experiments::summary::{git_commit, Versions};
+use nnlab_experiments::summary::Provenance;
 use nnlab_experiments::device;
 use nnlab_generative::gan::{Gan, GanConfig};
 use nnlab_generative::mixture::{evaluate, Mixture};
@@ -69,11 +69,9 @@ struct GanSummary {
     eval_samples: usize,
     steps: usize,
     wall_time_s: f64,
-    device: String,
-    threads: i32,
     seed: u64,
-    versions: Versions,
-    git_commit: String,
+    #[serde(flatten)]
+    provenance: Provenance,
 }
 
 fn run() -> Result<()> {
@@ -146,11 +144,8 @@ fn run() -> Result<()> {
         eval_samples: cfg.eval_samples,
         steps: cfg.steps,
         wall_time_s,
-        device: device::name(device),
-        threads: s.threads,
         seed: cfg.seed,
-        versions: Versions { nnlab: env!("CARGO_PKG_VERSION"), tch: "0.24.0", libtorch: "2.11.0" },
-        git_commit: git_commit(),
+        provenance: Provenance::new(device, s.threads),
     };
     run.write_atomic("summary.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
     if !s.quiet {

@@ -15,7 +15,7 @@ use nnlab_experiments::config;
 use nnlab_experiments::metrics::MetricsWriter;
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::run_dir::RunDir;
-use nnlab_experiments::summary::{git_commit, Versions};
+use nnlab_experiments::summary::Provenance;
 use nnlab_experiments::{device, images};
 use nnlab_generative::data::{cache_dir, ensure_fashion_mnist, load_split, Split};
 use nnlab_generative::vae_trainer::{to_tensor, VaeConfig, VaeTrainer};
@@ -53,11 +53,9 @@ struct VaeSummary {
     train_images: usize,
     test_images: usize,
     data: String,
-    device: String,
-    threads: i32,
     seed: u64,
-    versions: Versions,
-    git_commit: String,
+    #[serde(flatten)]
+    provenance: Provenance,
 }
 
 fn run() -> Result<()> {
@@ -147,11 +145,8 @@ fn run() -> Result<()> {
         train_images: train_set.len,
         test_images: test_set.len,
         data: data_dir.display().to_string(),
-        device: device::name(device),
-        threads: s.threads,
         seed: cfg.seed,
-        versions: Versions { nnlab: env!("CARGO_PKG_VERSION"), tch: "0.24.0", libtorch: "2.11.0" },
-        git_commit: git_commit(),
+        provenance: Provenance::new(device, s.threads),
     };
     run.write_atomic("summary.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
     if !s.quiet {
