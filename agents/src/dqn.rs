@@ -46,8 +46,11 @@ pub struct DqnConfig {
     pub seed: u64,
     /// Environment steps to train for.
     pub total_timesteps: usize,
-    /// Adam learning rate.
+    /// Adam learning rate (at the start, when `final_learning_rate` is set).
     pub learning_rate: f64,
+    /// Learning rate at the last step, reached linearly from `learning_rate`
+    /// (the SB3 zoo's `lin_<lr>` schedules decay to 0); absent: constant.
+    pub final_learning_rate: Option<f64>,
     /// Adam epsilon.
     pub adam_eps: f64,
     /// Replay buffer capacity in transitions.
@@ -93,6 +96,7 @@ impl Default for DqnConfig {
             seed: 1,
             total_timesteps: 500_000,
             learning_rate: 2.5e-4,
+            final_learning_rate: None,
             adam_eps: 1e-8,
             buffer_size: 10_000,
             gamma: 0.99,
@@ -124,6 +128,9 @@ impl DqnConfig {
         }
         nonzero("total_timesteps", self.total_timesteps)?;
         positive("learning_rate", self.learning_rate)?;
+        if let Some(lr) = self.final_learning_rate {
+            in_range("final_learning_rate", lr, 0.0, self.learning_rate)?;
+        }
         positive("adam_eps", self.adam_eps)?;
         nonzero("buffer_size", self.buffer_size)?;
         in_range("gamma", self.gamma, 0.0, 1.0)?;
@@ -218,6 +225,7 @@ impl Dqn {
         let mut envs = SyncVectorEnv::make(&cfg.env_id, 1)?;
         let mut rb = ReplayBuffer::new(cfg.buffer_size, self.obs_dim);
         let epsilon = LinearSchedule::new(cfg.start_e, cfg.end_e, cfg.exploration_fraction * cfg.total_timesteps as f64);
+        let learning_rate = cfg.final_learning_rate.map(|end| LinearSchedule::new(cfg.learning_rate, end, cfg.total_timesteps as f64));
         let mut obs = envs.reset(Some(cfg.seed)).to_vec();
         let mut stats = TrainStats { episode_returns: Vec::new(), updates: 0 };
         // Sums since the last episode report, kept as tensors to avoid a host sync per update.
@@ -257,6 +265,9 @@ impl Dqn {
             // 3. Learn.
             if global_step > cfg.learning_starts {
                 if global_step % cfg.train_frequency == 0 {
+                    if let Some(lr) = &learning_rate {
+                        self.optimizer.set_lr(lr.value(global_step));
+                    }
                     for _ in 0..cfg.gradient_steps {
                         let batch = rb.sample(cfg.batch_size, &mut self.rng, self.device);
                         let (loss, mean_q) = self.update(&batch);

@@ -52,6 +52,15 @@ impl SharedArgs {
     }
 }
 
+/// `--seeds` for experiments that are not RL runs (their own flags otherwise).
+#[derive(Debug, Clone, Args)]
+pub struct SeedsArg {
+    /// Run several seeds (e.g. `1,2,3,4,5` or `1-5`) in parallel processes, each in
+    /// `<out>/seed-<k>`, and write `seeds_summary.json` (per seed, mean, median, min, max) in `<out>`.
+    #[arg(long, value_name = "LIST", conflicts_with = "seed")]
+    pub seeds: Option<String>,
+}
+
 /// The flags every RL experiment takes: the shared ones, seed sweeps, length and GIF.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {

@@ -17,6 +17,14 @@ pub mod runner;
 pub mod summary;
 pub mod video;
 
+/// An error message on one line: newlines become spaces, and LibTorch's C++
+/// backtrace (from "Exception raised from" on) is cut off.
+pub fn one_line(text: &str) -> String {
+    let text = text.split(" Exception raised from ").next().unwrap_or(text);
+    let text = text.split("\nException raised from ").next().unwrap_or(text);
+    text.replace('\n', " ").trim_end().to_string()
+}
+
 /// Runs `body` as a command's `main`: an error prints one line on stderr
 /// (`NAME: error: ...`) and exits with status 1; a panic prints one line too,
 /// without a backtrace.
@@ -28,14 +36,12 @@ pub fn main_wrapper(name: &'static str, body: impl FnOnce() -> anyhow::Result<()
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("unknown panic");
-        let first = msg.lines().next().unwrap_or(msg);
-        eprintln!("{name}: internal error: {first}");
+        eprintln!("{name}: internal error: {}", one_line(msg.lines().next().unwrap_or(msg)));
     }));
     match body() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            let text = format!("{e:#}").replace('\n', " ");
-            eprintln!("{name}: error: {text}");
+            eprintln!("{name}: error: {}", one_line(&format!("{e:#}")));
             std::process::ExitCode::FAILURE
         }
     }
@@ -62,4 +68,14 @@ macro_rules! rl_experiment {
             })
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn torch_backtraces_are_cut_from_error_lines() {
+        let e = "loading x: Internal torch error: size mismatch Exception raised from infer_size_impl at E.cpp:31 (most recent call first):\nframe #0: ...";
+        assert_eq!(super::one_line(e), "loading x: Internal torch error: size mismatch");
+        assert_eq!(super::one_line("a\nb"), "a b");
+    }
 }

@@ -96,11 +96,12 @@ fn wait(child: &mut Child, seed: u64) -> Result<()> {
     Ok(())
 }
 
-/// Runs this binary once per seed under `root/seed-<k>` (with `--quiet`) and aggregates.
+/// Runs this binary once per seed under `root/seed-<k>` (with `--quiet`), up
+/// to the core count at a time, and returns the seeds' run folders.
 ///
 /// Seeds whose folder already holds a `summary.json` are not run again, so the
 /// same command resumes an interrupted sweep or just redraws its plots.
-pub fn run_seeds(experiment: &str, seeds: &[u64], root: &Path, references: &[Reference]) -> Result<SeedsSummary> {
+pub fn spawn_seeds(experiment: &str, seeds: &[u64], root: &Path) -> Result<Vec<PathBuf>> {
     let exe = std::env::current_exe().context("locating this binary")?;
     let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(seeds.len());
     std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
@@ -129,7 +130,76 @@ pub fn run_seeds(experiment: &str, seeds: &[u64], root: &Path, references: &[Ref
     for (s, mut c) in running {
         wait(&mut c, s)?;
     }
+    Ok(dirs)
+}
 
+/// Mean, median, minimum and maximum of one summary key over seeds.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct KeyStats {
+    /// Mean.
+    pub mean: f64,
+    /// Median (mean of the middle two for an even count).
+    pub median: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+impl KeyStats {
+    /// The statistics of `values` (NaN for none).
+    pub fn of(values: &[f64]) -> Self {
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n == 0 {
+            return Self { mean: f64::NAN, median: f64::NAN, min: f64::NAN, max: f64::NAN };
+        }
+        let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
+        Self { mean: v.iter().sum::<f64>() / n as f64, median, min: v[0], max: v[n - 1] }
+    }
+}
+
+/// `--seeds` for experiments without learning curves: runs the seeds (see
+/// [`spawn_seeds`]) under `out` (default `results/<experiment>/seeds-<list>`),
+/// then writes `seeds_summary.json` with each seed's values of `keys` (read
+/// from its `summary.json`) and their [`KeyStats`], and prints them as a table.
+pub fn sweep(experiment: &str, list: &str, out: Option<PathBuf>, keys: &[&str]) -> Result<()> {
+    let seeds = parse_seeds(list)?;
+    let root = out.unwrap_or_else(|| crate::run_dir::RunDir::default_path(experiment, &format!("seeds-{list}")));
+    let dirs = spawn_seeds(experiment, &seeds, &root)?;
+    let mut rows = Vec::new();
+    let mut columns: Vec<Vec<f64>> = vec![Vec::new(); keys.len()];
+    println!("{:>6} {}", "seed", keys.iter().map(|k| format!("{k:>24}")).collect::<String>());
+    for (seed, dir) in seeds.iter().zip(&dirs) {
+        let text = std::fs::read_to_string(dir.join("summary.json")).with_context(|| format!("no summary in {}", dir.display()))?;
+        let summary: serde_json::Value = serde_json::from_str(&text)?;
+        let mut row = serde_json::Map::new();
+        row.insert("seed".into(), (*seed).into());
+        row.insert("run_dir".into(), format!("seed-{seed}").into());
+        let values: Vec<f64> = keys.iter().map(|k| summary[*k].as_f64().unwrap_or(f64::NAN)).collect();
+        for ((k, v), col) in keys.iter().zip(&values).zip(&mut columns) {
+            row.insert((*k).into(), summary[*k].clone());
+            col.push(*v);
+        }
+        println!("{seed:>6} {}", values.iter().map(|v| format!("{v:>24.4}")).collect::<String>());
+        rows.push(serde_json::Value::Object(row));
+    }
+    let stats: serde_json::Map<String, serde_json::Value> = keys.iter().zip(&columns).map(|(k, c)| Ok(((*k).to_string(), serde_json::to_value(KeyStats::of(c))?))).collect::<Result<_>>()?;
+    for name in ["median", "mean"] {
+        let vals: Vec<f64> = keys.iter().map(|k| stats[*k][name].as_f64().unwrap_or(f64::NAN)).collect();
+        println!("{name:>6} {}", vals.iter().map(|v| format!("{v:>24.4}")).collect::<String>());
+    }
+    let json = serde_json::json!({ "experiment": experiment, "seeds": rows, "stats": stats });
+    write_atomic(&root.join("seeds_summary.json"), serde_json::to_string_pretty(&json)?.as_bytes())?;
+    println!("results: {}", root.display());
+    Ok(())
+}
+
+/// Runs this binary once per seed under `root/seed-<k>` (with `--quiet`) and
+/// aggregates the learning curves (RL experiments).
+pub fn run_seeds(experiment: &str, seeds: &[u64], root: &Path, references: &[Reference]) -> Result<SeedsSummary> {
+    let dirs = spawn_seeds(experiment, seeds, root)?;
     let mut results = Vec::new();
     let mut curves = Vec::new();
     for (seed, dir) in seeds.iter().zip(&dirs) {
@@ -172,5 +242,13 @@ mod tests {
         assert_eq!(parse_seeds("1-5").unwrap(), vec![1, 2, 3, 4, 5]);
         assert!(parse_seeds("3-1").is_err());
         assert!(parse_seeds("a,b").unwrap_err().to_string().contains("'a'"));
+    }
+
+    #[test]
+    fn key_stats_take_the_middle_for_the_median() {
+        let s = KeyStats::of(&[3.0, 1.0, 2.0]);
+        assert_eq!((s.mean, s.median, s.min, s.max), (2.0, 2.0, 1.0, 3.0));
+        assert_eq!(KeyStats::of(&[4.0, 1.0, 2.0, 3.0]).median, 2.5);
+        assert!(KeyStats::of(&[]).median.is_nan());
     }
 }

@@ -90,3 +90,50 @@ fn gan_mixture_writes_scores_and_reproduces() {
     assert_eq!(String::from_utf8_lossy(&o.stderr).trim().lines().count(), 1);
     assert!(!tmp.path().join("c").exists());
 }
+
+#[test]
+fn gan_mixture_seeds_write_a_summary_with_medians() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("sweep");
+    let o = gan(&["--seeds", "1,2", "--steps", "50", "--eval-every", "50", "--set", "g_hidden=16", "--set", "d_hidden=16", "--set", "eval_samples=200", "--out", root.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join("seeds_summary.json")).unwrap()).unwrap();
+    assert_eq!(s["seeds"].as_array().unwrap().len(), 2);
+    let per_seed: Vec<f64> = s["seeds"].as_array().unwrap().iter().map(|r| r["high_quality_fraction"].as_f64().unwrap()).collect();
+    let median = s["stats"]["high_quality_fraction"]["median"].as_f64().unwrap();
+    assert!((median - (per_seed[0] + per_seed[1]) / 2.0).abs() < 1e-12);
+    assert!(root.join("seed-1/summary.json").exists() && root.join("seed-2/samples.png").exists());
+}
+
+fn dcgan(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dcgan_fashion_mnist")).args(args).env("NNLAB_CACHE", cache).output().unwrap()
+}
+
+#[test]
+fn dcgan_trains_scores_and_reproduces_with_a_cached_classifier() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, cache) = (tmp.path().join("data"), tmp.path().join("cache"));
+    std::fs::create_dir(&data).unwrap();
+    write_data(&data, 256, 128);
+    let common = ["--epochs", "2", "--data-dir", data.to_str().unwrap(), "--set", "g_features=4", "--set", "d_features=4", "--set", "latent_dim=8", "--set", "fd_samples=100", "--quiet"];
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let oa = dcgan(&[&common[..], &["--out", a.to_str().unwrap()]].concat(), &cache);
+    assert!(oa.status.success(), "{}", String::from_utf8_lossy(&oa.stderr));
+    let cached: Vec<_> = std::fs::read_dir(cache.join("classifiers")).unwrap().collect();
+    assert_eq!(cached.len(), 1, "the classifier is cached");
+    assert!(dcgan(&[&common[..], &["--out", b.to_str().unwrap()]].concat(), &cache).status.success());
+    let m = std::fs::read_to_string(a.join("metrics.csv")).unwrap();
+    assert_eq!(m, std::fs::read_to_string(b.join("metrics.csv")).unwrap(), "same seed, same numbers, trained or cached classifier");
+    assert!(m.starts_with("epoch,d_loss,g_loss,d_real,d_fake,frechet_distance\n") && m.lines().count() == 3, "{m}");
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("summary.json")).unwrap()).unwrap();
+    let (fd, floor) = (s["frechet_distance"].as_f64().unwrap(), s["real_test_frechet_distance"].as_f64().unwrap());
+    assert!(fd.is_finite() && floor.is_finite() && floor >= -1e-9 && fd > floor, "{fd} vs floor {floor}");
+    assert_eq!(s["classifier_test_accuracy"].as_f64().unwrap(), 1.0, "two trivially different classes");
+    for f in ["samples_epoch_01.png", "samples_epoch_02.png", "frechet.png", "losses.png", "generator.safetensors", "config.toml"] {
+        assert!(a.join(f).exists(), "{f}");
+    }
+    let o = dcgan(&["--data-dir", tmp.path().join("nowhere").to_str().unwrap(), "--out", tmp.path().join("c").to_str().unwrap()], &cache);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.trim().lines().count() == 1 && err.contains("--data-dir"), "{err}");
+    assert!(!tmp.path().join("c").exists());
+}

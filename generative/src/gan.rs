@@ -11,9 +11,10 @@
 
 use crate::mixture::Mixture;
 use anyhow::{bail, Result};
-use rand::{Rng, SeedableRng};
+use crate::noise::{seeded_init, standard_normal};
+use crate::ops::leaky_relu;
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
@@ -46,6 +47,15 @@ pub struct GanConfig {
     pub learning_rate: f64,
     /// Adam beta1.
     pub beta1: f64,
+    /// The discriminator sees samples (in units of the mixture's scale) times
+    /// this factor: larger values let its first layer resolve narrow modes
+    /// sooner (the same as a larger initial scale of those weights).
+    pub d_input_scale: f64,
+    /// Discriminator updates per generator update.
+    pub d_steps: usize,
+    /// Decay both learning rates linearly to 0 over `steps` (sharpens the
+    /// modes at the end instead of letting the two networks keep circling).
+    pub lr_decay: bool,
     /// Samples scored by the metric.
     pub eval_samples: usize,
 }
@@ -65,6 +75,9 @@ impl Default for GanConfig {
             d_layers: 3,
             learning_rate: 1e-4,
             beta1: 0.5,
+            d_input_scale: 1.0,
+            d_steps: 1,
+            lr_decay: false,
             eval_samples: 2500,
         }
     }
@@ -73,8 +86,8 @@ impl Default for GanConfig {
 impl GanConfig {
     /// Checks every value; the error is one line naming the key.
     pub fn validate(&self) -> Result<()> {
-        if self.steps == 0 || self.batch_size == 0 || self.pack == 0 || self.eval_samples == 0 {
-            bail!("steps, batch_size, pack and eval_samples must all be at least 1");
+        if self.steps == 0 || self.batch_size == 0 || self.pack == 0 || self.eval_samples == 0 || self.d_steps == 0 {
+            bail!("steps, batch_size, pack, d_steps and eval_samples must all be at least 1");
         }
         if self.batch_size % self.pack != 0 {
             bail!("batch_size ({}) must be a multiple of pack ({})", self.batch_size, self.pack);
@@ -85,11 +98,37 @@ impl GanConfig {
         if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 {
             bail!("learning_rate must be a finite number > 0, got {}", self.learning_rate);
         }
+        if !self.d_input_scale.is_finite() || self.d_input_scale <= 0.0 {
+            bail!("d_input_scale must be a finite number > 0, got {}", self.d_input_scale);
+        }
         if !(0.0..1.0).contains(&self.beta1) {
             bail!("beta1 must be in [0, 1), got {}", self.beta1);
         }
         Ok(())
     }
+}
+
+/// The generator: `g_layers` x (linear, batch norm, ReLU), then linear to 2-D.
+fn generator(p: &nn::Path, c: &GanConfig) -> nn::SequentialT {
+    let mut net = nn::seq_t();
+    let mut d = c.latent_dim;
+    for i in 0..c.g_layers {
+        let p = p / format!("fc{i}");
+        net = net.add(nn::linear(&p, d, c.g_hidden, Default::default())).add(nn::batch_norm1d(&p / "bn", c.g_hidden, Default::default())).add_fn(|x| x.relu());
+        d = c.g_hidden;
+    }
+    net.add(nn::linear(p / "out", d, 2, Default::default()))
+}
+
+/// The discriminator on `pack` concatenated samples: `d_layers` x (linear, LeakyReLU 0.2), then a logit.
+fn discriminator(p: &nn::Path, c: &GanConfig) -> nn::SequentialT {
+    let mut net = nn::seq_t();
+    let mut d = 2 * c.pack as i64;
+    for i in 0..c.d_layers {
+        net = net.add(nn::linear(p / format!("fc{i}"), d, c.d_hidden, Default::default())).add_fn(|x| leaky_relu(x, 0.2));
+        d = c.d_hidden;
+    }
+    net.add(nn::linear(p / "out", d, 1, Default::default()))
 }
 
 /// A GAN with its two optimisers and RNG.
@@ -101,6 +140,7 @@ pub struct Gan {
     g_opt: nn::Optimizer,
     d_opt: nn::Optimizer,
     rng: ChaCha8Rng,
+    steps_done: usize,
 }
 
 /// Losses of one training step.
@@ -118,59 +158,48 @@ impl Gan {
         config.validate()?;
         let g_vs = nn::VarStore::new(device);
         let d_vs = nn::VarStore::new(device);
-        let threads = tch::get_num_threads();
-        tch::set_num_threads(1);
-        tch::manual_seed(config.seed as i64);
-        let mut generator = nn::seq_t();
-        let mut d = config.latent_dim;
-        for i in 0..config.g_layers {
-            let p = &g_vs.root() / format!("fc{i}");
-            generator = generator
-                .add(nn::linear(&p, d, config.g_hidden, Default::default()))
-                .add(nn::batch_norm1d(&p / "bn", config.g_hidden, Default::default()))
-                .add_fn(|x| x.relu());
-            d = config.g_hidden;
-        }
-        generator = generator.add(nn::linear(&g_vs.root() / "out", d, 2, Default::default()));
-        let mut discriminator = nn::seq_t();
-        let mut d = 2 * config.pack as i64;
-        for i in 0..config.d_layers {
-            discriminator = discriminator.add(nn::linear(&d_vs.root() / format!("fc{i}"), d, config.d_hidden, Default::default())).add_fn(|x| x.leaky_relu());
-            d = config.d_hidden;
-        }
-        discriminator = discriminator.add(nn::linear(&d_vs.root() / "out", d, 1, Default::default()));
-        tch::set_num_threads(threads);
+        let (generator, discriminator) = seeded_init(config.seed, || (generator(&g_vs.root(), &config), discriminator(&d_vs.root(), &config)));
         let adam = nn::Adam { beta1: config.beta1, ..Default::default() };
         let g_opt = adam.build(&g_vs, config.learning_rate)?;
         let d_opt = adam.build(&d_vs, config.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
-        Ok(Self { config, device, generator, discriminator, g_opt, d_opt, rng })
+        Ok(Self { config, device, generator, discriminator, g_opt, d_opt, rng, steps_done: 0 })
     }
 
     fn normal(&mut self, shape: &[i64]) -> Tensor {
-        let n: i64 = shape.iter().product();
-        let v: Vec<f32> = (0..n).map(|_| self.rng.sample::<f32, _>(StandardNormal)).collect();
-        Tensor::from_slice(&v).view(shape).to_device(self.device)
+        standard_normal(&mut self.rng, shape, self.device)
     }
 
     /// Packs `[B, 2]` samples into `[B / pack, 2 * pack]` discriminator inputs.
     fn packed(&self, x: &Tensor) -> Tensor {
-        x.view([-1, 2 * self.config.pack as i64])
+        x.view([-1, 2 * self.config.pack as i64]) * self.config.d_input_scale
     }
 
     /// One discriminator step and one generator step.
     pub fn step(&mut self) -> GanStep {
+        if self.config.lr_decay {
+            let lr = self.config.learning_rate * (1.0 - self.steps_done as f64 / self.config.steps as f64).max(0.0);
+            self.g_opt.set_lr(lr);
+            self.d_opt.set_lr(lr);
+        }
+        self.steps_done += 1;
         let b = self.config.batch_size;
-        let real = Tensor::from_slice(&self.config.dataset.sample(b, &mut self.rng)).view([b as i64, 2]).to_device(self.device);
-        let z = self.normal(&[b as i64, self.config.latent_dim]);
-        let fake = self.generator.forward_t(&z, true);
         let bce = |logits: &Tensor, target: f64| logits.binary_cross_entropy_with_logits::<Tensor>(&logits.full_like(target), None, None, Reduction::Mean);
-        let d_real = self.discriminator.forward_t(&self.packed(&real), true);
-        let d_fake = self.discriminator.forward_t(&self.packed(&fake.detach()), true);
-        let d_loss = bce(&d_real, 1.0) + bce(&d_fake, 0.0);
-        self.d_opt.zero_grad();
-        d_loss.backward();
-        self.d_opt.step();
+        // `d_steps` discriminator updates, each on fresh real and generated samples;
+        // the generator's update reuses the last generated batch.
+        let mut fake = Tensor::new();
+        let mut d_loss = Tensor::new();
+        for i in 0..self.config.d_steps {
+            let real = Tensor::from_slice(&self.config.dataset.sample(b, &mut self.rng)).view([b as i64, 2]).to_device(self.device) / self.config.dataset.scale();
+            let z = self.normal(&[b as i64, self.config.latent_dim]);
+            fake = if i + 1 == self.config.d_steps { self.generator.forward_t(&z, true) } else { tch::no_grad(|| self.generator.forward_t(&z, true)) };
+            let d_real = self.discriminator.forward_t(&self.packed(&real), true);
+            let d_fake = self.discriminator.forward_t(&self.packed(&fake.detach()), true);
+            d_loss = bce(&d_real, 1.0) + bce(&d_fake, 0.0);
+            self.d_opt.zero_grad();
+            d_loss.backward();
+            self.d_opt.step();
+        }
         // Non-saturating generator loss: maximise log D(G(z)).
         let g_loss = bce(&self.discriminator.forward_t(&self.packed(&fake), true), 1.0);
         self.g_opt.zero_grad();
@@ -182,7 +211,7 @@ impl Gan {
     /// `n` generated samples `[x0, y0, ...]` (batch norm in evaluation mode).
     pub fn generate(&mut self, n: usize) -> Vec<f32> {
         let z = self.normal(&[n as i64, self.config.latent_dim]);
-        let x = tch::no_grad(|| self.generator.forward_t(&z, false));
+        let x = tch::no_grad(|| self.generator.forward_t(&z, false)) * self.config.dataset.scale();
         Vec::<f32>::try_from(x.to_kind(Kind::Float).to_device(Device::Cpu).flatten(0, -1)).unwrap_or_default()
     }
 

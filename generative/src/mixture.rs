@@ -38,6 +38,15 @@ impl Mixture {
         }
     }
 
+    /// The mixture's length scale (ring radius 1, grid spacing 2): GANs see
+    /// samples divided by it, so that both benchmarks reach the networks at one scale.
+    pub fn scale(self) -> f64 {
+        match self {
+            Mixture::Ring => 1.0,
+            Mixture::Grid => 2.0,
+        }
+    }
+
     /// Standard deviation of every component.
     pub fn std(self) -> f64 {
         match self {

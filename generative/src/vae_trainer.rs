@@ -7,13 +7,12 @@
 //! `ChaCha8Rng::seed_from_u64(seed)` shuffles and draws every
 //! reparameterisation noise, so runs repeat bit for bit on the CPU.
 
-use crate::data::ImageSet;
 use crate::vae::{Vae, VaeArch};
 use anyhow::{bail, Result};
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use crate::noise::{seeded_init, standard_normal};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
@@ -88,11 +87,6 @@ pub struct EpochRecord {
     pub test_kl: f64,
 }
 
-/// Images as a `[N, 784]` float tensor in [0, 1].
-pub fn to_tensor(set: &ImageSet, device: Device) -> Tensor {
-    (Tensor::from_slice(&set.pixels).to_kind(Kind::Float) / 255.0).view([set.len as i64, (set.rows * set.cols) as i64]).to_device(device)
-}
-
 /// A VAE with its optimiser and RNG.
 pub struct VaeTrainer {
     config: VaeConfig,
@@ -107,13 +101,8 @@ impl VaeTrainer {
     /// Builds the model on `device`.
     pub fn new(config: VaeConfig, device: Device) -> Result<Self> {
         config.validate()?;
-        let threads = tch::get_num_threads();
-        tch::set_num_threads(1);
-        tch::manual_seed(config.seed as i64);
         let vs = nn::VarStore::new(device);
-        let model = Vae::new(&vs.root(), config.arch, config.hidden, config.latent_dim);
-        tch::set_num_threads(threads);
-        let model = model?;
+        let model = seeded_init(config.seed, || Vae::new(&vs.root(), config.arch, config.hidden, config.latent_dim))?;
         let optimizer = nn::Adam::default().build(&vs, config.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         Ok(Self { config, device, vs, model, optimizer, rng })
@@ -131,9 +120,7 @@ impl VaeTrainer {
 
     /// Standard-normal noise of `shape` from the trainer's RNG.
     pub fn noise(&mut self, shape: &[i64]) -> Tensor {
-        let n: i64 = shape.iter().product();
-        let v: Vec<f32> = (0..n).map(|_| self.rng.sample::<f32, _>(StandardNormal)).collect();
-        Tensor::from_slice(&v).view(shape).to_device(self.device)
+        standard_normal(&mut self.rng, shape, self.device)
     }
 
     /// One epoch over `train` (shuffled); returns the mean objective per image.

@@ -8,7 +8,8 @@
 
 use anyhow::Result;
 use clap::{Parser, ValueEnum};
-use nnlab_experiments::cli::{parse_args, SharedArgs};
+use nnlab_experiments::cli::{parse_args, SeedsArg, SharedArgs};
+use nnlab_experiments::multi_seed;
 use nnlab_experiments::config;
 use nnlab_experiments::metrics::MetricsWriter;
 use nnlab_experiments::plot;
@@ -35,6 +36,8 @@ enum Variant {
 struct Args {
     #[command(flatten)]
     shared: SharedArgs,
+    #[command(flatten)]
+    seeds: SeedsArg,
     /// The mixture.
     #[arg(long, value_enum, default_value_t = DatasetArg::Ring)]
     dataset: DatasetArg,
@@ -77,6 +80,9 @@ struct GanSummary {
 fn run() -> Result<()> {
     let args: Args = parse_args()?;
     let s = &args.shared;
+    if let Some(list) = &args.seeds.seeds {
+        return multi_seed::sweep("gan_mixture", list, s.out.clone(), &["modes_covered", "high_quality_fraction", "reverse_kl"]);
+    }
     let mut cfg: GanConfig = s.load_config(("GAN defaults", ""), |c: &mut GanConfig, seed| c.seed = seed)?;
     cfg.dataset = match args.dataset {
         DatasetArg::Ring => Mixture::Ring,

@@ -10,15 +10,16 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use nnlab_experiments::cli::{parse_args, SharedArgs};
+use nnlab_experiments::cli::{parse_args, SeedsArg, SharedArgs};
+use nnlab_experiments::multi_seed;
 use nnlab_experiments::config;
 use nnlab_experiments::metrics::MetricsWriter;
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::run_dir::RunDir;
 use nnlab_experiments::summary::Provenance;
 use nnlab_experiments::{device, images};
-use nnlab_generative::data::{cache_dir, ensure_fashion_mnist, load_split, Split};
-use nnlab_generative::vae_trainer::{to_tensor, VaeConfig, VaeTrainer};
+use nnlab_generative::data::{load_28x28, FASHION_MNIST_CLASSES};
+use nnlab_generative::vae_trainer::{VaeConfig, VaeTrainer};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -30,6 +31,8 @@ use tch::{Kind, Tensor};
 struct Args {
     #[command(flatten)]
     shared: SharedArgs,
+    #[command(flatten)]
+    seeds: SeedsArg,
     /// Passes over the training set (overrides the config's `epochs`).
     #[arg(long)]
     epochs: Option<usize>,
@@ -37,9 +40,6 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
 }
-
-/// Fashion-MNIST's class names.
-const CLASSES: [&str; 10] = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
 #[derive(Serialize)]
 struct VaeSummary {
@@ -61,21 +61,16 @@ struct VaeSummary {
 fn run() -> Result<()> {
     let args: Args = parse_args()?;
     let s = &args.shared;
+    if let Some(list) = &args.seeds.seeds {
+        return multi_seed::sweep("vae_fashion_mnist", list, s.out.clone(), &["test_loss", "test_nll_iw", "epoch_time_s"]);
+    }
     let mut cfg: VaeConfig = s.load_config(("VAE defaults (PyTorch's example)", ""), |c: &mut VaeConfig, seed| c.seed = seed)?;
     if let Some(e) = args.epochs {
         cfg.epochs = e;
     }
     cfg.validate()?;
     let device = device::resolve(s.device)?;
-    let data_dir = match &args.data_dir {
-        Some(d) => d.clone(),
-        None => ensure_fashion_mnist(&cache_dir())?,
-    };
-    let train_set = load_split(&data_dir, Split::Train)?;
-    let test_set = load_split(&data_dir, Split::Test)?;
-    if train_set.rows * train_set.cols != 784 || test_set.rows * test_set.cols != 784 {
-        anyhow::bail!("{}: images are {}x{}, the VAE needs 28x28", data_dir.display(), train_set.rows, train_set.cols);
-    }
+    let (data_dir, train_set, test_set) = load_28x28(args.data_dir.as_deref())?;
     tch::set_num_threads(s.threads);
 
     let run = RunDir::create(s.out.clone(), "vae_fashion_mnist", cfg.seed)?;
@@ -83,8 +78,8 @@ fn run() -> Result<()> {
     if !s.quiet {
         eprintln!("vae_fashion_mnist: {:?} VAE, latent {}, {} epochs on {}, data {}, writing {}", cfg.arch, cfg.latent_dim, cfg.epochs, device::name(device), data_dir.display(), run.path().display());
     }
-    let train = to_tensor(&train_set, device);
-    let test = to_tensor(&test_set, device);
+    let train = train_set.images_tensor(device);
+    let test = test_set.images_tensor(device);
     let mut trainer = VaeTrainer::new(cfg.clone(), device)?;
     let mut metrics = MetricsWriter::create(&run.file("metrics.csv"))?;
     let (mut train_curve, mut test_curve, mut times) = (Vec::new(), Vec::new(), Vec::new());
@@ -126,7 +121,7 @@ fn run() -> Result<()> {
         let mu = trainer.model().encode(&test).0.to_kind(Kind::Double).to_device(tch::Device::Cpu);
         let mu = Vec::<f64>::try_from(mu.flatten(0, -1))?;
         let pts: Vec<(f64, f64, u8)> = mu.chunks(2).zip(&test_set.labels).map(|(m, l)| (m[0], m[1], *l)).collect();
-        plot::class_scatter(&run.file("latent_space.png"), "Test set latent means", &pts, &CLASSES)?;
+        plot::class_scatter(&run.file("latent_space.png"), "Test set latent means", &pts, &FASHION_MNIST_CLASSES)?;
         // Decoded grid over the central 90% of the prior (normal quantiles).
         let n = 20;
         let q: Vec<f32> = (0..n).map(|i| 1.645 * (2.0 * (i as f32 + 0.5) / n as f32 - 1.0)).collect();

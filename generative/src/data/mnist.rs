@@ -4,6 +4,7 @@
 use super::idx::read_idx;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
+use tch::{Device, Kind, Tensor};
 
 /// Which half of the data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,4 +68,35 @@ pub fn load_split(dir: &Path, split: Split) -> Result<ImageSet> {
         bail!("{} holds label {bad}, outside 0-9", labels_path.display());
     }
     Ok(ImageSet { len: images.dims[0], rows: images.dims[1], cols: images.dims[2], pixels: images.data, labels: labels.data })
+}
+
+/// Fashion-MNIST's class names, by label.
+pub const FASHION_MNIST_CLASSES: [&str; 10] = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+impl ImageSet {
+    /// The images as a `[len, rows * cols]` float tensor in [0, 1].
+    pub fn images_tensor(&self, device: Device) -> Tensor {
+        (Tensor::from_slice(&self.pixels).to_kind(Kind::Float) / 255.0).view([self.len as i64, (self.rows * self.cols) as i64]).to_device(device)
+    }
+
+    /// The labels as a `[len]` int64 tensor.
+    pub fn labels_tensor(&self, device: Device) -> Tensor {
+        Tensor::from_slice(&self.labels).to_kind(Kind::Int64).to_device(device)
+    }
+}
+
+/// The training and test splits of 28x28 images from `data_dir`, or of
+/// Fashion-MNIST (fetched into the cache on first use) when it is `None`.
+/// Returns the folder read too.
+pub fn load_28x28(data_dir: Option<&Path>) -> Result<(PathBuf, ImageSet, ImageSet)> {
+    let dir = match data_dir {
+        Some(d) => d.to_path_buf(),
+        None => super::ensure_fashion_mnist(&super::cache_dir())?,
+    };
+    let train = load_split(&dir, Split::Train)?;
+    let test = load_split(&dir, Split::Test)?;
+    if (train.rows, train.cols) != (28, 28) || (test.rows, test.cols) != (28, 28) {
+        bail!("{}: images are {}x{}, expected 28x28", dir.display(), train.rows, train.cols);
+    }
+    Ok((dir, train, test))
 }

@@ -1,0 +1,164 @@
+//! DCGAN on Fashion-MNIST: trains, and after every epoch writes a grid of 64
+//! samples (the same latent vectors each time) and the Fréchet distance of
+//! `fd_samples` generated images to the training set, measured in the feature
+//! space of nnlab's own Fashion-MNIST CNN classifier (not Inception-v3, so it
+//! is not an FID comparable with published numbers). The floor is the same
+//! distance for the real test set (`real_test_frechet_distance`).
+//!
+//! The classifier is trained on first use (a few minutes, seed 0, one
+//! thread) and cached under nnlab's cache. Run folder: `config.toml`,
+//! `metrics.csv` (per epoch), `samples_epoch_<k>.png`, `frechet.png`,
+//! `losses.png`, `generator.safetensors`, `summary.json`.
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use nnlab_experiments::cli::{parse_args, SeedsArg, SharedArgs};
+use nnlab_experiments::multi_seed;
+use nnlab_experiments::config;
+use nnlab_experiments::metrics::MetricsWriter;
+use nnlab_experiments::plot::{self, Series};
+use nnlab_experiments::run_dir::RunDir;
+use nnlab_experiments::summary::Provenance;
+use nnlab_experiments::{device, images};
+use nnlab_generative::classifier::{self, ClassifierConfig};
+use nnlab_generative::data::load_28x28;
+use nnlab_generative::dcgan::{Dcgan, DcganConfig};
+use nnlab_generative::frechet::{frechet_distance, gaussian_stats};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+use tch::Tensor;
+
+/// Train a DCGAN on Fashion-MNIST and score it with a classifier-feature Fréchet distance.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    #[command(flatten)]
+    shared: SharedArgs,
+    #[command(flatten)]
+    seeds: SeedsArg,
+    /// Passes over the training set (overrides the config's `epochs`).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Folder with MNIST-format IDX files (`train-images-idx3-ubyte[.gz]`, ...) instead of Fashion-MNIST.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct DcganSummary {
+    /// Fréchet distance of generated images to the training set (classifier features).
+    frechet_distance: f64,
+    /// The same for the real test set: the floor.
+    real_test_frechet_distance: f64,
+    feature_space: &'static str,
+    classifier_test_accuracy: f64,
+    fd_samples: usize,
+    d_real: f64,
+    d_fake: f64,
+    epoch_time_s: f64,
+    epochs: usize,
+    train_images: usize,
+    data: String,
+    seed: u64,
+    #[serde(flatten)]
+    provenance: Provenance,
+}
+
+fn run() -> Result<()> {
+    let args: Args = parse_args()?;
+    let s = &args.shared;
+    if let Some(list) = &args.seeds.seeds {
+        return multi_seed::sweep("dcgan_fashion_mnist", list, s.out.clone(), &["frechet_distance", "real_test_frechet_distance", "epoch_time_s"]);
+    }
+    let mut cfg: DcganConfig = s.load_config(("DCGAN defaults", ""), |c: &mut DcganConfig, seed| c.seed = seed)?;
+    if let Some(e) = args.epochs {
+        cfg.epochs = e;
+    }
+    cfg.validate()?;
+    let device = device::resolve(s.device)?;
+    let (data_dir, train_set, test_set) = load_28x28(args.data_dir.as_deref())?;
+    tch::set_num_threads(s.threads);
+    let train = train_set.images_tensor(device);
+    let test = test_set.images_tensor(device);
+
+    let run = RunDir::create(s.out.clone(), "dcgan_fashion_mnist", cfg.seed)?;
+    run.write_atomic("config.toml", config::to_toml(&cfg)?.as_bytes())?;
+    let cache = classifier::cache_path(&train_set);
+    if !s.quiet && !cache.exists() {
+        eprintln!("dcgan_fashion_mnist: training the feature classifier once (cached at {})", cache.display());
+    }
+    let (clf, _) = classifier::load_or_train(&cache, &ClassifierConfig::default(), &train, &train_set.labels_tensor(device), device)?;
+    let classifier_test_accuracy = clf.accuracy(&test, &test_set.labels_tensor(device))?;
+    let (train_mean, train_cov) = gaussian_stats(&clf.features_of(&train))?;
+    let fd_to_train = |images: &Tensor| -> Result<f64> {
+        let (m, c) = gaussian_stats(&clf.features_of(images))?;
+        frechet_distance(&m, &c, &train_mean, &train_cov)
+    };
+    let real_test_fd = fd_to_train(&test)?;
+    if !s.quiet {
+        eprintln!(
+            "dcgan_fashion_mnist: {} epochs on {}, classifier test accuracy {:.2}%, real test set's Fréchet distance {:.3}; writing {}",
+            cfg.epochs, device::name(device), 100.0 * classifier_test_accuracy, real_test_fd, run.path().display()
+        );
+    }
+
+    let mut gan = Dcgan::new(cfg.clone(), device)?;
+    let fixed_z = gan.latent(64);
+    let mut metrics = MetricsWriter::create(&run.file("metrics.csv"))?;
+    let (mut fd_curve, mut d_curve, mut g_curve, mut times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut fd, mut last) = (f64::NAN, None);
+    for epoch in 1..=cfg.epochs {
+        let start = Instant::now();
+        let e = gan.train_epoch(&train)?;
+        times.push(start.elapsed().as_secs_f64());
+        fd = fd_to_train(&gan.generate(cfg.fd_samples))?;
+        metrics.write_indexed("epoch", epoch, &[("d_loss", e.d_loss), ("g_loss", e.g_loss), ("d_real", e.d_real), ("d_fake", e.d_fake), ("frechet_distance", fd)])?;
+        let grid = Vec::<f32>::try_from(gan.generate_from(&fixed_z).flatten(0, -1).to_device(tch::Device::Cpu))?;
+        let grid: Vec<Vec<f32>> = grid.chunks(784).map(|c| c.to_vec()).collect();
+        images::write_grid(&run.file(&format!("samples_epoch_{epoch:02}.png")), &grid, 28, 8, 2)?;
+        fd_curve.push((epoch as f64, fd));
+        d_curve.push((epoch as f64, e.d_loss));
+        g_curve.push((epoch as f64, e.g_loss));
+        last = Some(e);
+        if !s.quiet {
+            eprintln!("epoch {epoch}: D loss {:.3}, G loss {:.3}, D(x) {:.3}, D(G(z)) {:.3}, Fréchet distance {fd:.3} ({:.1} s)", e.d_loss, e.g_loss, e.d_real, e.d_fake, times[epoch - 1]);
+        }
+    }
+    gan.generator_vars().save(run.file("generator.safetensors")).context("saving generator.safetensors")?;
+    let floor: Vec<(f64, f64)> = fd_curve.iter().map(|&(x, _)| (x, real_test_fd)).collect();
+    let title = format!("DCGAN on Fashion-MNIST (seed {})", cfg.seed);
+    plot::epoch_curves(
+        &run.file("frechet.png"),
+        &title,
+        &[Series { label: "generated images".into(), points: fd_curve }, Series { label: "real test images (floor)".into(), points: floor }],
+        "Fréchet distance (classifier features)",
+    )?;
+    plot::epoch_curves(&run.file("losses.png"), &title, &[Series { label: "discriminator".into(), points: d_curve }, Series { label: "generator".into(), points: g_curve }], "loss")?;
+    let last = last.expect("at least one epoch");
+    let summary = DcganSummary {
+        frechet_distance: fd,
+        real_test_frechet_distance: real_test_fd,
+        feature_space: "nnlab Fashion-MNIST CNN, 128 penultimate features (not Inception-v3)",
+        classifier_test_accuracy,
+        fd_samples: cfg.fd_samples,
+        d_real: last.d_real,
+        d_fake: last.d_fake,
+        epoch_time_s: times.iter().sum::<f64>() / times.len() as f64,
+        epochs: cfg.epochs,
+        train_images: train_set.len,
+        data: data_dir.display().to_string(),
+        seed: cfg.seed,
+        provenance: Provenance::new(device, s.threads),
+    };
+    run.write_atomic("summary.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    if !s.quiet {
+        eprintln!("dcgan_fashion_mnist: Fréchet distance {fd:.3} (real test images: {real_test_fd:.3}), {:.1} s per epoch", summary.epoch_time_s);
+    }
+    println!("results: {}", run.path().display());
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    nnlab_experiments::main_wrapper("dcgan_fashion_mnist", run)
+}

@@ -1,0 +1,168 @@
+//! A small CNN classifier for 28x28 greyscale images (Fashion-MNIST), the
+//! feature extractor of the Fréchet distance in [`crate::frechet`]:
+//! conv 3x3 (16) - max pool - conv 3x3 (32) - max pool - fc 128 - fc 10,
+//! ReLU, dropout 0.25 before the last layer, Adam 1e-3. Its 128 penultimate
+//! activations are the features.
+//!
+//! It is trained once, with a fixed seed on one torch thread (so that its
+//! weights are the same on every CPU), and cached: [`load_or_train`].
+
+use crate::noise::seeded_init;
+use anyhow::{Context, Result};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use tch::nn::{self, Module, OptimizerConfig};
+use tch::{Device, Kind, Tensor};
+
+/// Width of the feature layer.
+pub const FEATURES: i64 = 128;
+
+/// How the feature classifier is trained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierConfig {
+    /// Seed of the initialisation and the shuffling.
+    pub seed: u64,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Images per step.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub learning_rate: f64,
+}
+
+impl Default for ClassifierConfig {
+    fn default() -> Self {
+        Self { seed: 0, epochs: 3, batch_size: 128, learning_rate: 1e-3 }
+    }
+}
+
+/// The CNN.
+pub struct Classifier {
+    vs: nn::VarStore,
+    conv1: nn::Conv2D,
+    conv2: nn::Conv2D,
+    fc1: nn::Linear,
+    fc2: nn::Linear,
+}
+
+impl Classifier {
+    /// A freshly initialised classifier (torch's default init, under `seed`).
+    pub fn new(seed: u64, device: Device) -> Self {
+        let vs = nn::VarStore::new(device);
+        let (conv1, conv2, fc1, fc2) = seeded_init(seed, || {
+            let p = vs.root();
+            (
+                nn::conv2d(&p / "conv1", 1, 16, 3, nn::ConvConfig { padding: 1, ..Default::default() }),
+                nn::conv2d(&p / "conv2", 16, 32, 3, nn::ConvConfig { padding: 1, ..Default::default() }),
+                nn::linear(&p / "fc1", 32 * 7 * 7, FEATURES, Default::default()),
+                nn::linear(&p / "fc2", FEATURES, 10, Default::default()),
+            )
+        });
+        Self { vs, conv1, conv2, fc1, fc2 }
+    }
+
+    /// The 128 features of `[N, 784]` or `[N, 1, 28, 28]` images in [0, 1].
+    pub fn features(&self, x: &Tensor) -> Tensor {
+        let x = x.view([-1, 1, 28, 28]);
+        let h = self.conv1.forward(&x).relu().max_pool2d_default(2);
+        let h = self.conv2.forward(&h).relu().max_pool2d_default(2);
+        self.fc1.forward(&h.flatten(1, -1)).relu()
+    }
+
+    /// Class logits; `train` turns dropout on.
+    pub fn logits(&self, x: &Tensor, train: bool) -> Tensor {
+        self.fc2.forward(&self.features(x).dropout(0.25, train))
+    }
+
+    /// Fraction of `images` (`[N, 784]` in [0, 1]) whose predicted class is `labels`.
+    pub fn accuracy(&self, images: &Tensor, labels: &Tensor) -> Result<f64> {
+        let _guard = tch::no_grad_guard();
+        let n = images.size()[0];
+        let mut correct = 0i64;
+        for start in (0..n).step_by(1000) {
+            let len = (n - start).min(1000);
+            let pred = self.logits(&images.narrow(0, start, len), false).argmax(-1, false);
+            correct += i64::try_from(pred.eq_tensor(&labels.narrow(0, start, len)).sum(Kind::Int64))?;
+        }
+        Ok(correct as f64 / n as f64)
+    }
+
+    /// Features of many images, in batches, without gradients.
+    pub fn features_of(&self, images: &Tensor) -> Tensor {
+        let _guard = tch::no_grad_guard();
+        let n = images.size()[0];
+        let parts: Vec<Tensor> = (0..n).step_by(1000).map(|s| self.features(&images.narrow(0, s, (n - s).min(1000)))).collect();
+        Tensor::cat(&parts, 0)
+    }
+
+    /// Trains on `images` (`[N, 784]` in [0, 1]) and `labels` (`[N]`, int64)
+    /// per `config`; returns the mean cross-entropy of each epoch.
+    pub fn train(&mut self, config: &ClassifierConfig, images: &Tensor, labels: &Tensor) -> Result<Vec<f64>> {
+        let mut opt = nn::Adam::default().build(&self.vs, config.learning_rate)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        tch::manual_seed(config.seed as i64); // dropout masks
+        let device = self.vs.device();
+        let n = images.size()[0];
+        let mut epoch_losses = Vec::with_capacity(config.epochs);
+        for _ in 0..config.epochs {
+            let mut order: Vec<i64> = (0..n).collect();
+            order.shuffle(&mut rng);
+            let mut total = Tensor::zeros([], (Kind::Float, device));
+            for chunk in order.chunks(config.batch_size) {
+                let idx = Tensor::from_slice(chunk).to_device(device);
+                let loss = self.logits(&images.index_select(0, &idx), true).cross_entropy_for_logits(&labels.index_select(0, &idx));
+                opt.backward_step(&loss);
+                total += loss.detach() * chunk.len() as f64;
+            }
+            epoch_losses.push(f64::try_from(total)? / n as f64);
+        }
+        Ok(epoch_losses)
+    }
+
+    /// Saves the weights (safetensors).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.vs.save(path).with_context(|| format!("saving {}", path.display()))
+    }
+
+    /// Loads weights saved by [`Classifier::save`].
+    pub fn load(path: &Path, device: Device) -> Result<Self> {
+        let mut c = Self::new(0, device);
+        c.vs.load(path).with_context(|| format!("loading the feature classifier {} (delete it to retrain)", path.display()))?;
+        Ok(c)
+    }
+}
+
+/// The classifier cached at `path`, or one trained per `config` on one torch
+/// thread (then saved there atomically). Returns it and whether it was trained now.
+pub fn load_or_train(path: &Path, config: &ClassifierConfig, images: &Tensor, labels: &Tensor, device: Device) -> Result<(Classifier, bool)> {
+    if path.exists() {
+        return Ok((Classifier::load(path, device)?, false));
+    }
+    let threads = tch::get_num_threads();
+    tch::set_num_threads(1);
+    let mut c = Classifier::new(config.seed, device);
+    let trained = c.train(config, images, labels);
+    tch::set_num_threads(threads);
+    trained?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let tmp = tempfile::Builder::new().suffix(".safetensors").tempfile_in(dir)?;
+    c.save(tmp.path())?;
+    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok((c, true))
+}
+
+/// Where the classifier trained on `train` is cached: under nnlab's cache,
+/// named by this architecture's version and a SHA-256 of the training images
+/// and labels, so other data (`--data-dir`) gets its own classifier.
+pub fn cache_path(train: &crate::data::ImageSet) -> std::path::PathBuf {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(&train.pixels);
+    h.update(&train.labels);
+    let hex: String = h.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
+    crate::data::cache_dir().join("classifiers").join(format!("cnn-v2-{hex}.safetensors"))
+}

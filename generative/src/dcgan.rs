@@ -1,0 +1,214 @@
+//! DCGAN (Radford et al. 2016) for 28x28 greyscale images, after PyTorch's
+//! `examples/dcgan` scaled to 28x28: transposed convolutions with batch norm
+//! and ReLU in the generator (tanh output in [-1, 1]), strided convolutions
+//! with LeakyReLU 0.2 in the discriminator (batch norm after the first),
+//! weights N(0, 0.02), batch-norm scales N(1, 0.02), Adam 2e-4 with beta1 0.5,
+//! the non-saturating generator loss.
+//!
+//! Generator: z (latent_dim) -> 7x7 x 4g -> 14x14 x 2g -> 28x28 x 1.
+//! Discriminator: 28x28 x 1 -> 14x14 x d -> 7x7 x 2d -> 1 logit.
+//!
+//! Seeds: initial weights from `tch::manual_seed(seed)` on one torch thread;
+//! shuffling and every latent vector from `ChaCha8Rng::seed_from_u64(seed)`.
+
+use crate::noise::{seeded_init, standard_normal};
+use crate::ops::leaky_relu;
+use anyhow::{bail, Result};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, ModuleT, OptimizerConfig};
+use tch::{Device, Kind, Reduction, Tensor};
+
+/// Every DCGAN hyperparameter, with PyTorch's example's defaults where it has them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DcganConfig {
+    /// Seed of the run.
+    pub seed: u64,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Real (and generated) images per step.
+    pub batch_size: usize,
+    /// Latent dimensions (`nz`).
+    pub latent_dim: i64,
+    /// Generator feature maps (`ngf`); the layers have 4x and 2x this many.
+    pub g_features: i64,
+    /// Discriminator feature maps (`ndf`); the second layer has 2x this many.
+    pub d_features: i64,
+    /// Adam learning rate of both networks.
+    pub learning_rate: f64,
+    /// Adam beta1.
+    pub beta1: f64,
+    /// Generated images scored by the Fréchet distance after each epoch.
+    pub fd_samples: usize,
+}
+
+impl Default for DcganConfig {
+    fn default() -> Self {
+        Self { seed: 1, epochs: 5, batch_size: 64, latent_dim: 100, g_features: 32, d_features: 32, learning_rate: 2e-4, beta1: 0.5, fd_samples: 10_000 }
+    }
+}
+
+impl DcganConfig {
+    /// Checks every value; the error is one line naming the key.
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 || self.batch_size < 2 || self.fd_samples < 2 {
+            bail!("epochs must be at least 1, batch_size and fd_samples at least 2");
+        }
+        if self.latent_dim < 1 || self.g_features < 1 || self.d_features < 1 {
+            bail!("latent_dim, g_features and d_features must all be at least 1");
+        }
+        if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 {
+            bail!("learning_rate must be a finite number > 0, got {}", self.learning_rate);
+        }
+        if !(0.0..1.0).contains(&self.beta1) {
+            bail!("beta1 must be in [0, 1), got {}", self.beta1);
+        }
+        Ok(())
+    }
+}
+
+/// Mean losses and discriminator outputs over one epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DcganEpoch {
+    /// Discriminator loss (real + generated).
+    pub d_loss: f64,
+    /// Generator loss.
+    pub g_loss: f64,
+    /// Mean D(x) on real images (probability).
+    pub d_real: f64,
+    /// Mean D(G(z)) on generated images, before the discriminator's step.
+    pub d_fake: f64,
+}
+
+const INIT: nn::Init = nn::Init::Randn { mean: 0.0, stdev: 0.02 };
+
+fn batch_norm(p: nn::Path, n: i64) -> nn::BatchNorm {
+    nn::batch_norm2d(p, n, nn::BatchNormConfig { ws_init: nn::Init::Randn { mean: 1.0, stdev: 0.02 }, bs_init: nn::Init::Const(0.0), ..Default::default() })
+}
+
+fn generator(p: &nn::Path, c: &DcganConfig) -> nn::SequentialT {
+    let g = c.g_features;
+    let up = |stride, padding| nn::ConvTransposeConfig { stride, padding, bias: false, ws_init: INIT, ..Default::default() };
+    let latent = c.latent_dim;
+    nn::seq_t()
+        .add_fn(move |z| z.view([-1, latent, 1, 1]))
+        .add(nn::conv_transpose2d(p / "up1", latent, 4 * g, 7, up(1, 0)))
+        .add(batch_norm(p / "bn1", 4 * g))
+        .add_fn(|x| x.relu())
+        .add(nn::conv_transpose2d(p / "up2", 4 * g, 2 * g, 4, up(2, 1)))
+        .add(batch_norm(p / "bn2", 2 * g))
+        .add_fn(|x| x.relu())
+        .add(nn::conv_transpose2d(p / "up3", 2 * g, 1, 4, up(2, 1)))
+        .add_fn(|x| x.tanh())
+}
+
+fn discriminator(p: &nn::Path, c: &DcganConfig) -> nn::SequentialT {
+    let d = c.d_features;
+    let down = |stride, padding| nn::ConvConfig { stride, padding, bias: false, ws_init: INIT, ..Default::default() };
+    nn::seq_t()
+        .add(nn::conv2d(p / "down1", 1, d, 4, down(2, 1)))
+        .add_fn(|x| leaky_relu(x, 0.2))
+        .add(nn::conv2d(p / "down2", d, 2 * d, 4, down(2, 1)))
+        .add(batch_norm(p / "bn2", 2 * d))
+        .add_fn(|x| leaky_relu(x, 0.2))
+        .add(nn::conv2d(p / "out", 2 * d, 1, 7, down(1, 0)))
+        .add_fn(|x| x.view([-1]))
+}
+
+/// A DCGAN with its two optimisers and RNG.
+pub struct Dcgan {
+    config: DcganConfig,
+    device: Device,
+    g_vs: nn::VarStore,
+    generator: nn::SequentialT,
+    discriminator: nn::SequentialT,
+    g_opt: nn::Optimizer,
+    d_opt: nn::Optimizer,
+    rng: ChaCha8Rng,
+}
+
+impl Dcgan {
+    /// Builds both networks on `device`.
+    pub fn new(config: DcganConfig, device: Device) -> Result<Self> {
+        config.validate()?;
+        let g_vs = nn::VarStore::new(device);
+        let d_vs = nn::VarStore::new(device);
+        let (generator, discriminator) = seeded_init(config.seed, || (generator(&g_vs.root(), &config), discriminator(&d_vs.root(), &config)));
+        let adam = nn::Adam { beta1: config.beta1, ..Default::default() };
+        let g_opt = adam.build(&g_vs, config.learning_rate)?;
+        let d_opt = adam.build(&d_vs, config.learning_rate)?;
+        let rng = ChaCha8Rng::seed_from_u64(config.seed);
+        Ok(Self { config, device, g_vs, generator, discriminator, g_opt, d_opt, rng })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DcganConfig {
+        &self.config
+    }
+
+    /// The generator's variables (for saving).
+    pub fn generator_vars(&self) -> &nn::VarStore {
+        &self.g_vs
+    }
+
+    /// Standard-normal latent vectors `[n, latent_dim]` from the run's RNG.
+    pub fn latent(&mut self, n: usize) -> Tensor {
+        standard_normal(&mut self.rng, &[n as i64, self.config.latent_dim], self.device)
+    }
+
+    /// One discriminator step and one generator step on `real` (`[B, 1, 28, 28]` in [-1, 1]).
+    /// Returns the (detached) d_loss, g_loss, mean D(x), mean D(G(z)).
+    pub fn step(&mut self, real: &Tensor) -> [Tensor; 4] {
+        let b = real.size()[0] as usize;
+        let z = self.latent(b);
+        let fake = self.generator.forward_t(&z, true);
+        let bce = |logits: &Tensor, target: f64| logits.binary_cross_entropy_with_logits::<Tensor>(&logits.full_like(target), None, None, Reduction::Mean);
+        let real_logits = self.discriminator.forward_t(real, true);
+        let fake_logits = self.discriminator.forward_t(&fake.detach(), true);
+        let d_loss = bce(&real_logits, 1.0) + bce(&fake_logits, 0.0);
+        self.d_opt.backward_step(&d_loss);
+        let g_loss = bce(&self.discriminator.forward_t(&fake, true), 1.0);
+        self.g_opt.backward_step(&g_loss);
+        [d_loss.detach(), g_loss.detach(), real_logits.detach().sigmoid().mean(Kind::Float), fake_logits.detach().sigmoid().mean(Kind::Float)]
+    }
+
+    /// One pass over `images` (`[N, 784]` in [0, 1]) in shuffled minibatches
+    /// (a last partial batch is dropped, as PyTorch's DataLoader with drop_last).
+    pub fn train_epoch(&mut self, images: &Tensor) -> Result<DcganEpoch> {
+        let n = images.size()[0] as usize;
+        let bs = self.config.batch_size;
+        if n < bs {
+            bail!("{n} training images are fewer than one batch of {bs}");
+        }
+        let mut order: Vec<i64> = (0..n as i64).collect();
+        order.shuffle(&mut self.rng);
+        let mut sums: [Tensor; 4] = std::array::from_fn(|_| Tensor::zeros([], (Kind::Float, self.device)));
+        let batches = n / bs;
+        for chunk in order.chunks_exact(bs) {
+            let idx = Tensor::from_slice(chunk).to_device(self.device);
+            let real = images.index_select(0, &idx).view([-1, 1, 28, 28]) * 2.0 - 1.0;
+            for (s, v) in sums.iter_mut().zip(self.step(&real)) {
+                *s += v;
+            }
+        }
+        let mean = |t: &Tensor| f64::try_from(t).map(|v| v / batches as f64);
+        Ok(DcganEpoch { d_loss: mean(&sums[0])?, g_loss: mean(&sums[1])?, d_real: mean(&sums[2])?, d_fake: mean(&sums[3])? })
+    }
+
+    /// Images from latent vectors `z`, as `[N, 784]` in [0, 1] (batch norm in evaluation mode).
+    pub fn generate_from(&self, z: &Tensor) -> Tensor {
+        let _guard = tch::no_grad_guard();
+        let n = z.size()[0];
+        let parts: Vec<Tensor> = (0..n).step_by(1000).map(|s| self.generator.forward_t(&z.narrow(0, s, (n - s).min(1000)), false)).collect();
+        ((Tensor::cat(&parts, 0) + 1.0) / 2.0).view([n, 784])
+    }
+
+    /// `n` new images, as `[N, 784]` in [0, 1].
+    pub fn generate(&mut self, n: usize) -> Tensor {
+        let z = self.latent(n);
+        self.generate_from(&z)
+    }
+}
