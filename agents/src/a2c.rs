@@ -182,7 +182,7 @@ impl A2c {
             let lr = annealed_lr(cfg.learning_rate, iteration, num_iterations, cfg.anneal_lr);
             self.optimizer.set_lr(lr);
             // 1. Roll out; 2. advantages (n-step returns when lambda = 1).
-            let last_values = self.collector.collect(&self.policy, &mut buf, &mut self.rng, self.device, observer, &last)?;
+            let last_values = self.collector.collect(&self.policy, &mut buf, &mut self.rng, observer, &last)?;
             let (advantages, returns) = gae(&buf.rewards, &buf.values, &buf.ends, &last_values, n, cfg.gamma as f32, cfg.gae_lambda as f32);
 
             // 3. One gradient step on the whole rollout.

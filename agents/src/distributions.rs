@@ -7,7 +7,7 @@ use rand_distr::StandardNormal;
 use tch::{Device, Kind, Tensor};
 
 /// `ln(2 pi)`.
-const LN_2PI: f64 = 1.837_877_066_409_345_5;
+pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
 /// A batch of action distributions.
 #[derive(Debug)]

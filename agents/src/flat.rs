@@ -176,6 +176,11 @@ impl FlatParams {
         &self.vector_views[i]
     }
 
+    /// Where vector `i` lives.
+    pub fn vector_slot(&self, i: usize) -> &VectorSlot {
+        &self.vectors[i]
+    }
+
     /// Every parameter as a named, separate tensor (`fc0.weight`, `log_std`, ...), for saving.
     pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
         let mut out = Vec::new();
@@ -223,6 +228,80 @@ impl FlatParams {
         out.resize(self.total, 0.0);
         let flat = self.params.detach().to_device(tch::Device::Cpu).to_kind(Kind::Float).contiguous();
         flat.copy_data(out, self.total);
+    }
+}
+
+/// One linear layer on the host: `out[..slot.out_dim] = act(W x + b)` with the
+/// layer's weights read from `weights` (a host copy of the flat vector, see
+/// [`FlatParams::to_host`]). The dot products use eight partial sums so that
+/// the compiler vectorises them; results differ from torch's in the last bits.
+pub fn host_linear(weights: &[f32], slot: &LinearSlot, x: &[f32], out: &mut [f32], act: Option<Activation>) {
+    let w = &weights[slot.offset..slot.offset + slot.out_dim * slot.in_dim];
+    let b = &weights[slot.offset + slot.out_dim * slot.in_dim..slot.offset + slot.len()];
+    let x = &x[..slot.in_dim];
+    for (j, o) in out[..slot.out_dim].iter_mut().enumerate() {
+        let row = &w[j * slot.in_dim..(j + 1) * slot.in_dim];
+        let mut lanes = [0.0f32; 8];
+        let rest = row.len() % 8;
+        for (wc, xc) in row.chunks_exact(8).zip(x.chunks_exact(8)) {
+            for k in 0..8 {
+                lanes[k] += wc[k] * xc[k];
+            }
+        }
+        let tail: f32 = row[row.len() - rest..].iter().zip(&x[x.len() - rest..]).map(|(a, b)| a * b).sum();
+        let s = b[j] + lanes.iter().sum::<f32>() + tail;
+        *o = match act {
+            None => s,
+            Some(Activation::Relu) => s.max(0.0),
+            Some(Activation::Tanh) => s.tanh(),
+        };
+    }
+}
+
+/// A host copy of some layers of a [`FlatParams`], run in plain Rust: for
+/// acting one observation at a time, where a dozen small torch calls would
+/// cost more than the arithmetic.
+#[derive(Debug, Clone, Default)]
+pub struct HostLayers {
+    weights: Vec<f32>,
+    buf_a: Vec<f32>,
+    buf_b: Vec<f32>,
+}
+
+impl HostLayers {
+    /// Empty buffers; call [`HostLayers::sync`] before use.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Copies the current values of `params` (one device-to-host copy).
+    pub fn sync(&mut self, params: &FlatParams) {
+        params.to_host(&mut self.weights);
+        let widest = params.linears.iter().map(|s| s.out_dim.max(s.in_dim)).max().unwrap_or(1);
+        self.buf_a.resize(widest, 0.0);
+        self.buf_b.resize(widest, 0.0);
+    }
+
+    /// The host copy of the whole flat vector.
+    pub fn weights(&self) -> &[f32] {
+        &self.weights
+    }
+
+    /// Runs `layers` on `x` with `act` after every layer but the last (and after
+    /// the last too when `act_last`); returns the output, valid until the next call.
+    pub fn forward(&mut self, layers: &[LinearSlot], x: &[f32], act: Activation, act_last: bool) -> &[f32] {
+        let (mut a, mut b) = (std::mem::take(&mut self.buf_a), std::mem::take(&mut self.buf_b));
+        a[..x.len()].copy_from_slice(x);
+        let mut width = x.len();
+        for (k, slot) in layers.iter().enumerate() {
+            let last = k + 1 == layers.len();
+            host_linear(&self.weights, slot, &a[..width], &mut b, (!last || act_last).then_some(act));
+            width = slot.out_dim;
+            std::mem::swap(&mut a, &mut b);
+        }
+        self.buf_a = a;
+        self.buf_b = b;
+        &self.buf_a[..width]
     }
 }
 

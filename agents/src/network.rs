@@ -2,7 +2,7 @@
 //! parameters in one flat tensor ([`crate::flat`]), and a plain-Rust
 //! [`GreedyPolicy`] for acting.
 
-use crate::flat::{FlatBuilder, FlatParams, LayerInit, LinearSlot};
+use crate::flat::{host_linear, Activation, FlatBuilder, FlatParams, LayerInit, LinearSlot};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
@@ -115,37 +115,18 @@ impl GreedyPolicy {
         net.params.to_host(&mut self.weights);
     }
 
-    fn layer(weights: &[f32], spec: &LinearSlot, x: &[f32], out: &mut [f32], relu: bool) {
-        let w = &weights[spec.offset..spec.offset + spec.out_dim * spec.in_dim];
-        let b = &weights[spec.offset + spec.out_dim * spec.in_dim..spec.offset + spec.len()];
-        for (j, o) in out[..spec.out_dim].iter_mut().enumerate() {
-            let row = &w[j * spec.in_dim..(j + 1) * spec.in_dim];
-            // Eight independent partial sums, so that the compiler vectorises the dot product.
-            let mut lanes = [0.0f32; 8];
-            let (chunks, rest) = (row.chunks_exact(8), row.len() % 8);
-            for (wc, xc) in chunks.zip(x.chunks_exact(8)) {
-                for k in 0..8 {
-                    lanes[k] += wc[k] * xc[k];
-                }
-            }
-            let tail: f32 = row[row.len() - rest..].iter().zip(&x[x.len() - rest..]).map(|(a, b)| a * b).sum();
-            let s = b[j] + lanes.iter().sum::<f32>() + tail;
-            *o = if relu { s.max(0.0) } else { s };
-        }
-    }
-
     /// The greedy action for one observation.
     pub fn act(&mut self, obs: &[f32]) -> usize {
         let (mut a, mut b) = (std::mem::take(&mut self.buf_a), std::mem::take(&mut self.buf_b));
         a[..obs.len()].copy_from_slice(obs);
         let mut width = obs.len();
         for spec in &self.torso {
-            Self::layer(&self.weights, spec, &a[..width], &mut b, true);
+            host_linear(&self.weights, spec, &a[..width], &mut b, Some(Activation::Relu));
             width = spec.out_dim;
             std::mem::swap(&mut a, &mut b);
         }
         let head = &self.head;
-        Self::layer(&self.weights, head, &a[..width], &mut b, false);
+        host_linear(&self.weights, head, &a[..width], &mut b, None);
         let q = &b[..head.out_dim];
         let best = q.iter().enumerate().fold(0, |best, (i, v)| if *v > q[best] { i } else { best });
         self.buf_a = a;

@@ -5,12 +5,12 @@
 
 use crate::normalize::{RewardScaler, RunningMeanStd};
 use crate::observer::{EpisodeRecord, Observer, Stats};
-use crate::policy::ActorCritic;
+use crate::policy::{ActorCritic, HostActorCritic};
 use crate::rollout::RolloutBuffer;
 use anyhow::Result;
 use nnlab_envs::{Actions, Space, SyncVectorEnv};
 use rand_chacha::ChaCha8Rng;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 /// Settings of a [`RolloutCollector`].
 #[derive(Debug, Clone)]
@@ -43,6 +43,8 @@ pub struct RolloutCollector {
     discrete_actions: Vec<usize>,
     /// Returns of all finished episodes, in order.
     pub episode_returns: Vec<f64>,
+    /// The host copy of the policy used for acting.
+    host: Option<HostActorCritic>,
 }
 
 impl RolloutCollector {
@@ -67,6 +69,7 @@ impl RolloutCollector {
             env_actions: vec![0.0; n * act_dim],
             discrete_actions: vec![0; n],
             episode_returns: Vec::new(),
+            host: None,
             settings,
         };
         let mut first = std::mem::take(&mut c.obs);
@@ -102,10 +105,6 @@ impl RolloutCollector {
         }
     }
 
-    fn tensor(&self, obs: &[f32], device: Device) -> Tensor {
-        Tensor::from_slice(obs).view([-1, self.obs_dim as i64]).to_device(device)
-    }
-
     /// Fills `buf` with `buf.num_steps` steps of every environment, sampling actions
     /// with `rng`; reports each finished episode with `stats`. Returns `V(s_T)` of the
     /// observations after the rollout.
@@ -114,24 +113,23 @@ impl RolloutCollector {
         policy: &ActorCritic,
         buf: &mut RolloutBuffer,
         rng: &mut ChaCha8Rng,
-        device: Device,
         observer: &mut dyn Observer,
         stats: Stats<'_>,
     ) -> Result<Vec<f32>> {
         let (n, d, act_dim) = (self.settings.num_envs, self.obs_dim, self.act_dim);
         let gamma = self.settings.gamma;
+        // Acting runs on a host copy of the policy (synced once per rollout).
+        let mut host = self.host.take().unwrap_or_else(|| HostActorCritic::new(policy));
+        host.sync(policy);
+        let mut action_host = vec![0.0f32; n * act_dim];
+        let (mut log_prob_host, mut value_host) = (vec![0.0f32; n], vec![0.0f32; n]);
         for t in 0..buf.num_steps {
             self.global_step += n;
-            let (action, log_prob, value) = tch::no_grad(|| {
-                let x = self.tensor(&self.obs, device);
-                let dist = policy.dist(&x);
-                let action = dist.sample_with(rng);
-                let log_prob = dist.log_prob(&action);
-                (action, log_prob, policy.value(&x))
-            });
-            let action_host = Vec::<f32>::try_from(action.to_kind(Kind::Float).flatten(0, -1).to_device(Device::Cpu))?;
-            let log_prob_host = Vec::<f32>::try_from(log_prob.to_device(Device::Cpu))?;
-            let value_host = Vec::<f32>::try_from(value.to_device(Device::Cpu))?;
+            for i in 0..n {
+                let s = host.sample(&self.obs[i * d..(i + 1) * d], rng, &mut action_host[i * act_dim..(i + 1) * act_dim]);
+                log_prob_host[i] = s.log_prob;
+                value_host[i] = s.value;
+            }
             buf.store(t, &self.obs, &action_host, &log_prob_host, &value_host);
 
             match self.envs.action_space().clone() {
@@ -160,8 +158,7 @@ impl RolloutCollector {
                 if self.envs.truncated()[i] && !self.envs.terminated()[i] {
                     let mut fin = self.envs.final_observations()[i * d..(i + 1) * d].to_vec();
                     self.normalize_frozen(&mut fin);
-                    let v = tch::no_grad(|| f64::try_from(policy.value(&self.tensor(&fin, device)).sum(Kind::Float)))?;
-                    rewards[i] += (gamma * v) as f32;
+                    rewards[i] += (gamma * host.value(&fin) as f64) as f32;
                 }
             }
             buf.rewards[t * n..(t + 1) * n].copy_from_slice(&rewards);
@@ -177,7 +174,8 @@ impl RolloutCollector {
             self.normalize(&mut next, true);
             self.obs = next;
         }
-        let last_values = tch::no_grad(|| Vec::<f32>::try_from(policy.value(&self.tensor(&self.obs, device)).to_device(Device::Cpu)))?;
+        let last_values = self.obs.chunks(d).map(|o| host.value(o)).collect();
+        self.host = Some(host);
         Ok(last_values)
     }
 }

@@ -7,7 +7,7 @@
 //! flat tensor ([`crate::flat`]).
 
 use crate::distributions::ActionDist;
-use crate::flat::{add_mlp, mlp_forward, Activation, FlatBuilder, FlatParams, LayerInit};
+use crate::flat::{add_mlp, mlp_forward, Activation, FlatBuilder, FlatParams, HostLayers, LayerInit, LinearSlot};
 use anyhow::Result;
 use nnlab_envs::Space;
 use tch::nn;
@@ -90,6 +90,140 @@ impl ActorCritic {
         match self.log_std {
             None => ActionDist::categorical(&out),
             Some(i) => ActionDist::DiagGaussian { mean: out, log_std: self.params.vector(i).shallow_clone() },
+        }
+    }
+}
+
+/// One sampled action of a [`HostActorCritic`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HostSample {
+    /// Log-probability of the action.
+    pub log_prob: f32,
+    /// `V(obs)`.
+    pub value: f32,
+}
+
+/// An [`ActorCritic`] on the host, for acting during rollouts: the weights are
+/// copied once per rollout ([`HostActorCritic::sync`]) and each step runs the
+/// small MLPs in plain Rust instead of a dozen torch calls. It samples exactly
+/// as [`ActionDist::sample_with`] does (the same draws from the same RNG).
+#[derive(Debug, Clone)]
+pub struct HostActorCritic {
+    torso: Vec<LinearSlot>,
+    actor: Vec<LinearSlot>,
+    critic: Vec<LinearSlot>,
+    log_std: Option<(usize, usize)>,
+    layers: HostLayers,
+    features: Vec<f32>,
+    out: Vec<f32>,
+}
+
+impl HostActorCritic {
+    /// A host copy of `policy`'s current weights.
+    pub fn new(policy: &ActorCritic) -> Self {
+        let slots = |ix: &[usize]| ix.iter().map(|&i| policy.params.linear_slot(i).clone()).collect::<Vec<_>>();
+        let log_std = policy.log_std.map(|i| {
+            let s = policy.params.vector_slot(i);
+            (s.offset, s.len)
+        });
+        let mut h = Self { torso: slots(&policy.torso), actor: slots(&policy.actor), critic: slots(&policy.critic), log_std, layers: Default::default(), features: Vec::new(), out: Vec::new() };
+        h.sync(policy);
+        h
+    }
+
+    /// Copies `policy`'s current weights.
+    pub fn sync(&mut self, policy: &ActorCritic) {
+        self.layers.sync(&policy.params);
+    }
+
+    fn features(&mut self, obs: &[f32]) {
+        self.features.clear();
+        if self.torso.is_empty() {
+            self.features.extend_from_slice(obs);
+        } else {
+            self.features.extend_from_slice(self.layers.forward(&self.torso, obs, Activation::Tanh, true));
+        }
+    }
+
+    /// `V(obs)` for one observation.
+    pub fn value(&mut self, obs: &[f32]) -> f32 {
+        self.features(obs);
+        self.layers.forward(&self.critic, &self.features, Activation::Tanh, false)[0]
+    }
+
+    /// Samples an action for one observation with `rng`, writing it to `action`
+    /// (one index as f32 for discrete actions, `act_dim` values for Box actions).
+    pub fn sample<R: rand::Rng>(&mut self, obs: &[f32], rng: &mut R, action: &mut [f32]) -> HostSample {
+        let value = self.value(obs);
+        self.out.clear();
+        self.out.extend_from_slice(self.layers.forward(&self.actor, &self.features, Activation::Tanh, false));
+        let log_prob = match self.log_std {
+            None => {
+                // log_softmax, then the same inverse-CDF draw as `ActionDist::sample_with`.
+                let max = self.out.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                let log_sum = self.out.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
+                let probs: Vec<f32> = self.out.iter().map(|v| (v - log_sum).exp()).collect();
+                let u = rng.random::<f32>() * probs.iter().sum::<f32>();
+                let mut acc = 0.0;
+                let a = probs.iter().position(|p| {
+                    acc += p;
+                    u < acc
+                });
+                let a = a.unwrap_or(probs.len() - 1);
+                action[0] = a as f32;
+                self.out[a] - log_sum
+            }
+            Some((offset, len)) => {
+                let log_std = &self.layers.weights()[offset..offset + len];
+                let mut lp = 0.0f32;
+                for ((dst, mean), ls) in action.iter_mut().zip(&self.out).zip(log_std) {
+                    let z: f32 = rng.sample(rand_distr::StandardNormal);
+                    *dst = mean + ls.exp() * z;
+                    lp += -0.5 * z * z - ls - 0.5 * crate::distributions::LN_2PI as f32;
+                }
+                lp
+            }
+        };
+        HostSample { log_prob, value }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nnlab_envs::spaces::BoxSpace;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use tch::{Device, Kind};
+
+    #[test]
+    fn host_policy_samples_like_the_torch_policy() {
+        let spaces = [Space::Discrete(3), Space::Box(BoxSpace::new(vec![-2.0; 2], vec![2.0; 2]))];
+        for space in &spaces {
+            for shared in [false, true] {
+                tch::manual_seed(5);
+                let vs = nn::VarStore::new(Device::Cpu);
+                let ac = ActorCritic::new(&vs.root(), 4, space, &[64, 64], -0.5, shared).unwrap();
+                let obs = Tensor::randn([16, 4], (Kind::Float, Device::Cpu));
+                let (mut r1, mut r2) = (ChaCha8Rng::seed_from_u64(9), ChaCha8Rng::seed_from_u64(9));
+                let dist = ac.dist(&obs);
+                let actions = dist.sample_with(&mut r1);
+                let want_lp = Vec::<f32>::try_from(dist.log_prob(&actions)).unwrap();
+                let want_v = Vec::<f32>::try_from(ac.value(&obs)).unwrap();
+                let want_a = Vec::<f32>::try_from(actions.to_kind(Kind::Float).flatten(0, -1)).unwrap();
+                let mut host = HostActorCritic::new(&ac);
+                let xs = Vec::<f32>::try_from(obs.flatten(0, -1)).unwrap();
+                let k = ac.act_dim();
+                for (i, x) in xs.chunks(4).enumerate() {
+                    let mut a = vec![0.0; k];
+                    let s = host.sample(x, &mut r2, &mut a);
+                    for (got, want) in a.iter().zip(&want_a[i * k..(i + 1) * k]) {
+                        assert!((got - want).abs() < 1e-5, "{space:?} shared {shared}: action {got} vs {want}");
+                    }
+                    assert!((s.log_prob - want_lp[i]).abs() < 1e-4, "{} vs {}", s.log_prob, want_lp[i]);
+                    assert!((s.value - want_v[i]).abs() < 1e-5, "{} vs {}", s.value, want_v[i]);
+                }
+            }
         }
     }
 }

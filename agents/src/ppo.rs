@@ -220,7 +220,7 @@ impl Ppo {
             self.optimizer.set_lr(lr);
 
             // 1. Roll out the current policy; 2. advantages.
-            let last_values = self.collector.collect(&self.policy, &mut buf, &mut self.rng, self.device, observer, &last)?;
+            let last_values = self.collector.collect(&self.policy, &mut buf, &mut self.rng, observer, &last)?;
             let (advantages, returns) = gae(&buf.rewards, &buf.values, &buf.ends, &last_values, n, cfg.gamma as f32, cfg.gae_lambda as f32);
 
             // 3. Optimise the surrogate over shuffled minibatches.
