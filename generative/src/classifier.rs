@@ -7,7 +7,7 @@
 //! It is trained once, with a fixed seed on one torch thread (so that its
 //! weights are the same on every CPU), and cached: [`load_or_train`].
 
-use crate::noise::seeded_init;
+use nnlab_torch::with_torch_seed;
 use anyhow::{Context, Result};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -52,7 +52,7 @@ impl Classifier {
     /// A freshly initialised classifier (torch's default init, under `seed`).
     pub fn new(seed: u64, device: Device) -> Self {
         let vs = nn::VarStore::new(device);
-        let (conv1, conv2, fc1, fc2) = seeded_init(seed, || {
+        let (conv1, conv2, fc1, fc2) = with_torch_seed(seed, || {
             let p = vs.root();
             (
                 nn::conv2d(&p / "conv1", 1, 16, 3, nn::ConvConfig { padding: 1, ..Default::default() }),

@@ -11,15 +11,16 @@
 //! Seeds: initial weights from `tch::manual_seed(seed)` on one torch thread;
 //! shuffling and every latent vector from `ChaCha8Rng::seed_from_u64(seed)`.
 
-use crate::noise::{seeded_init, standard_normal};
+use crate::adversarial::{bce_to, Adversaries};
+use nnlab_torch::standard_normal;
 use crate::ops::leaky_relu;
 use anyhow::{bail, Result};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, ModuleT, OptimizerConfig};
-use tch::{Device, Kind, Reduction, Tensor};
+use tch::nn::{self, ModuleT};
+use tch::{Device, Kind, Tensor};
 
 /// Every DCGAN hyperparameter, with PyTorch's example's defaults where it has them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,11 +123,7 @@ fn discriminator(p: &nn::Path, c: &DcganConfig) -> nn::SequentialT {
 pub struct Dcgan {
     config: DcganConfig,
     device: Device,
-    g_vs: nn::VarStore,
-    generator: nn::SequentialT,
-    discriminator: nn::SequentialT,
-    g_opt: nn::Optimizer,
-    d_opt: nn::Optimizer,
+    nets: Adversaries,
     rng: ChaCha8Rng,
 }
 
@@ -134,14 +131,9 @@ impl Dcgan {
     /// Builds both networks on `device`.
     pub fn new(config: DcganConfig, device: Device) -> Result<Self> {
         config.validate()?;
-        let g_vs = nn::VarStore::new(device);
-        let d_vs = nn::VarStore::new(device);
-        let (generator, discriminator) = seeded_init(config.seed, || (generator(&g_vs.root(), &config), discriminator(&d_vs.root(), &config)));
-        let adam = nn::Adam { beta1: config.beta1, ..Default::default() };
-        let g_opt = adam.build(&g_vs, config.learning_rate)?;
-        let d_opt = adam.build(&d_vs, config.learning_rate)?;
+        let nets = Adversaries::new(config.seed, device, config.learning_rate, config.beta1, |p| generator(p, &config), |p| discriminator(p, &config))?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
-        Ok(Self { config, device, g_vs, generator, discriminator, g_opt, d_opt, rng })
+        Ok(Self { config, device, nets, rng })
     }
 
     /// The configuration.
@@ -151,7 +143,7 @@ impl Dcgan {
 
     /// The generator's variables (for saving).
     pub fn generator_vars(&self) -> &nn::VarStore {
-        &self.g_vs
+        &self.nets.g_vs
     }
 
     /// Standard-normal latent vectors `[n, latent_dim]` from the run's RNG.
@@ -164,14 +156,13 @@ impl Dcgan {
     pub fn step(&mut self, real: &Tensor) -> [Tensor; 4] {
         let b = real.size()[0] as usize;
         let z = self.latent(b);
-        let fake = self.generator.forward_t(&z, true);
-        let bce = |logits: &Tensor, target: f64| logits.binary_cross_entropy_with_logits::<Tensor>(&logits.full_like(target), None, None, Reduction::Mean);
-        let real_logits = self.discriminator.forward_t(real, true);
-        let fake_logits = self.discriminator.forward_t(&fake.detach(), true);
-        let d_loss = bce(&real_logits, 1.0) + bce(&fake_logits, 0.0);
-        self.d_opt.backward_step(&d_loss);
-        let g_loss = bce(&self.discriminator.forward_t(&fake, true), 1.0);
-        self.g_opt.backward_step(&g_loss);
+        let fake = self.nets.generator.forward_t(&z, true);
+        let real_logits = self.nets.discriminator.forward_t(real, true);
+        let fake_logits = self.nets.discriminator.forward_t(&fake.detach(), true);
+        let d_loss = bce_to(&real_logits, 1.0) + bce_to(&fake_logits, 0.0);
+        self.nets.d_opt.backward_step(&d_loss);
+        let g_loss = bce_to(&self.nets.discriminator.forward_t(&fake, true), 1.0);
+        self.nets.g_opt.backward_step(&g_loss);
         [d_loss.detach(), g_loss.detach(), real_logits.detach().sigmoid().mean(Kind::Float), fake_logits.detach().sigmoid().mean(Kind::Float)]
     }
 
@@ -202,7 +193,7 @@ impl Dcgan {
     pub fn generate_from(&self, z: &Tensor) -> Tensor {
         let _guard = tch::no_grad_guard();
         let n = z.size()[0];
-        let parts: Vec<Tensor> = (0..n).step_by(1000).map(|s| self.generator.forward_t(&z.narrow(0, s, (n - s).min(1000)), false)).collect();
+        let parts: Vec<Tensor> = (0..n).step_by(1000).map(|s| self.nets.generator.forward_t(&z.narrow(0, s, (n - s).min(1000)), false)).collect();
         ((Tensor::cat(&parts, 0) + 1.0) / 2.0).view([n, 784])
     }
 

@@ -10,7 +10,7 @@
 use crate::vae::{Vae, VaeArch};
 use anyhow::{bail, Result};
 use rand::seq::SliceRandom;
-use crate::noise::{seeded_init, standard_normal};
+use nnlab_torch::{standard_normal, with_torch_seed};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -102,7 +102,7 @@ impl VaeTrainer {
     pub fn new(config: VaeConfig, device: Device) -> Result<Self> {
         config.validate()?;
         let vs = nn::VarStore::new(device);
-        let model = seeded_init(config.seed, || Vae::new(&vs.root(), config.arch, config.hidden, config.latent_dim))?;
+        let model = with_torch_seed(config.seed, || Vae::new(&vs.root(), config.arch, config.hidden, config.latent_dim))?;
         let optimizer = nn::Adam::default().build(&vs, config.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         Ok(Self { config, device, vs, model, optimizer, rng })

@@ -1,0 +1,55 @@
+//! What the two GAN trainers ([`crate::gan`], [`crate::dcgan`]) share: a
+//! generator and a discriminator with one Adam optimiser each, initialised
+//! under the run's seed, and the binary cross-entropy against a constant label.
+
+use anyhow::Result;
+use nnlab_torch::with_torch_seed;
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Reduction, Tensor};
+
+/// A generator and a discriminator with their variables and optimisers.
+pub struct Adversaries {
+    /// The generator's variables (for saving).
+    pub g_vs: nn::VarStore,
+    /// The generator.
+    pub generator: nn::SequentialT,
+    /// The discriminator (one logit per input).
+    pub discriminator: nn::SequentialT,
+    /// Adam on the generator.
+    pub g_opt: nn::Optimizer,
+    /// Adam on the discriminator.
+    pub d_opt: nn::Optimizer,
+}
+
+impl Adversaries {
+    /// Builds both networks under `seed` (see [`with_torch_seed`]) with Adam
+    /// (`learning_rate`, `beta1`, beta2 0.999) on each.
+    pub fn new(
+        seed: u64,
+        device: Device,
+        learning_rate: f64,
+        beta1: f64,
+        generator: impl FnOnce(&nn::Path) -> nn::SequentialT,
+        discriminator: impl FnOnce(&nn::Path) -> nn::SequentialT,
+    ) -> Result<Self> {
+        let g_vs = nn::VarStore::new(device);
+        let d_vs = nn::VarStore::new(device);
+        let (generator, discriminator) = with_torch_seed(seed, || (generator(&g_vs.root()), discriminator(&d_vs.root())));
+        let adam = nn::Adam { beta1, ..Default::default() };
+        let g_opt = adam.build(&g_vs, learning_rate)?;
+        let d_opt = adam.build(&d_vs, learning_rate)?;
+        Ok(Self { g_vs, generator, discriminator, g_opt, d_opt })
+    }
+
+    /// Sets both optimisers' learning rate.
+    pub fn set_lr(&mut self, lr: f64) {
+        self.g_opt.set_lr(lr);
+        self.d_opt.set_lr(lr);
+    }
+}
+
+/// Mean binary cross-entropy of `logits` against the constant label `target`
+/// (1 for real, 0 for generated).
+pub fn bce_to(logits: &Tensor, target: f64) -> Tensor {
+    logits.binary_cross_entropy_with_logits::<Tensor>(&logits.full_like(target), None, None, Reduction::Mean)
+}
