@@ -31,6 +31,17 @@ pub struct SharedArgs {
 }
 
 impl SharedArgs {
+    /// Starts a run of `experiment` with the validated `config` and `seed`:
+    /// resolves `--device`, sets `--threads`, creates the run folder (refusing
+    /// a non-empty `--out`) and writes `config.toml` there.
+    pub fn start_run<C: serde::Serialize>(&self, experiment: &str, config: &C, seed: u64) -> anyhow::Result<(crate::run_dir::RunDir, tch::Device)> {
+        let device = crate::device::resolve(self.device)?;
+        tch::set_num_threads(self.threads);
+        let run = crate::run_dir::RunDir::create(self.out.clone(), experiment, seed)?;
+        run.write_atomic("config.toml", crate::config::to_toml(config)?.as_bytes())?;
+        Ok((run, device))
+    }
+
     /// Loads a `T` from `--config` or else the named preset text, applies `--set`, then
     /// `--seed` through `set_seed`; also checks `--threads`.
     pub fn load_config<T>(&self, preset: (&str, &str), set_seed: impl FnOnce(&mut T, u64)) -> anyhow::Result<T>
@@ -59,6 +70,17 @@ pub struct SeedsArg {
     /// `<out>/seed-<k>`, and write `seeds_summary.json` (per seed, mean, median, min, max) in `<out>`.
     #[arg(long, value_name = "LIST", conflicts_with = "seed")]
     pub seeds: Option<String>,
+}
+
+/// The flags of experiments on 28x28 image data (Fashion-MNIST or other MNIST-format files).
+#[derive(Debug, Clone, Args)]
+pub struct ImageDataArgs {
+    /// Passes over the training set (overrides the config's `epochs`).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Folder with MNIST-format IDX files (`train-images-idx3-ubyte[.gz]`, ...) instead of Fashion-MNIST.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// The flags every RL experiment takes: the shared ones, seed sweeps, length and GIF.

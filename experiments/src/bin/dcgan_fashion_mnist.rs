@@ -12,12 +12,10 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use nnlab_experiments::cli::{parse_args, SeedsArg, SharedArgs};
+use nnlab_experiments::cli::{parse_args, ImageDataArgs, SeedsArg, SharedArgs};
 use nnlab_experiments::multi_seed;
-use nnlab_experiments::config;
 use nnlab_experiments::metrics::MetricsWriter;
 use nnlab_experiments::plot::{self, Series};
-use nnlab_experiments::run_dir::RunDir;
 use nnlab_experiments::summary::Provenance;
 use nnlab_experiments::{device, images};
 use nnlab_generative::classifier::{self, ClassifierConfig};
@@ -25,7 +23,6 @@ use nnlab_generative::data::load_28x28;
 use nnlab_generative::dcgan::{Dcgan, DcganConfig};
 use nnlab_generative::frechet::{frechet_distance, gaussian_stats};
 use serde::Serialize;
-use std::path::PathBuf;
 use std::time::Instant;
 use tch::Tensor;
 
@@ -37,12 +34,8 @@ struct Args {
     shared: SharedArgs,
     #[command(flatten)]
     seeds: SeedsArg,
-    /// Passes over the training set (overrides the config's `epochs`).
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Folder with MNIST-format IDX files (`train-images-idx3-ubyte[.gz]`, ...) instead of Fashion-MNIST.
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    data: ImageDataArgs,
 }
 
 #[derive(Serialize)]
@@ -72,18 +65,14 @@ fn run() -> Result<()> {
         return multi_seed::sweep("dcgan_fashion_mnist", list, s.out.clone(), &["frechet_distance", "real_test_frechet_distance", "epoch_time_s"]);
     }
     let mut cfg: DcganConfig = s.load_config(("DCGAN defaults", ""), |c: &mut DcganConfig, seed| c.seed = seed)?;
-    if let Some(e) = args.epochs {
+    if let Some(e) = args.data.epochs {
         cfg.epochs = e;
     }
     cfg.validate()?;
-    let device = device::resolve(s.device)?;
-    let (data_dir, train_set, test_set) = load_28x28(args.data_dir.as_deref())?;
-    tch::set_num_threads(s.threads);
+    let (data_dir, train_set, test_set) = load_28x28(args.data.data_dir.as_deref())?;
+    let (run, device) = s.start_run("dcgan_fashion_mnist", &cfg, cfg.seed)?;
     let train = train_set.images_tensor(device);
     let test = test_set.images_tensor(device);
-
-    let run = RunDir::create(s.out.clone(), "dcgan_fashion_mnist", cfg.seed)?;
-    run.write_atomic("config.toml", config::to_toml(&cfg)?.as_bytes())?;
     let cache = classifier::cache_path(&train_set);
     if !s.quiet && !cache.exists() {
         eprintln!("dcgan_fashion_mnist: training the feature classifier once (cached at {})", cache.display());

@@ -12,10 +12,8 @@ use anyhow::Result;
 use clap::{Parser, ValueEnum};
 use nnlab_experiments::cli::{parse_args, SeedsArg, SharedArgs};
 use nnlab_experiments::multi_seed;
-use nnlab_experiments::config;
 use nnlab_experiments::metrics::MetricsWriter;
 use nnlab_experiments::plot;
-use nnlab_experiments::run_dir::RunDir;
 use nnlab_experiments::summary::Provenance;
 use nnlab_experiments::device;
 use nnlab_generative::gan::{Gan, GanConfig};
@@ -104,11 +102,8 @@ fn run() -> Result<()> {
     if args.eval_every == 0 {
         anyhow::bail!("--eval-every must be at least 1");
     }
-    let device = device::resolve(s.device)?;
-    tch::set_num_threads(s.threads);
     let variant = format!("{:?}", args.variant).to_lowercase();
-    let run = RunDir::create(s.out.clone(), "gan_mixture", cfg.seed)?;
-    run.write_atomic("config.toml", config::to_toml(&cfg)?.as_bytes())?;
+    let (run, device) = s.start_run("gan_mixture", &cfg, cfg.seed)?;
     if !s.quiet {
         eprintln!("gan_mixture: {variant} (pack {}) on {:?}, {} steps on {}, writing {}", cfg.pack, cfg.dataset, cfg.steps, device::name(device), run.path().display());
     }

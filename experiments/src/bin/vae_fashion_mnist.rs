@@ -10,18 +10,15 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use nnlab_experiments::cli::{parse_args, SeedsArg, SharedArgs};
+use nnlab_experiments::cli::{parse_args, ImageDataArgs, SeedsArg, SharedArgs};
 use nnlab_experiments::multi_seed;
-use nnlab_experiments::config;
 use nnlab_experiments::metrics::MetricsWriter;
 use nnlab_experiments::plot::{self, Series};
-use nnlab_experiments::run_dir::RunDir;
 use nnlab_experiments::summary::Provenance;
 use nnlab_experiments::{device, images};
 use nnlab_generative::data::{load_28x28, FASHION_MNIST_CLASSES};
 use nnlab_generative::vae_trainer::{VaeConfig, VaeTrainer};
 use serde::Serialize;
-use std::path::PathBuf;
 use std::time::Instant;
 use tch::{Kind, Tensor};
 
@@ -33,12 +30,8 @@ struct Args {
     shared: SharedArgs,
     #[command(flatten)]
     seeds: SeedsArg,
-    /// Passes over the training set (overrides the config's `epochs`).
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Folder with MNIST-format IDX files (`train-images-idx3-ubyte[.gz]`, ...) instead of Fashion-MNIST.
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    data: ImageDataArgs,
 }
 
 #[derive(Serialize)]
@@ -65,16 +58,12 @@ fn run() -> Result<()> {
         return multi_seed::sweep("vae_fashion_mnist", list, s.out.clone(), &["test_loss", "test_nll_iw", "epoch_time_s"]);
     }
     let mut cfg: VaeConfig = s.load_config(("VAE defaults (PyTorch's example)", ""), |c: &mut VaeConfig, seed| c.seed = seed)?;
-    if let Some(e) = args.epochs {
+    if let Some(e) = args.data.epochs {
         cfg.epochs = e;
     }
     cfg.validate()?;
-    let device = device::resolve(s.device)?;
-    let (data_dir, train_set, test_set) = load_28x28(args.data_dir.as_deref())?;
-    tch::set_num_threads(s.threads);
-
-    let run = RunDir::create(s.out.clone(), "vae_fashion_mnist", cfg.seed)?;
-    run.write_atomic("config.toml", config::to_toml(&cfg)?.as_bytes())?;
+    let (data_dir, train_set, test_set) = load_28x28(args.data.data_dir.as_deref())?;
+    let (run, device) = s.start_run("vae_fashion_mnist", &cfg, cfg.seed)?;
     if !s.quiet {
         eprintln!("vae_fashion_mnist: {:?} VAE, latent {}, {} epochs on {}, data {}, writing {}", cfg.arch, cfg.latent_dim, cfg.epochs, device::name(device), data_dir.display(), run.path().display());
     }
