@@ -361,7 +361,7 @@ pub fn class_scatter(path: &Path, title: &str, points: &[(f64, f64, u8)], class_
 }
 
 /// Panels of 2-D samples (one per snapshot, e.g. over training), with the true
-/// mode centres as red crosses, on a shared square range `[-lim, lim]^2`.
+/// mode centres as red crosses under the samples, on a shared square range `[-lim, lim]^2`.
 pub fn sample_panels(path: &Path, title: &str, panels: &[(String, Vec<f32>)], modes: &[[f64; 2]], lim: f64) -> Result<()> {
     ensure_font();
     let cols = panels.len().clamp(1, 4);
@@ -379,11 +379,12 @@ pub fn sample_panels(path: &Path, title: &str, panels: &[(String, Vec<f32>)], mo
                 .build_cartesian_2d(-lim..lim, -lim..lim)
                 .map_err(|e| anyhow!("plot: {e}"))?;
             chart.configure_mesh().light_line_style(RGBColor(240, 240, 240)).label_style(("sans-serif", 11)).draw().map_err(|e| anyhow!("plot: {e}"))?;
+            // Mode markers first, so that they never hide a tight cluster of samples.
             chart
-                .draw_series(pts.chunks_exact(2).map(|p| Circle::new((f64::from(p[0]), f64::from(p[1])), 1, PALETTE[0].mix(0.35).filled())))
+                .draw_series(modes.iter().map(|m| Cross::new((m[0], m[1]), 5, RED.mix(0.6).stroke_width(1))))
                 .map_err(|e| anyhow!("plot: {e}"))?;
             chart
-                .draw_series(modes.iter().map(|m| Cross::new((m[0], m[1]), 4, RED.stroke_width(2))))
+                .draw_series(pts.chunks_exact(2).map(|p| Circle::new((f64::from(p[0]), f64::from(p[1])), 1, PALETTE[0].mix(0.35).filled())))
                 .map_err(|e| anyhow!("plot: {e}"))?;
         }
         root.present().map_err(|e| anyhow!("plot: {e}"))?;
