@@ -1,6 +1,7 @@
 //! Speed benchmarks, printed as a table: raw environment steps per second,
-//! DQN and PPO updates per second, and whole DQN and PPO runs' steps per
-//! second, each next to the reference measured on the same kind of 2-core machine.
+//! DQN and PPO updates per second, whole DQN and PPO runs' steps per second,
+//! and the seconds per epoch of PyTorch's example VAE on Fashion-MNIST, each
+//! next to the reference measured on the same kind of 2-core machine.
 //!
 //!     cargo run --release --bin bench               # full 500k-step DQN and PPO runs included
 //!     cargo run --release --bin bench -- --quick    # 50k-step run instead
@@ -14,6 +15,8 @@ use nnlab_agents::replay_buffer::ReplayBuffer;
 use nnlab_agents::NullObserver;
 use nnlab_envs::{make, Action, Env};
 use nnlab_experiments::main_wrapper;
+use nnlab_generative::data::load_28x28;
+use nnlab_generative::vae_trainer::{VaeConfig, VaeTrainer};
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
 
@@ -27,9 +30,15 @@ struct Args {
     /// Environment steps of the whole-run benchmarks (overrides --quick).
     #[arg(long)]
     run_steps: Option<usize>,
-    /// Torch CPU threads.
+    /// Torch CPU threads (the RL rows).
     #[arg(long, default_value_t = 1)]
     threads: i32,
+    /// Torch CPU threads for the VAE row (PyTorch's default on these 2-core machines is 2).
+    #[arg(long, default_value_t = 2)]
+    vae_threads: i32,
+    /// VAE epochs to time (their mean is reported); 0 skips the row (and the data download).
+    #[arg(long, default_value_t = 2)]
+    vae_epochs: usize,
 }
 
 /// Gymnasium's CartPole-v1 with random actions on these machines (from the issue tracker).
@@ -38,6 +47,24 @@ const GYMNASIUM_CARTPOLE_STEPS_PER_S: f64 = 110_000.0;
 const CLEANRL_DQN_500K_S: f64 = 346.0;
 /// CleanRL's ppo.py, 500k steps, CartPole-v1, seed 1, on these machines.
 const CLEANRL_PPO_500K_S: f64 = 280.0;
+/// PyTorch 2.11's example MLP VAE on Fashion-MNIST, seconds per epoch on these machines.
+const PYTORCH_VAE_EPOCH_S: f64 = 6.2;
+
+/// Mean seconds per training epoch of the example MLP VAE on Fashion-MNIST, on `threads` threads.
+fn vae_epoch_s(threads: i32, epochs: usize) -> Result<f64> {
+    let (_, train_set, _) = load_28x28(None)?;
+    let train = train_set.images_tensor(tch::Device::Cpu);
+    let before = tch::get_num_threads();
+    tch::set_num_threads(threads);
+    let mut trainer = VaeTrainer::new(VaeConfig::default(), tch::Device::Cpu)?;
+    let start = Instant::now();
+    for _ in 0..epochs {
+        trainer.train_epoch(&train)?;
+    }
+    let secs = start.elapsed().as_secs_f64() / epochs as f64;
+    tch::set_num_threads(before);
+    Ok(secs)
+}
 
 fn ppo_updates_per_s(updates: usize) -> Result<f64> {
     let mut agent = Ppo::new(PpoConfig::default(), tch::Device::Cpu)?;
@@ -116,6 +143,7 @@ fn run() -> Result<()> {
     let ppo_updates = ppo_updates_per_s(3000)?;
     let dqn = whole_run(Dqn::new(DqnConfig { total_timesteps: run_steps, ..DqnConfig::default() }, tch::Device::Cpu)?)?;
     let ppo = whole_run(Ppo::new(PpoConfig { total_timesteps: run_steps, ..PpoConfig::default() }, tch::Device::Cpu)?)?;
+    let vae = if args.vae_epochs > 0 { Some(vae_epoch_s(args.vae_threads, args.vae_epochs)?) } else { None };
 
     println!("nnlab bench (CPU, {} torch thread(s))", args.threads);
     println!("{:<44} {:>14} {:>16} {:>8}", "benchmark", "nnlab", "reference", "ratio");
@@ -132,6 +160,11 @@ fn run() -> Result<()> {
     print_run("DQN CartPole", run_steps, dqn.0, CLEANRL_DQN_500K_S);
     print_run("PPO CartPole", run_steps, ppo.0, CLEANRL_PPO_500K_S);
     println!("  (CleanRL defaults, seed 1; last-100 training return: DQN {:.1}, PPO {:.1}; references: CleanRL dqn.py, ppo.py)", dqn.1, ppo.1);
+    if let Some(secs) = vae {
+        let label = format!("VAE Fashion-MNIST epoch, s ({} threads)", args.vae_threads);
+        println!("{label:<44} {secs:>14.2} {PYTORCH_VAE_EPOCH_S:>16.1} {:>8}", format!("{:.2}", secs / PYTORCH_VAE_EPOCH_S));
+        println!("  (PyTorch's example MLP VAE, batch 128; mean of {} epochs; reference: PyTorch 2.11, 2 threads)", args.vae_epochs);
+    }
     Ok(())
 }
 
