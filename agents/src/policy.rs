@@ -162,14 +162,15 @@ impl HostActorCritic {
                 // log_softmax, then the same inverse-CDF draw as `ActionDist::sample_with`.
                 let max = self.out.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
                 let log_sum = self.out.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
-                let probs: Vec<f32> = self.out.iter().map(|v| (v - log_sum).exp()).collect();
-                let u = rng.random::<f32>() * probs.iter().sum::<f32>();
+                // Probabilities are recomputed (bit-identically) rather than stored: no allocation per step.
+                let prob = |v: &f32| (v - log_sum).exp();
+                let u = rng.random::<f32>() * self.out.iter().map(prob).sum::<f32>();
                 let mut acc = 0.0;
-                let a = probs.iter().position(|p| {
-                    acc += p;
+                let a = self.out.iter().position(|v| {
+                    acc += prob(v);
                     u < acc
                 });
-                let a = a.unwrap_or(probs.len() - 1);
+                let a = a.unwrap_or(self.out.len() - 1);
                 action[0] = a as f32;
                 self.out[a] - log_sum
             }
