@@ -9,7 +9,7 @@
 //! PacGAN used maxout) -> 1, Adam 1e-4, which PacGAN trained for 400k steps.
 //! nnlab's shipped presets (`experiments/configs/gan/`) are narrower (128
 //! wide), with Adam 1e-3 decayed linearly to 0 and 400 samples per step,
-//! and reach the benchmark's targets in 20k-25k steps on a CPU.
+//! and reach the benchmark's targets in 20k (ring) and 40k (grid) steps on a CPU.
 //! Samples reach the networks divided by the mixture's [`Mixture::scale`].
 //! Seeds: `tch::manual_seed(seed)` for initialisation (one torch thread);
 //! `ChaCha8Rng::seed_from_u64(seed)` for real samples and latent noise.
