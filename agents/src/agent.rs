@@ -52,6 +52,14 @@ pub trait Agent {
     fn act(&mut self, obs: &[f32]) -> OwnedAction;
     /// Saves the trained weights (and any normalisation statistics) as safetensors.
     fn save(&self, path: &std::path::Path) -> Result<()>;
+    /// Loads what [`Agent::save`] wrote (for a model built with the same config).
+    fn load(&mut self, path: &std::path::Path) -> Result<()>;
+}
+
+/// Reads a safetensors file into named tensors, with an error that names the file.
+pub fn read_weights(path: &std::path::Path) -> Result<Vec<(String, tch::Tensor)>> {
+    use anyhow::Context;
+    tch::Tensor::read_safetensors(path).with_context(|| format!("reading weights {}", path.display()))
 }
 
 /// Runs `episodes` deterministic episodes on a fresh environment; episode `i`

@@ -219,6 +219,15 @@ impl Dqn {
         self.q_network.save_safetensors(path).with_context(|| format!("saving {}", path.display()))
     }
 
+    /// Loads weights written by [`Dqn::save`] into the online and target networks.
+    pub fn load(&mut self, path: &std::path::Path) -> Result<()> {
+        let named = crate::agent::read_weights(path)?;
+        self.q_network.flat().load_named(&named).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        soft_update(&self.target_network, &self.q_network, 1.0);
+        self.policy_stale = true;
+        Ok(())
+    }
+
     /// Trains for `config.total_timesteps` steps on one environment, reporting to `observer`.
     pub fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
         let cfg = self.config.clone();
@@ -351,5 +360,8 @@ impl Agent for Dqn {
     }
     fn save(&self, path: &std::path::Path) -> Result<()> {
         Dqn::save(self, path)
+    }
+    fn load(&mut self, path: &std::path::Path) -> Result<()> {
+        Dqn::load(self, path)
     }
 }

@@ -194,6 +194,31 @@ impl FlatParams {
         out
     }
 
+    /// Copies saved parameters (the names and shapes of [`FlatParams::named_tensors`])
+    /// into this model; extra names in `named` (e.g. normalisation statistics) are ignored.
+    pub fn load_named(&self, named: &[(String, Tensor)]) -> anyhow::Result<()> {
+        let find = |name: &str, shape: &[i64]| -> anyhow::Result<&Tensor> {
+            let t = named.iter().find(|(n, _)| n == name).map(|(_, t)| t).ok_or_else(|| anyhow::anyhow!("the weights file has no tensor `{name}`"))?;
+            if t.size() != shape {
+                anyhow::bail!("tensor `{name}` has shape {:?}, the model needs {shape:?}", t.size());
+            }
+            Ok(t)
+        };
+        tch::no_grad(|| -> anyhow::Result<()> {
+            for (s, v) in self.linears.iter().zip(&self.linear_views) {
+                let w = find(&format!("{}.weight", s.name), &v.weight.size())?;
+                let b = find(&format!("{}.bias", s.name), &v.bias.size())?;
+                v.weight.shallow_clone().copy_(&w.to_kind(Kind::Float).to_device(v.weight.device()));
+                v.bias.shallow_clone().copy_(&b.to_kind(Kind::Float).to_device(v.bias.device()));
+            }
+            for (s, v) in self.vectors.iter().zip(&self.vector_views) {
+                let t = find(&s.name, &v.size())?;
+                v.shallow_clone().copy_(&t.to_kind(Kind::Float).to_device(v.device()));
+            }
+            Ok(())
+        })
+    }
+
     /// Writes the parameters to a safetensors file with per-layer names.
     pub fn save_safetensors(&self, path: &std::path::Path) -> Result<(), tch::TchError> {
         let named = self.named_tensors();

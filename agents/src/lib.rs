@@ -22,7 +22,7 @@ pub mod rollout;
 pub mod schedule;
 pub mod validate;
 
-pub use agent::{evaluate, record_episode, Agent, OwnedAction, TrainStats};
+pub use agent::{evaluate, read_weights, record_episode, Agent, OwnedAction, TrainStats};
 pub use observer::{EpisodeRecord, NullObserver, Observer, Stats};
 
 pub use nnlab_torch::with_torch_seed;

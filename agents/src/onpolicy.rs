@@ -88,6 +88,11 @@ impl RolloutCollector {
         self.obs_rms.as_ref()
     }
 
+    /// Observation statistics for loading a saved agent, when normalising.
+    pub fn obs_rms_mut(&mut self) -> Option<&mut RunningMeanStd> {
+        self.obs_rms.as_mut()
+    }
+
     /// Normalises observations in place (updating the statistics first when `update`).
     pub fn normalize(&mut self, obs: &mut [f32], update: bool) {
         if let Some(rms) = &mut self.obs_rms {
@@ -199,12 +204,35 @@ pub fn save_policy(policy: &ActorCritic, obs_rms: Option<&RunningMeanStd>, path:
     use anyhow::Context;
     let mut named = policy.flat().named_tensors();
     if let Some(rms) = obs_rms {
-        let f = |v: &[f64]| Tensor::from_slice(&v.iter().map(|&x| x as f32).collect::<Vec<_>>());
+        // f64, as the statistics are kept: a reloaded agent normalises bit-identically.
+        let f = |v: &[f64]| Tensor::from_slice(v);
         named.push(("obs_rms.mean".into(), f(&rms.mean)));
         named.push(("obs_rms.var".into(), f(&rms.var)));
     }
     let refs: Vec<(&str, &Tensor)> = named.iter().map(|(k, t)| (k.as_str(), t)).collect();
     Tensor::write_safetensors(&refs, path).with_context(|| format!("saving {}", path.display()))
+}
+
+/// Loads what [`save_policy`] wrote: the policy's parameters and, when `obs_rms`
+/// is given (the agent normalises observations), the observation statistics.
+pub fn load_policy(policy: &ActorCritic, obs_rms: Option<&mut RunningMeanStd>, path: &std::path::Path) -> Result<()> {
+    let named = crate::agent::read_weights(path)?;
+    policy.flat().load_named(&named).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if let Some(rms) = obs_rms {
+        let dim = rms.mean.len();
+        let stats = |name: &str| -> Result<Vec<f64>> {
+            let t = named.iter().find(|(n, _)| n == name).map(|(_, t)| t);
+            let t = t.ok_or_else(|| anyhow::anyhow!("{}: no `{name}` (was the agent trained with normalize_observation?)", path.display()))?;
+            let v = Vec::<f64>::try_from(t.to_kind(tch::Kind::Double).flatten(0, -1))?;
+            if v.len() != dim {
+                anyhow::bail!("{}: `{name}` has {} values, the environment has {dim}", path.display(), v.len());
+            }
+            Ok(v)
+        };
+        rms.mean = stats("obs_rms.mean")?;
+        rms.var = stats("obs_rms.var")?;
+    }
+    Ok(())
 }
 
 /// The deterministic action of `policy` (argmax or mean) for one observation,

@@ -18,7 +18,7 @@
 
 use crate::agent::{Agent, OwnedAction, TrainStats};
 use crate::observer::Observer;
-use crate::onpolicy::{deterministic_action, explained_variance, save_policy, CollectorSettings, RolloutCollector};
+use crate::onpolicy::{deterministic_action, explained_variance, load_policy, save_policy, CollectorSettings, RolloutCollector};
 use crate::policy::ActorCritic;
 use crate::rollout::{gae, RolloutBuffer};
 use crate::schedule::annealed_lr;
@@ -363,5 +363,8 @@ impl Agent for Ppo {
     }
     fn save(&self, path: &std::path::Path) -> Result<()> {
         save_policy(&self.policy, self.collector.obs_rms(), path)
+    }
+    fn load(&mut self, path: &std::path::Path) -> Result<()> {
+        load_policy(&self.policy, self.collector.obs_rms_mut(), path)
     }
 }

@@ -13,7 +13,7 @@
 
 use crate::agent::{Agent, OwnedAction, TrainStats};
 use crate::observer::{EpisodeRecord, Observer};
-use crate::onpolicy::{deterministic_action, explained_variance, save_policy};
+use crate::onpolicy::{deterministic_action, explained_variance, load_policy, save_policy};
 use crate::policy::ActorCritic;
 use crate::rollout::returns_to_go;
 use crate::validate::{self, in_range, nonzero, positive};
@@ -258,5 +258,8 @@ impl Agent for Reinforce {
     }
     fn save(&self, path: &std::path::Path) -> Result<()> {
         save_policy(&self.policy, None, path)
+    }
+    fn load(&mut self, path: &std::path::Path) -> Result<()> {
+        load_policy(&self.policy, None, path)
     }
 }

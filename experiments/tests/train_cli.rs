@@ -81,3 +81,23 @@ fn seeds_sweep_aggregates_and_resumes() {
     assert!(cmd(env!("CARGO_BIN_EXE_train"), &one).status.success());
     assert_eq!(before, metrics(&single));
 }
+
+#[test]
+fn enjoy_replays_a_run_with_the_same_returns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("pend");
+    let args = ["--total-timesteps", "2048", "--set", "num_steps=512", "--set", "num_envs=2", "--set", "num_minibatches=8", "--seed", "3", "--quiet", "--no-gif"];
+    let o = cmd(env!("CARGO_BIN_EXE_ppo_pendulum"), &[&args[..], &["--out", run.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let enjoy = env!("CARGO_BIN_EXE_enjoy");
+    // Observation statistics are reloaded too, so the run's evaluation repeats exactly.
+    let o = cmd(enjoy, &["--run", run.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && out.contains("the same returns as the run's evaluation"), "{out}{}", String::from_utf8_lossy(&o.stderr));
+    let gif = tmp.path().join("play.gif");
+    let o = cmd(enjoy, &["--run", run.to_str().unwrap(), "--episodes", "1", "--seed", "9", "--gif", gif.to_str().unwrap()]);
+    assert!(o.status.success() && gif.exists(), "{}", String::from_utf8_lossy(&o.stderr));
+    one_line_error(&cmd(enjoy, &["--run", tmp.path().join("nowhere").to_str().unwrap()]), "no summary.json");
+    std::fs::write(run.join("model.safetensors"), b"not a weights file").unwrap();
+    one_line_error(&cmd(enjoy, &["--run", run.to_str().unwrap()]), "model.safetensors");
+}

@@ -1,0 +1,107 @@
+//! Plays a trained agent from its run folder (the SB3 zoo's `enjoy`): rebuilds
+//! the agent from the folder's `config.toml`, loads `model.safetensors`, runs
+//! deterministic episodes and prints their returns; `--gif` records one.
+//!
+//!     cargo run --release --bin enjoy -- --run results/reference/dqn_MountainCar-v0/seed-1
+//!     cargo run --release --bin enjoy -- --run <DIR> --episodes 100 --seed 7 --gif play.gif
+//!
+//! By default it replays the run's own evaluation (the same episodes, reset
+//! with seeds `seed + 1000000 + i`) and says whether the returns match
+//! `summary.json`'s `eval_returns`, which they do on the CPU.
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use nnlab_agents::a2c::A2cConfig;
+use nnlab_agents::dqn::DqnConfig;
+use nnlab_agents::ppo::PpoConfig;
+use nnlab_agents::reinforce::ReinforceConfig;
+use nnlab_agents::{evaluate, record_episode, Agent};
+use nnlab_experiments::algos::AlgoConfig;
+use nnlab_experiments::config::{self, Source};
+use nnlab_experiments::device::{self, DeviceChoice};
+use nnlab_experiments::summary::EVAL_SEED_OFFSET;
+use nnlab_experiments::{main_wrapper, video};
+use std::path::{Path, PathBuf};
+
+/// Play a trained agent from its run folder.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// A finished run folder (with `config.toml`, `summary.json` and `model.safetensors`).
+    #[arg(long)]
+    run: PathBuf,
+    /// Episodes to play (default: the run's `eval_episodes`).
+    #[arg(long)]
+    episodes: Option<usize>,
+    /// Episode `i` resets with seed `seed + i` (default: the run's evaluation seeds).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Also write a GIF of the first episode here.
+    #[arg(long)]
+    gif: Option<PathBuf>,
+    /// Where to compute.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    device: DeviceChoice,
+}
+
+/// The parts of `summary.json` that `enjoy` reads.
+#[derive(serde::Deserialize)]
+struct RunSummary {
+    algo: String,
+    eval_returns: Vec<f64>,
+}
+
+/// The agent of the run folder `dir`, with its seed and evaluation episodes.
+fn load_agent<C: AlgoConfig>(dir: &Path, device: tch::Device) -> Result<(Box<dyn Agent>, u64, usize)> {
+    let cfg: C = config::load(Source::File(&dir.join("config.toml")), &[])?;
+    cfg.check()?;
+    let mut agent = cfg.build(device)?;
+    agent.load(&dir.join("model.safetensors"))?;
+    Ok((agent, cfg.seed(), cfg.eval_episodes()))
+}
+
+fn run() -> Result<()> {
+    let args: Args = nnlab_experiments::cli::parse_args()?;
+    tch::set_num_threads(1);
+    let summary_path = args.run.join("summary.json");
+    if !summary_path.exists() {
+        bail!("{}: no summary.json (not a run folder, or an unfinished run)", args.run.display());
+    }
+    let text = std::fs::read_to_string(&summary_path).with_context(|| format!("reading {}", summary_path.display()))?;
+    let summary: RunSummary = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not an RL run summary ({e})", summary_path.display()))?;
+    let device = device::resolve(args.device)?;
+    let (mut agent, seed, eval_episodes) = match summary.algo.as_str() {
+        "dqn" => load_agent::<DqnConfig>(&args.run, device)?,
+        "ppo" => load_agent::<PpoConfig>(&args.run, device)?,
+        "a2c" => load_agent::<A2cConfig>(&args.run, device)?,
+        "reinforce" => load_agent::<ReinforceConfig>(&args.run, device)?,
+        other => bail!("{}: unknown algorithm '{other}'", summary_path.display()),
+    };
+    let first_seed = args.seed.unwrap_or(seed + EVAL_SEED_OFFSET);
+    let episodes = args.episodes.unwrap_or(eval_episodes);
+    if episodes == 0 {
+        bail!("--episodes must be at least 1");
+    }
+    let returns = evaluate(agent.as_mut(), episodes, first_seed)?;
+    let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+    let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / returns.len() as f64).sqrt();
+    let (lo, hi) = returns.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    println!("{} on {}: {episodes} episodes from seed {first_seed}: return {mean:.2} +- {std:.2} (min {lo:.1}, max {hi:.1})", summary.algo, agent.env_id());
+    if args.seed.is_none() && args.episodes.is_none() {
+        if returns == summary.eval_returns {
+            println!("the same returns as the run's evaluation (summary.json)");
+        } else {
+            println!("differs from the run's evaluation in summary.json (mean {:.2}): another device or build, or statistics saved as f32 by an older nnlab", summary.eval_returns.iter().sum::<f64>() / summary.eval_returns.len().max(1) as f64);
+        }
+    }
+    if let Some(path) = &args.gif {
+        let frames: Vec<_> = record_episode(agent.as_mut(), first_seed, 2)?.iter().map(video::downscale2).collect();
+        video::write_gif(path, &frames, 4)?;
+        println!("gif: {}", path.display());
+    }
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    main_wrapper("enjoy", run)
+}
