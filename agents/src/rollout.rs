@@ -13,7 +13,7 @@
 /// minus the baseline; `lambda = 0` the one-step TD error.
 pub fn gae(rewards: &[f32], values: &[f32], ends: &[f32], last_values: &[f32], n: usize, gamma: f32, lambda: f32) -> (Vec<f32>, Vec<f32>) {
     let len = rewards.len();
-    assert!(n > 0 && len % n == 0 && values.len() == len && ends.len() == len && last_values.len() == n);
+    assert!(n > 0 && len.is_multiple_of(n) && values.len() == len && ends.len() == len && last_values.len() == n);
     let steps = len / n;
     let mut adv = vec![0.0f32; len];
     for e in 0..n {

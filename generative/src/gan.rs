@@ -95,7 +95,7 @@ impl GanConfig {
         if self.steps == 0 || self.batch_size == 0 || self.pack == 0 || self.eval_samples == 0 || self.d_steps == 0 {
             bail!("steps, batch_size, pack, d_steps and eval_samples must all be at least 1");
         }
-        if self.batch_size % self.pack != 0 {
+        if !self.batch_size.is_multiple_of(self.pack) {
             bail!("batch_size ({}) must be a multiple of pack ({})", self.batch_size, self.pack);
         }
         if self.latent_dim < 1 || self.g_hidden < 1 || self.d_hidden < 1 || self.g_layers == 0 || self.d_layers == 0 {

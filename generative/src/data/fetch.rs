@@ -42,7 +42,7 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
     let out = cmd.output().with_context(|| format!("cannot run {what}"))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        bail!("{what} failed: {}", err.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("no message"));
+        bail!("{what} failed: {}", err.lines().filter(|l| !l.trim().is_empty()).next_back().unwrap_or("no message"));
     }
     Ok(())
 }
