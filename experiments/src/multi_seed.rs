@@ -227,7 +227,8 @@ pub fn run_seeds(experiment: &str, seeds: &[u64], root: &Path, references: &[Ref
     };
     let names = seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ");
     plot::compare_curves(&root.join("seeds.png"), &format!("{experiment}: seeds {names}"), &curves, 100, references)?;
-    plot::aggregate_curve(&root.join("aggregate.png"), &format!("{experiment}: mean of seeds {names}"), &curves, 100, references)?;
+    let final_evals: Vec<f64> = results.iter().map(|r| r.eval_return_mean).collect();
+    plot::aggregate_curve(&root.join("aggregate.png"), &format!("{experiment}: mean of seeds {names}"), &curves, 100, references, &final_evals)?;
     write_atomic(&root.join("seeds_summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
     Ok(summary)
 }

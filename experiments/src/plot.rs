@@ -278,8 +278,11 @@ pub fn aggregate(runs: &[Series], window: usize, grid: usize) -> Vec<(f64, f64, 
         .collect()
 }
 
-/// The mean over runs with its 95% interval as a band, and reference lines.
-pub fn aggregate_curve(path: &Path, title: &str, runs: &[Series], window: usize, references: &[Reference]) -> Result<()> {
+/// The mean over runs with its 95% interval as a band, reference lines and,
+/// at the last step, each run's final deterministic evaluation (`final_evals`,
+/// one per run; empty draws none): with an exploring behaviour policy (DQN's
+/// epsilon-greedy) the training curve understates the trained policy.
+pub fn aggregate_curve(path: &Path, title: &str, runs: &[Series], window: usize, references: &[Reference], final_evals: &[f64]) -> Result<()> {
     ensure_font();
     let agg = aggregate(runs, window, 400);
     produce_atomic(path, |tmp| {
@@ -287,7 +290,8 @@ pub fn aggregate_curve(path: &Path, title: &str, runs: &[Series], window: usize,
         root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
         let lows: Vec<(f64, f64)> = agg.iter().map(|a| (a.0, a.2)).collect();
         let highs: Vec<(f64, f64)> = agg.iter().map(|a| (a.0, a.3)).collect();
-        let refs: Vec<f64> = references.iter().map(|r| r.value).collect();
+        let mut refs: Vec<f64> = references.iter().map(|r| r.value).collect();
+        refs.extend(final_evals);
         let (x0, x1, y0, y1) = bounds(&[&lows, &highs], &refs);
         let mut chart = linear_chart(&root, title, (x0, x1, y0, y1), &format!("mean return of last {window} episodes"))?;
         let mut band: Vec<(f64, f64)> = highs.clone();
@@ -302,6 +306,14 @@ pub fn aggregate_curve(path: &Path, title: &str, runs: &[Series], window: usize,
             .map_err(|e| anyhow!("plot: {e}"))?
             .label("mean")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(3)));
+        if let Some(&(x_end, ..)) = agg.last() {
+            let color = PALETTE[2];
+            chart
+                .draw_series(final_evals.iter().map(|&v| TriangleMarker::new((x_end, v), 7, color.filled())))
+                .map_err(|e| anyhow!("plot: {e}"))?
+                .label("deterministic evaluation at the end (each seed)")
+                .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, color.filled()));
+        }
         draw_references(&mut chart, references, x0, x1, 3)?;
         draw_legend(&mut chart)?;
         root.present().map_err(|e| anyhow!("plot: {e}"))?;
