@@ -170,7 +170,10 @@ pub fn sweep(experiment: &str, list: &str, out: Option<PathBuf>, keys: &[&str]) 
     let dirs = spawn_seeds(experiment, &seeds, &root)?;
     let mut rows = Vec::new();
     let mut columns: Vec<Vec<f64>> = vec![Vec::new(); keys.len()];
-    println!("{:>6} {}", "seed", keys.iter().map(|k| format!("{k:>24}")).collect::<String>());
+    // Each column as wide as its key (at least 12), with two spaces between columns.
+    let widths: Vec<usize> = keys.iter().map(|k| k.len().max(12) + 2).collect();
+    let cells = |vals: &[f64]| vals.iter().zip(&widths).map(|(v, w)| format!("{v:>w$.4}")).collect::<String>();
+    println!("{:>6}{}", "seed", keys.iter().zip(&widths).map(|(k, w)| format!("{k:>w$}")).collect::<String>());
     for (seed, dir) in seeds.iter().zip(&dirs) {
         let text = std::fs::read_to_string(dir.join("summary.json")).with_context(|| format!("no summary in {}", dir.display()))?;
         let summary: serde_json::Value = serde_json::from_str(&text)?;
@@ -182,13 +185,13 @@ pub fn sweep(experiment: &str, list: &str, out: Option<PathBuf>, keys: &[&str]) 
             row.insert((*k).into(), summary[*k].clone());
             col.push(*v);
         }
-        println!("{seed:>6} {}", values.iter().map(|v| format!("{v:>24.4}")).collect::<String>());
+        println!("{seed:>6}{}", cells(&values));
         rows.push(serde_json::Value::Object(row));
     }
     let stats: serde_json::Map<String, serde_json::Value> = keys.iter().zip(&columns).map(|(k, c)| Ok(((*k).to_string(), serde_json::to_value(KeyStats::of(c))?))).collect::<Result<_>>()?;
     for name in ["median", "mean"] {
         let vals: Vec<f64> = keys.iter().map(|k| stats[*k][name].as_f64().unwrap_or(f64::NAN)).collect();
-        println!("{name:>6} {}", vals.iter().map(|v| format!("{v:>24.4}")).collect::<String>());
+        println!("{name:>6}{}", cells(&vals));
     }
     let json = serde_json::json!({ "experiment": experiment, "seeds": rows, "stats": stats });
     write_atomic(&root.join("seeds_summary.json"), serde_json::to_string_pretty(&json)?.as_bytes())?;
