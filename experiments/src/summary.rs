@@ -83,6 +83,13 @@ fn mean(v: &[f64]) -> f64 {
     }
 }
 
+/// Mean and (population) standard deviation of `v`; NaN mean when empty.
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    let m = mean(v);
+    let var = v.iter().map(|r| (r - m).powi(2)).sum::<f64>() / v.len().max(1) as f64;
+    (m, var.sqrt())
+}
+
 impl RlSummary {
     /// Builds the summary of a finished run.
     #[allow(clippy::too_many_arguments)]
@@ -99,15 +106,14 @@ impl RlSummary {
         wall_time_s: f64,
     ) -> Self {
         let last = &train_returns[train_returns.len().saturating_sub(100)..];
-        let m = mean(eval_returns);
-        let var = eval_returns.iter().map(|r| (r - m).powi(2)).sum::<f64>() / eval_returns.len().max(1) as f64;
+        let (m, std) = mean_std(eval_returns);
         Self {
             algo: algo.into(),
             env_id: env_id.into(),
             seed,
             train_return_last100: mean(last),
             eval_return_mean: m,
-            eval_return_std: var.sqrt(),
+            eval_return_std: std,
             eval_returns: eval_returns.to_vec(),
             episodes: train_returns.len(),
             total_steps,

@@ -19,7 +19,7 @@ use nnlab_agents::{evaluate, record_episode, Agent};
 use nnlab_experiments::algos::AlgoConfig;
 use nnlab_experiments::config::{self, Source};
 use nnlab_experiments::device::{self, DeviceChoice};
-use nnlab_experiments::summary::EVAL_SEED_OFFSET;
+use nnlab_experiments::summary::{mean_std, EVAL_SEED_OFFSET};
 use nnlab_experiments::{main_wrapper, video};
 use std::path::{Path, PathBuf};
 
@@ -83,15 +83,14 @@ fn run() -> Result<()> {
         bail!("--episodes must be at least 1");
     }
     let returns = evaluate(agent.as_mut(), episodes, first_seed)?;
-    let mean = returns.iter().sum::<f64>() / returns.len() as f64;
-    let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / returns.len() as f64).sqrt();
+    let (mean, std) = mean_std(&returns);
     let (lo, hi) = returns.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &r| (lo.min(r), hi.max(r)));
     println!("{} on {}: {episodes} episodes from seed {first_seed}: return {mean:.2} +- {std:.2} (min {lo:.1}, max {hi:.1})", summary.algo, agent.env_id());
     if args.seed.is_none() && args.episodes.is_none() {
         if returns == summary.eval_returns {
             println!("the same returns as the run's evaluation (summary.json)");
         } else {
-            println!("differs from the run's evaluation in summary.json (mean {:.2}): another device or build, or statistics saved as f32 by an older nnlab", summary.eval_returns.iter().sum::<f64>() / summary.eval_returns.len().max(1) as f64);
+            println!("differs from the run's evaluation in summary.json (mean {:.2}): another device or build, or statistics saved as f32 by an older nnlab", mean_std(&summary.eval_returns).0);
         }
     }
     if let Some(path) = &args.gif {
