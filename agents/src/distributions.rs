@@ -45,11 +45,12 @@ impl ActionDist {
                     .map(|row| {
                         let u = rng.random::<f32>() * row.iter().sum::<f32>();
                         let mut acc = 0.0;
-                        row.iter().position(|p| {
-                            acc += p;
-                            u < acc
-                        })
-                        .unwrap_or(n - 1) as i64
+                        row.iter()
+                            .position(|p| {
+                                acc += p;
+                                u < acc
+                            })
+                            .unwrap_or(n - 1) as i64
                     })
                     .collect();
                 Tensor::from_slice(&idx).to_device(log_probs.device())

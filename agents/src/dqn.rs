@@ -12,8 +12,8 @@
 //! initialisation), the agent's `ChaCha8Rng::seed_from_u64(seed)` (exploration
 //! and replay sampling), and the training env's `reset(Some(seed))`.
 
-use crate::network::{clip_grad_norm, soft_update, GreedyPolicy, QNetwork};
 use crate::agent::{Agent, OwnedAction, TrainStats};
+use crate::network::{clip_grad_norm, soft_update, GreedyPolicy, QNetwork};
 use crate::observer::{EpisodeRecord, Observer};
 use crate::replay_buffer::{Batch, ReplayBuffer};
 use crate::schedule::LinearSchedule;
@@ -246,20 +246,14 @@ impl Dqn {
         for global_step in 0..cfg.total_timesteps {
             // 1. Act: epsilon-greedy on the online network.
             let eps = epsilon.value(global_step);
-            let action = if self.rng.random::<f64>() < eps {
-                self.rng.random_range(0..self.n_actions)
-            } else {
-                self.act_greedy(&obs)
-            };
+            let action = if self.rng.random::<f64>() < eps { self.rng.random_range(0..self.n_actions) } else { self.act_greedy(&obs) };
             envs.step(Actions::Discrete(&[action]))?;
 
             // 2. Store the transition; bootstrap through truncation from the true final observation.
             rb.add(&obs, envs.next_observation(0), action as i64, envs.rewards()[0], envs.terminated()[0]);
             if let Some(ep) = envs.episodes()[0] {
                 stats.episode_returns.push(ep.ret);
-                let mean_of = |sum: &Tensor| {
-                    (updates_since_report > 0).then(|| f64::try_from(sum).unwrap_or(f64::NAN) / updates_since_report as f64)
-                };
+                let mean_of = |sum: &Tensor| (updates_since_report > 0).then(|| f64::try_from(sum).unwrap_or(f64::NAN) / updates_since_report as f64);
                 let record = EpisodeRecord { global_step, episode_return: ep.ret, episode_length: ep.len };
                 let stats = [("loss", mean_of(&loss_sum)), ("mean_q", mean_of(&q_sum)), ("epsilon", Some(eps))];
                 observer.on_episode(&record, &stats);

@@ -342,15 +342,7 @@ pub enum Activation {
 /// Adds an MLP `in -> hidden... -> out` to `b` (activation between layers, none after
 /// the last) and returns its layer indices. `hidden_init` and `out_init` initialise the
 /// hidden layers and the output layer.
-pub fn add_mlp(
-    b: &mut FlatBuilder,
-    name: &str,
-    in_dim: usize,
-    hidden: &[usize],
-    out_dim: usize,
-    hidden_init: LayerInit,
-    out_init: LayerInit,
-) -> Vec<usize> {
+pub fn add_mlp(b: &mut FlatBuilder, name: &str, in_dim: usize, hidden: &[usize], out_dim: usize, hidden_init: LayerInit, out_init: LayerInit) -> Vec<usize> {
     let mut layers = Vec::new();
     let mut d = in_dim;
     for (i, &h) in hidden.iter().enumerate() {

@@ -159,11 +159,11 @@ impl RolloutCollector {
                 scaler.scale(&mut rewards, &ends);
             }
             // Bootstrap time-limit truncations from the final observation.
-            for i in 0..n {
+            for (i, reward) in rewards.iter_mut().enumerate() {
                 if self.envs.truncated()[i] && !self.envs.terminated()[i] {
                     let mut fin = self.envs.final_observations()[i * d..(i + 1) * d].to_vec();
                     self.normalize_frozen(&mut fin);
-                    rewards[i] += (gamma * host.value(&fin) as f64) as f32;
+                    *reward += (gamma * host.value(&fin) as f64) as f32;
                 }
             }
             buf.rewards[t * n..(t + 1) * n].copy_from_slice(&rewards);

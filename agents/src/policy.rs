@@ -126,7 +126,15 @@ impl HostActorCritic {
             let s = policy.params.vector_slot(i);
             (s.offset, s.len)
         });
-        let mut h = Self { torso: slots(&policy.torso), actor: slots(&policy.actor), critic: slots(&policy.critic), log_std, layers: Default::default(), features: Vec::new(), out: Vec::new() };
+        let mut h = Self {
+            torso: slots(&policy.torso),
+            actor: slots(&policy.actor),
+            critic: slots(&policy.critic),
+            log_std,
+            layers: Default::default(),
+            features: Vec::new(),
+            out: Vec::new(),
+        };
         h.sync(policy);
         h
     }

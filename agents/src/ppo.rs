@@ -170,9 +170,8 @@ impl Ppo {
         let obs_dim = env.observation_space().dim();
         let action_space = env.action_space().clone();
         let vs = nn::VarStore::new(device);
-        let policy = crate::with_torch_seed(config.seed, || {
-            ActorCritic::new(&vs.root(), obs_dim, &action_space, &config.hidden_sizes, config.init_log_std, false)
-        })?;
+        let policy =
+            crate::with_torch_seed(config.seed, || ActorCritic::new(&vs.root(), obs_dim, &action_space, &config.hidden_sizes, config.init_log_std, false))?;
         let optimizer = nn::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         let collector = RolloutCollector::new(CollectorSettings {

@@ -126,9 +126,8 @@ impl Reinforce {
         let obs_dim = envs[0].observation_space().dim();
         let action_space = envs[0].action_space().clone();
         let vs = nn::VarStore::new(device);
-        let policy = crate::with_torch_seed(config.seed, || {
-            ActorCritic::new(&vs.root(), obs_dim, &action_space, &config.hidden_sizes, config.init_log_std, false)
-        })?;
+        let policy =
+            crate::with_torch_seed(config.seed, || ActorCritic::new(&vs.root(), obs_dim, &action_space, &config.hidden_sizes, config.init_log_std, false))?;
         let optimizer = nn::Adam::default().build(&vs, config.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         Ok(Self { config, device, policy, optimizer, rng, envs, obs_dim, action_space })
@@ -219,7 +218,11 @@ impl Reinforce {
             let value_loss = (&values - &g).square().mean(Kind::Float);
             let mut loss = &policy_loss - cfg.ent_coef * &entropy;
             if cfg.baseline {
-                loss = loss + cfg.vf_coef * &value_loss;
+                // Not `+=`: that adds in place into a tensor of the autograd graph.
+                #[allow(clippy::assign_op_pattern)]
+                {
+                    loss = loss + cfg.vf_coef * &value_loss;
+                }
             }
             self.optimizer.zero_grad();
             loss.backward();

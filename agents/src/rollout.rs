@@ -16,11 +16,11 @@ pub fn gae(rewards: &[f32], values: &[f32], ends: &[f32], last_values: &[f32], n
     assert!(n > 0 && len.is_multiple_of(n) && values.len() == len && ends.len() == len && last_values.len() == n);
     let steps = len / n;
     let mut adv = vec![0.0f32; len];
-    for e in 0..n {
+    for (e, &last_value) in last_values.iter().enumerate() {
         let mut last = 0.0f32;
         for t in (0..steps).rev() {
             let i = t * n + e;
-            let next_value = if t + 1 < steps { values[i + n] } else { last_values[e] };
+            let next_value = if t + 1 < steps { values[i + n] } else { last_value };
             let not_end = 1.0 - ends[i];
             let delta = rewards[i] + gamma * next_value * not_end - values[i];
             last = delta + gamma * lambda * not_end * last;

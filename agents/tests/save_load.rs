@@ -40,7 +40,14 @@ fn dqn_round_trips() {
 #[test]
 fn ppo_with_observation_normalisation_round_trips() {
     round_trip("ppo", |seed| {
-        let cfg = PpoConfig { seed, env_id: "Pendulum-v1".into(), total_timesteps: 4096, normalize_observation: true, normalize_reward: true, ..PpoConfig::default() };
+        let cfg = PpoConfig {
+            seed,
+            env_id: "Pendulum-v1".into(),
+            total_timesteps: 4096,
+            normalize_observation: true,
+            normalize_reward: true,
+            ..PpoConfig::default()
+        };
         Box::new(Ppo::new(cfg, Device::Cpu).unwrap())
     });
 }

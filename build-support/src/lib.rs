@@ -7,6 +7,9 @@
 //! 2. `--no-as-needed -ltorch_cuda`: no Rust symbol uses libtorch_cuda.so,
 //!    so the linker's `--as-needed` drops it and CUDA is never detected
 //!    (tch-rs issues #213, #329, #904, #980).
+//!
+//! [`compile_cpp`] builds a small C++ file against LibTorch's headers, for
+//! the few ATen switches that tch does not expose.
 
 use std::path::PathBuf;
 
@@ -25,4 +28,27 @@ pub fn link_libtorch() {
     if lib.join("libtorch_cuda.so").exists() {
         println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
     }
+}
+
+/// Compiles the C++ `sources` against LibTorch's headers (C++17, the C++11
+/// ABI that PyPI's torch wheel uses) into the static library `name`, linked
+/// into the calling package.
+pub fn compile_cpp(name: &str, sources: &[&str]) {
+    for s in sources {
+        println!("cargo:rerun-if-changed={s}");
+    }
+    let Some(libtorch) = std::env::var_os("LIBTORCH") else {
+        println!("cargo:warning=LIBTORCH is not set: run scripts/setup.sh first");
+        return;
+    };
+    let include = PathBuf::from(libtorch).join("include");
+    cc::Build::new()
+        .cpp(true)
+        .std("c++17")
+        .include(&include)
+        .include(include.join("torch/csrc/api/include"))
+        .define("_GLIBCXX_USE_CXX11_ABI", "1")
+        .flag_if_supported("-w")
+        .files(sources)
+        .compile(name);
 }

@@ -91,9 +91,53 @@ fn max_abs_dev(a: &[f64], b: impl IntoIterator<Item = f64>) -> f64 {
     a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
 }
 
-/// Replays every episode of `env_id` and compares each transition with `tolerance`.
+impl ReferenceEpisode {
+    /// Checks that every per-step list has one entry per action.
+    pub fn check_lengths(&self) -> Result<(), String> {
+        let n = self.actions.len();
+        let lists = [
+            ("states", self.states.len()),
+            ("observations", self.observations.len()),
+            ("rewards", self.rewards.len()),
+            ("terminated", self.terminated.len()),
+            ("truncated", self.truncated.len()),
+        ];
+        match lists.iter().find(|(_, len)| *len != n) {
+            Some((name, len)) => Err(format!("{n} actions but {len} {name}")),
+            None if n == 0 => Err("no steps".into()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl ReferenceFile {
+    /// Checks that the file has at least one environment, each with at least
+    /// one episode, and that each episode's lists have one entry per step.
+    pub fn check(&self) -> Result<(), String> {
+        if self.environments.is_empty() {
+            return Err("it records no environments".into());
+        }
+        for (id, episodes) in &self.environments {
+            if episodes.is_empty() {
+                return Err(format!("{id} has no episodes"));
+            }
+            for (k, ep) in episodes.iter().enumerate() {
+                ep.check_lengths().map_err(|e| format!("{id} episode {k}: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Replays every episode of `env_id` and compares each transition with
+/// `tolerance` (a finite number >= 0). An episode whose lists differ in
+/// length is reported as a mismatch, not replayed.
 pub fn check_env(env_id: &str, episodes: &[ReferenceEpisode], tolerance: f64) -> ParityReport {
     let mut report = ParityReport::default();
+    if !(tolerance.is_finite() && tolerance >= 0.0) {
+        report.mismatches.push(format!("tolerance must be a finite number >= 0, got {tolerance}"));
+        return report;
+    }
     let mut env = match make(env_id) {
         Ok(env) => env,
         Err(e) => {
@@ -105,6 +149,10 @@ pub fn check_env(env_id: &str, episodes: &[ReferenceEpisode], tolerance: f64) ->
     for (k, ep) in episodes.iter().enumerate() {
         report.episodes += 1;
         let label = format!("{env_id} episode {k} (seed {}, {})", ep.seed_in_gymnasium, ep.policy);
+        if let Err(e) = ep.check_lengths() {
+            report.mismatches.push(format!("{label}: {e}"));
+            continue;
+        }
         env.reset_into(Some(0), &mut obs);
         let mut prev: &[f64] = &ep.initial_state;
         for t in 0..ep.actions.len() {

@@ -103,10 +103,7 @@ pub fn cartpole(state: &[f64; 4]) -> Frame {
     let (l, r, t, b) = (-cart_w / 2.0, cart_w / 2.0, cart_h / 2.0, -cart_h / 2.0);
     c.polygon(&[(l + cart_x, b + cart_y), (l + cart_x, t + cart_y), (r + cart_x, t + cart_y), (r + cart_x, b + cart_y)], (0, 0, 0));
     let (l, r, t, b) = (-pole_w / 2.0, pole_w / 2.0, pole_len - pole_w / 2.0, -pole_w / 2.0);
-    let pole: Vec<_> = [(l, b), (l, t), (r, t), (r, b)]
-        .iter()
-        .map(|&p| rotate(p, -state[2] as f32, cart_x, cart_y + axle))
-        .collect();
+    let pole: Vec<_> = [(l, b), (l, t), (r, t), (r, b)].iter().map(|&p| rotate(p, -state[2] as f32, cart_x, cart_y + axle)).collect();
     c.polygon(&pole, (202, 152, 101));
     c.circle(cart_x, cart_y + axle, pole_w / 2.0, (129, 132, 203));
     c.into_frame()

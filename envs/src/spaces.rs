@@ -26,10 +26,7 @@ impl BoxSpace {
 
     /// Whether `x` has the right length, is finite and lies inside the bounds.
     pub fn contains(&self, x: &[f32]) -> bool {
-        x.len() == self.dim()
-            && x.iter()
-                .zip(self.low.iter().zip(&self.high))
-                .all(|(v, (lo, hi))| v.is_finite() && *v >= *lo && *v <= *hi)
+        x.len() == self.dim() && x.iter().zip(self.low.iter().zip(&self.high)).all(|(v, (lo, hi))| v.is_finite() && *v >= *lo && *v <= *hi)
     }
 
     /// A uniform sample (components with an infinite bound are drawn from N(0, 1)).
@@ -71,10 +68,7 @@ impl Space {
         match (self, action) {
             (Space::Discrete(n), Action::Discrete(a)) if a < *n => Ok(()),
             (Space::Box(b), Action::Continuous(x)) if b.contains(x) => Ok(()),
-            _ => Err(EnvError::InvalidAction {
-                action: action.describe(),
-                space: self.describe(),
-            }),
+            _ => Err(EnvError::InvalidAction { action: action.describe(), space: self.describe() }),
         }
     }
 

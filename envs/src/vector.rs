@@ -98,10 +98,7 @@ impl SyncVectorEnv {
             Actions::Continuous(a) => a.len() == n * act_dim,
         };
         if !count_ok {
-            return Err(EnvError::InvalidAction {
-                action: format!("{actions:?}"),
-                space: format!("{} environments of {}", n, self.action_space().describe()),
-            });
+            return Err(EnvError::InvalidAction { action: format!("{actions:?}"), space: format!("{} environments of {}", n, self.action_space().describe()) });
         }
         let action_of = |i: usize| match actions {
             Actions::Discrete(a) => Action::Discrete(a[i]),

@@ -35,11 +35,50 @@ fn fails_on_a_perturbed_file_and_on_bad_files() {
 
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "{\"not\": 1}").unwrap();
-    for args in [vec!["/no/such.json"], vec![junk.to_str().unwrap()], vec![]] {
+    let o = gym_parity(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("<FILE>"), "clap names the missing argument");
+    for args in [vec!["/no/such.json"], vec![junk.to_str().unwrap()]] {
         let o = gym_parity(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(!err.contains("panicked"));
     }
+}
+
+/// Problem 5 of issue 9: unequal lists, an unusable tolerance, empty files
+/// and `--help`.
+#[test]
+fn malformed_recordings_and_tolerances_are_errors_not_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(FIXTURE).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let write = |name: &str, v: &serde_json::Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, serde_json::to_string(v).unwrap()).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let mut short = v.clone();
+    short["environments"]["CartPole-v1"][0]["states"].as_array_mut().unwrap().pop();
+    let short = write("short.json", &short);
+    let o = gym_parity(&[&short]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("CartPole-v1 episode 0") && err.contains("states") && !err.contains("panicked"), "{err}");
+
+    for t in ["nan", "-1", "inf"] {
+        let o = gym_parity(&[FIXTURE, "--tolerance", t]);
+        assert_eq!(o.status.code(), Some(2), "--tolerance {t}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("finite number >= 0"));
+    }
+    let empty_envs = write("empty.json", &serde_json::json!({"generator": "x", "environments": {}}));
+    let no_episodes = write("noeps.json", &serde_json::json!({"generator": "x", "environments": {"CartPole-v1": []}}));
+    for (f, why) in [(empty_envs, "no environments"), (no_episodes, "no episodes")] {
+        let o = gym_parity(&[&f]);
+        assert_eq!(o.status.code(), Some(2), "{why}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains(why));
+    }
+    let o = gym_parity(&["--help"]);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("--tolerance"));
 }

@@ -5,8 +5,7 @@ use nnlab_envs::ENV_IDS;
 
 #[test]
 fn every_environment_matches_gymnasium() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gymnasium-classic-control.json"))
-        .expect("fixture present");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gymnasium-classic-control.json")).expect("fixture present");
     let file = parse(&text).expect("fixture parses");
     for id in ENV_IDS {
         let episodes = file.environments.get(id).unwrap_or_else(|| panic!("{id} recorded"));

@@ -116,14 +116,23 @@ macro_rules! presets {
     };
 }
 
-presets![("dqn", "CartPole-v1"), ("ppo", "CartPole-v1"), ("ppo", "Pendulum-v1"), ("a2c", "CartPole-v1"), ("reinforce", "CartPole-v1"), ("ppo", "Acrobot-v1"), ("dqn", "MountainCar-v0"), ("dqn", "Acrobot-v1")];
+presets![
+    ("dqn", "CartPole-v1"),
+    ("ppo", "CartPole-v1"),
+    ("ppo", "Pendulum-v1"),
+    ("a2c", "CartPole-v1"),
+    ("reinforce", "CartPole-v1"),
+    ("ppo", "Acrobot-v1"),
+    ("dqn", "MountainCar-v0"),
+    ("dqn", "Acrobot-v1")
+];
 
 /// The shipped preset of `algo` on `env`, if there is one.
 pub fn preset(algo: &str, env: &str) -> Option<crate::runner::Preset> {
-    PRESETS.iter().find(|(a, e, _)| *a == algo && *e == env).map(|(a, e, text)| crate::runner::Preset {
-        name: format!("experiments/configs/{a}/{e}.toml"),
-        text: text.to_string(),
-    })
+    PRESETS
+        .iter()
+        .find(|(a, e, _)| *a == algo && *e == env)
+        .map(|(a, e, text)| crate::runner::Preset { name: format!("experiments/configs/{a}/{e}.toml"), text: text.to_string() })
 }
 
 /// A published score to draw beside a sweep's curves (`shared/notes/anchors.md`).

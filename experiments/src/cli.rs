@@ -1,8 +1,21 @@
 //! Flags shared by every experiment binary (flattened into each one's `Args`).
 
 use crate::device::DeviceChoice;
+use anyhow::{bail, Result};
 use clap::Args;
+use nnlab_torch::numerics::{self, Numerics};
 use std::path::PathBuf;
+use tch::Device;
+
+/// Parses `--numerics` / `NNLAB_NUMERICS`.
+fn parse_numerics(s: &str) -> Result<Numerics, String> {
+    s.parse()
+}
+
+/// The machine's CPU cores (1 where unknown).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
 
 /// The flags every experiment takes.
 #[derive(Debug, Clone, Args)]
@@ -22,6 +35,12 @@ pub struct SharedArgs {
     /// CPU threads for torch (results are bit-reproducible for a fixed thread count).
     #[arg(long, default_value_t = 1)]
     pub threads: i32,
+    /// `fast`: the kernels this CPU is best at (the same bits on the same CPU model and
+    /// thread count); `portable`: every kernel choice pinned, the same bits on any x86-64
+    /// CPU (one thread, CPU only, about 2x slower). Default: the `[run]` table of a
+    /// `--config` written by nnlab, else fast.
+    #[arg(long, env = "NNLAB_NUMERICS", value_name = "fast|portable", value_parser = parse_numerics)]
+    pub numerics: Option<Numerics>,
     /// Run folder (default: results/<experiment>/<UTC time>-seed<seed>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -31,20 +50,56 @@ pub struct SharedArgs {
 }
 
 impl SharedArgs {
-    /// Starts a run of `experiment` with the validated `config` and `seed`:
-    /// resolves `--device`, sets `--threads`, creates the run folder (refusing
-    /// a non-empty `--out`) and writes `config.toml` there.
-    pub fn start_run<C: serde::Serialize>(&self, experiment: &str, config: &C, seed: u64) -> anyhow::Result<(crate::run_dir::RunDir, tch::Device)> {
-        let device = crate::device::resolve(self.device)?;
+    /// The numerics of this run: `--numerics` (or `NNLAB_NUMERICS`), else the
+    /// `[run]` table of the `--config` file, else fast.
+    pub fn resolve_numerics(&self) -> Result<Numerics> {
+        if let Some(n) = self.numerics {
+            return Ok(n);
+        }
+        if let Some(path) = &self.config {
+            if let Some(run) = crate::config::run_record(path)? {
+                return Ok(run.numerics);
+            }
+        }
+        Ok(Numerics::Fast)
+    }
+
+    /// Sets up torch for this run, before any other torch call: the numerics
+    /// (portable mode needs one thread and the CPU), then the device and the
+    /// thread count.
+    pub fn init_torch(&self) -> Result<(Numerics, Device)> {
+        check_threads(self.threads)?;
+        let mode = self.resolve_numerics()?;
+        numerics::init(mode).map_err(anyhow::Error::msg)?;
+        let device = match (mode, self.device) {
+            (Numerics::Portable, DeviceChoice::Cuda) => {
+                bail!("--numerics portable pins the CPU's kernels and runs on the CPU; drop --device cuda or use --numerics fast")
+            }
+            (Numerics::Portable, _) => Device::Cpu,
+            (Numerics::Fast, choice) => crate::device::resolve(choice)?,
+        };
+        if mode == Numerics::Portable && self.threads != 1 {
+            bail!("--numerics portable runs on one torch thread; drop --threads {} or use --numerics fast", self.threads);
+        }
         tch::set_num_threads(self.threads);
+        Ok((mode, device))
+    }
+
+    /// Starts a run of `experiment` with the validated `config` and `seed`:
+    /// sets up torch ([`Self::init_torch`]), creates the run folder (refusing
+    /// a non-empty `--out`) and writes `config.toml` there, with a `[run]`
+    /// table recording the numerics and threads.
+    pub fn start_run<C: serde::Serialize>(&self, experiment: &str, config: &C, seed: u64) -> Result<(crate::run_dir::RunDir, Device)> {
+        let (mode, device) = self.init_torch()?;
         let run = crate::run_dir::RunDir::create(self.out.clone(), experiment, seed)?;
-        run.write_atomic("config.toml", crate::config::to_toml(config)?.as_bytes())?;
+        let record = crate::config::RunRecord { numerics: mode, threads: self.threads };
+        run.write_atomic("config.toml", crate::config::to_toml_with_run(config, &record)?.as_bytes())?;
         Ok((run, device))
     }
 
     /// Loads a `T` from `--config` or else the named preset text, applies `--set`, then
     /// `--seed` through `set_seed`; also checks `--threads`.
-    pub fn load_config<T>(&self, preset: (&str, &str), set_seed: impl FnOnce(&mut T, u64)) -> anyhow::Result<T>
+    pub fn load_config<T>(&self, preset: (&str, &str), set_seed: impl FnOnce(&mut T, u64)) -> Result<T>
     where
         T: Default + serde::Serialize + serde::de::DeserializeOwned,
     {
@@ -56,11 +111,20 @@ impl SharedArgs {
         if let Some(seed) = self.seed {
             set_seed(&mut cfg, seed);
         }
-        if self.threads < 1 {
-            anyhow::bail!("--threads must be at least 1, got {}", self.threads);
-        }
+        check_threads(self.threads)?;
         Ok(cfg)
     }
+}
+
+/// `--threads` must be between 1 and the machine's core count.
+pub fn check_threads(threads: i32) -> Result<()> {
+    if threads < 1 {
+        bail!("--threads must be at least 1, got {threads}");
+    }
+    if threads as usize > cores() {
+        bail!("--threads {threads}: this machine has {} CPU cores; more torch threads than cores only slows training", cores());
+    }
+    Ok(())
 }
 
 /// `--seeds` for experiments that are not RL runs (their own flags otherwise).
@@ -103,7 +167,7 @@ pub struct CommonArgs {
 /// Parses the command line like `T::parse()`, but a usage error becomes one
 /// line (clap's first line, without its hint) for [`crate::main_wrapper`]
 /// to print; `--help` and `--version` print and exit as usual.
-pub fn parse_args<T: clap::Parser>() -> anyhow::Result<T> {
+pub fn parse_args<T: clap::Parser>() -> Result<T> {
     match T::try_parse() {
         Ok(args) => Ok(args),
         Err(e) if e.use_stderr() => {

@@ -20,14 +20,52 @@ pub enum Source<'a> {
     Preset(&'a str, &'a str),
 }
 
+/// The `[run]` table nnlab adds to a run's `config.toml`: how the run was
+/// computed, beside what it computed. Loading a config file ignores it,
+/// except that its numerics become the default of `--numerics`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+pub struct RunRecord {
+    /// `fast` or `portable` (see `nnlab_torch::numerics`).
+    pub numerics: nnlab_torch::numerics::Numerics,
+    /// Torch CPU threads.
+    pub threads: i32,
+}
+
+/// The name of that table.
+pub const RUN_TABLE: &str = "run";
+
+/// The largest config file nnlab reads (1 MiB): a config is a few hundred bytes,
+/// and `--config /dev/zero` must not read forever.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Reads a config file as text: at most [`MAX_CONFIG_BYTES`], UTF-8.
+pub fn read_config_text(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| anyhow!("cannot read config file '{}': {}", path.display(), crate::io_reason(&e)))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes).map_err(|e| anyhow!("cannot read config file '{}': {}", path.display(), crate::io_reason(&e)))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        bail!("config file '{}' is larger than {} KiB; a config is a short TOML file", path.display(), MAX_CONFIG_BYTES >> 10);
+    }
+    String::from_utf8(bytes).map_err(|_| anyhow!("config file '{}' is not UTF-8 text", path.display()))
+}
+
+/// The `[run]` table of a config file, if it has one.
+pub fn run_record(path: &Path) -> Result<Option<RunRecord>> {
+    let text = read_config_text(path)?;
+    let table: Table = text.parse().map_err(|e: toml::de::Error| anyhow!("{} is not valid TOML: {}", path.display(), e.message()))?;
+    match table.get(RUN_TABLE) {
+        None => Ok(None),
+        Some(v) => v.clone().try_into().map(Some).map_err(|e: toml::de::Error| anyhow!("{}: bad [run] table: {}", path.display(), e.message())),
+    }
+}
+
 /// Parses one `--set` value as TOML, or as a string when it is a bare word.
 fn parse_value(key: &str, raw: &str) -> Result<Value> {
     let doc = format!("v = {raw}");
     match doc.parse::<Table>() {
         Ok(mut t) => Ok(t.remove("v").expect("parsed key")),
-        Err(_) if !raw.is_empty() && raw.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) => {
-            Ok(Value::String(raw.to_string()))
-        }
+        Err(_) if !raw.is_empty() && raw.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) => Ok(Value::String(raw.to_string())),
         Err(_) => bail!("--set {key}={raw}: '{raw}' is not a valid TOML value"),
     }
 }
@@ -53,15 +91,11 @@ pub fn apply_sets(table: &mut Table, sets: &[String]) -> Result<()> {
 /// Builds a `T` from its defaults, the source's TOML and the `--set` overrides.
 pub fn load<T: Default + Serialize + DeserializeOwned>(source: Source<'_>, sets: &[String]) -> Result<T> {
     let (text, origin) = match &source {
-        Source::File(path) => (
-            std::fs::read_to_string(path).with_context(|| format!("cannot read config file '{}'", path.display()))?,
-            path.display().to_string(),
-        ),
+        Source::File(path) => (read_config_text(path)?, path.display().to_string()),
         Source::Preset(name, text) => (text.to_string(), format!("preset {name}")),
     };
-    let file: Table = text.parse().map_err(|e: toml::de::Error| {
-        anyhow!("{origin} is not valid TOML: {}", e.message())
-    })?;
+    let mut file: Table = text.parse().map_err(|e: toml::de::Error| anyhow!("{origin} is not valid TOML: {}", e.message()))?;
+    file.remove(RUN_TABLE);
     let mut table = Table::try_from(T::default()).context("serialising the defaults")?;
     for (k, v) in file {
         table.insert(k, v);
@@ -73,6 +107,16 @@ pub fn load<T: Default + Serialize + DeserializeOwned>(source: Source<'_>, sets:
 /// The resolved config as TOML text, for the run folder.
 pub fn to_toml<T: Serialize>(config: &T) -> Result<String> {
     toml::to_string(config).context("serialising the config")
+}
+
+/// The resolved config and its `[run]` table as TOML text, for the run folder.
+pub fn to_toml_with_run<T: Serialize>(config: &T, run: &RunRecord) -> Result<String> {
+    let mut text = to_toml(config)?;
+    let mut table = Table::new();
+    table.insert(RUN_TABLE.into(), Value::try_from(run).context("serialising the run record")?);
+    text.push('\n');
+    text.push_str(&toml::to_string(&table).context("serialising the run record")?);
+    Ok(text)
 }
 
 /// Memory available to a new allocation, from `/proc/meminfo` (`None` where unknown).
@@ -87,11 +131,7 @@ pub fn available_memory_bytes() -> Option<u128> {
 pub fn check_fits_in_memory(what: &str, bytes: u128) -> Result<()> {
     if let Some(avail) = available_memory_bytes() {
         if bytes > avail {
-            bail!(
-                "{what} needs {:.1} GiB but only {:.1} GiB of memory is available",
-                bytes as f64 / (1u128 << 30) as f64,
-                avail as f64 / (1u128 << 30) as f64
-            );
+            bail!("{what} needs {:.1} GiB but only {:.1} GiB of memory is available", bytes as f64 / (1u128 << 30) as f64, avail as f64 / (1u128 << 30) as f64);
         }
     }
     Ok(())
@@ -113,11 +153,7 @@ mod tests {
 
     #[test]
     fn sets_override_with_toml_values() {
-        let d: Demo = load(
-            Source::Preset("demo", "lr = 0.5\nclip = 3.0\n"),
-            &["sizes=[1, 2]".into(), "name=huber".into(), "clip=none".into()],
-        )
-        .unwrap();
+        let d: Demo = load(Source::Preset("demo", "lr = 0.5\nclip = 3.0\n"), &["sizes=[1, 2]".into(), "name=huber".into(), "clip=none".into()]).unwrap();
         assert_eq!(d, Demo { lr: 0.5, sizes: vec![1, 2], name: "huber".into(), clip: None });
     }
 

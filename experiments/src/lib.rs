@@ -6,14 +6,15 @@
 pub mod algos;
 pub mod cli;
 pub mod config;
-pub mod images;
 pub mod device;
+pub mod images;
 pub mod metrics;
 pub mod multi_seed;
 pub mod plot;
 pub mod progress;
 pub mod run_dir;
 pub mod runner;
+pub mod signals;
 pub mod summary;
 pub mod video;
 
@@ -25,17 +26,35 @@ pub fn one_line(text: &str) -> String {
     text.replace('\n', " ").trim_end().to_string()
 }
 
+/// `println!` that survives a closed stdout (`enjoy ... | head -1`): the
+/// line is dropped, the command goes on and exits as it would have.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// The reason of an I/O error in words ("No such file or directory"), without
+/// Rust's debug structure or the OS error number.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
 /// Runs `body` as a command's `main`: an error prints one line on stderr
 /// (`NAME: error: ...`) and exits with status 1; a panic prints one line too,
-/// without a backtrace.
+/// without a backtrace. SIGINT/SIGTERM stop the run with a message
+/// ([`signals`]).
 pub fn main_wrapper(name: &'static str, body: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode {
+    signals::install(name);
     std::panic::set_hook(Box::new(move |info| {
-        let msg = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("unknown panic");
+        let msg =
+            info.payload().downcast_ref::<String>().map(String::as_str).or_else(|| info.payload().downcast_ref::<&str>().copied()).unwrap_or("unknown panic");
         eprintln!("{name}: internal error: {}", one_line(msg.lines().next().unwrap_or(msg)));
     }));
     match body() {

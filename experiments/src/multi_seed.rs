@@ -4,18 +4,25 @@
 
 use crate::plot::{self, Reference, Series};
 use crate::run_dir::write_atomic;
+use crate::signals;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// Parses `1,2,3` or `1-5`.
+/// The most seeds one `--seeds` list may hold.
+pub const MAX_SEEDS: u64 = 1000;
+
+/// Parses `1,2,3` or `1-5` (at most [`MAX_SEEDS`] seeds, no seed twice).
 pub fn parse_seeds(text: &str) -> Result<Vec<u64>> {
-    let parse = |s: &str| s.trim().parse::<u64>().with_context(|| format!("--seeds: '{s}' is not a seed"));
-    let seeds = if let Some((a, b)) = text.split_once('-') {
+    let parse = |s: &str| s.trim().parse::<u64>().map_err(|_| anyhow::anyhow!("--seeds: '{}' is not a seed (a whole number >= 0)", s.trim()));
+    let seeds: Vec<u64> = if let Some((a, b)) = text.split_once('-') {
         let (a, b) = (parse(a)?, parse(b)?);
         if a > b {
             bail!("--seeds {text}: empty range");
+        }
+        if b - a >= MAX_SEEDS {
+            bail!("--seeds {text}: {} seeds; at most {MAX_SEEDS} in one sweep", (b - a).saturating_add(1));
         }
         (a..=b).collect()
     } else {
@@ -24,17 +31,31 @@ pub fn parse_seeds(text: &str) -> Result<Vec<u64>> {
     if seeds.is_empty() {
         bail!("--seeds: no seeds given");
     }
+    if seeds.len() as u64 > MAX_SEEDS {
+        bail!("--seeds: {} seeds; at most {MAX_SEEDS} in one sweep", seeds.len());
+    }
+    let mut sorted = seeds.clone();
+    sorted.sort_unstable();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        bail!("--seeds {text}: seed {} appears twice", w[0]);
+    }
     Ok(seeds)
 }
 
-/// Command-line arguments of this process without `--seeds`, `--seed` and `--out` (and their values).
+/// Command-line arguments of this process without `--seeds`, `--seed`, `--out`
+/// (and their values) and `--quiet` (each child gets its own `--quiet`).
 pub fn child_args() -> Vec<String> {
+    strip_sweep_args(std::env::args().skip(1))
+}
+
+/// [`child_args`] of an explicit argument list.
+pub fn strip_sweep_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut out = Vec::new();
-    let mut args = std::env::args().skip(1);
+    let mut args = args.into_iter();
     while let Some(a) = args.next() {
         if ["--seeds", "--seed", "--out"].contains(&a.as_str()) {
             args.next();
-        } else if ["--seeds=", "--seed=", "--out="].iter().any(|p| a.starts_with(p)) {
+        } else if ["--seeds=", "--seed=", "--out="].iter().any(|p| a.starts_with(p)) || a == "--quiet" {
         } else {
             out.push(a);
         }
@@ -82,18 +103,43 @@ struct EpisodeRow {
 pub fn read_curve(run: &Path) -> Result<Vec<(f64, f64)>> {
     let path = run.join("metrics.csv");
     let mut reader = csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    reader
-        .deserialize::<EpisodeRow>()
-        .map(|r| r.map(|r| (r.global_step, r.episode_return)).with_context(|| format!("bad row in {}", path.display())))
-        .collect()
+    reader.deserialize::<EpisodeRow>().map(|r| r.map(|r| (r.global_step, r.episode_return)).with_context(|| format!("bad row in {}", path.display()))).collect()
 }
 
-fn wait(child: &mut Child, seed: u64) -> Result<()> {
-    let status = child.wait()?;
-    if !status.success() {
-        bail!("the run with seed {seed} failed ({status})");
+/// Waits until one of `running` ends and removes it; a failed run is an error.
+/// A signal to this process ([`signals::stop_requested`]) stops every child
+/// (SIGTERM), waits for them and ends the sweep with an error that says so.
+fn wait_any(running: &mut Vec<(u64, Child)>, finished: &mut Vec<u64>) -> Result<()> {
+    loop {
+        if signals::stop_requested() {
+            for (_, c) in running.iter() {
+                signals::terminate(c.id());
+            }
+            let stopped: Vec<u64> = running.iter().map(|r| r.0).collect();
+            for (_, c) in running.iter_mut() {
+                let _ = c.wait();
+            }
+            running.clear();
+            bail!(
+                "stopped by a signal: seeds {stopped:?} were stopped (their folders read as unfinished), {} finished earlier; run the same command again to go on",
+                if finished.is_empty() { "none".to_string() } else { format!("{finished:?}") }
+            );
+        }
+        for i in 0..running.len() {
+            if let Some(status) = running[i].1.try_wait()? {
+                let (seed, _) = running.remove(i);
+                if !status.success() {
+                    for (_, c) in running.iter_mut() {
+                        let _ = c.wait();
+                    }
+                    bail!("the run with seed {seed} failed ({status})");
+                }
+                finished.push(seed);
+                return Ok(());
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    Ok(())
 }
 
 /// Runs this binary once per seed under `root/seed-<k>` (with `--quiet`), up
@@ -101,21 +147,27 @@ fn wait(child: &mut Child, seed: u64) -> Result<()> {
 ///
 /// Seeds whose folder already holds a `summary.json` are not run again, so the
 /// same command resumes an interrupted sweep or just redraws its plots.
+/// SIGINT/SIGTERM to this process are forwarded to the running children.
 pub fn spawn_seeds(experiment: &str, seeds: &[u64], root: &Path) -> Result<Vec<PathBuf>> {
     let exe = std::env::current_exe().context("locating this binary")?;
-    let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(seeds.len());
+    let jobs = crate::cli::cores().min(seeds.len());
     std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
     let base = child_args();
     let dirs: Vec<PathBuf> = seeds.iter().map(|s| root.join(format!("seed-{s}"))).collect();
     eprintln!("{experiment}: {} seeds, {jobs} at a time, under {}", seeds.len(), root.display());
+    signals::supervise();
     let mut running: Vec<(u64, Child)> = Vec::new();
+    let mut finished: Vec<u64> = Vec::new();
     for (seed, dir) in seeds.iter().zip(&dirs) {
         if dir.join("summary.json").exists() {
+            finished.push(*seed);
             continue;
         }
-        if running.len() == jobs {
-            let (s, mut c) = running.remove(0);
-            wait(&mut c, s)?;
+        while running.len() == jobs {
+            wait_any(&mut running, &mut finished)?;
+        }
+        if signals::stop_requested() {
+            wait_any(&mut running, &mut finished)?;
         }
         let child = Command::new(&exe)
             .args(&base)
@@ -127,8 +179,8 @@ pub fn spawn_seeds(experiment: &str, seeds: &[u64], root: &Path) -> Result<Vec<P
             .with_context(|| format!("starting the run with seed {seed}"))?;
         running.push((*seed, child));
     }
-    for (s, mut c) in running {
-        wait(&mut c, s)?;
+    while !running.is_empty() {
+        wait_any(&mut running, &mut finished)?;
     }
     Ok(dirs)
 }
@@ -173,7 +225,7 @@ pub fn sweep(experiment: &str, list: &str, out: Option<PathBuf>, keys: &[&str]) 
     // Each column as wide as its key (at least 12), with two spaces between columns.
     let widths: Vec<usize> = keys.iter().map(|k| k.len().max(12) + 2).collect();
     let cells = |vals: &[f64]| vals.iter().zip(&widths).map(|(v, w)| format!("{v:>w$.4}")).collect::<String>();
-    println!("{:>6}{}", "seed", keys.iter().zip(&widths).map(|(k, w)| format!("{k:>w$}")).collect::<String>());
+    crate::out!("{:>6}{}", "seed", keys.iter().zip(&widths).map(|(k, w)| format!("{k:>w$}")).collect::<String>());
     for (seed, dir) in seeds.iter().zip(&dirs) {
         let text = std::fs::read_to_string(dir.join("summary.json")).with_context(|| format!("no summary in {}", dir.display()))?;
         let summary: serde_json::Value = serde_json::from_str(&text)?;
@@ -185,17 +237,18 @@ pub fn sweep(experiment: &str, list: &str, out: Option<PathBuf>, keys: &[&str]) 
             row.insert((*k).into(), summary[*k].clone());
             col.push(*v);
         }
-        println!("{seed:>6}{}", cells(&values));
+        crate::out!("{seed:>6}{}", cells(&values));
         rows.push(serde_json::Value::Object(row));
     }
-    let stats: serde_json::Map<String, serde_json::Value> = keys.iter().zip(&columns).map(|(k, c)| Ok(((*k).to_string(), serde_json::to_value(KeyStats::of(c))?))).collect::<Result<_>>()?;
+    let stats: serde_json::Map<String, serde_json::Value> =
+        keys.iter().zip(&columns).map(|(k, c)| Ok(((*k).to_string(), serde_json::to_value(KeyStats::of(c))?))).collect::<Result<_>>()?;
     for name in ["median", "mean"] {
         let vals: Vec<f64> = keys.iter().map(|k| stats[*k][name].as_f64().unwrap_or(f64::NAN)).collect();
-        println!("{name:>6}{}", cells(&vals));
+        crate::out!("{name:>6}{}", cells(&vals));
     }
     let json = serde_json::json!({ "experiment": experiment, "seeds": rows, "stats": stats });
     write_atomic(&root.join("seeds_summary.json"), serde_json::to_string_pretty(&json)?.as_bytes())?;
-    println!("results: {}", root.display());
+    crate::out!("results: {}", root.display());
     Ok(())
 }
 

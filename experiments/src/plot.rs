@@ -12,9 +12,7 @@ static FONT: Once = Once::new();
 fn ensure_font() {
     FONT.call_once(|| {
         let bytes: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");
-        plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
-            .map_err(|_| ())
-            .expect("embedded font is valid");
+        plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).map_err(|_| ()).expect("embedded font is valid");
     });
 }
 
@@ -143,14 +141,7 @@ fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<()> {
 /// A learning curve: every episode's return as a faint dot, the mean of the
 /// last `window` episodes as a line, optional reference lines; below it, an
 /// optional second panel (for example the TD loss) on a log scale.
-pub fn learning_curve(
-    path: &Path,
-    title: &str,
-    episodes: &[(f64, f64)],
-    window: usize,
-    references: &[Reference],
-    lower: Option<&Series>,
-) -> Result<()> {
+pub fn learning_curve(path: &Path, title: &str, episodes: &[(f64, f64)], window: usize, references: &[Reference], lower: Option<&Series>) -> Result<()> {
     ensure_font();
     produce_atomic(path, |tmp| {
         let root = BitMapBackend::new(tmp, (1000, if lower.is_some() { 750 } else { 520 })).into_drawing_area();
@@ -197,9 +188,7 @@ pub fn learning_curve(
                 .label_style(("sans-serif", 14))
                 .draw()
                 .map_err(|e| anyhow!("plot: {e}"))?;
-            chart
-                .draw_series(LineSeries::new(pts, PALETTE[1].stroke_width(1)))
-                .map_err(|e| anyhow!("plot: {e}"))?;
+            chart.draw_series(LineSeries::new(pts, PALETTE[1].stroke_width(1))).map_err(|e| anyhow!("plot: {e}"))?;
         }
         root.present().map_err(|e| anyhow!("plot: {e}"))?;
         Ok(())
@@ -348,8 +337,16 @@ pub fn epoch_curves(path: &Path, title: &str, series: &[Series], y_desc: &str) -
 pub fn class_scatter(path: &Path, title: &str, points: &[(f64, f64, u8)], class_names: &[&str]) -> Result<()> {
     ensure_font();
     const TEN: [RGBColor; 10] = [
-        RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75), RGBColor(227, 119, 194), RGBColor(127, 127, 127), RGBColor(188, 189, 34), RGBColor(23, 190, 207),
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
     ];
     produce_atomic(path, |tmp| {
         let root = BitMapBackend::new(tmp, (900, 800)).into_drawing_area();
@@ -392,9 +389,7 @@ pub fn sample_panels(path: &Path, title: &str, panels: &[(String, Vec<f32>)], mo
                 .map_err(|e| anyhow!("plot: {e}"))?;
             chart.configure_mesh().light_line_style(RGBColor(240, 240, 240)).label_style(("sans-serif", 11)).draw().map_err(|e| anyhow!("plot: {e}"))?;
             // Mode markers first, so that they never hide a tight cluster of samples.
-            chart
-                .draw_series(modes.iter().map(|m| Cross::new((m[0], m[1]), 5, RED.mix(0.6).stroke_width(1))))
-                .map_err(|e| anyhow!("plot: {e}"))?;
+            chart.draw_series(modes.iter().map(|m| Cross::new((m[0], m[1]), 5, RED.mix(0.6).stroke_width(1)))).map_err(|e| anyhow!("plot: {e}"))?;
             chart
                 .draw_series(pts.chunks_exact(2).map(|p| Circle::new((f64::from(p[0]), f64::from(p[1])), 1, PALETTE[0].mix(0.35).filled())))
                 .map_err(|e| anyhow!("plot: {e}"))?;

@@ -10,10 +10,7 @@ pub struct Progress {
 impl Progress {
     /// A bar for `total` steps.
     pub fn new(total: u64, quiet: bool) -> Self {
-        let bar = ProgressBar::with_draw_target(
-            Some(total),
-            if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr_with_hz(4) },
-        );
+        let bar = ProgressBar::with_draw_target(Some(total), if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr_with_hz(4) });
         bar.set_style(
             ProgressStyle::with_template("{bar:30.cyan/blue} {human_pos}/{human_len} steps  {per_sec:>12}  eta {eta:>4}  {msg}")
                 .expect("valid template")

@@ -28,6 +28,7 @@ impl RunDir {
             }
         }
         std::fs::create_dir_all(&path).with_context(|| format!("cannot create run folder {}", path.display()))?;
+        crate::signals::set_run_dir(path.clone());
         Ok(Self { path })
     }
 
@@ -93,8 +94,7 @@ fn readable_by_all(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
-            .with_context(|| format!("cannot set permissions of {}", path.display()))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).with_context(|| format!("cannot set permissions of {}", path.display()))?;
     }
     Ok(())
 }

@@ -6,7 +6,6 @@
 
 use crate::algos::AlgoConfig;
 use crate::cli::CommonArgs;
-use crate::config;
 use crate::metrics::MetricsWriter;
 use crate::plot::{self, Reference, Series};
 use crate::progress::Progress;
@@ -91,7 +90,6 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>)
         (None, None) => format!("{} defaults", C::ALGO),
     };
     let cfg: C = resolve_config(args, preset)?;
-    let device = device::resolve(args.shared.device)?;
     if let Some(list) = &args.seeds {
         let seeds = multi_seed::parse_seeds(list)?;
         let root = args.shared.out.clone().unwrap_or_else(|| RunDir::default_path(name, &format!("seeds-{list}")));
@@ -102,15 +100,19 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>)
         for r in &s.seeds {
             eprintln!("seed {}: train return (last 100) {:.2}, eval {:.2}, {:.1} s", r.seed, r.train_return_last100, r.eval_return_mean, r.wall_time_s);
         }
-        println!("results: {}", root.display());
+        crate::out!("results: {}", root.display());
         return Ok(());
     }
-    tch::set_num_threads(args.shared.threads);
-
-    let run = RunDir::create(args.shared.out.clone(), name, cfg.seed())?;
-    run.write_atomic("config.toml", config::to_toml(&cfg)?.as_bytes())?;
+    let (run, device) = args.shared.start_run(name, &cfg, cfg.seed())?;
     if !args.shared.quiet {
-        eprintln!("{name}: config {source}, seed {}, {} steps on {}, writing {}", cfg.seed(), cfg.total_timesteps(), device::name(device), run.path().display());
+        let numerics = nnlab_torch::numerics::current().unwrap_or_default();
+        eprintln!(
+            "{name}: config {source}, seed {}, {} steps on {} ({numerics} numerics), writing {}",
+            cfg.seed(),
+            cfg.total_timesteps(),
+            device::name(device),
+            run.path().display()
+        );
     }
     let mut observer = RunObserver {
         metrics: MetricsWriter::create(&run.file("metrics.csv"))?,
@@ -146,14 +148,29 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>)
         let frames: Vec<_> = record_episode(agent.as_mut(), eval_seed, 2)?.iter().map(video::downscale2).collect();
         video::write_gif(&run.file("episode.gif"), &frames, 4)?;
     }
-    let s = summary::RlSummary::new(cfg.env_id(), C::ALGO, cfg.seed(), device, args.shared.threads, &stats.episode_returns, &eval_returns, cfg.total_timesteps(), stats.updates, wall_time_s);
+    let s = summary::RlSummary::new(
+        cfg.env_id(),
+        C::ALGO,
+        cfg.seed(),
+        device,
+        args.shared.threads,
+        &stats.episode_returns,
+        &eval_returns,
+        cfg.total_timesteps(),
+        stats.updates,
+        wall_time_s,
+    );
     run.write_atomic("summary.json", serde_json::to_string_pretty(&s)?.as_bytes())?;
     if !args.shared.quiet {
         eprintln!(
             "{name}: train return (last 100) {:.2}, eval {:.2} over {} episodes, {:.1} s, {:.0} steps/s",
-            s.train_return_last100, s.eval_return_mean, eval_returns.len(), wall_time_s, s.steps_per_second
+            s.train_return_last100,
+            s.eval_return_mean,
+            eval_returns.len(),
+            wall_time_s,
+            s.steps_per_second
         );
     }
-    println!("results: {}", run.path().display());
+    crate::out!("results: {}", run.path().display());
     Ok(())
 }

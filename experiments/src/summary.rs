@@ -17,7 +17,7 @@ pub struct Versions {
     pub libtorch: &'static str,
 }
 
-/// Where a run's numbers come from: device, threads, versions, commit.
+/// Where a run's numbers come from: device, threads, numerics, versions, commit.
 /// Flattened into every `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Provenance {
@@ -25,6 +25,10 @@ pub struct Provenance {
     pub device: String,
     /// Torch CPU threads.
     pub threads: i32,
+    /// `fast` or `portable` (see `nnlab_torch::numerics`).
+    pub numerics: String,
+    /// The CPU kernels ATen dispatched to (`DEFAULT` in portable mode; `AVX2`, `AVX512`, ... in fast mode).
+    pub cpu_capability: String,
     /// Versions.
     pub versions: Versions,
     /// `git rev-parse HEAD` of the working tree, or `unknown`.
@@ -37,6 +41,8 @@ impl Provenance {
         Self {
             device: crate::device::name(device),
             threads,
+            numerics: nnlab_torch::numerics::current().unwrap_or_default().to_string(),
+            cpu_capability: nnlab_torch::numerics::cpu_capability(),
             versions: Versions { nnlab: env!("CARGO_PKG_VERSION"), tch: "0.24.0", libtorch: "2.11.0" },
             git_commit: git_commit(),
         }

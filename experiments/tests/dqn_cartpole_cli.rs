@@ -104,3 +104,58 @@ fn bad_input_gets_one_clear_line_and_no_run_folder() {
         assert_clean_error(&["--device", "cuda", "--out", o], "CUDA is not available", &out);
     }
 }
+
+/// `--numerics portable` gives the same `metrics.csv` bytes whatever CPU
+/// dispatch settings the environment holds (as on another CPU model), and
+/// records the mode in `config.toml` and `summary.json`.
+#[test]
+fn portable_numerics_ignore_the_dispatch_settings_of_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let foreign: [&[(&str, &str)]; 3] = [
+        &[],
+        &[("ATEN_CPU_CAPABILITY", "default"), ("MKL_ENABLE_INSTRUCTIONS", "SSE4_2")],
+        &[("ATEN_CPU_CAPABILITY", "avx2"), ("MKL_CBWR", "AVX2"), ("ONEDNN_MAX_CPU_ISA", "AVX2")],
+    ];
+    let mut files = Vec::new();
+    for (i, env) in foreign.iter().enumerate() {
+        let out = tmp.path().join(format!("run{i}"));
+        let o = Command::new(env!("CARGO_BIN_EXE_dqn_cartpole"))
+            .args([
+                "--numerics",
+                "portable",
+                "--seed",
+                "7",
+                "--total-timesteps",
+                "4000",
+                "--set",
+                "learning_starts=500",
+                "--no-gif",
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .envs(env.iter().copied())
+            .env_remove("NNLAB_NUMERICS")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        files.push(std::fs::read(out.join("metrics.csv")).unwrap());
+    }
+    assert!(files.iter().all(|f| f == &files[0]), "portable metrics.csv differ between dispatch settings");
+    let run = tmp.path().join("run0");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["numerics"], "portable");
+    assert_eq!(summary["cpu_capability"], "DEFAULT");
+    let config: toml::Table = std::fs::read_to_string(run.join("config.toml")).unwrap().parse().unwrap();
+    assert_eq!(config["run"]["numerics"].as_str(), Some("portable"));
+    // The run's config.toml is a valid --config, and brings its numerics along.
+    let again = tmp.path().join("again");
+    let o = dqn_cartpole(&["--config", run.join("config.toml").to_str().unwrap(), "--no-gif", "--quiet", "--out", again.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(again.join("metrics.csv")).unwrap(), files[0], "a run's config.toml repeats the run");
+    // Portable mode is one thread on the CPU.
+    let e = dqn_cartpole(&["--numerics", "portable", "--threads", "2", "--quiet"]);
+    assert!(!e.status.success() && String::from_utf8_lossy(&e.stderr).contains("one torch thread"));
+    let e = dqn_cartpole(&["--numerics", "sloppy"]);
+    assert!(!e.status.success() && String::from_utf8_lossy(&e.stderr).contains("fast or portable"));
+}

@@ -47,7 +47,8 @@ fn trains_on_local_idx_files_and_reproduces() {
 fn missing_or_corrupt_data_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    let cases: Vec<(Vec<u8>, &str)> = vec![(vec![], "has no train-images"), (vec![1, 2, 3, 4], "not an IDX file"), (encode_idx(&[10, 28, 28], &[0; 100]), "truncated")];
+    let cases: Vec<(Vec<u8>, &str)> =
+        vec![(vec![], "has no train-images"), (vec![1, 2, 3, 4], "not an IDX file"), (encode_idx(&[10, 28, 28], &[0; 100]), "truncated")];
     for (bytes, needle) in cases {
         let data = tempfile::tempdir().unwrap();
         if !bytes.is_empty() {
@@ -70,7 +71,8 @@ fn gan(args: &[&str]) -> Output {
 #[test]
 fn gan_mixture_writes_scores_and_reproduces() {
     let tmp = tempfile::tempdir().unwrap();
-    let common = ["--dataset", "grid", "--steps", "200", "--eval-every", "100", "--set", "g_hidden=32", "--set", "d_hidden=32", "--set", "eval_samples=500", "--quiet"];
+    let common =
+        ["--dataset", "grid", "--steps", "200", "--eval-every", "100", "--set", "g_hidden=32", "--set", "d_hidden=32", "--set", "eval_samples=500", "--quiet"];
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     let oa = gan(&[&common[..], &["--out", a.to_str().unwrap()]].concat());
     assert!(oa.status.success(), "{}", String::from_utf8_lossy(&oa.stderr));
@@ -95,7 +97,22 @@ fn gan_mixture_writes_scores_and_reproduces() {
 fn gan_mixture_seeds_write_a_summary_with_medians() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("sweep");
-    let o = gan(&["--seeds", "1,2", "--steps", "50", "--eval-every", "50", "--set", "g_hidden=16", "--set", "d_hidden=16", "--set", "eval_samples=200", "--out", root.to_str().unwrap()]);
+    let o = gan(&[
+        "--seeds",
+        "1,2",
+        "--steps",
+        "50",
+        "--eval-every",
+        "50",
+        "--set",
+        "g_hidden=16",
+        "--set",
+        "d_hidden=16",
+        "--set",
+        "eval_samples=200",
+        "--out",
+        root.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let s: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join("seeds_summary.json")).unwrap()).unwrap();
     assert_eq!(s["seeds"].as_array().unwrap().len(), 2);
@@ -110,25 +127,39 @@ fn dcgan(args: &[&str], cache: &Path) -> Output {
 }
 
 #[test]
-fn dcgan_trains_scores_and_reproduces_with_a_cached_classifier() {
+fn dcgan_trains_scores_with_the_shipped_classifier_and_reproduces() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, cache) = (tmp.path().join("data"), tmp.path().join("cache"));
     std::fs::create_dir(&data).unwrap();
     write_data(&data, 256, 128);
-    let common = ["--epochs", "2", "--data-dir", data.to_str().unwrap(), "--set", "g_features=4", "--set", "d_features=4", "--set", "latent_dim=8", "--set", "fd_samples=100", "--quiet"];
+    let common = [
+        "--epochs",
+        "2",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--set",
+        "g_features=4",
+        "--set",
+        "d_features=4",
+        "--set",
+        "latent_dim=8",
+        "--set",
+        "fd_samples=100",
+        "--quiet",
+    ];
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     let oa = dcgan(&[&common[..], &["--out", a.to_str().unwrap()]].concat(), &cache);
     assert!(oa.status.success(), "{}", String::from_utf8_lossy(&oa.stderr));
-    let cached: Vec<_> = std::fs::read_dir(cache.join("classifiers")).unwrap().collect();
-    assert_eq!(cached.len(), 1, "the classifier is cached");
+    assert!(!cache.join("classifiers").exists(), "nothing is trained per machine");
     assert!(dcgan(&[&common[..], &["--out", b.to_str().unwrap()]].concat(), &cache).status.success());
     let m = std::fs::read_to_string(a.join("metrics.csv")).unwrap();
-    assert_eq!(m, std::fs::read_to_string(b.join("metrics.csv")).unwrap(), "same seed, same numbers, trained or cached classifier");
+    assert_eq!(m, std::fs::read_to_string(b.join("metrics.csv")).unwrap(), "same seed, same numbers");
     assert!(m.starts_with("epoch,d_loss,g_loss,d_real,d_fake,frechet_distance\n") && m.lines().count() == 3, "{m}");
     let s: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("summary.json")).unwrap()).unwrap();
     let (fd, floor) = (s["frechet_distance"].as_f64().unwrap(), s["real_test_frechet_distance"].as_f64().unwrap());
     assert!(fd.is_finite() && floor.is_finite() && floor >= -1e-9 && fd > floor, "{fd} vs floor {floor}");
-    assert_eq!(s["classifier_test_accuracy"].as_f64().unwrap(), 1.0, "two trivially different classes");
+    let accuracy = s["classifier_test_accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&accuracy), "the Fashion-MNIST classifier scored on these labels: {accuracy}");
     for f in ["samples_epoch_01.png", "samples_epoch_02.png", "frechet.png", "losses.png", "generator.safetensors", "config.toml"] {
         assert!(a.join(f).exists(), "{f}");
     }

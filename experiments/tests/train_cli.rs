@@ -43,7 +43,8 @@ fn continuous_ppo_and_a2c_runs_reproduce_to_the_byte() {
     assert!(cmd(env!("CARGO_BIN_EXE_ppo_pendulum"), &[&pend[..], &["--no-gif", "--out", b.to_str().unwrap()]].concat()).status.success());
     assert_eq!(metrics(&a), metrics(&b));
     let header = String::from_utf8(metrics(&a)).unwrap();
-    assert!(header.starts_with("global_step,episode_return,episode_length,learning_rate,policy_loss,value_loss,entropy,approx_kl,clip_fraction,explained_variance\n"));
+    assert!(header
+        .starts_with("global_step,episode_return,episode_length,learning_rate,policy_loss,value_loss,entropy,approx_kl,clip_fraction,explained_variance\n"));
     for f in ["summary.json", "learning_curve.png", "model.safetensors", "episode.gif", "config.toml"] {
         assert!(a.join(f).exists(), "{f}");
     }
@@ -77,7 +78,8 @@ fn seeds_sweep_aggregates_and_resumes() {
     assert_eq!(before, metrics(&root.join("seed-1")));
     // Seed 1 of the sweep is the same run as a single run with seed 1.
     let single = tmp.path().join("single");
-    let one = ["--algo", "reinforce", "--env", "CartPole-v1", "--total-timesteps", "3000", "--seed", "1", "--no-gif", "--quiet", "--out", single.to_str().unwrap()];
+    let one =
+        ["--algo", "reinforce", "--env", "CartPole-v1", "--total-timesteps", "3000", "--seed", "1", "--no-gif", "--quiet", "--out", single.to_str().unwrap()];
     assert!(cmd(env!("CARGO_BIN_EXE_train"), &one).status.success());
     assert_eq!(before, metrics(&single));
 }
@@ -86,7 +88,8 @@ fn seeds_sweep_aggregates_and_resumes() {
 fn enjoy_replays_a_run_with_the_same_returns() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("pend");
-    let args = ["--total-timesteps", "2048", "--set", "num_steps=512", "--set", "num_envs=2", "--set", "num_minibatches=8", "--seed", "3", "--quiet", "--no-gif"];
+    let args =
+        ["--total-timesteps", "2048", "--set", "num_steps=512", "--set", "num_envs=2", "--set", "num_minibatches=8", "--seed", "3", "--quiet", "--no-gif"];
     let o = cmd(env!("CARGO_BIN_EXE_ppo_pendulum"), &[&args[..], &["--out", run.to_str().unwrap()]].concat());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let enjoy = env!("CARGO_BIN_EXE_enjoy");

@@ -4,11 +4,15 @@
 //! ReLU, dropout 0.25 before the last layer, Adam 1e-3. Its 128 penultimate
 //! activations are the features.
 //!
-//! It is trained once, with a fixed seed on one torch thread (so that its
-//! weights are the same on every CPU), and cached: [`load_or_train`].
+//! Its weights are part of the metric, as Inception-v3's are part of FID:
+//! trained once in portable numerics (seed 0, one thread, [`ClassifierConfig`]'s
+//! defaults) by `cargo run --release --bin fd_classifier`, committed as
+//! `generative/weights/fashion_mnist_cnn.safetensors`, compiled into the
+//! binaries and checked against [`SHIPPED_SHA256`] when loaded: [`shipped`].
+//! Every machine scores with the same function.
 
-use nnlab_torch::with_torch_seed;
 use anyhow::{Context, Result};
+use nnlab_torch::with_torch_seed;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -127,6 +131,11 @@ impl Classifier {
         self.vs.save(path).with_context(|| format!("saving {}", path.display()))
     }
 
+    /// The weights.
+    pub fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
     /// Loads weights saved by [`Classifier::save`].
     pub fn load(path: &Path, device: Device) -> Result<Self> {
         let mut c = Self::new(0, device);
@@ -135,34 +144,30 @@ impl Classifier {
     }
 }
 
-/// The classifier cached at `path`, or one trained per `config` on one torch
-/// thread (then saved there atomically). Returns it and whether it was trained now.
-pub fn load_or_train(path: &Path, config: &ClassifierConfig, images: &Tensor, labels: &Tensor, device: Device) -> Result<(Classifier, bool)> {
-    if path.exists() {
-        return Ok((Classifier::load(path, device)?, false));
-    }
-    let threads = tch::get_num_threads();
-    tch::set_num_threads(1);
-    let mut c = Classifier::new(config.seed, device);
-    let trained = c.train(config, images, labels);
-    tch::set_num_threads(threads);
-    trained?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = tempfile::Builder::new().suffix(".safetensors").tempfile_in(dir)?;
-    c.save(tmp.path())?;
-    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok((c, true))
+/// The committed weights (`generative/weights/fashion_mnist_cnn.safetensors`).
+const SHIPPED: &[u8] = include_bytes!("../weights/fashion_mnist_cnn.safetensors");
+
+/// SHA-256 of the committed weights.
+pub const SHIPPED_SHA256: &str = "0f1bd6158cfe4e2494d8818dc15d536838abf20534efe33f72b591ba5b1b6a1a";
+
+/// Fashion-MNIST test images (of 10,000) that the shipped weights classify
+/// correctly, in portable numerics (recorded by `fd_classifier`).
+pub const SHIPPED_TEST_CORRECT: i64 = 9002;
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Where the classifier trained on `train` is cached: under nnlab's cache,
-/// named by this architecture's version and a SHA-256 of the training images
-/// and labels, so other data (`--data-dir`) gets its own classifier.
-pub fn cache_path(train: &crate::data::ImageSet) -> std::path::PathBuf {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(&train.pixels);
-    h.update(&train.labels);
-    let hex: String = h.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
-    crate::data::cache_dir().join("classifiers").join(format!("cnn-v2-{hex}.safetensors"))
+/// The Fréchet-distance classifier with the committed weights, after checking
+/// their SHA-256 (a checkout with a corrupt or placeholder file fails here).
+pub fn shipped(device: Device) -> Result<Classifier> {
+    let sha = sha256_hex(SHIPPED);
+    if sha != SHIPPED_SHA256 {
+        anyhow::bail!("the shipped classifier weights have SHA-256 {sha}, expected {SHIPPED_SHA256}: the checkout's generative/weights/ is damaged");
+    }
+    let mut c = Classifier::new(0, device);
+    c.vs.load_from_stream(std::io::Cursor::new(SHIPPED)).context("loading the shipped classifier weights")?;
+    Ok(c)
 }

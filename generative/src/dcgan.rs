@@ -12,9 +12,9 @@
 //! shuffling and every latent vector from `ChaCha8Rng::seed_from_u64(seed)`.
 
 use crate::adversarial::{bce_to, Adversaries};
-use nnlab_torch::standard_normal;
 use crate::ops::leaky_relu;
 use anyhow::{bail, Result};
+use nnlab_torch::standard_normal;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

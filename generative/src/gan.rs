@@ -14,11 +14,11 @@
 //! Seeds: `tch::manual_seed(seed)` for initialisation (one torch thread);
 //! `ChaCha8Rng::seed_from_u64(seed)` for real samples and latent noise.
 
-use crate::mixture::Mixture;
-use anyhow::{bail, Result};
 use crate::adversarial::{bce_to, Adversaries};
-use nnlab_torch::standard_normal;
+use crate::mixture::Mixture;
 use crate::ops::leaky_relu;
+use anyhow::{bail, Result};
+use nnlab_torch::standard_normal;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -186,9 +186,11 @@ impl Gan {
         let mut fake = Tensor::new();
         let mut d_loss = Tensor::new();
         for i in 0..self.config.d_steps {
-            let real = Tensor::from_slice(&self.config.dataset.sample(b, &mut self.rng)).view([b as i64, 2]).to_device(self.device) / self.config.dataset.scale();
+            let real =
+                Tensor::from_slice(&self.config.dataset.sample(b, &mut self.rng)).view([b as i64, 2]).to_device(self.device) / self.config.dataset.scale();
             let z = self.normal(&[b as i64, self.config.latent_dim]);
-            fake = if i + 1 == self.config.d_steps { self.nets.generator.forward_t(&z, true) } else { tch::no_grad(|| self.nets.generator.forward_t(&z, true)) };
+            fake =
+                if i + 1 == self.config.d_steps { self.nets.generator.forward_t(&z, true) } else { tch::no_grad(|| self.nets.generator.forward_t(&z, true)) };
             let d_real = self.nets.discriminator.forward_t(&self.packed(&real), true);
             let d_fake = self.nets.discriminator.forward_t(&self.packed(&fake.detach()), true);
             d_loss = bce_to(&d_real, 1.0) + bce_to(&d_fake, 0.0);

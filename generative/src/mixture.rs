@@ -91,11 +91,8 @@ pub fn evaluate(mixture: Mixture, samples: &[f32]) -> MixtureMetrics {
     let n = samples.len() / 2;
     for p in samples.chunks_exact(2) {
         let (x, y) = (f64::from(p[0]), f64::from(p[1]));
-        let (best, d2) = modes
-            .iter()
-            .enumerate()
-            .map(|(k, m)| (k, (x - m[0]).powi(2) + (y - m[1]).powi(2)))
-            .fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
+        let (best, d2) =
+            modes.iter().enumerate().map(|(k, m)| (k, (x - m[0]).powi(2) + (y - m[1]).powi(2))).fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
         if d2.sqrt() <= limit {
             counts[best] += 1;
         }
@@ -103,10 +100,14 @@ pub fn evaluate(mixture: Mixture, samples: &[f32]) -> MixtureMetrics {
     let hq: usize = counts.iter().sum();
     let m = modes.len() as f64;
     let reverse_kl = (hq > 0).then(|| {
-        counts.iter().filter(|&&c| c > 0).map(|&c| {
-            let p = c as f64 / hq as f64;
-            p * (p * m).ln()
-        }).sum()
+        counts
+            .iter()
+            .filter(|&&c| c > 0)
+            .map(|&c| {
+                let p = c as f64 / hq as f64;
+                p * (p * m).ln()
+            })
+            .sum()
     });
     MixtureMetrics {
         modes_covered: counts.iter().filter(|&&c| c > 0).count(),

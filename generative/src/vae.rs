@@ -43,10 +43,12 @@ impl Vae {
             VaeArch::Mlp => (
                 nn::seq().add(nn::linear(p / "fc1", 784, hidden, Default::default())).add_fn(|x| x.relu()),
                 hidden,
-                nn::seq()
-                    .add(nn::linear(p / "fc3", latent, hidden, Default::default()))
-                    .add_fn(|x| x.relu())
-                    .add(nn::linear(p / "fc4", hidden, 784, Default::default())),
+                nn::seq().add(nn::linear(p / "fc3", latent, hidden, Default::default())).add_fn(|x| x.relu()).add(nn::linear(
+                    p / "fc4",
+                    hidden,
+                    784,
+                    Default::default(),
+                )),
             ),
             VaeArch::Conv => {
                 let conv = nn::ConvConfig { stride: 2, padding: 1, ..Default::default() };

@@ -9,8 +9,8 @@
 
 use crate::vae::{Vae, VaeArch};
 use anyhow::{bail, Result};
-use rand::seq::SliceRandom;
 use nnlab_torch::{standard_normal, with_torch_seed};
+use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};

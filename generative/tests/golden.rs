@@ -1,6 +1,8 @@
 //! Fixed-seed regression tests: a short run of each generative trainer (VAE,
 //! GAN on the ring, DCGAN, feature classifier) on small synthetic data must
-//! repeat its committed numbers. After an intended change of behaviour,
+//! repeat its committed numbers bit for bit, in portable numerics
+//! (`nnlab_torch::numerics`), so on any x86-64 CPU and under any dispatch
+//! settings in the environment (`.ci/run` runs this file under foreign ones). After an intended change of behaviour,
 //! `NNLAB_WRITE_GOLDEN=1 cargo test --release -p nnlab-generative --test golden`
 //! rewrites the files under `tests/golden/` (review the diff before committing).
 
@@ -22,34 +24,37 @@ fn images() -> (Tensor, Tensor) {
     (x, labels)
 }
 
-/// Compares `got` with `tests/golden/<name>.json`, numbers to a relative 1e-6.
+/// The committed golden file `tests/golden/<name>.json`.
+fn golden_text(name: &str) -> &'static str {
+    match name {
+        "vae_mlp_seed3" => include_str!("golden/vae_mlp_seed3.json"),
+        "vae_conv_seed3" => include_str!("golden/vae_conv_seed3.json"),
+        "gan_ring_pack1_seed3" => include_str!("golden/gan_ring_pack1_seed3.json"),
+        "gan_ring_pack4_seed3" => include_str!("golden/gan_ring_pack4_seed3.json"),
+        "dcgan_seed3" => include_str!("golden/dcgan_seed3.json"),
+        "classifier_seed3" => include_str!("golden/classifier_seed3.json"),
+        other => panic!("no golden file {other}"),
+    }
+}
+
+/// Compares `got` with `tests/golden/<name>.json` exactly (floats are written
+/// in their shortest round-trip form, so equal JSON means equal bits).
 fn check(name: &str, got: Value) {
-    let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
     if std::env::var_os("NNLAB_WRITE_GOLDEN").is_some() {
+        let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
         std::fs::write(&path, format!("{got}\n")).expect("writing the golden file");
         return;
     }
-    let want: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("golden file exists")).expect("golden file parses");
-    fn close(a: &Value, b: &Value) -> bool {
-        match (a, b) {
-            (Value::Number(x), Value::Number(y)) => {
-                let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-                (x - y).abs() <= 1e-6 * x.abs().max(y.abs()).max(1.0)
-            }
-            (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| close(p, q)),
-            (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| close(v, w))),
-            _ => a == b,
-        }
-    }
-    assert!(close(&got, &want), "{name}: got {got}, golden {want}");
+    let want: Value = serde_json::from_str(golden_text(name)).expect("golden file parses");
+    assert_eq!(got, want, "{name}: differs from tests/golden/{name}.json");
 }
 
 /// Torch's global RNG and thread count are per process: one test at a time.
 static TORCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn twice<T: PartialEq + std::fmt::Debug>(f: impl Fn() -> T) -> T {
+    nnlab_torch::numerics::portable_for_tests();
     let _lock = TORCH.lock().unwrap_or_else(|e| e.into_inner());
-    tch::set_num_threads(1);
     let (a, b) = (f(), f());
     assert_eq!(a, b, "same seed, same numbers");
     a
@@ -73,7 +78,18 @@ fn vae_matches_golden_values() {
 fn gan_matches_golden_values() {
     for pack in [1, 4] {
         let (d_losses, g_losses, samples) = twice(|| {
-            let cfg = GanConfig { steps: 200, pack, g_hidden: 32, d_hidden: 32, g_layers: 2, d_layers: 2, batch_size: 64, learning_rate: 1e-3, seed: 3, ..Default::default() };
+            let cfg = GanConfig {
+                steps: 200,
+                pack,
+                g_hidden: 32,
+                d_hidden: 32,
+                g_layers: 2,
+                d_layers: 2,
+                batch_size: 64,
+                learning_rate: 1e-3,
+                seed: 3,
+                ..Default::default()
+            };
             let mut gan = Gan::new(cfg, Device::Cpu).unwrap();
             let steps: Vec<_> = (0..200).map(|_| gan.step()).collect();
             let pick = |f: fn(&nnlab_generative::gan::GanStep) -> f64| steps.iter().step_by(50).map(f).collect::<Vec<f64>>();
@@ -81,7 +97,10 @@ fn gan_matches_golden_values() {
         });
         let m = evaluate(Mixture::Ring, &samples);
         let first: Vec<f32> = samples[..8].to_vec();
-        check(&format!("gan_ring_pack{pack}_seed3"), json!({"d_losses": d_losses, "g_losses": g_losses, "first_samples": first, "modes_covered": m.modes_covered, "high_quality_fraction": m.high_quality_fraction}));
+        check(
+            &format!("gan_ring_pack{pack}_seed3"),
+            json!({"d_losses": d_losses, "g_losses": g_losses, "first_samples": first, "modes_covered": m.modes_covered, "high_quality_fraction": m.high_quality_fraction}),
+        );
     }
 }
 
@@ -111,4 +130,18 @@ fn classifier_learns_the_prototypes_and_matches_golden_values() {
     assert_eq!(accuracy, 1.0, "four clearly different prototypes");
     assert!(losses[1] < losses[0]);
     check("classifier_seed3", json!({"epoch_losses": losses}));
+}
+
+/// The committed Fréchet-distance classifier: its SHA-256 and, in portable
+/// numerics, exactly the recorded test accuracy on Fashion-MNIST (fetched
+/// into the cache on first use).
+#[test]
+fn shipped_classifier_gives_its_recorded_test_accuracy() {
+    nnlab_torch::numerics::portable_for_tests();
+    let c = nnlab_generative::classifier::shipped(Device::Cpu).expect("the shipped weights load");
+    let (_, _, test) = nnlab_generative::data::load_28x28(None).expect("Fashion-MNIST");
+    let _lock = TORCH.lock().unwrap_or_else(|e| e.into_inner());
+    let accuracy = c.accuracy(&test.images_tensor(Device::Cpu), &test.labels_tensor(Device::Cpu)).unwrap();
+    assert_eq!(test.len, 10_000);
+    assert_eq!((accuracy * 10_000.0).round() as i64, nnlab_generative::classifier::SHIPPED_TEST_CORRECT, "test accuracy {accuracy}");
 }

@@ -1,9 +1,12 @@
 //! Torch helpers shared by nnlab's agents and generative models, so that
 //! every model is seeded the same way.
 //!
+//! - [`numerics`]: fast or portable (CPU-independent) kernel choices.
 //! - [`with_torch_seed`]: network initialisation under a seed, on one torch
 //!   thread, behind a process-wide lock.
 //! - [`standard_normal`]: noise tensors drawn from a model's own RNG.
+
+pub mod numerics;
 
 use rand::Rng;
 use rand_distr::StandardNormal;

@@ -1,47 +1,67 @@
 //! Checks nnlab's environments against a file of trajectories recorded from
 //! Gymnasium: prints each environment's transition count and largest
-//! deviation, and exits non-zero on any mismatch.
+//! deviation, and exits 1 on any mismatch (2 on unusable input).
 //!
 //!     cargo run --release --bin gym_parity -- envs/tests/fixtures/gymnasium-classic-control.json
 
-use anyhow::Context;
+use anyhow::{bail, Context};
+use clap::Parser;
 use nnlab_envs::parity::{check_env, parse, TOLERANCE};
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-fn run() -> anyhow::Result<bool> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (path, tolerance) = match args.as_slice() {
-        [p] => (p.clone(), TOLERANCE),
-        [p, flag, t] if flag == "--tolerance" => (p.clone(), t.parse::<f64>().with_context(|| format!("--tolerance: '{t}' is not a number"))?),
-        _ if args.iter().any(|a| a == "-h" || a == "--help") => {
-            println!("usage: gym_parity FILE [--tolerance T]\n\nReplays Gymnasium trajectories (shared/reference/README.md format) transition by transition;\nexits 1 on any deviation above T (default {TOLERANCE:e}) or flag mismatch.");
-            return Ok(true);
-        }
-        _ => anyhow::bail!("usage: gym_parity FILE [--tolerance T]"),
-    };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read '{path}'"))?;
-    let file = parse(&text).with_context(|| format!("'{path}' is not a Gymnasium reference file"))?;
-    println!("reference: {} ({})", path, file.generator);
-    println!("{:<26} {:>8} {:>11} {:>11} {:>11} {:>11}  result", "environment", "episodes", "transitions", "state dev", "obs dev", "reward dev");
+/// Replay Gymnasium trajectories (the format of shared/reference/README.md)
+/// transition by transition; exit 1 on any deviation above the tolerance or
+/// any flag mismatch.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// The reference file (JSON).
+    file: PathBuf,
+    /// Largest allowed absolute deviation of a state, observation or reward (a finite number >= 0).
+    #[arg(long, default_value_t = TOLERANCE, allow_negative_numbers = true)]
+    tolerance: f64,
+}
+
+fn run(args: Args) -> anyhow::Result<bool> {
+    if !(args.tolerance.is_finite() && args.tolerance >= 0.0) {
+        bail!("--tolerance must be a finite number >= 0, got {}", args.tolerance);
+    }
+    let path = args.file.display();
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read '{path}'"))?;
+    let file = parse(&text).map_err(|e| anyhow::anyhow!("'{path}' is not a Gymnasium reference file: {e}"))?;
+    file.check().map_err(|e| anyhow::anyhow!("'{path}': {e}"))?;
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (`gym_parity ... | head -1`) ends the printing, not the check.
+    let _ = writeln!(out, "reference: {} ({})", path, file.generator);
+    let _ = writeln!(out, "{:<26} {:>8} {:>11} {:>11} {:>11} {:>11}  result", "environment", "episodes", "transitions", "state dev", "obs dev", "reward dev");
     let mut ok = true;
     for (id, episodes) in &file.environments {
-        let r = check_env(id, episodes, tolerance);
-        let pass = r.mismatches.is_empty();
+        let r = check_env(id, episodes, args.tolerance);
+        let pass = r.mismatches.is_empty() && r.transitions > 0;
         ok &= pass;
-        println!(
+        let _ = writeln!(
+            out,
             "{:<26} {:>8} {:>11} {:>11.3e} {:>11.3e} {:>11.3e}  {}",
-            id, r.episodes, r.transitions, r.max_state_dev, r.max_obs_dev, r.max_reward_dev,
+            id,
+            r.episodes,
+            r.transitions,
+            r.max_state_dev,
+            r.max_obs_dev,
+            r.max_reward_dev,
             if pass { "ok".to_string() } else { format!("{} MISMATCHES", r.mismatches.len()) }
         );
         for m in r.mismatches.iter().take(5) {
-            println!("    {m}");
+            let _ = writeln!(out, "    {m}");
         }
     }
     Ok(ok)
 }
 
 fn main() -> ExitCode {
-    match run() {
+    let args = Args::parse();
+    match run(args) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {

@@ -63,12 +63,10 @@ fn dsdt(s: &[f64; 5]) -> [f64; 5] {
     let d1 = m1 * lc1.powi(2) + m2 * (l1.powi(2) + lc2.powi(2) + 2.0 * l1 * lc2 * theta2.cos()) + i1 + i2;
     let d2 = m2 * (lc2.powi(2) + l1 * lc2 * theta2.cos()) + i2;
     let phi2 = m2 * lc2 * g * (theta1 + theta2 - PI / 2.0).cos();
-    let phi1 = -m2 * l1 * lc2 * dtheta2.powi(2) * theta2.sin()
-        - 2.0 * m2 * l1 * lc2 * dtheta2 * dtheta1 * theta2.sin()
+    let phi1 = -m2 * l1 * lc2 * dtheta2.powi(2) * theta2.sin() - 2.0 * m2 * l1 * lc2 * dtheta2 * dtheta1 * theta2.sin()
         + (m1 * lc1 + m2 * l1) * g * (theta1 - PI / 2.0).cos()
         + phi2;
-    let ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * dtheta1.powi(2) * theta2.sin() - phi2)
-        / (m2 * lc2.powi(2) + i2 - d2.powi(2) / d1);
+    let ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * dtheta1.powi(2) * theta2.sin() - phi2) / (m2 * lc2.powi(2) + i2 - d2.powi(2) / d1);
     let ddtheta1 = -(d2 * ddtheta2 + phi1) / d1;
     [dtheta1, dtheta2, ddtheta1, ddtheta2, 0.0]
 }
@@ -134,12 +132,7 @@ impl Env for Acrobot {
         let Action::Discrete(a) = action else { unreachable!("checked above") };
         let s = self.state;
         let ns = rk4(&[s[0], s[1], s[2], s[3], AVAIL_TORQUE[a]], DT);
-        self.state = [
-            wrap(ns[0], -PI, PI),
-            wrap(ns[1], -PI, PI),
-            ns[2].clamp(-MAX_VEL_1, MAX_VEL_1),
-            ns[3].clamp(-MAX_VEL_2, MAX_VEL_2),
-        ];
+        self.state = [wrap(ns[0], -PI, PI), wrap(ns[1], -PI, PI), ns[2].clamp(-MAX_VEL_1, MAX_VEL_1), ns[3].clamp(-MAX_VEL_2, MAX_VEL_2)];
         let t = &self.state;
         let terminated = -t[0].cos() - (t[1] + t[0]).cos() > 1.0;
         self.write_obs(obs);

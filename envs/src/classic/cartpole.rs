@@ -96,8 +96,7 @@ impl Env for CartPole {
         let costheta = theta.cos();
         let sintheta = theta.sin();
         let temp = (force + POLEMASS_LENGTH * theta_dot * theta_dot * sintheta) / TOTAL_MASS;
-        let thetaacc = (GRAVITY * sintheta - costheta * temp)
-            / (LENGTH * (4.0 / 3.0 - MASS_POLE * costheta * costheta / TOTAL_MASS));
+        let thetaacc = (GRAVITY * sintheta - costheta * temp) / (LENGTH * (4.0 / 3.0 - MASS_POLE * costheta * costheta / TOTAL_MASS));
         let xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS;
         x += TAU * x_dot;
         x_dot += TAU * xacc;
@@ -105,6 +104,9 @@ impl Env for CartPole {
         theta_dot += TAU * thetaacc;
         self.state = [x, x_dot, theta, theta_dot];
 
+        // Gymnasium's comparisons, kept as written: unlike `!range.contains(&x)`,
+        // they leave a NaN state unterminated, as Gymnasium does.
+        #[allow(clippy::manual_range_contains)]
         let terminated = x < -X_THRESHOLD || x > X_THRESHOLD || theta < -THETA_THRESHOLD || theta > THETA_THRESHOLD;
         let reward = if !terminated {
             1.0

@@ -41,10 +41,7 @@ impl MountainCar {
             state: [0.0; 2],
             rng: None,
             ready: false,
-            observation_space: BoxSpace::new(
-                vec![MIN_POSITION as f32, -MAX_SPEED as f32],
-                vec![MAX_POSITION as f32, MAX_SPEED as f32],
-            ),
+            observation_space: BoxSpace::new(vec![MIN_POSITION as f32, -MAX_SPEED as f32], vec![MAX_POSITION as f32, MAX_SPEED as f32]),
             action_space: Space::Discrete(3),
         }
     }

@@ -5,13 +5,16 @@
 //!
 //!     cargo run --release --bin bench               # full 500k-step DQN and PPO runs included
 //!     cargo run --release --bin bench -- --quick    # 50k-step run instead
+//!
+//! The whole runs are also timed in portable numerics (in a child process,
+//! since numerics are fixed per process), beside fast mode's.
 
 use anyhow::Result;
 use clap::Parser;
 use nnlab_agents::dqn::{Dqn, DqnConfig};
 use nnlab_agents::ppo::{Ppo, PpoBatch, PpoConfig};
-use nnlab_agents::rollout::RolloutBuffer;
 use nnlab_agents::replay_buffer::ReplayBuffer;
+use nnlab_agents::rollout::RolloutBuffer;
 use nnlab_agents::NullObserver;
 use nnlab_envs::{make, Action, Env};
 use nnlab_experiments::main_wrapper;
@@ -39,6 +42,12 @@ struct Args {
     /// VAE epochs to time (their mean is reported); 0 skips the row (and the data download).
     #[arg(long, default_value_t = 2)]
     vae_epochs: usize,
+    /// Skip the whole runs in portable numerics (their cost beside fast mode's).
+    #[arg(long)]
+    no_portable: bool,
+    /// Internal: time the two whole runs in portable numerics and print their seconds.
+    #[arg(long, hide = true)]
+    portable_child: bool,
 }
 
 /// Gymnasium's CartPole-v1 with random actions on these machines (from the issue tracker).
@@ -94,8 +103,14 @@ fn whole_run(mut agent: impl nnlab_agents::Agent) -> Result<(f64, f64)> {
 
 fn print_run(label: &str, steps: usize, secs: f64, reference_500k_s: f64) {
     let reference_s = reference_500k_s * steps as f64 / 500_000.0;
-    println!("{:<44} {:>14.0} {:>16.0} {:>8}", format!("{label} {}k-step run, steps/s", steps / 1000), steps as f64 / secs, steps as f64 / reference_s, format!("{:.2}x", reference_s / secs));
-    println!("{:<44} {:>14.1} {:>16.1} {:>8}", "  same run, wall seconds", secs, reference_s, format!("{:.2}", secs / reference_s));
+    nnlab_experiments::out!(
+        "{:<44} {:>14.0} {:>16.0} {:>8}",
+        format!("{label} {}k-step run, steps/s", steps / 1000),
+        steps as f64 / secs,
+        steps as f64 / reference_s,
+        format!("{:.2}x", reference_s / secs)
+    );
+    nnlab_experiments::out!("{:<44} {:>14.1} {:>16.1} {:>8}", "  same run, wall seconds", secs, reference_s, format!("{:.2}", secs / reference_s));
 }
 
 fn raw_env_steps_per_s(id: &str, steps: usize) -> Result<f64> {
@@ -129,10 +144,37 @@ fn dqn_updates_per_s(updates: usize) -> Result<f64> {
     Ok(updates as f64 / start.elapsed().as_secs_f64())
 }
 
+/// The DQN and PPO whole runs of `steps` steps: (seconds, last-100 return) each.
+fn whole_runs(steps: usize) -> Result<((f64, f64), (f64, f64))> {
+    let dqn = whole_run(Dqn::new(DqnConfig { total_timesteps: steps, ..DqnConfig::default() }, tch::Device::Cpu)?)?;
+    let ppo = whole_run(Ppo::new(PpoConfig { total_timesteps: steps, ..PpoConfig::default() }, tch::Device::Cpu)?)?;
+    Ok((dqn, ppo))
+}
+
+/// Runs [`whole_runs`] in a child process in portable numerics (numerics are
+/// per process) and returns its seconds and returns.
+fn portable_whole_runs(steps: usize) -> Result<((f64, f64), (f64, f64))> {
+    let exe = std::env::current_exe()?;
+    let out = std::process::Command::new(exe).args(["--portable-child", "--run-steps", &steps.to_string()]).stderr(std::process::Stdio::inherit()).output()?;
+    if !out.status.success() {
+        anyhow::bail!("the portable-numerics runs failed ({})", out.status);
+    }
+    let v: Vec<f64> = String::from_utf8_lossy(&out.stdout).split_whitespace().map(|x| x.parse()).collect::<Result<_, _>>()?;
+    anyhow::ensure!(v.len() == 4, "unexpected output of the portable-numerics runs");
+    Ok(((v[0], v[1]), (v[2], v[3])))
+}
+
 fn run() -> Result<()> {
     let args = Args::parse();
-    tch::set_num_threads(args.threads);
     let run_steps = args.run_steps.unwrap_or(if args.quick { 50_000 } else { 500_000 });
+    if args.portable_child {
+        nnlab_torch::numerics::init(nnlab_torch::numerics::Numerics::Portable).map_err(anyhow::Error::msg)?;
+        let ((d, dr), (p, pr)) = whole_runs(run_steps)?;
+        nnlab_experiments::out!("{d} {dr} {p} {pr}");
+        return Ok(());
+    }
+    nnlab_experiments::cli::check_threads(args.threads)?;
+    tch::set_num_threads(args.threads);
 
     let rows_env: Vec<(String, f64)> = nnlab_envs::ENV_IDS
         .iter()
@@ -141,29 +183,40 @@ fn run() -> Result<()> {
         .collect::<Result<_>>()?;
     let dqn_updates = dqn_updates_per_s(3000)?;
     let ppo_updates = ppo_updates_per_s(3000)?;
-    let dqn = whole_run(Dqn::new(DqnConfig { total_timesteps: run_steps, ..DqnConfig::default() }, tch::Device::Cpu)?)?;
-    let ppo = whole_run(Ppo::new(PpoConfig { total_timesteps: run_steps, ..PpoConfig::default() }, tch::Device::Cpu)?)?;
+    let (dqn, ppo) = whole_runs(run_steps)?;
+    let portable = if args.no_portable { None } else { Some(portable_whole_runs(run_steps)?) };
     let vae = if args.vae_epochs > 0 { Some(vae_epoch_s(args.vae_threads, args.vae_epochs)?) } else { None };
 
-    println!("nnlab bench (CPU, {} torch thread(s))", args.threads);
-    println!("{:<44} {:>14} {:>16} {:>8}", "benchmark", "nnlab", "reference", "ratio");
+    nnlab_experiments::out!("nnlab bench (CPU, {} torch thread(s))", args.threads);
+    nnlab_experiments::out!("{:<44} {:>14} {:>16} {:>8}", "benchmark", "nnlab", "reference", "ratio");
     for (id, sps) in &rows_env {
         let (reference, ratio) = if id == "CartPole-v1" {
             (format!("{GYMNASIUM_CARTPOLE_STEPS_PER_S:.0}"), format!("{:.0}x", sps / GYMNASIUM_CARTPOLE_STEPS_PER_S))
         } else {
             ("-".into(), "-".into())
         };
-        println!("{:<44} {:>14.0} {:>16} {:>8}", format!("raw {id} steps/s"), sps, reference, ratio);
+        nnlab_experiments::out!("{:<44} {:>14.0} {:>16} {:>8}", format!("raw {id} steps/s"), sps, reference, ratio);
     }
-    println!("{:<44} {:>14.0} {:>16} {:>8}", "DQN updates/s (batch 128, 4-120-84-2, Adam)", dqn_updates, "-", "-");
-    println!("{:<44} {:>14.0} {:>16} {:>8}", "PPO updates/s (minibatch 128, 64-64 x2, Adam)", ppo_updates, "-", "-");
+    nnlab_experiments::out!("{:<44} {:>14.0} {:>16} {:>8}", "DQN updates/s (batch 128, 4-120-84-2, Adam)", dqn_updates, "-", "-");
+    nnlab_experiments::out!("{:<44} {:>14.0} {:>16} {:>8}", "PPO updates/s (minibatch 128, 64-64 x2, Adam)", ppo_updates, "-", "-");
     print_run("DQN CartPole", run_steps, dqn.0, CLEANRL_DQN_500K_S);
     print_run("PPO CartPole", run_steps, ppo.0, CLEANRL_PPO_500K_S);
-    println!("  (CleanRL defaults, seed 1; last-100 training return: DQN {:.1}, PPO {:.1}; references: CleanRL dqn.py, ppo.py)", dqn.1, ppo.1);
+    nnlab_experiments::out!("  (CleanRL defaults, seed 1; last-100 training return: DQN {:.1}, PPO {:.1}; references: CleanRL dqn.py, ppo.py)", dqn.1, ppo.1);
+    if let Some((pd, pp)) = portable {
+        for (label, fast, port) in [("DQN", dqn.0, pd.0), ("PPO", ppo.0, pp.0)] {
+            let row = format!("{label} CartPole run, portable numerics, s");
+            nnlab_experiments::out!("{row:<44} {port:>14.1} {:>16} {:>8}", format!("fast {fast:.1}"), format!("{:.2}x", port / fast));
+        }
+        nnlab_experiments::out!(
+            "  (portable numerics: one thread, every kernel choice pinned; ratio = portable / fast seconds; last-100 return DQN {:.1}, PPO {:.1})",
+            pd.1,
+            pp.1
+        );
+    }
     if let Some(secs) = vae {
         let label = format!("VAE Fashion-MNIST epoch, s ({} threads)", args.vae_threads);
-        println!("{label:<44} {secs:>14.2} {PYTORCH_VAE_EPOCH_S:>16.1} {:>8}", format!("{:.2}", secs / PYTORCH_VAE_EPOCH_S));
-        println!("  (PyTorch's example MLP VAE, batch 128; mean of {} epochs; reference: PyTorch 2.11, 2 threads)", args.vae_epochs);
+        nnlab_experiments::out!("{label:<44} {secs:>14.2} {PYTORCH_VAE_EPOCH_S:>16.1} {:>8}", format!("{:.2}", secs / PYTORCH_VAE_EPOCH_S));
+        nnlab_experiments::out!("  (PyTorch's example MLP VAE, batch 128; mean of {} epochs; reference: PyTorch 2.11, 2 threads)", args.vae_epochs);
     }
     Ok(())
 }

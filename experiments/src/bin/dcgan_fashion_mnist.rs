@@ -5,20 +5,21 @@
 //! is not an FID comparable with published numbers). The floor is the same
 //! distance for the real test set (`real_test_frechet_distance`).
 //!
-//! The classifier is trained on first use (a few minutes, seed 0, one
-//! thread) and cached under nnlab's cache. Run folder: `config.toml`,
+//! The classifier's weights are committed with the code (trained once in
+//! portable numerics by `fd_classifier`), so every machine scores with the
+//! same function, whatever data `--data-dir` brings. Run folder: `config.toml`,
 //! `metrics.csv` (per epoch), `samples_epoch_<k>.png`, `frechet.png`,
 //! `losses.png`, `generator.safetensors`, `summary.json`.
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use nnlab_experiments::cli::{parse_args, ImageDataArgs, SeedsArg, SharedArgs};
-use nnlab_experiments::multi_seed;
 use nnlab_experiments::metrics::MetricsWriter;
+use nnlab_experiments::multi_seed;
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::summary::Provenance;
 use nnlab_experiments::{device, images};
-use nnlab_generative::classifier::{self, ClassifierConfig};
+use nnlab_generative::classifier;
 use nnlab_generative::data::load_28x28;
 use nnlab_generative::dcgan::{Dcgan, DcganConfig};
 use nnlab_generative::frechet::{frechet_distance, gaussian_stats};
@@ -73,11 +74,7 @@ fn run() -> Result<()> {
     let (run, device) = s.start_run("dcgan_fashion_mnist", &cfg, cfg.seed)?;
     let train = train_set.images_tensor(device);
     let test = test_set.images_tensor(device);
-    let cache = classifier::cache_path(&train_set);
-    if !s.quiet && !cache.exists() {
-        eprintln!("dcgan_fashion_mnist: training the feature classifier once (cached at {})", cache.display());
-    }
-    let (clf, _) = classifier::load_or_train(&cache, &ClassifierConfig::default(), &train, &train_set.labels_tensor(device), device)?;
+    let clf = classifier::shipped(device)?;
     let classifier_test_accuracy = clf.accuracy(&test, &test_set.labels_tensor(device))?;
     let (train_mean, train_cov) = gaussian_stats(&clf.features_of(&train))?;
     let fd_to_train = |images: &Tensor| -> Result<f64> {
@@ -88,7 +85,11 @@ fn run() -> Result<()> {
     if !s.quiet {
         eprintln!(
             "dcgan_fashion_mnist: {} epochs on {}, classifier test accuracy {:.2}%, real test set's Fréchet distance {:.3}; writing {}",
-            cfg.epochs, device::name(device), 100.0 * classifier_test_accuracy, real_test_fd, run.path().display()
+            cfg.epochs,
+            device::name(device),
+            100.0 * classifier_test_accuracy,
+            real_test_fd,
+            run.path().display()
         );
     }
 
@@ -102,7 +103,11 @@ fn run() -> Result<()> {
         let e = gan.train_epoch(&train)?;
         times.push(start.elapsed().as_secs_f64());
         fd = fd_to_train(&gan.generate(cfg.fd_samples))?;
-        metrics.write_indexed("epoch", epoch, &[("d_loss", e.d_loss), ("g_loss", e.g_loss), ("d_real", e.d_real), ("d_fake", e.d_fake), ("frechet_distance", fd)])?;
+        metrics.write_indexed(
+            "epoch",
+            epoch,
+            &[("d_loss", e.d_loss), ("g_loss", e.g_loss), ("d_real", e.d_real), ("d_fake", e.d_fake), ("frechet_distance", fd)],
+        )?;
         let grid = Vec::<f32>::try_from(gan.generate_from(&fixed_z).flatten(0, -1).to_device(tch::Device::Cpu))?;
         let grid: Vec<Vec<f32>> = grid.chunks(784).map(|c| c.to_vec()).collect();
         images::write_grid(&run.file(&format!("samples_epoch_{epoch:02}.png")), &grid, 28, 8, 2)?;
@@ -111,7 +116,14 @@ fn run() -> Result<()> {
         g_curve.push((epoch as f64, e.g_loss));
         last = Some(e);
         if !s.quiet {
-            eprintln!("epoch {epoch}: D loss {:.3}, G loss {:.3}, D(x) {:.3}, D(G(z)) {:.3}, Fréchet distance {fd:.3} ({:.1} s)", e.d_loss, e.g_loss, e.d_real, e.d_fake, times[epoch - 1]);
+            eprintln!(
+                "epoch {epoch}: D loss {:.3}, G loss {:.3}, D(x) {:.3}, D(G(z)) {:.3}, Fréchet distance {fd:.3} ({:.1} s)",
+                e.d_loss,
+                e.g_loss,
+                e.d_real,
+                e.d_fake,
+                times[epoch - 1]
+            );
         }
     }
     gan.generator_vars().save(run.file("generator.safetensors")).context("saving generator.safetensors")?;
@@ -123,7 +135,12 @@ fn run() -> Result<()> {
         &[Series { label: "generated images".into(), points: fd_curve }, Series { label: "real test images (floor)".into(), points: floor }],
         "Fréchet distance (classifier features)",
     )?;
-    plot::epoch_curves(&run.file("losses.png"), &title, &[Series { label: "discriminator".into(), points: d_curve }, Series { label: "generator".into(), points: g_curve }], "loss")?;
+    plot::epoch_curves(
+        &run.file("losses.png"),
+        &title,
+        &[Series { label: "discriminator".into(), points: d_curve }, Series { label: "generator".into(), points: g_curve }],
+        "loss",
+    )?;
     let last = last.expect("at least one epoch");
     let summary = DcganSummary {
         frechet_distance: fd,
@@ -144,7 +161,7 @@ fn run() -> Result<()> {
     if !s.quiet {
         eprintln!("dcgan_fashion_mnist: Fréchet distance {fd:.3} (real test images: {real_test_fd:.3}), {:.1} s per epoch", summary.epoch_time_s);
     }
-    println!("results: {}", run.path().display());
+    nnlab_experiments::out!("results: {}", run.path().display());
     Ok(())
 }
 

@@ -4,4 +4,10 @@
 //! `metrics.csv`, `summary.json`, `learning_curve.png`, the weights
 //! (`model.safetensors`) and `episode.gif`.
 
-nnlab_experiments::rl_experiment!("dqn_cartpole", "dqn", "CartPole-v1", nnlab_agents::dqn::DqnConfig, "Train DQN on CartPole-v1 (nnlab's preset by default) and write a reproducible run folder.");
+nnlab_experiments::rl_experiment!(
+    "dqn_cartpole",
+    "dqn",
+    "CartPole-v1",
+    nnlab_agents::dqn::DqnConfig,
+    "Train DQN on CartPole-v1 (nnlab's preset by default) and write a reproducible run folder."
+);

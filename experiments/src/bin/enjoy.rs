@@ -21,6 +21,7 @@ use nnlab_experiments::config::{self, Source};
 use nnlab_experiments::device::{self, DeviceChoice};
 use nnlab_experiments::summary::{mean_std, EVAL_SEED_OFFSET};
 use nnlab_experiments::{main_wrapper, video};
+use nnlab_torch::numerics::{self, Numerics};
 use std::path::{Path, PathBuf};
 
 /// Play a trained agent from its run folder.
@@ -42,6 +43,9 @@ struct Args {
     /// Where to compute.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     device: DeviceChoice,
+    /// `fast` or `portable` (default: the run's own, from the `[run]` table of its `config.toml`).
+    #[arg(long, env = "NNLAB_NUMERICS", value_name = "fast|portable", value_parser = |s: &str| s.parse::<Numerics>())]
+    numerics: Option<Numerics>,
 }
 
 /// The parts of `summary.json` that `enjoy` reads.
@@ -62,6 +66,13 @@ fn load_agent<C: AlgoConfig>(dir: &Path, device: tch::Device) -> Result<(Box<dyn
 
 fn run() -> Result<()> {
     let args: Args = nnlab_experiments::cli::parse_args()?;
+    let config_path = args.run.join("config.toml");
+    let run_numerics = if config_path.exists() { config::run_record(&config_path)?.map(|r| r.numerics) } else { None };
+    let mode = args.numerics.or(run_numerics).unwrap_or_default();
+    numerics::init(mode).map_err(anyhow::Error::msg)?;
+    if mode == Numerics::Portable && args.device == DeviceChoice::Cuda {
+        bail!("--numerics portable runs on the CPU; drop --device cuda or use --numerics fast");
+    }
     tch::set_num_threads(1);
     let summary_path = args.run.join("summary.json");
     if !summary_path.exists() {
@@ -69,7 +80,7 @@ fn run() -> Result<()> {
     }
     let text = std::fs::read_to_string(&summary_path).with_context(|| format!("reading {}", summary_path.display()))?;
     let summary: RunSummary = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not an RL run summary ({e})", summary_path.display()))?;
-    let device = device::resolve(args.device)?;
+    let device = if mode == Numerics::Portable { tch::Device::Cpu } else { device::resolve(args.device)? };
     let (mut agent, seed, eval_episodes) = match summary.algo.as_str() {
         "dqn" => load_agent::<DqnConfig>(&args.run, device)?,
         "ppo" => load_agent::<PpoConfig>(&args.run, device)?,
@@ -85,18 +96,25 @@ fn run() -> Result<()> {
     let returns = evaluate(agent.as_mut(), episodes, first_seed)?;
     let (mean, std) = mean_std(&returns);
     let (lo, hi) = returns.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &r| (lo.min(r), hi.max(r)));
-    println!("{} on {}: {episodes} episodes from seed {first_seed}: return {mean:.2} +- {std:.2} (min {lo:.1}, max {hi:.1})", summary.algo, agent.env_id());
+    nnlab_experiments::out!(
+        "{} on {}: {episodes} episodes from seed {first_seed}: return {mean:.2} +- {std:.2} (min {lo:.1}, max {hi:.1})",
+        summary.algo,
+        agent.env_id()
+    );
     if args.seed.is_none() && args.episodes.is_none() {
         if returns == summary.eval_returns {
-            println!("the same returns as the run's evaluation (summary.json)");
+            nnlab_experiments::out!("the same returns as the run's evaluation (summary.json)");
         } else {
-            println!("differs from the run's evaluation in summary.json (mean {:.2}): another device or build, or statistics saved as f32 by an older nnlab", mean_std(&summary.eval_returns).0);
+            nnlab_experiments::out!(
+                "differs from the run's evaluation in summary.json (mean {:.2}): another device or build, or statistics saved as f32 by an older nnlab",
+                mean_std(&summary.eval_returns).0
+            );
         }
     }
     if let Some(path) = &args.gif {
         let frames: Vec<_> = record_episode(agent.as_mut(), first_seed, 2)?.iter().map(video::downscale2).collect();
         video::write_gif(path, &frames, 4)?;
-        println!("gif: {}", path.display());
+        nnlab_experiments::out!("gif: {}", path.display());
     }
     Ok(())
 }

@@ -11,11 +11,11 @@
 use anyhow::Result;
 use clap::{Parser, ValueEnum};
 use nnlab_experiments::cli::{parse_args, SeedsArg, SharedArgs};
-use nnlab_experiments::multi_seed;
+use nnlab_experiments::device;
 use nnlab_experiments::metrics::MetricsWriter;
+use nnlab_experiments::multi_seed;
 use nnlab_experiments::plot;
 use nnlab_experiments::summary::Provenance;
-use nnlab_experiments::device;
 use nnlab_generative::gan::{Gan, GanConfig};
 use nnlab_generative::mixture::{evaluate, Mixture};
 use serde::Serialize;
@@ -105,7 +105,14 @@ fn run() -> Result<()> {
     let variant = format!("{:?}", args.variant).to_lowercase();
     let (run, device) = s.start_run("gan_mixture", &cfg, cfg.seed)?;
     if !s.quiet {
-        eprintln!("gan_mixture: {variant} (pack {}) on {:?}, {} steps on {}, writing {}", cfg.pack, cfg.dataset, cfg.steps, device::name(device), run.path().display());
+        eprintln!(
+            "gan_mixture: {variant} (pack {}) on {:?}, {} steps on {}, writing {}",
+            cfg.pack,
+            cfg.dataset,
+            cfg.steps,
+            device::name(device),
+            run.path().display()
+        );
     }
     let mut gan = Gan::new(cfg.clone(), device)?;
     let mut metrics = MetricsWriter::create(&run.file("metrics.csv"))?;
@@ -123,13 +130,17 @@ fn run() -> Result<()> {
         }
         if step % args.eval_every == 0 || step == cfg.steps {
             let m = evaluate(cfg.dataset, &gan.generate(cfg.eval_samples));
-            metrics.write_indexed("step", step, &[
-                ("d_loss", d_sum / count as f64),
-                ("g_loss", g_sum / count as f64),
-                ("modes_covered", m.modes_covered as f64),
-                ("high_quality_fraction", m.high_quality_fraction),
-                ("reverse_kl", m.reverse_kl.unwrap_or(f64::NAN)),
-            ])?;
+            metrics.write_indexed(
+                "step",
+                step,
+                &[
+                    ("d_loss", d_sum / count as f64),
+                    ("g_loss", g_sum / count as f64),
+                    ("modes_covered", m.modes_covered as f64),
+                    ("high_quality_fraction", m.high_quality_fraction),
+                    ("reverse_kl", m.reverse_kl.unwrap_or(f64::NAN)),
+                ],
+            )?;
             (d_sum, g_sum, count) = (0.0, 0.0, 0);
         }
     }
@@ -140,7 +151,13 @@ fn run() -> Result<()> {
         Mixture::Ring => 1.5,
         Mixture::Grid => 5.5,
     };
-    plot::sample_panels(&run.file("samples.png"), &format!("{variant} GAN on the {:?} (seed {})", cfg.dataset, cfg.seed), &snapshots, &cfg.dataset.modes(), lim)?;
+    plot::sample_panels(
+        &run.file("samples.png"),
+        &format!("{variant} GAN on the {:?} (seed {})", cfg.dataset, cfg.seed),
+        &snapshots,
+        &cfg.dataset.modes(),
+        lim,
+    )?;
     let summary = GanSummary {
         dataset: cfg.dataset,
         variant: variant.clone(),
@@ -158,10 +175,14 @@ fn run() -> Result<()> {
     if !s.quiet {
         eprintln!(
             "gan_mixture: {}/{} modes, {:.1}% high quality, reverse KL {}, {:.1} s",
-            m.modes_covered, m.modes_total, 100.0 * m.high_quality_fraction, m.reverse_kl.map(|k| format!("{k:.3}")).unwrap_or("-".into()), wall_time_s
+            m.modes_covered,
+            m.modes_total,
+            100.0 * m.high_quality_fraction,
+            m.reverse_kl.map(|k| format!("{k:.3}")).unwrap_or("-".into()),
+            wall_time_s
         );
     }
-    println!("results: {}", run.path().display());
+    nnlab_experiments::out!("results: {}", run.path().display());
     Ok(())
 }
 

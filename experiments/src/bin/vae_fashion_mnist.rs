@@ -11,8 +11,8 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use nnlab_experiments::cli::{parse_args, ImageDataArgs, SeedsArg, SharedArgs};
-use nnlab_experiments::multi_seed;
 use nnlab_experiments::metrics::MetricsWriter;
+use nnlab_experiments::multi_seed;
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::summary::Provenance;
 use nnlab_experiments::{device, images};
@@ -65,7 +65,15 @@ fn run() -> Result<()> {
     let (data_dir, train_set, test_set) = load_28x28(args.data.data_dir.as_deref())?;
     let (run, device) = s.start_run("vae_fashion_mnist", &cfg, cfg.seed)?;
     if !s.quiet {
-        eprintln!("vae_fashion_mnist: {:?} VAE, latent {}, {} epochs on {}, data {}, writing {}", cfg.arch, cfg.latent_dim, cfg.epochs, device::name(device), data_dir.display(), run.path().display());
+        eprintln!(
+            "vae_fashion_mnist: {:?} VAE, latent {}, {} epochs on {}, data {}, writing {}",
+            cfg.arch,
+            cfg.latent_dim,
+            cfg.epochs,
+            device::name(device),
+            data_dir.display(),
+            run.path().display()
+        );
     }
     let train = train_set.images_tensor(device);
     let test = test_set.images_tensor(device);
@@ -96,7 +104,9 @@ fn run() -> Result<()> {
     )?;
     let _guard = tch::no_grad_guard();
     let model = trainer.model();
-    let rows = |t: &Tensor| -> Result<Vec<Vec<f32>>> { Ok(Vec::<f32>::try_from(t.to_device(tch::Device::Cpu).flatten(0, -1))?.chunks(784).map(|c| c.to_vec()).collect()) };
+    let rows = |t: &Tensor| -> Result<Vec<Vec<f32>>> {
+        Ok(Vec::<f32>::try_from(t.to_device(tch::Device::Cpu).flatten(0, -1))?.chunks(784).map(|c| c.to_vec()).collect())
+    };
     // Reconstructions: 16 test images (odd rows) above their reconstructions (mean of p(x|z=mu)).
     let originals = test.narrow(0, 0, 16);
     let recon = model.decode_logits(&model.encode(&originals).0).sigmoid();
@@ -134,9 +144,12 @@ fn run() -> Result<()> {
     };
     run.write_atomic("summary.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
     if !s.quiet {
-        eprintln!("vae_fashion_mnist: test negative ELBO {:.2}, importance-weighted NLL {:.2} (k = {}), {:.2} s per epoch", last.0, test_nll_iw, cfg.iw_samples, summary.epoch_time_s);
+        eprintln!(
+            "vae_fashion_mnist: test negative ELBO {:.2}, importance-weighted NLL {:.2} (k = {}), {:.2} s per epoch",
+            last.0, test_nll_iw, cfg.iw_samples, summary.epoch_time_s
+        );
     }
-    println!("results: {}", run.path().display());
+    nnlab_experiments::out!("results: {}", run.path().display());
     Ok(())
 }
 

@@ -42,7 +42,7 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
     let out = cmd.output().with_context(|| format!("cannot run {what}"))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        bail!("{what} failed: {}", err.lines().filter(|l| !l.trim().is_empty()).next_back().unwrap_or("no message"));
+        bail!("{what} failed: {}", err.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("no message"));
     }
     Ok(())
 }
@@ -56,7 +56,8 @@ pub fn ensure_fashion_mnist(cache: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     eprintln!("nnlab: fetching Fashion-MNIST (Debian package dataset-fashion-mnist, 31 MB) into {}", dir.display());
     let tmp = tempfile::tempdir_in(&dir).context("cannot make a temporary folder in the cache")?;
-    let download = || run(Command::new("apt-get").args(["download", "dataset-fashion-mnist"]).current_dir(tmp.path()), "apt-get download dataset-fashion-mnist");
+    let download =
+        || run(Command::new("apt-get").args(["download", "dataset-fashion-mnist"]).current_dir(tmp.path()), "apt-get download dataset-fashion-mnist");
     if download().is_err() {
         // A fresh machine has no package lists until `apt-get update` (needs root).
         let _ = Command::new("apt-get").arg("update").output();

@@ -1,0 +1,155 @@
+//! Fixed-seed regression runs of every agent against golden values, in
+//! portable numerics (`nnlab_torch::numerics`), compared bit for bit: the
+//! same numbers on any x86-64 CPU, whatever dispatch settings
+//! (`ATEN_CPU_CAPABILITY`, `MKL_CBWR`, `MKL_ENABLE_INSTRUCTIONS`, ...) the
+//! environment holds. `.ci/run` runs this file again under foreign settings.
+//!
+//! After an intended change of behaviour,
+//! `NNLAB_WRITE_GOLDEN=1 cargo test --release -p nnlab-agents --test golden`
+//! rewrites `tests/golden/*.json` (review the diff before committing).
+
+use nnlab_agents::a2c::{A2c, A2cConfig};
+use nnlab_agents::dqn::{Dqn, DqnConfig, TdLoss};
+use nnlab_agents::ppo::{Ppo, PpoConfig};
+use nnlab_agents::reinforce::{Reinforce, ReinforceConfig};
+use nnlab_agents::{evaluate, Agent, EpisodeRecord, Observer, Stats};
+use serde_json::{json, Value};
+use tch::Device;
+
+/// Every episode's return and length, and every statistic the agent reported with it.
+#[derive(Default, PartialEq, Debug)]
+struct Collect {
+    returns: Vec<f64>,
+    stats: Vec<Vec<Option<f64>>>,
+    names: Vec<&'static str>,
+}
+
+impl Observer for Collect {
+    fn on_episode(&mut self, ep: &EpisodeRecord, stats: Stats<'_>) {
+        self.returns.push(ep.episode_return);
+        self.names = stats.iter().map(|s| s.0).collect();
+        self.stats.push(stats.iter().map(|s| s.1).collect());
+    }
+}
+
+impl Collect {
+    /// The last reported value of the statistic `name`.
+    fn last(&self, name: &str) -> Option<f64> {
+        let i = self.names.iter().position(|n| *n == name)?;
+        self.stats.iter().rev().find_map(|s| s[i])
+    }
+}
+
+/// Trains `agent`, then evaluates it greedily for `episodes` from seed 77.
+fn run(mut agent: Box<dyn Agent>, episodes: usize) -> (Collect, Vec<f64>) {
+    let mut obs = Collect::default();
+    agent.train(&mut obs).unwrap();
+    let eval = evaluate(agent.as_mut(), episodes, 77).unwrap();
+    (obs, eval)
+}
+
+/// Runs `make` twice (same seed, same bits), then compares the episode
+/// returns, evaluation returns and the last value of every reported
+/// statistic with `golden` exactly.
+fn check(name: &str, golden: &str, episodes: usize, make: impl Fn() -> Box<dyn Agent>) -> Collect {
+    nnlab_torch::numerics::portable_for_tests();
+    let (a, eval_a) = run(make(), episodes);
+    let (b, eval_b) = run(make(), episodes);
+    let bits = |c: &Collect| c.stats.iter().flatten().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>();
+    assert_eq!(a.returns, b.returns, "{name}: same seed, same episodes");
+    assert_eq!(bits(&a), bits(&b), "{name}: same seed, same statistics");
+    assert_eq!(eval_a, eval_b, "{name}");
+    let last: serde_json::Map<String, Value> = a.names.iter().map(|n| (n.to_string(), json!(a.last(n)))).collect();
+    let got = json!({"episode_returns": a.returns, "eval_returns": eval_a, "last_stats": last});
+    if std::env::var_os("NNLAB_WRITE_GOLDEN").is_some() {
+        let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        std::fs::write(&path, format!("{got}\n")).expect("writing the golden file");
+        return a;
+    }
+    let want: Value = serde_json::from_str(golden).expect("golden file parses");
+    for key in ["episode_returns", "eval_returns", "last_stats"] {
+        assert_eq!(got[key], want[key], "{name}: {key} differs from tests/golden/{name}.json");
+    }
+    a
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+#[test]
+fn dqn_matches_golden_values_and_learns() {
+    let cfg = |seed| DqnConfig {
+        seed,
+        total_timesteps: 4000,
+        learning_starts: 500,
+        train_frequency: 1,
+        target_network_frequency: 100,
+        learning_rate: 1e-3,
+        double_dqn: true,
+        dueling: true,
+        loss: TdLoss::Huber,
+        max_grad_norm: Some(10.0),
+        tau: 0.5,
+        ..Default::default()
+    };
+    let a = check("dqn_short_seed7", include_str!("golden/dqn_short_seed7.json"), 3, || Box::new(Dqn::new(cfg(7), Device::Cpu).unwrap()));
+    let n = a.returns.len();
+    assert!(mean(&a.returns[n - 10..]) > 2.0 * mean(&a.returns[..10]), "4k steps of DQN improve CartPole");
+    let (other, _) = run(Box::new(Dqn::new(cfg(8), Device::Cpu).unwrap()), 1);
+    assert_ne!(other.returns, a.returns, "another seed takes another path");
+}
+
+#[test]
+fn a2c_matches_golden_values_and_learns() {
+    let cfg = A2cConfig { total_timesteps: 20_000, seed: 3, ..Default::default() };
+    let a = check("a2c_cartpole_seed3", include_str!("golden/a2c_cartpole_seed3.json"), 2, || Box::new(A2c::new(cfg.clone(), Device::Cpu).unwrap()));
+    let n = a.returns.len();
+    assert!(mean(&a.returns[n - 20..]) > 2.0 * mean(&a.returns[..20]), "20k steps of A2C improve CartPole");
+}
+
+#[test]
+fn a2c_with_a_shared_torso_on_pendulum_matches_golden_values() {
+    let cfg =
+        A2cConfig { env_id: "Pendulum-v1".into(), total_timesteps: 4000, shared_network: true, normalize_observation: true, seed: 3, ..Default::default() };
+    check("a2c_pendulum_shared_seed3", include_str!("golden/a2c_pendulum_shared_seed3.json"), 2, || Box::new(A2c::new(cfg.clone(), Device::Cpu).unwrap()));
+}
+
+#[test]
+fn reinforce_matches_golden_values_and_learns() {
+    let cfg = ReinforceConfig { total_timesteps: 30_000, seed: 3, ..Default::default() };
+    let a = check("reinforce_cartpole_seed3", include_str!("golden/reinforce_cartpole_seed3.json"), 2, || {
+        Box::new(Reinforce::new(cfg.clone(), Device::Cpu).unwrap())
+    });
+    let n = a.returns.len();
+    assert!(mean(&a.returns[n - 16..]) > 1.5 * mean(&a.returns[..16]), "30k steps of REINFORCE improve CartPole");
+}
+
+#[test]
+fn discrete_ppo_matches_golden_values_and_learns() {
+    let cfg = PpoConfig { total_timesteps: 8192, seed: 5, ..Default::default() };
+    let a = check("ppo_cartpole_seed5", include_str!("golden/ppo_cartpole_seed5.json"), 2, || Box::new(Ppo::new(cfg.clone(), Device::Cpu).unwrap()));
+    let n = a.returns.len();
+    assert!(mean(&a.returns[n - 20..]) > 1.5 * mean(&a.returns[..20]), "8k steps of PPO improve CartPole");
+}
+
+#[test]
+fn gaussian_ppo_matches_golden_values() {
+    let cfg = PpoConfig {
+        env_id: "Pendulum-v1".into(),
+        total_timesteps: 4096,
+        num_envs: 2,
+        num_steps: 512,
+        num_minibatches: 8,
+        update_epochs: 3,
+        gamma: 0.9,
+        learning_rate: 1e-3,
+        ent_coef: 0.0,
+        normalize_observation: true,
+        normalize_reward: true,
+        seed: 5,
+        ..Default::default()
+    };
+    let a = check("ppo_pendulum_seed5", include_str!("golden/ppo_pendulum_seed5.json"), 2, || Box::new(Ppo::new(cfg.clone(), Device::Cpu).unwrap()));
+    assert_eq!(a.returns.len(), 20, "4096 steps of 200-step episodes");
+}
