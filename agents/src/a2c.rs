@@ -18,7 +18,7 @@ use anyhow::Result;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, OptimizerConfig};
+use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 /// The optimiser of an on-policy agent.
@@ -132,7 +132,7 @@ pub struct A2c {
     config: A2cConfig,
     device: Device,
     policy: ActorCritic,
-    optimizer: nn::Optimizer,
+    optimizer: nnlab_torch::optim::Optimizer,
     rng: ChaCha8Rng,
     collector: RolloutCollector,
     obs_dim: usize,
@@ -149,8 +149,10 @@ impl A2c {
             ActorCritic::new(&vs.root(), obs_dim, env.action_space(), &config.hidden_sizes, config.init_log_std, config.shared_network)
         })?;
         let optimizer = match config.optimizer {
-            OptimizerKind::Rmsprop => nn::RmsProp { alpha: 0.99, eps: config.optimizer_eps, ..Default::default() }.build(&vs, config.learning_rate)?,
-            OptimizerKind::Adam => nn::Adam { eps: config.optimizer_eps, ..Default::default() }.build(&vs, config.learning_rate)?,
+            OptimizerKind::Rmsprop => {
+                nnlab_torch::optim::RmsProp { alpha: 0.99, eps: config.optimizer_eps, ..Default::default() }.build(&vs, config.learning_rate)?
+            }
+            OptimizerKind::Adam => nnlab_torch::optim::Adam { eps: config.optimizer_eps, ..Default::default() }.build(&vs, config.learning_rate)?,
         };
         let collector = RolloutCollector::new(CollectorSettings {
             env_id: config.env_id.clone(),

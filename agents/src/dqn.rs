@@ -23,7 +23,7 @@ use nnlab_envs::{Actions, Space, SyncVectorEnv};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, Module, OptimizerConfig};
+use tch::nn::{self, Module};
 use tch::{Device, Kind, Reduction, Tensor};
 
 /// The TD loss.
@@ -170,7 +170,7 @@ pub struct Dqn {
     /// CPU copy of the online network for acting; refreshed after updates.
     policy: GreedyPolicy,
     policy_stale: bool,
-    optimizer: nn::Optimizer,
+    optimizer: nnlab_torch::optim::Optimizer,
     rng: ChaCha8Rng,
 }
 
@@ -193,7 +193,7 @@ impl Dqn {
         });
         target_vs.freeze();
         soft_update(&target_network, &q_network, 1.0);
-        let optimizer = nn::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
+        let optimizer = nnlab_torch::optim::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         let policy = GreedyPolicy::new(&q_network);
         Ok(Self { config, device, n_actions, obs_dim, q_network, target_network, policy, policy_stale: false, optimizer, rng })

@@ -176,7 +176,7 @@ mod tests {
     fn gradients_reach_the_flat_parameters_every_step() {
         let vs = nn::VarStore::new(tch::Device::Cpu);
         let net = QNetwork::new(&vs.root(), 4, 2, &[16, 16], true);
-        let mut opt = nn::OptimizerConfig::build(nn::Adam::default(), &vs, 1e-2).unwrap();
+        let mut opt = nnlab_torch::optim::Adam::default().build(&vs, 1e-2).unwrap();
         let x = Tensor::randn([32, 4], (Kind::Float, tch::Device::Cpu));
         let mut losses = Vec::new();
         for _ in 0..50 {

@@ -28,7 +28,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, OptimizerConfig};
+use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 /// Every PPO hyperparameter, with CleanRL's `ppo.py` defaults.
@@ -156,7 +156,7 @@ pub struct Ppo {
     config: PpoConfig,
     device: Device,
     policy: ActorCritic,
-    optimizer: nn::Optimizer,
+    optimizer: nnlab_torch::optim::Optimizer,
     rng: ChaCha8Rng,
     collector: RolloutCollector,
     obs_dim: usize,
@@ -172,7 +172,7 @@ impl Ppo {
         let vs = nn::VarStore::new(device);
         let policy =
             crate::with_torch_seed(config.seed, || ActorCritic::new(&vs.root(), obs_dim, &action_space, &config.hidden_sizes, config.init_log_std, false))?;
-        let optimizer = nn::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
+        let optimizer = nnlab_torch::optim::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         let collector = RolloutCollector::new(CollectorSettings {
             env_id: config.env_id.clone(),

@@ -22,7 +22,7 @@ use nnlab_envs::{Action, Env, Space};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, OptimizerConfig};
+use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 /// Every REINFORCE hyperparameter, with defaults.
@@ -111,7 +111,7 @@ pub struct Reinforce {
     config: ReinforceConfig,
     device: Device,
     policy: ActorCritic,
-    optimizer: nn::Optimizer,
+    optimizer: nnlab_torch::optim::Optimizer,
     rng: ChaCha8Rng,
     envs: Vec<Box<dyn Env>>,
     obs_dim: usize,
@@ -128,7 +128,7 @@ impl Reinforce {
         let vs = nn::VarStore::new(device);
         let policy =
             crate::with_torch_seed(config.seed, || ActorCritic::new(&vs.root(), obs_dim, &action_space, &config.hidden_sizes, config.init_log_std, false))?;
-        let optimizer = nn::Adam::default().build(&vs, config.learning_rate)?;
+        let optimizer = nnlab_torch::optim::Adam::default().build(&vs, config.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         Ok(Self { config, device, policy, optimizer, rng, envs, obs_dim, action_space })
     }

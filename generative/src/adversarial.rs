@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use nnlab_torch::with_torch_seed;
-use tch::nn::{self, OptimizerConfig};
+use tch::nn;
 use tch::{Device, Reduction, Tensor};
 
 /// A generator and a discriminator with their variables and optimisers.
@@ -16,9 +16,9 @@ pub struct Adversaries {
     /// The discriminator (one logit per input).
     pub discriminator: nn::SequentialT,
     /// Adam on the generator.
-    pub g_opt: nn::Optimizer,
+    pub g_opt: nnlab_torch::optim::Optimizer,
     /// Adam on the discriminator.
-    pub d_opt: nn::Optimizer,
+    pub d_opt: nnlab_torch::optim::Optimizer,
 }
 
 impl Adversaries {
@@ -35,7 +35,7 @@ impl Adversaries {
         let g_vs = nn::VarStore::new(device);
         let d_vs = nn::VarStore::new(device);
         let (generator, discriminator) = with_torch_seed(seed, || (generator(&g_vs.root()), discriminator(&d_vs.root())));
-        let adam = nn::Adam { beta1, ..Default::default() };
+        let adam = nnlab_torch::optim::Adam { beta1, ..Default::default() };
         let g_opt = adam.build(&g_vs, learning_rate)?;
         let d_opt = adam.build(&d_vs, learning_rate)?;
         Ok(Self { g_vs, generator, discriminator, g_opt, d_opt })

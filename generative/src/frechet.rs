@@ -26,12 +26,12 @@ pub fn frechet_distance(mean1: &Tensor, cov1: &Tensor, mean2: &Tensor, cov2: &Te
     let _guard = tch::no_grad_guard();
     let sqrt_psd = |m: &Tensor| {
         let (w, v) = m.linalg_eigh("L");
-        v.matmul(&w.clamp_min(0.0).sqrt().diag_embed(0, -2, -1)).matmul(&v.transpose(0, 1))
+        v.matmul(&nnlab_torch::optim::portable_sqrt(&w.clamp_min(0.0)).diag_embed(0, -2, -1)).matmul(&v.transpose(0, 1))
     };
     let s1 = sqrt_psd(cov1);
     let middle = s1.matmul(cov2).matmul(&s1);
     let middle = (&middle + middle.transpose(0, 1)) / 2.0;
-    let tr_sqrt = middle.linalg_eigvalsh("L").clamp_min(0.0).sqrt().sum(Kind::Double);
+    let tr_sqrt = nnlab_torch::optim::portable_sqrt(&middle.linalg_eigvalsh("L").clamp_min(0.0)).sum(Kind::Double);
     let diff = mean1 - mean2;
     let d = diff.dot(&diff) + cov1.trace() + cov2.trace() - 2.0 * tr_sqrt;
     Ok(f64::try_from(d)?)

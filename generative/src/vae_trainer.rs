@@ -14,7 +14,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, OptimizerConfig};
+use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 /// Every VAE hyperparameter, with PyTorch's example's defaults.
@@ -93,7 +93,7 @@ pub struct VaeTrainer {
     device: Device,
     vs: nn::VarStore,
     model: Vae,
-    optimizer: nn::Optimizer,
+    optimizer: nnlab_torch::optim::Optimizer,
     rng: ChaCha8Rng,
 }
 
@@ -103,7 +103,7 @@ impl VaeTrainer {
         config.validate()?;
         let vs = nn::VarStore::new(device);
         let model = with_torch_seed(config.seed, || Vae::new(&vs.root(), config.arch, config.hidden, config.latent_dim))?;
-        let optimizer = nn::Adam::default().build(&vs, config.learning_rate)?;
+        let optimizer = nnlab_torch::optim::Adam::default().build(&vs, config.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         Ok(Self { config, device, vs, model, optimizer, rng })
     }

@@ -138,9 +138,10 @@ fn classifier_learns_the_prototypes_and_matches_golden_values() {
 #[test]
 fn shipped_classifier_gives_its_recorded_test_accuracy() {
     nnlab_torch::numerics::portable_for_tests();
-    let c = nnlab_generative::classifier::shipped(Device::Cpu).expect("the shipped weights load");
     let (_, _, test) = nnlab_generative::data::load_28x28(None).expect("Fashion-MNIST");
+    // Loading seeds torch's global generator (the initialisation it overwrites): one test at a time.
     let _lock = TORCH.lock().unwrap_or_else(|e| e.into_inner());
+    let c = nnlab_generative::classifier::shipped(Device::Cpu).expect("the shipped weights load");
     let accuracy = c.accuracy(&test.images_tensor(Device::Cpu), &test.labels_tensor(Device::Cpu)).unwrap();
     assert_eq!(test.len, 10_000);
     assert_eq!((accuracy * 10_000.0).round() as i64, nnlab_generative::classifier::SHIPPED_TEST_CORRECT, "test accuracy {accuracy}");

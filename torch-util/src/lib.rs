@@ -7,6 +7,7 @@
 //! - [`standard_normal`]: noise tensors drawn from a model's own RNG.
 
 pub mod numerics;
+pub mod optim;
 
 use rand::Rng;
 use rand_distr::StandardNormal;

@@ -12,11 +12,17 @@
 //! | setting | value | read |
 //! | --- | --- | --- |
 //! | `MKL_CBWR` | `COMPATIBLE` (MKL's conditional numerical reproducibility, SSE2 code paths) | at MKL's first call |
-//! | `MKL_ENABLE_INSTRUCTIONS` | removed (CBWR decides) | at MKL's first call |
+//! | `MKL_ENABLE_INSTRUCTIONS` | `SSE4_2` (MKL's vector math, which CBWR does not cover, takes its SSE4.2 code on every CPU) | at MKL's first call |
 //! | `ATEN_CPU_CAPABILITY` | `default` (ATen's kernels compiled for baseline x86-64) | at the first dispatched op |
 //! | `ONEDNN_MAX_CPU_ISA`, `DNNL_MAX_CPU_ISA` | `SSE41` | at oneDNN's first call |
 //! | oneDNN for convolutions | off (`at::Context::setUserEnabledMkldnn(false)`): ATen's own im2col + MKL GEMM | per op |
 //! | torch, MKL and OpenMP threads | 1 (`MKL_NUM_THREADS`, `OMP_NUM_THREADS`, `at::set_num_threads`) | per op |
+//!
+//! One kernel stays CPU-dependent whatever the settings: `sqrt` of a float
+//! tensor (MKL's vector math refines the hardware's approximate `rsqrtps`,
+//! whose bits differ between CPU models). nnlab's own code takes square roots
+//! with `optim::portable_sqrt`, and its optimisers (`optim`) are written
+//! with it.
 //!
 //! All of them are read lazily, so setting them from inside the process after
 //! LibTorch is loaded but before the first tensor operation takes effect, as
@@ -90,12 +96,21 @@ extern "C" {
     fn nnlab_set_mkldnn_enabled(enabled: bool);
     fn nnlab_mkldnn_enabled() -> bool;
     fn nnlab_cpu_capability(buf: *mut std::ffi::c_char, len: i32) -> i32;
+    /// MKL's `mkl_cbwr_get`, exported by libtorch_cpu.so under its service name.
+    fn mkl_serv_cbwr_get(option: i32) -> i32;
+}
+
+/// MKL's conditional-numerical-reproducibility branch in force
+/// (`MKL_CBWR_BRANCH` query): 3 is COMPATIBLE, 2 AUTO, 0/1 off.
+pub fn mkl_cbwr_branch() -> i32 {
+    // SAFETY: a read-only query of MKL's service layer.
+    unsafe { mkl_serv_cbwr_get(1) }
 }
 
 /// The environment settings of portable mode, as `(name, value)`; `None` removes the variable.
 pub const PORTABLE_ENV: &[(&str, Option<&str>)] = &[
     ("MKL_CBWR", Some("COMPATIBLE")),
-    ("MKL_ENABLE_INSTRUCTIONS", None),
+    ("MKL_ENABLE_INSTRUCTIONS", Some("SSE4_2")),
     ("MKL_DEBUG_CPU_TYPE", None),
     ("ATEN_CPU_CAPABILITY", Some("default")),
     ("ONEDNN_MAX_CPU_ISA", Some("SSE41")),

@@ -1,0 +1,279 @@
+//! Adam, AdamW and RMSprop written with tensor ops, PyTorch's update rules.
+//!
+//! nnlab keeps its own optimisers instead of LibTorch's C++ ones (which tch
+//! wraps) for two reasons:
+//!
+//! - **Portable numerics.** LibTorch's `sqrt` of a float tensor goes to MKL's
+//!   vector math, which refines the CPU's approximate reciprocal square root
+//!   (`rsqrtps`), whose bits differ between CPU models; its result, and so
+//!   every Adam and RMSprop step, then differs in the last bit from one CPU
+//!   to another (seen on an Intel Xeon against an AMD EPYC, and under QEMU).
+//!   [`portable_sqrt`] takes the square root as `1 / rsqrt(x)`, two
+//!   correctly rounded ATen kernels, the same bits everywhere.
+//! - **Their state is ours**: moments and step count are plain tensors and a
+//!   number ([`Optimizer::state`]), which checkpoints can save and restore.
+
+use anyhow::{bail, Result};
+use tch::{nn, Tensor};
+
+/// `sqrt(x)` for `x >= 0` as `reciprocal(rsqrt(x))`: within an ulp of the
+/// square root and the same bits on every CPU (see the module docs); 0 for 0.
+pub fn portable_sqrt(x: &Tensor) -> Tensor {
+    x.rsqrt().reciprocal()
+}
+
+/// Adam (Kingma and Ba 2015) as `torch.optim.Adam`: L2 weight decay added to
+/// the gradient, bias-corrected moments, `eps` added after the square root.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Adam {
+    /// Decay of the first moment.
+    pub beta1: f64,
+    /// Decay of the second moment.
+    pub beta2: f64,
+    /// Added to the denominator.
+    pub eps: f64,
+    /// L2 penalty added to the gradient.
+    pub weight_decay: f64,
+}
+
+impl Default for Adam {
+    fn default() -> Self {
+        Self { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+    }
+}
+
+/// AdamW (Loshchilov and Hutter 2019) as `torch.optim.AdamW`: Adam with the
+/// weight decay applied to the weights directly (`p -= lr * wd * p`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamW {
+    /// Decay of the first moment.
+    pub beta1: f64,
+    /// Decay of the second moment.
+    pub beta2: f64,
+    /// Added to the denominator.
+    pub eps: f64,
+    /// Decoupled weight decay.
+    pub weight_decay: f64,
+}
+
+impl Default for AdamW {
+    fn default() -> Self {
+        Self { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 }
+    }
+}
+
+/// RMSprop as `torch.optim.RMSprop` (not centred, no momentum):
+/// `v = alpha v + (1 - alpha) g^2`, `p -= lr g / (sqrt(v) + eps)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RmsProp {
+    /// Decay of the squared-gradient average.
+    pub alpha: f64,
+    /// Added to the denominator.
+    pub eps: f64,
+    /// L2 penalty added to the gradient.
+    pub weight_decay: f64,
+}
+
+impl Default for RmsProp {
+    fn default() -> Self {
+        Self { alpha: 0.99, eps: 1e-8, weight_decay: 0.0 }
+    }
+}
+
+/// The update rule of an [`Optimizer`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rule {
+    /// See [`Adam`].
+    Adam(Adam),
+    /// See [`AdamW`].
+    AdamW(AdamW),
+    /// See [`RmsProp`].
+    RmsProp(RmsProp),
+}
+
+macro_rules! build_fn {
+    ($t:ident) => {
+        impl $t {
+            /// An optimiser of the trainable variables of `vs` with learning rate `lr`.
+            pub fn build(self, vs: &nn::VarStore, lr: f64) -> Result<Optimizer> {
+                Optimizer::new(vs, Rule::$t(self), lr)
+            }
+        }
+    };
+}
+build_fn!(Adam);
+build_fn!(AdamW);
+build_fn!(RmsProp);
+
+/// An optimiser over a fixed list of parameters.
+pub struct Optimizer {
+    rule: Rule,
+    lr: f64,
+    steps: u64,
+    params: Vec<Tensor>,
+    /// Per parameter: Adam's first and second moments, or RMSprop's average (twice, unused first).
+    moments: Vec<(Tensor, Tensor)>,
+}
+
+impl std::fmt::Debug for Optimizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Optimizer").field("rule", &self.rule).field("lr", &self.lr).field("steps", &self.steps).field("params", &self.params.len()).finish()
+    }
+}
+
+impl Optimizer {
+    /// An optimiser of the trainable variables of `vs` (in their creation order).
+    pub fn new(vs: &nn::VarStore, rule: Rule, lr: f64) -> Result<Self> {
+        if !lr.is_finite() || lr < 0.0 {
+            bail!("learning rate must be a finite number >= 0, got {lr}");
+        }
+        let params = vs.trainable_variables();
+        let moments = params.iter().map(|p| (p.zeros_like(), p.zeros_like())).collect();
+        Ok(Self { rule, lr, steps: 0, params, moments })
+    }
+
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    /// Sets the learning rate (schedules call this before a step).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
+    /// Steps taken.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Clears every parameter's gradient.
+    pub fn zero_grad(&mut self) {
+        for p in &self.params {
+            let mut g = p.grad();
+            if g.defined() {
+                let _ = g.detach_();
+                let _ = g.zero_();
+            }
+        }
+    }
+
+    /// Back-propagates `loss` from cleared gradients, then steps.
+    pub fn backward_step(&mut self, loss: &Tensor) {
+        self.zero_grad();
+        loss.backward();
+        self.step();
+    }
+
+    /// One update of every parameter that has a gradient.
+    pub fn step(&mut self) {
+        let _guard = tch::no_grad_guard();
+        self.steps += 1;
+        let lr = self.lr;
+        let t = i32::try_from(self.steps).unwrap_or(i32::MAX);
+        for (p, (m, v)) in self.params.iter().zip(self.moments.iter_mut()) {
+            let grad = p.grad();
+            if !grad.defined() {
+                continue;
+            }
+            let mut p = p.shallow_clone();
+            match self.rule {
+                Rule::Adam(Adam { beta1, beta2, eps, weight_decay }) | Rule::AdamW(AdamW { beta1, beta2, eps, weight_decay }) => {
+                    let decoupled = matches!(self.rule, Rule::AdamW(_));
+                    let grad = if weight_decay != 0.0 && !decoupled { &grad + &p * weight_decay } else { grad };
+                    if weight_decay != 0.0 && decoupled {
+                        let _ = p.g_mul_scalar_(1.0 - lr * weight_decay);
+                    }
+                    let _ = m.g_mul_scalar_(beta1);
+                    let _ = m.g_add_(&(&grad * (1.0 - beta1)));
+                    let _ = v.g_mul_scalar_(beta2);
+                    let _ = v.g_add_(&(&grad * &grad * (1.0 - beta2)));
+                    // Exact powers by repeated multiplication (no libm `pow`).
+                    let bias1 = 1.0 - beta1.powi(t);
+                    let bias2 = 1.0 - beta2.powi(t);
+                    let denom = portable_sqrt(v) / bias2.sqrt() + eps;
+                    let _ = p.g_sub_(&(&*m / denom * (lr / bias1)));
+                }
+                Rule::RmsProp(RmsProp { alpha, eps, weight_decay }) => {
+                    let grad = if weight_decay != 0.0 { &grad + &p * weight_decay } else { grad };
+                    let _ = v.g_mul_scalar_(alpha);
+                    let _ = v.g_add_(&(&grad * &grad * (1.0 - alpha)));
+                    let denom = portable_sqrt(v) + eps;
+                    let _ = p.g_sub_(&(grad / denom * lr));
+                }
+            }
+        }
+    }
+
+    /// The state a checkpoint needs: the step count and, per parameter, its
+    /// two moment tensors (Adam: first and second moment; RMSprop: unused,
+    /// square average).
+    pub fn state(&self) -> (u64, &[(Tensor, Tensor)]) {
+        (self.steps, &self.moments)
+    }
+
+    /// Restores a state saved from [`Optimizer::state`] of an optimiser over
+    /// parameters of the same shapes.
+    pub fn restore(&mut self, steps: u64, moments: &[(Tensor, Tensor)]) -> Result<()> {
+        if moments.len() != self.moments.len() {
+            bail!("optimiser state for {} parameters, expected {}", moments.len(), self.moments.len());
+        }
+        let _guard = tch::no_grad_guard();
+        for ((m, v), (sm, sv)) in self.moments.iter_mut().zip(moments) {
+            if m.size() != sm.size() || v.size() != sv.size() {
+                bail!("optimiser state of shape {:?}, expected {:?}", sm.size(), m.size());
+            }
+            m.copy_(sm);
+            v.copy_(sv);
+        }
+        self.steps = steps;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    /// One Adam step by hand, as `torch.optim.Adam` defines it.
+    #[test]
+    fn adam_steps_as_pytorch_defines_it() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let w = vs.root().var_copy("w", &Tensor::from_slice(&[1.0f32, -2.0, 0.0]));
+        let mut opt = Adam::default().build(&vs, 0.1).unwrap();
+        let loss = (&w * Tensor::from_slice(&[3.0f32, 0.5, 0.0])).sum(Kind::Float);
+        opt.backward_step(&loss);
+        // First step: m = 0.1 g, v = 0.001 g^2, bias-corrected m / sqrt(v) = sign(g).
+        let got = Vec::<f32>::try_from(&w).unwrap();
+        let want = [1.0 - 0.1, -2.0 - 0.1, 0.0];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-6, "{got:?}");
+        }
+        assert_eq!(opt.steps(), 1);
+    }
+
+    #[test]
+    fn rmsprop_and_adamw_move_against_the_gradient() {
+        for rule in [Rule::RmsProp(RmsProp::default()), Rule::AdamW(AdamW::default())] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let w = vs.root().var_copy("w", &Tensor::from_slice(&[1.0f32]));
+            let mut opt = Optimizer::new(&vs, rule, 0.01).unwrap();
+            for _ in 0..3 {
+                opt.backward_step(&(&w * &w).sum(Kind::Float));
+            }
+            let v = f32::try_from(&w).unwrap();
+            assert!(v < 1.0 && v > 0.5, "{rule:?}: {v}");
+        }
+    }
+
+    #[test]
+    fn portable_sqrt_is_the_square_root_within_an_ulp() {
+        let x = Tensor::from_slice(&[0.0f32, 1e-30, 0.25, 2.0, 1e30]);
+        let got = Vec::<f32>::try_from(portable_sqrt(&x)).unwrap();
+        for (g, x) in got.iter().zip([0.0f32, 1e-30, 0.25, 2.0, 1e30]) {
+            let s = x.sqrt();
+            assert!((g - s).abs() <= s * 2.0 * f32::EPSILON, "{g} vs {s}");
+        }
+    }
+}
