@@ -13,7 +13,7 @@ use crate::onpolicy::{deterministic_action, explained_variance, load_policy, sav
 use crate::policy::ActorCritic;
 use crate::rollout::{gae, RolloutBuffer};
 use crate::schedule::annealed_lr;
-use crate::validate::{self, in_range, nonzero, positive};
+use crate::validate::{self, in_range, non_negative, nonzero, positive};
 use anyhow::Result;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -118,8 +118,8 @@ impl A2cConfig {
         nonzero("num_steps", self.num_steps)?;
         in_range("gamma", self.gamma, 0.0, 1.0)?;
         in_range("gae_lambda", self.gae_lambda, 0.0, 1.0)?;
-        in_range("ent_coef", self.ent_coef, 0.0, f64::MAX)?;
-        in_range("vf_coef", self.vf_coef, 0.0, f64::MAX)?;
+        non_negative("ent_coef", self.ent_coef)?;
+        non_negative("vf_coef", self.vf_coef)?;
         positive("max_grad_norm", self.max_grad_norm)?;
         validate::hidden_sizes(&self.hidden_sizes)?;
         in_range("init_log_std", self.init_log_std, -20.0, 5.0)?;
@@ -211,9 +211,12 @@ impl A2c {
                 ("policy_loss", scalar(&policy_loss)),
                 ("value_loss", scalar(&value_loss)),
                 ("entropy", scalar(&entropy)),
-                ("explained_variance", Some(explained_variance(&buf.values, &returns))),
+                ("explained_variance", explained_variance(&buf.values, &returns)),
             ];
             observer.on_progress(self.collector.global_step());
+            if observer.stop_requested() {
+                break;
+            }
         }
         Ok(TrainStats { episode_returns: self.collector.episode_returns.clone(), updates: num_iterations })
     }

@@ -58,8 +58,32 @@ pub trait Agent {
 
 /// Reads a safetensors file into named tensors, with an error that names the file.
 pub fn read_weights(path: &std::path::Path) -> Result<Vec<(String, tch::Tensor)>> {
-    use anyhow::Context;
-    tch::Tensor::read_safetensors(path).with_context(|| format!("reading weights {}", path.display()))
+    let bytes = std::fs::read(path).map_err(|e| {
+        let reason = e.raw_os_error().map(|c| std::io::Error::from_raw_os_error(c).to_string()).unwrap_or_else(|| e.kind().to_string());
+        anyhow::anyhow!("cannot read weights {}: {}", path.display(), reason.split(" (os error").next().unwrap_or(&reason))
+    })?;
+    // Checked here first, so that a bad file gets a message in words rather than tch's error names.
+    if let Err(e) = safetensors::SafeTensors::deserialize(&bytes) {
+        anyhow::bail!("{} is not a valid safetensors file: {}", path.display(), describe_safetensors_error(&e));
+    }
+    tch::Tensor::read_safetensors(path).map_err(|e| anyhow::anyhow!("reading weights {}: {e}", path.display()))
+}
+
+/// A safetensors parsing error in words.
+fn describe_safetensors_error(e: &safetensors::SafeTensorError) -> String {
+    use safetensors::SafeTensorError as E;
+    match e {
+        E::HeaderTooSmall | E::InvalidHeaderLength => "the file is too short for its header".into(),
+        E::HeaderTooLarge => "its header length is impossibly large (not a safetensors file, or damaged)".into(),
+        E::InvalidHeader | E::InvalidHeaderStart | E::InvalidHeaderDeserialization | E::JsonError(_) => {
+            "its header is not the JSON table of a safetensors file".into()
+        }
+        E::TensorInvalidInfo | E::InvalidOffset(_) | E::InvalidTensorView(..) | E::MetadataIncompleteBuffer | E::ValidationOverflow => {
+            "its header does not match the tensor data (truncated or damaged)".into()
+        }
+        E::TensorNotFound(name) => format!("it has no tensor {name}"),
+        E::IoError(io) => io.kind().to_string(),
+    }
 }
 
 /// Runs `episodes` deterministic episodes on a fresh environment; episode `i`

@@ -286,6 +286,9 @@ impl Dqn {
             }
             if global_step % PROGRESS_INTERVAL == 0 {
                 observer.on_progress(global_step);
+                if observer.stop_requested() {
+                    return Ok(stats);
+                }
             }
         }
         observer.on_progress(cfg.total_timesteps);

@@ -22,6 +22,11 @@ pub trait Observer {
     fn on_episode(&mut self, _episode: &EpisodeRecord, _stats: Stats<'_>) {}
     /// Called every so many environment steps, for progress bars.
     fn on_progress(&mut self, _global_step: usize) {}
+    /// Asked after each progress report: `true` ends training there (the
+    /// caller found a reason to stop, such as a metric that became NaN).
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything.

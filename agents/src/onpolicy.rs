@@ -185,18 +185,18 @@ impl RolloutCollector {
     }
 }
 
-/// Explained variance `1 - Var(returns - values) / Var(returns)` (NaN when returns are constant).
-pub fn explained_variance(values: &[f32], returns: &[f32]) -> f64 {
+/// Explained variance `1 - Var(returns - values) / Var(returns)` (`None` when the returns are constant: undefined).
+pub fn explained_variance(values: &[f32], returns: &[f32]) -> Option<f64> {
     let var = |v: &mut dyn Iterator<Item = f64>| {
         let xs: Vec<f64> = v.collect();
         let m = xs.iter().sum::<f64>() / xs.len() as f64;
         xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / xs.len() as f64
     };
     let var_y = var(&mut returns.iter().map(|&x| f64::from(x)));
-    if var_y == 0.0 {
-        return f64::NAN;
+    if var_y == 0.0 || !var_y.is_finite() {
+        return None;
     }
-    1.0 - var(&mut returns.iter().zip(values).map(|(r, v)| f64::from(r - v))) / var_y
+    Some(1.0 - var(&mut returns.iter().zip(values).map(|(r, v)| f64::from(r - v))) / var_y)
 }
 
 /// Saves a policy and (when normalising) its observation statistics as safetensors.

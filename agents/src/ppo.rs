@@ -22,7 +22,7 @@ use crate::onpolicy::{deterministic_action, explained_variance, load_policy, sav
 use crate::policy::ActorCritic;
 use crate::rollout::{gae, RolloutBuffer};
 use crate::schedule::annealed_lr;
-use crate::validate::{self, in_range, nonzero, positive};
+use crate::validate::{self, in_range, non_negative, nonzero, positive};
 use anyhow::{bail, Result};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -134,8 +134,8 @@ impl PpoConfig {
         }
         nonzero("update_epochs", self.update_epochs)?;
         positive("clip_coef", self.clip_coef)?;
-        in_range("ent_coef", self.ent_coef, 0.0, f64::MAX)?;
-        in_range("vf_coef", self.vf_coef, 0.0, f64::MAX)?;
+        non_negative("ent_coef", self.ent_coef)?;
+        non_negative("vf_coef", self.vf_coef)?;
         positive("max_grad_norm", self.max_grad_norm)?;
         if let Some(kl) = self.target_kl {
             positive("target_kl", kl)?;
@@ -260,9 +260,12 @@ impl Ppo {
                 ("entropy", mean(&ent_sum)),
                 ("approx_kl", mean(&kl_sum)),
                 ("clip_fraction", mean(&clip_sum)),
-                ("explained_variance", Some(explained_variance(&buf.values, &returns))),
+                ("explained_variance", explained_variance(&buf.values, &returns)),
             ];
             observer.on_progress(self.collector.global_step());
+            if observer.stop_requested() {
+                break;
+            }
         }
         Ok(TrainStats { episode_returns: self.collector.episode_returns.clone(), updates })
     }

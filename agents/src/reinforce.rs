@@ -16,7 +16,7 @@ use crate::observer::{EpisodeRecord, Observer};
 use crate::onpolicy::{deterministic_action, explained_variance, load_policy, save_policy};
 use crate::policy::ActorCritic;
 use crate::rollout::returns_to_go;
-use crate::validate::{self, in_range, nonzero, positive};
+use crate::validate::{self, in_range, non_negative, nonzero, positive};
 use anyhow::Result;
 use nnlab_envs::{Action, Env, Space};
 use rand::SeedableRng;
@@ -88,8 +88,8 @@ impl ReinforceConfig {
         positive("learning_rate", self.learning_rate)?;
         nonzero("batch_episodes", self.batch_episodes)?;
         in_range("gamma", self.gamma, 0.0, 1.0)?;
-        in_range("ent_coef", self.ent_coef, 0.0, f64::MAX)?;
-        in_range("vf_coef", self.vf_coef, 0.0, f64::MAX)?;
+        non_negative("ent_coef", self.ent_coef)?;
+        non_negative("vf_coef", self.vf_coef)?;
         positive("max_grad_norm", self.max_grad_norm)?;
         validate::hidden_sizes(&self.hidden_sizes)?;
         in_range("init_log_std", self.init_log_std, -20.0, 5.0)?;
@@ -235,11 +235,14 @@ impl Reinforce {
                 ("policy_loss", scalar(&policy_loss)),
                 ("value_loss", if cfg.baseline { scalar(&value_loss) } else { None }),
                 ("entropy", scalar(&entropy)),
-                ("explained_variance", cfg.baseline.then(|| explained_variance(&value_host, &returns))),
+                ("explained_variance", if cfg.baseline { explained_variance(&value_host, &returns) } else { None }),
             ];
             if global_step >= next_progress {
                 observer.on_progress(global_step);
                 next_progress = global_step + 5000;
+                if observer.stop_requested() {
+                    break;
+                }
             }
         }
         Ok(stats)

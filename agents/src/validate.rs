@@ -1,48 +1,27 @@
-//! Checks of hyperparameter values, each failing with one line that names the key.
+//! Checks of hyperparameter values, each failing with one line that names the
+//! key: the shared numeric ones of `nnlab_torch::check`, and the agents' own.
 
 use anyhow::{bail, Result};
-
-/// A finite number greater than zero.
-pub fn positive(key: &str, v: f64) -> Result<()> {
-    if !v.is_finite() || v <= 0.0 {
-        bail!("{key} must be a finite number > 0, got {v}");
-    }
-    Ok(())
-}
-
-/// A finite number in `[lo, hi]`.
-pub fn in_range(key: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
-    if !v.is_finite() || v < lo || v > hi {
-        bail!("{key} must be in [{lo}, {hi}], got {v}");
-    }
-    Ok(())
-}
-
-/// A count greater than zero.
-pub fn nonzero(key: &str, v: usize) -> Result<()> {
-    if v == 0 {
-        bail!("{key} must be at least 1, got 0");
-    }
-    Ok(())
-}
+pub use nnlab_torch::check::{in_range, non_negative, nonzero, positive};
 
 /// The environment of `env_id` (an error naming the key when unknown).
 pub fn env_id(id: &str) -> Result<Box<dyn nnlab_envs::Env>> {
     nnlab_envs::make(id).map_err(|e| anyhow::anyhow!("env_id: {e}"))
 }
 
-/// Hidden layer widths, all at least 1.
+/// Hidden layer widths, all at least 1, of a network small enough to build
+/// (between the widest observation and action of the classic-control envs).
 pub fn hidden_sizes(sizes: &[usize]) -> Result<()> {
     if sizes.contains(&0) {
         bail!("hidden_sizes must all be at least 1, got {sizes:?}");
     }
-    Ok(())
+    nnlab_torch::check::network_fits("hidden_sizes", nnlab_torch::check::mlp_parameters(8, sizes, 3))
 }
 
 /// At least one rollout of `num_envs * num_steps` steps fits in `total_timesteps`.
 pub fn rollout_fits(num_envs: usize, num_steps: usize, total_timesteps: usize) -> Result<()> {
-    if num_envs * num_steps > total_timesteps {
-        bail!("total_timesteps ({total_timesteps}) is less than one rollout (num_envs * num_steps = {})", num_envs * num_steps);
+    match num_envs.checked_mul(num_steps) {
+        Some(n) if n <= total_timesteps => Ok(()),
+        _ => bail!("total_timesteps ({total_timesteps}) is less than one rollout (num_envs * num_steps = {num_envs} * {num_steps})"),
     }
-    Ok(())
 }

@@ -47,6 +47,9 @@ pub struct SharedArgs {
     /// No progress bar or log lines; only the final line with the results folder.
     #[arg(long)]
     pub quiet: bool,
+    /// Keep training when a metric becomes NaN or infinite (by default the run stops with an error).
+    #[arg(long)]
+    pub allow_nan: bool,
 }
 
 impl SharedArgs {
@@ -164,17 +167,10 @@ pub struct CommonArgs {
     pub no_gif: bool,
 }
 
-/// Parses the command line like `T::parse()`, but a usage error becomes one
-/// line (clap's first line, without its hint) for [`crate::main_wrapper`]
-/// to print; `--help` and `--version` print and exit as usual.
+/// Parses the command line like `T::parse()`: a usage error prints clap's
+/// whole message (what was wrong, the valid values or the missing arguments,
+/// and the usage line) and exits with status 2; `--help` and `--version`
+/// print and exit 0.
 pub fn parse_args<T: clap::Parser>() -> Result<T> {
-    match T::try_parse() {
-        Ok(args) => Ok(args),
-        Err(e) if e.use_stderr() => {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            anyhow::bail!("{}", first.trim_start_matches("error: "))
-        }
-        Err(e) => e.exit(),
-    }
+    Ok(T::parse())
 }

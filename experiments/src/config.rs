@@ -65,9 +65,39 @@ fn parse_value(key: &str, raw: &str) -> Result<Value> {
     let doc = format!("v = {raw}");
     match doc.parse::<Table>() {
         Ok(mut t) => Ok(t.remove("v").expect("parsed key")),
+        Err(_) if looks_numeric(raw) => bail!("--set {key}={raw}: '{raw}' is not a number nnlab can hold (integers must fit in 64 bits)"),
         Err(_) if !raw.is_empty() && raw.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) => Ok(Value::String(raw.to_string())),
         Err(_) => bail!("--set {key}={raw}: '{raw}' is not a valid TOML value"),
     }
+}
+
+/// Whether `raw` is written as a number (digits with an optional sign, point and exponent).
+fn looks_numeric(raw: &str) -> bool {
+    let body = raw.trim_start_matches(['-', '+']);
+    !body.is_empty() && body.starts_with(|c: char| c.is_ascii_digit()) && body.chars().all(|c| c.is_ascii_digit() || "._eE-+".contains(c))
+}
+
+/// A serde message about a config value in words: "expected a whole number
+/// >= 0" for `usize`, "got the text ..." for a string, and so on.
+fn in_words(message: &str) -> String {
+    let mut m = message.trim().to_string();
+    for (from, to) in [
+        ("expected usize", "expected a whole number >= 0"),
+        ("expected u64", "expected a whole number >= 0"),
+        ("expected u32", "expected a whole number >= 0"),
+        ("expected i64", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("invalid type: string", "got the text"),
+        ("invalid type: integer", "got the integer"),
+        ("invalid type: floating point", "got the number"),
+        ("invalid value: integer", "got the integer"),
+        ("invalid type: boolean", "got the boolean"),
+    ] {
+        m = m.replace(from, to);
+    }
+    m
 }
 
 /// Applies `key=value` overrides to `table`.
@@ -101,7 +131,7 @@ pub fn load<T: Default + Serialize + DeserializeOwned>(source: Source<'_>, sets:
         table.insert(k, v);
     }
     apply_sets(&mut table, sets)?;
-    T::deserialize(Value::Table(table)).map_err(|e| anyhow!("config ({origin} with --set): {}", e.to_string().trim()))
+    T::deserialize(Value::Table(table)).map_err(|e| anyhow!("config ({origin} with --set): {}", in_words(&e.to_string())))
 }
 
 /// The resolved config as TOML text, for the run folder.
@@ -119,23 +149,7 @@ pub fn to_toml_with_run<T: Serialize>(config: &T, run: &RunRecord) -> Result<Str
     Ok(text)
 }
 
-/// Memory available to a new allocation, from `/proc/meminfo` (`None` where unknown).
-pub fn available_memory_bytes() -> Option<u128> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-/// Fails when `bytes` of memory (named by `what`) would not fit in what the machine has free.
-pub fn check_fits_in_memory(what: &str, bytes: u128) -> Result<()> {
-    if let Some(avail) = available_memory_bytes() {
-        if bytes > avail {
-            bail!("{what} needs {:.1} GiB but only {:.1} GiB of memory is available", bytes as f64 / (1u128 << 30) as f64, avail as f64 / (1u128 << 30) as f64);
-        }
-    }
-    Ok(())
-}
+pub use nnlab_torch::check::{available_memory_bytes, fits_in_memory as check_fits_in_memory};
 
 #[cfg(test)]
 mod tests {

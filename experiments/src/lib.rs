@@ -46,6 +46,23 @@ pub fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// The reason behind an error in words: the OS's description of the first
+/// I/O error in its chain (without paths of temporary files or error
+/// numbers), else the innermost message.
+pub fn error_reason(e: &anyhow::Error) -> String {
+    for cause in e.chain() {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return match (io.raw_os_error(), io.kind()) {
+                (Some(code), _) => io_reason(&std::io::Error::from_raw_os_error(code)),
+                (None, std::io::ErrorKind::NotFound) => "No such file or directory".into(),
+                (None, std::io::ErrorKind::PermissionDenied) => "Permission denied".into(),
+                (None, kind) => kind.to_string(),
+            };
+        }
+    }
+    e.root_cause().to_string()
+}
+
 /// Runs `body` as a command's `main`: an error prints one line on stderr
 /// (`NAME: error: ...`) and exits with status 1; a panic prints one line too,
 /// without a backtrace. SIGINT/SIGTERM stop the run with a message
@@ -83,7 +100,7 @@ macro_rules! rl_experiment {
             $crate::main_wrapper($name, || {
                 let args: Args = $crate::cli::parse_args()?;
                 let preset = $crate::algos::preset($algo, $env).expect("shipped preset");
-                $crate::runner::run::<$config>($name, &args.common, Some(preset))
+                $crate::runner::run::<$config>($name, &args.common, Some(preset), $env)
             })
         }
     };

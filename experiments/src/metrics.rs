@@ -1,58 +1,146 @@
-//! `metrics.csv`: one row per finished training episode, flushed as it is
-//! written, with no wall-clock values, so that two runs of one seed compare
-//! with `cmp`. Floats are written in their shortest round-trip form (ryu).
+//! Where a run's numbers go: [`Metrics`] takes rows (an index such as the
+//! global step or the epoch, then named values) and hands each to every
+//! [`MetricsSink`]: `metrics.csv` today ([`CsvSink`]), TensorBoard and others
+//! later, each one implementation of the trait. Every binary writes through
+//! it; none calls a file writer itself.
+//!
+//! [`Metrics`] also guards the run: a value that becomes NaN or infinite is
+//! written (as the evidence), then ends the run with an error naming the
+//! column and the step, unless the user asked to keep going (`--allow-nan`).
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use nnlab_agents::{EpisodeRecord, Stats};
 use std::fs::File;
 use std::path::Path;
 
-/// The episode log of one run.
-pub struct MetricsWriter {
+/// One row of metrics: `index_name = index`, then the named values (`None`:
+/// no value yet, an empty cell).
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    /// What the index counts (`global_step`, `epoch`, `step`).
+    pub index_name: &'a str,
+    /// Its value.
+    pub index: u64,
+    /// The values, the same names in the same order in every row of a run.
+    pub values: &'a [(&'a str, Option<f64>)],
+}
+
+/// A destination of metric rows.
+pub trait MetricsSink {
+    /// Records one row; it must be on disk (or wherever the sink keeps it)
+    /// when this returns, so that a crash loses nothing written.
+    fn write(&mut self, row: &Row<'_>) -> Result<()>;
+}
+
+/// `metrics.csv`: a header from the first row, one line per row, flushed as
+/// it is written, floats in their shortest round-trip form (ryu; whole numbers as integers), no
+/// wall-clock values, so that two runs of one seed compare with `cmp`.
+pub struct CsvSink {
     writer: csv::Writer<File>,
     header_written: bool,
 }
 
+/// Shortest round-trip form; whole numbers without a fraction (`23`, not `23.0`).
 fn float(v: f64) -> String {
-    ryu::Buffer::new().format(v).to_string()
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.007_199_254_740_992e15 {
+        format!("{}", v as i64)
+    } else {
+        ryu::Buffer::new().format(v).to_string()
+    }
 }
 
-impl MetricsWriter {
+impl CsvSink {
     /// Creates (truncates) the file.
     pub fn create(path: &Path) -> Result<Self> {
         let writer = csv::Writer::from_path(path).with_context(|| format!("cannot create {}", path.display()))?;
         Ok(Self { writer, header_written: false })
     }
+}
 
-    /// Appends one episode with the agent's statistics and flushes it; the first row
-    /// also writes the header `global_step,episode_return,episode_length,<stat names>`.
-    pub fn write(&mut self, ep: &EpisodeRecord, stats: Stats<'_>) -> Result<()> {
+impl MetricsSink for CsvSink {
+    fn write(&mut self, row: &Row<'_>) -> Result<()> {
         if !self.header_written {
-            let mut header = vec!["global_step", "episode_return", "episode_length"];
-            header.extend(stats.iter().map(|s| s.0));
+            let header: Vec<&str> = std::iter::once(row.index_name).chain(row.values.iter().map(|v| v.0)).collect();
             self.writer.write_record(&header).context("writing metrics.csv")?;
             self.header_written = true;
         }
-        let mut row = vec![ep.global_step.to_string(), float(ep.episode_return), ep.episode_length.to_string()];
-        row.extend(stats.iter().map(|s| s.1.map(float).unwrap_or_default()));
-        self.writer.write_record(&row).context("writing metrics.csv")?;
+        let cells: Vec<String> = std::iter::once(row.index.to_string()).chain(row.values.iter().map(|v| v.1.map(float).unwrap_or_default())).collect();
+        self.writer.write_record(&cells).context("writing metrics.csv")?;
         self.writer.flush().context("flushing metrics.csv")?;
         Ok(())
     }
+}
 
-    /// Appends one row `<index>,<values...>` (e.g. an epoch or a step) and flushes it;
-    /// the first row also writes the header `<index_name>,<value names...>`.
-    pub fn write_indexed(&mut self, index_name: &str, index: usize, values: &[(&str, f64)]) -> Result<()> {
-        if !self.header_written {
-            let mut header = vec![index_name];
-            header.extend(values.iter().map(|v| v.0));
-            self.writer.write_record(&header).context("writing metrics.csv")?;
-            self.header_written = true;
+/// The metrics of one run: its sinks and the NaN guard.
+pub struct Metrics {
+    sinks: Vec<Box<dyn MetricsSink>>,
+    allow_non_finite: bool,
+}
+
+impl Metrics {
+    /// Metrics written to `metrics.csv` at `path`; with `allow_non_finite`,
+    /// NaN or infinite values are written and the run goes on.
+    pub fn csv(path: &Path, allow_non_finite: bool) -> Result<Self> {
+        Ok(Self { sinks: vec![Box::new(CsvSink::create(path)?)], allow_non_finite })
+    }
+
+    /// Adds another sink.
+    pub fn add_sink(&mut self, sink: Box<dyn MetricsSink>) {
+        self.sinks.push(sink);
+    }
+
+    /// Writes `row` to every sink, then fails if a value is NaN or infinite
+    /// (unless allowed).
+    pub fn write(&mut self, row: &Row<'_>) -> Result<()> {
+        for sink in &mut self.sinks {
+            sink.write(row)?;
         }
-        let mut row = vec![index.to_string()];
-        row.extend(values.iter().map(|v| float(v.1)));
-        self.writer.write_record(&row).context("writing metrics.csv")?;
-        self.writer.flush().context("flushing metrics.csv")?;
+        if !self.allow_non_finite {
+            if let Some((name, v)) = row.values.iter().find_map(|(n, v)| v.filter(|x| !x.is_finite()).map(|x| (n, x))) {
+                bail!(
+                    "{name} became {v} at {} {} (the run diverged: a learning rate too high?); metrics.csv keeps the rows so far, --allow-nan keeps going",
+                    row.index_name,
+                    row.index
+                );
+            }
+        }
         Ok(())
+    }
+
+    /// A finished RL episode: `global_step`, then `episode_return`,
+    /// `episode_length` and the agent's statistics.
+    pub fn episode(&mut self, ep: &EpisodeRecord, stats: Stats<'_>) -> Result<()> {
+        let mut values: Vec<(&str, Option<f64>)> = vec![("episode_return", Some(ep.episode_return)), ("episode_length", Some(ep.episode_length as f64))];
+        values.extend(stats.iter().map(|(n, v)| (*n, *v)));
+        self.write(&Row { index_name: "global_step", index: ep.global_step as u64, values: &values })
+    }
+
+    /// A row whose values may be undefined (`None`: an empty cell).
+    pub fn row(&mut self, index_name: &str, index: usize, values: &[(&str, Option<f64>)]) -> Result<()> {
+        self.write(&Row { index_name, index: index as u64, values })
+    }
+
+    /// A row of values that all exist (an epoch of a generative model, say).
+    pub fn values(&mut self, index_name: &str, index: usize, values: &[(&str, f64)]) -> Result<()> {
+        let values: Vec<(&str, Option<f64>)> = values.iter().map(|(n, v)| (*n, Some(*v))).collect();
+        self.write(&Row { index_name, index: index as u64, values: &values })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_and_the_nan_guard() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.csv");
+        let mut m = Metrics::csv(&path, false).unwrap();
+        m.values("epoch", 1, &[("loss", 0.5), ("acc", 1.0)]).unwrap();
+        let e = m.values("epoch", 2, &[("loss", f64::NAN), ("acc", 1.0)]).unwrap_err().to_string();
+        assert!(e.contains("loss became NaN at epoch 2") && e.contains("--allow-nan"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "epoch,loss,acc\n1,0.5,1\n2,NaN,1\n", "the evidence is kept");
+        let mut keep = Metrics::csv(&dir.path().join("b.csv"), true).unwrap();
+        keep.values("epoch", 1, &[("loss", f64::INFINITY)]).unwrap();
     }
 }

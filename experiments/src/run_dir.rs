@@ -69,23 +69,25 @@ impl RunDir {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    tmp.write_all(bytes).and_then(|_| tmp.as_file().sync_all()).with_context(|| format!("cannot write {}", path.display()))?;
-    readable_by_all(tmp.path())?;
-    tmp.persist(path).with_context(|| format!("cannot move into place {}", path.display()))?;
-    Ok(())
+    produce_atomic(path, |tmp| {
+        let mut file = std::fs::File::create(tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        Ok(())
+    })
 }
 
-/// Lets `write` create a temporary file next to `path` (same extension), then renames it into place.
+/// Lets `write` create a temporary file next to `path` (same extension), then
+/// renames it into place. Errors name `path` (never the temporary file).
 pub fn produce_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let fail = |e: anyhow::Error| anyhow::anyhow!("cannot write {}: {}", path.display(), crate::error_reason(&e));
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("tmp");
-    let tmp = tempfile::Builder::new().prefix(".partial-").suffix(&format!(".{ext}")).tempfile_in(dir)?;
+    let tmp = tempfile::Builder::new().prefix(".partial-").suffix(&format!(".{ext}")).tempfile_in(dir).map_err(|e| fail(e.into()))?;
     let tmp_path = tmp.into_temp_path();
-    write(&tmp_path)?;
-    readable_by_all(&tmp_path)?;
-    tmp_path.persist(path).with_context(|| format!("cannot move into place {}", path.display()))?;
+    write(&tmp_path).map_err(fail)?;
+    readable_by_all(&tmp_path).map_err(fail)?;
+    tmp_path.persist(path).map_err(|e| fail(e.error.into()))?;
     Ok(())
 }
 

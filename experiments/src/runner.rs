@@ -6,7 +6,7 @@
 
 use crate::algos::AlgoConfig;
 use crate::cli::CommonArgs;
-use crate::metrics::MetricsWriter;
+use crate::metrics::Metrics;
 use crate::plot::{self, Reference, Series};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
@@ -27,7 +27,7 @@ pub struct Preset {
 
 /// Writes metrics rows and drives the progress bar.
 struct RunObserver {
-    metrics: MetricsWriter,
+    metrics: Metrics,
     progress: Progress,
     recent: VecDeque<f64>,
     curve: Vec<(f64, f64)>,
@@ -38,8 +38,10 @@ struct RunObserver {
 
 impl Observer for RunObserver {
     fn on_episode(&mut self, ep: &EpisodeRecord, stats: Stats<'_>) {
-        if let Err(e) = self.metrics.write(ep, stats) {
-            self.error.get_or_insert(e);
+        if self.error.is_none() {
+            if let Err(e) = self.metrics.episode(ep, stats) {
+                self.error = Some(e);
+            }
         }
         self.curve.push((ep.global_step as f64, ep.episode_return));
         let loss = stats.iter().find(|s| s.0 == "loss" || s.0 == "value_loss");
@@ -58,6 +60,9 @@ impl Observer for RunObserver {
     }
     fn on_progress(&mut self, global_step: usize) {
         self.progress.set_step(global_step as u64);
+    }
+    fn stop_requested(&self) -> bool {
+        self.error.is_some()
     }
 }
 
@@ -82,14 +87,30 @@ fn solved_line(env_id: &str) -> Vec<Reference> {
         .collect()
 }
 
-/// Runs experiment `name` with config type `C`.
-pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>) -> Result<()> {
+/// Runs experiment `name` with config type `C` on the environment `env_id`
+/// (the binary's own, or `train --env`). The environment is chosen by the
+/// binary or `--env` alone: a `--set env_id=...` naming another one is
+/// refused, and so is a `--config` for another environment (`train` sets
+/// `env_id` from `--env` over a `--config` file's).
+pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>, env_id: &str) -> Result<()> {
+    let contradicts = |s: &&String| s.split_once('=').is_some_and(|(k, v)| k.trim() == "env_id" && v.trim().trim_matches(|c| c == '"' || c == '\'') != env_id);
+    if let Some(s) = args.shared.set.iter().find(contradicts) {
+        anyhow::bail!("--set {s} contradicts the environment of {name} ({env_id}); choose the environment with `train --algo {} --env ID`", C::ALGO);
+    }
     let source = match (&args.shared.config, &preset) {
         (Some(p), _) => p.display().to_string(),
         (None, Some(p)) => p.name.clone(),
         (None, None) => format!("{} defaults", C::ALGO),
     };
     let cfg: C = resolve_config(args, preset)?;
+    if cfg.env_id() != env_id {
+        anyhow::bail!(
+            "{source} is for {}, but {name} trains {env_id}; use `train --algo {} --env {}` for that environment",
+            cfg.env_id(),
+            C::ALGO,
+            cfg.env_id()
+        );
+    }
     if let Some(list) = &args.seeds {
         let seeds = multi_seed::parse_seeds(list)?;
         let root = args.shared.out.clone().unwrap_or_else(|| RunDir::default_path(name, &format!("seeds-{list}")));
@@ -115,7 +136,7 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>)
         );
     }
     let mut observer = RunObserver {
-        metrics: MetricsWriter::create(&run.file("metrics.csv"))?,
+        metrics: Metrics::csv(&run.file("metrics.csv"), args.shared.allow_nan)?,
         progress: Progress::new(cfg.total_timesteps() as u64, args.shared.quiet),
         recent: VecDeque::new(),
         curve: Vec::new(),

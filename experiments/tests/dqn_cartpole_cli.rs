@@ -88,18 +88,22 @@ fn bad_input_gets_one_clear_line_and_no_run_folder() {
         (vec!["--set", "hidden_sizes=[64, -1]"], "hidden_sizes"),
         (vec!["--set", "learning_rate"], "KEY=VALUE"),
         (vec!["--set", "learning_rate=[1,"], "not a valid TOML value"),
-        (vec!["--set", "env_id=Pendulum-v1"], "discrete"),
-        (vec!["--set", "env_id=Nope-v0"], "unknown environment"),
+        (vec!["--set", "env_id=Pendulum-v1"], "contradicts"),
+        (vec!["--set", "env_id=Nope-v0"], "contradicts"),
         (vec!["--config", "/no/such/file.toml"], "cannot read config file"),
         (vec!["--config", bad_toml.to_str().unwrap()], "not valid TOML"),
         (vec!["--config", wrong_type.to_str().unwrap()], "batch_size"),
         (vec!["--total-timesteps", "0"], "total_timesteps"),
         (vec!["--threads", "0"], "threads"),
-        (vec!["--seed", "minus-one"], "invalid value"),
     ];
     for (args, needle) in cases {
         assert_clean_error(&[&args[..], &["--quiet", "--out", o]].concat(), needle, &out);
     }
+    // A usage error prints clap's whole message (a few lines) and exits 2.
+    let usage = dqn_cartpole(&["--seed", "minus-one", "--out", o]);
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("invalid value 'minus-one'"));
+    assert!(!out.exists());
     if !tch::Cuda::is_available() {
         assert_clean_error(&["--device", "cuda", "--out", o], "CUDA is not available", &out);
     }

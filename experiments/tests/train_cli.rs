@@ -22,7 +22,9 @@ fn train_refuses_incompatible_or_unknown_choices() {
     let train = env!("CARGO_BIN_EXE_train");
     one_line_error(&cmd(train, &["--algo", "dqn", "--env", "Pendulum-v1", "--quiet"]), "DQN needs discrete actions");
     one_line_error(&cmd(train, &["--algo", "ppo", "--env", "Nope-v0"]), "unknown environment");
-    one_line_error(&cmd(train, &["--algo", "sac", "--env", "CartPole-v1"]), "invalid value 'sac'");
+    let usage = cmd(train, &["--algo", "sac", "--env", "CartPole-v1"]);
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("invalid value 'sac'"));
     one_line_error(&cmd(train, &["--algo", "ppo", "--env", "CartPole-v1", "--set", "num_minibatches=0"]), "num_minibatches");
     one_line_error(&cmd(train, &["--algo", "ppo", "--env", "CartPole-v1", "--total-timesteps", "100"]), "less than one rollout");
     one_line_error(&cmd(train, &["--algo", "a2c", "--env", "CartPole-v1", "--set", "optimizer=sgd"]), "optimizer");

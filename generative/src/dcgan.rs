@@ -61,9 +61,11 @@ impl DcganConfig {
         if self.latent_dim < 1 || self.g_features < 1 || self.d_features < 1 {
             bail!("latent_dim, g_features and d_features must all be at least 1");
         }
-        if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 {
-            bail!("learning_rate must be a finite number > 0, got {}", self.learning_rate);
-        }
+        nnlab_torch::check::positive("learning_rate", self.learning_rate)?;
+        // Generator and discriminator: about 50 * width^2 weights at most, plus the latent projection.
+        let (g, d, z) = (self.g_features as u128, self.d_features as u128, self.latent_dim as u128);
+        let params = (g.saturating_mul(g).saturating_add(d.saturating_mul(d))).saturating_mul(64).saturating_add(z.saturating_mul(g).saturating_mul(2 * 49));
+        nnlab_torch::check::network_fits("g_features, d_features, latent_dim", params)?;
         if !(0.0..1.0).contains(&self.beta1) {
             bail!("beta1 must be in [0, 1), got {}", self.beta1);
         }

@@ -18,7 +18,7 @@ use crate::adversarial::{bce_to, Adversaries};
 use crate::mixture::Mixture;
 use crate::ops::leaky_relu;
 use anyhow::{bail, Result};
-use nnlab_torch::standard_normal;
+use nnlab_torch::{check, standard_normal};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -101,12 +101,13 @@ impl GanConfig {
         if self.latent_dim < 1 || self.g_hidden < 1 || self.d_hidden < 1 || self.g_layers == 0 || self.d_layers == 0 {
             bail!("latent_dim, g_hidden, d_hidden, g_layers and d_layers must all be at least 1");
         }
-        if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 {
-            bail!("learning_rate must be a finite number > 0, got {}", self.learning_rate);
-        }
-        if !self.d_input_scale.is_finite() || self.d_input_scale <= 0.0 {
-            bail!("d_input_scale must be a finite number > 0, got {}", self.d_input_scale);
-        }
+        check::positive("learning_rate", self.learning_rate)?;
+        check::positive("d_input_scale", self.d_input_scale)?;
+        // Each layer at most (width + input + 1) * width weights.
+        let layers =
+            |width: i64, n: usize, input: u128| (width as u128).saturating_add(input).saturating_add(1).saturating_mul(width as u128).saturating_mul(n as u128);
+        let params = layers(self.g_hidden, self.g_layers, self.latent_dim as u128).saturating_add(layers(self.d_hidden, self.d_layers, 2 * self.pack as u128));
+        check::network_fits("g_hidden, g_layers, d_hidden, d_layers", params)?;
         if !(0.0..1.0).contains(&self.beta1) {
             bail!("beta1 must be in [0, 1), got {}", self.beta1);
         }

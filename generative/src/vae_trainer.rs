@@ -56,15 +56,15 @@ impl VaeConfig {
         if self.batch_size == 0 {
             bail!("batch_size must be at least 1");
         }
-        if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 {
-            bail!("learning_rate must be a finite number > 0, got {}", self.learning_rate);
-        }
+        nnlab_torch::check::positive("learning_rate", self.learning_rate)?;
         if self.hidden < 1 || self.latent_dim < 1 {
             bail!("hidden and latent_dim must be at least 1");
         }
-        if !self.beta.is_finite() || self.beta < 0.0 {
-            bail!("beta must be a finite number >= 0, got {}", self.beta);
-        }
+        nnlab_torch::check::non_negative("beta", self.beta)?;
+        // Encoder and decoder of the MLP; the convolutional VAE's dense layers are no larger.
+        let (h, z) = (self.hidden as usize, self.latent_dim as usize);
+        let params = nnlab_torch::check::mlp_parameters(784, &[h], 2 * z).saturating_add(nnlab_torch::check::mlp_parameters(z, &[h], 784));
+        nnlab_torch::check::network_fits("hidden, latent_dim", params.saturating_mul(4))?;
         if self.iw_samples == 0 {
             bail!("iw_samples must be at least 1");
         }

@@ -6,6 +6,7 @@
 //!   thread, behind a process-wide lock.
 //! - [`standard_normal`]: noise tensors drawn from a model's own RNG.
 
+pub mod check;
 pub mod numerics;
 pub mod optim;
 

@@ -14,7 +14,7 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use nnlab_experiments::cli::{parse_args, ImageDataArgs, SeedsArg, SharedArgs};
-use nnlab_experiments::metrics::MetricsWriter;
+use nnlab_experiments::metrics::Metrics;
 use nnlab_experiments::multi_seed;
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::summary::Provenance;
@@ -71,6 +71,7 @@ fn run() -> Result<()> {
     }
     cfg.validate()?;
     let (data_dir, train_set, test_set) = load_28x28(args.data.data_dir.as_deref())?;
+    nnlab_generative::data::check_batch_size(cfg.batch_size, train_set.len)?;
     let (run, device) = s.start_run("dcgan_fashion_mnist", &cfg, cfg.seed)?;
     let train = train_set.images_tensor(device);
     let test = test_set.images_tensor(device);
@@ -95,7 +96,7 @@ fn run() -> Result<()> {
 
     let mut gan = Dcgan::new(cfg.clone(), device)?;
     let fixed_z = gan.latent(64);
-    let mut metrics = MetricsWriter::create(&run.file("metrics.csv"))?;
+    let mut metrics = Metrics::csv(&run.file("metrics.csv"), s.allow_nan)?;
     let (mut fd_curve, mut d_curve, mut g_curve, mut times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut fd, mut last) = (f64::NAN, None);
     for epoch in 1..=cfg.epochs {
@@ -103,11 +104,7 @@ fn run() -> Result<()> {
         let e = gan.train_epoch(&train)?;
         times.push(start.elapsed().as_secs_f64());
         fd = fd_to_train(&gan.generate(cfg.fd_samples))?;
-        metrics.write_indexed(
-            "epoch",
-            epoch,
-            &[("d_loss", e.d_loss), ("g_loss", e.g_loss), ("d_real", e.d_real), ("d_fake", e.d_fake), ("frechet_distance", fd)],
-        )?;
+        metrics.values("epoch", epoch, &[("d_loss", e.d_loss), ("g_loss", e.g_loss), ("d_real", e.d_real), ("d_fake", e.d_fake), ("frechet_distance", fd)])?;
         let grid = Vec::<f32>::try_from(gan.generate_from(&fixed_z).flatten(0, -1).to_device(tch::Device::Cpu))?;
         let grid: Vec<Vec<f32>> = grid.chunks(784).map(|c| c.to_vec()).collect();
         images::write_grid(&run.file(&format!("samples_epoch_{epoch:02}.png")), &grid, 28, 8, 2)?;

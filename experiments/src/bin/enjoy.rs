@@ -37,9 +37,12 @@ struct Args {
     /// Episode `i` resets with seed `seed + i` (default: the run's evaluation seeds).
     #[arg(long)]
     seed: Option<u64>,
-    /// Also write a GIF of the first episode here.
+    /// Also write a GIF of the first episode here (a new file, or an existing GIF with --force; never a file of the run folder).
     #[arg(long)]
     gif: Option<PathBuf>,
+    /// Let --gif replace an existing file.
+    #[arg(long)]
+    force: bool,
     /// Where to compute.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     device: DeviceChoice,
@@ -62,6 +65,26 @@ fn load_agent<C: AlgoConfig>(dir: &Path, device: tch::Device) -> Result<(Box<dyn
     let mut agent = cfg.build(device)?;
     agent.load(&dir.join("model.safetensors"))?;
     Ok((agent, cfg.seed(), cfg.eval_episodes()))
+}
+
+/// The most episodes one `enjoy` plays.
+const MAX_EPISODES: usize = 1_000_000;
+
+/// Refuses a `--gif` path that would overwrite a file of the run folder, an
+/// existing file without `--force`, or anything that is not a regular file.
+fn check_gif_target(gif: &Path, run: &Path, force: bool) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(gif) else { return Ok(()) };
+    if !meta.is_file() {
+        bail!("--gif {}: exists and is not a regular file; refusing to write over it", gif.display());
+    }
+    let parent = |p: &Path| p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).canonicalize().ok();
+    if parent(gif).is_some() && parent(gif) == run.canonicalize().ok() {
+        bail!("--gif {}: is a file of the run folder; refusing to write over it (choose another path)", gif.display());
+    }
+    if !force {
+        bail!("--gif {}: exists; pass --force to replace it", gif.display());
+    }
+    Ok(())
 }
 
 fn run() -> Result<()> {
@@ -88,10 +111,16 @@ fn run() -> Result<()> {
         "reinforce" => load_agent::<ReinforceConfig>(&args.run, device)?,
         other => bail!("{}: unknown algorithm '{other}'", summary_path.display()),
     };
-    let first_seed = args.seed.unwrap_or(seed + EVAL_SEED_OFFSET);
+    let first_seed = args.seed.unwrap_or(seed.saturating_add(EVAL_SEED_OFFSET));
     let episodes = args.episodes.unwrap_or(eval_episodes);
-    if episodes == 0 {
-        bail!("--episodes must be at least 1");
+    if episodes == 0 || episodes > MAX_EPISODES {
+        bail!("--episodes must be between 1 and {MAX_EPISODES}, got {episodes}");
+    }
+    if first_seed.checked_add(episodes as u64).is_none() {
+        bail!("--seed {first_seed}: the episodes' seeds (seed + i) would pass the largest seed");
+    }
+    if let Some(gif) = &args.gif {
+        check_gif_target(gif, &args.run, args.force)?;
     }
     let returns = evaluate(agent.as_mut(), episodes, first_seed)?;
     let (mean, std) = mean_std(&returns);

@@ -12,7 +12,7 @@ use anyhow::Result;
 use clap::{Parser, ValueEnum};
 use nnlab_experiments::cli::{parse_args, SeedsArg, SharedArgs};
 use nnlab_experiments::device;
-use nnlab_experiments::metrics::MetricsWriter;
+use nnlab_experiments::metrics::Metrics;
 use nnlab_experiments::multi_seed;
 use nnlab_experiments::plot;
 use nnlab_experiments::summary::Provenance;
@@ -115,7 +115,7 @@ fn run() -> Result<()> {
         );
     }
     let mut gan = Gan::new(cfg.clone(), device)?;
-    let mut metrics = MetricsWriter::create(&run.file("metrics.csv"))?;
+    let mut metrics = Metrics::csv(&run.file("metrics.csv"), s.allow_nan)?;
     let mut snapshots = Vec::new();
     let snapshot_at: Vec<usize> = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0].iter().map(|f| ((cfg.steps as f64 * f) as usize).max(1)).collect();
     let start = Instant::now();
@@ -130,15 +130,16 @@ fn run() -> Result<()> {
         }
         if step % args.eval_every == 0 || step == cfg.steps {
             let m = evaluate(cfg.dataset, &gan.generate(cfg.eval_samples));
-            metrics.write_indexed(
+            // The reverse KL is undefined (an empty cell) while no sample is near a mode.
+            metrics.row(
                 "step",
                 step,
                 &[
-                    ("d_loss", d_sum / count as f64),
-                    ("g_loss", g_sum / count as f64),
-                    ("modes_covered", m.modes_covered as f64),
-                    ("high_quality_fraction", m.high_quality_fraction),
-                    ("reverse_kl", m.reverse_kl.unwrap_or(f64::NAN)),
+                    ("d_loss", Some(d_sum / count as f64)),
+                    ("g_loss", Some(g_sum / count as f64)),
+                    ("modes_covered", Some(m.modes_covered as f64)),
+                    ("high_quality_fraction", Some(m.high_quality_fraction)),
+                    ("reverse_kl", m.reverse_kl),
                 ],
             )?;
             (d_sum, g_sum, count) = (0.0, 0.0, 0);

@@ -50,16 +50,17 @@ fn main() -> std::process::ExitCode {
         let algo = args.algo.to_possible_value().expect("named").get_name().to_string();
         let shipped = preset(&algo, &args.env);
         if shipped.is_none() || args.common.shared.config.is_some() {
-            // Defaults or a user file: the environment comes from --env.
-            args.common.shared.set.insert(0, format!("env_id=\"{}\"", args.env));
+            // Defaults or a user file: the environment comes from --env (which beats the file's env_id).
+            args.common.shared.set.push(format!("env_id=\"{}\"", args.env));
         }
         let preset = shipped.or(Some(Preset { name: format!("{algo} defaults (no shipped preset for {})", args.env), text: String::new() }));
         let name = format!("{algo}_{}", args.env);
+        let env = args.env.as_str();
         match args.algo {
-            Algo::Dqn => run::<DqnConfig>(&name, &args.common, preset),
-            Algo::Ppo => run::<PpoConfig>(&name, &args.common, preset),
-            Algo::A2c => run::<A2cConfig>(&name, &args.common, preset),
-            Algo::Reinforce => run::<ReinforceConfig>(&name, &args.common, preset),
+            Algo::Dqn => run::<DqnConfig>(&name, &args.common, preset, env),
+            Algo::Ppo => run::<PpoConfig>(&name, &args.common, preset, env),
+            Algo::A2c => run::<A2cConfig>(&name, &args.common, preset, env),
+            Algo::Reinforce => run::<ReinforceConfig>(&name, &args.common, preset, env),
         }
     })
 }

@@ -11,7 +11,7 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use nnlab_experiments::cli::{parse_args, ImageDataArgs, SeedsArg, SharedArgs};
-use nnlab_experiments::metrics::MetricsWriter;
+use nnlab_experiments::metrics::Metrics;
 use nnlab_experiments::multi_seed;
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::summary::Provenance;
@@ -63,6 +63,7 @@ fn run() -> Result<()> {
     }
     cfg.validate()?;
     let (data_dir, train_set, test_set) = load_28x28(args.data.data_dir.as_deref())?;
+    nnlab_generative::data::check_batch_size(cfg.batch_size, train_set.len)?;
     let (run, device) = s.start_run("vae_fashion_mnist", &cfg, cfg.seed)?;
     if !s.quiet {
         eprintln!(
@@ -78,7 +79,7 @@ fn run() -> Result<()> {
     let train = train_set.images_tensor(device);
     let test = test_set.images_tensor(device);
     let mut trainer = VaeTrainer::new(cfg.clone(), device)?;
-    let mut metrics = MetricsWriter::create(&run.file("metrics.csv"))?;
+    let mut metrics = Metrics::csv(&run.file("metrics.csv"), s.allow_nan)?;
     let (mut train_curve, mut test_curve, mut times) = (Vec::new(), Vec::new(), Vec::new());
     let mut last = (0.0, 0.0, 0.0);
     for epoch in 1..=cfg.epochs {
@@ -86,7 +87,7 @@ fn run() -> Result<()> {
         let train_loss = trainer.train_epoch(&train)?;
         times.push(start.elapsed().as_secs_f64());
         last = trainer.test_elbo(&test)?;
-        metrics.write_indexed("epoch", epoch, &[("train_loss", train_loss), ("test_loss", last.0), ("test_reconstruction", last.1), ("test_kl", last.2)])?;
+        metrics.values("epoch", epoch, &[("train_loss", train_loss), ("test_loss", last.0), ("test_reconstruction", last.1), ("test_kl", last.2)])?;
         train_curve.push((epoch as f64, train_loss));
         test_curve.push((epoch as f64, last.0));
         if !s.quiet {

@@ -64,10 +64,21 @@ pub fn load_split(dir: &Path, split: Split) -> Result<ImageSet> {
     if images.dims[0] != labels.dims[0] {
         bail!("{} holds {} images but {} holds {} labels", images_path.display(), images.dims[0], labels_path.display(), labels.dims[0]);
     }
+    if images.dims[0] == 0 {
+        bail!("{} holds no images. {HOW_TO_FETCH}", images_path.display());
+    }
     if let Some(bad) = labels.data.iter().find(|&&l| l > 9) {
         bail!("{} holds label {bad}, outside 0-9", labels_path.display());
     }
     Ok(ImageSet { len: images.dims[0], rows: images.dims[1], cols: images.dims[2], pixels: images.data, labels: labels.data })
+}
+
+/// Fails unless a batch of `batch_size` fits in the `len` training images.
+pub fn check_batch_size(batch_size: usize, len: usize) -> Result<()> {
+    if batch_size > len {
+        bail!("batch_size ({batch_size}) is larger than the training set ({len} images)");
+    }
+    Ok(())
 }
 
 /// Fashion-MNIST's class names, by label.

@@ -6,4 +6,4 @@ pub mod mnist;
 
 pub use fetch::{cache_dir, ensure_fashion_mnist};
 pub use idx::{read_idx, IdxArray, IdxError};
-pub use mnist::{load_28x28, load_split, ImageSet, Split, FASHION_MNIST_CLASSES};
+pub use mnist::{check_batch_size, load_28x28, load_split, ImageSet, Split, FASHION_MNIST_CLASSES};
