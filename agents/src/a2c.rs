@@ -7,9 +7,9 @@
 //! Seeds: as PPO (`tch::manual_seed(seed)` for initialisation; the agent's
 //! `ChaCha8Rng::seed_from_u64(seed)` for action sampling; envs `seed + i`).
 
-use crate::agent::{Agent, OwnedAction, TrainStats};
+use crate::agent::TrainStats;
 use crate::observer::Observer;
-use crate::onpolicy::{deterministic_action, explained_variance, load_policy, save_policy, CollectorSettings, RolloutCollector};
+use crate::onpolicy::{explained_variance, normalize_advantages, CollectorSettings, RolloutCollector, RolloutTensors};
 use crate::policy::ActorCritic;
 use crate::rollout::{gae, RolloutBuffer};
 use crate::schedule::annealed_lr;
@@ -188,16 +188,11 @@ impl A2c {
             let (advantages, returns) = gae(&buf.rewards, &buf.values, &buf.ends, &last_values, n, cfg.gamma as f32, cfg.gae_lambda as f32);
 
             // 3. One gradient step on the whole rollout.
-            let dev = |v: &[f32]| Tensor::from_slice(v).to_device(self.device);
-            let obs = dev(&buf.observations).view([-1, self.obs_dim as i64]);
-            let actions = if self.policy.is_discrete() { dev(&buf.actions).to_kind(Kind::Int64) } else { dev(&buf.actions).view([-1, act_dim as i64]) };
-            let mut adv = dev(&advantages);
-            if cfg.norm_adv {
-                adv = (&adv - adv.mean(Kind::Float)) / (adv.std(true) + 1e-8);
-            }
-            let dist = self.policy.dist(&obs);
-            let policy_loss = -(&adv * dist.log_prob(&actions)).mean(Kind::Float);
-            let value_loss = (self.policy.value(&obs) - dev(&returns)).square().mean(Kind::Float);
+            let data = RolloutTensors::new(&buf, &advantages, &returns, self.policy.is_discrete(), self.device);
+            let adv = if cfg.norm_adv { normalize_advantages(&data.advantages) } else { data.advantages.shallow_clone() };
+            let dist = self.policy.dist(&data.obs);
+            let policy_loss = -(&adv * dist.log_prob(&data.actions)).mean(Kind::Float);
+            let value_loss = (self.policy.value(&data.obs) - &data.returns).square().mean(Kind::Float);
             let entropy = dist.entropy().mean(Kind::Float);
             let loss = &policy_loss + cfg.vf_coef * &value_loss - cfg.ent_coef * &entropy;
             self.optimizer.zero_grad();
@@ -222,23 +217,4 @@ impl A2c {
     }
 }
 
-impl Agent for A2c {
-    fn algo(&self) -> &'static str {
-        "a2c"
-    }
-    fn env_id(&self) -> &str {
-        &self.config.env_id
-    }
-    fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
-        A2c::train(self, observer)
-    }
-    fn act(&mut self, obs: &[f32]) -> OwnedAction {
-        deterministic_action(&self.policy, self.collector.obs_rms(), obs, self.device)
-    }
-    fn save(&self, path: &std::path::Path) -> Result<()> {
-        save_policy(&self.policy, self.collector.obs_rms(), path)
-    }
-    fn load(&mut self, path: &std::path::Path) -> Result<()> {
-        load_policy(&self.policy, self.collector.obs_rms_mut(), path)
-    }
-}
+crate::actor_critic_agent!(A2c, "a2c");

@@ -10,7 +10,7 @@ use crate::rollout::RolloutBuffer;
 use anyhow::Result;
 use nnlab_envs::{Actions, Space, SyncVectorEnv};
 use rand_chacha::ChaCha8Rng;
-use tch::{Device, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// Settings of a [`RolloutCollector`].
 #[derive(Debug, Clone)]
@@ -249,4 +249,72 @@ pub fn deterministic_action(policy: &ActorCritic, obs_rms: Option<&RunningMeanSt
     } else {
         crate::OwnedAction::Continuous(Vec::<f32>::try_from(mode).unwrap_or_default())
     }
+}
+
+/// One rollout as tensors on the training device (the step from the host
+/// buffer to torch that A2C and PPO share), ready for minibatch indexing.
+pub struct RolloutTensors {
+    /// `[steps * envs, obs_dim]`.
+    pub obs: Tensor,
+    /// `[steps * envs]` int64 (discrete) or `[steps * envs, act_dim]`.
+    pub actions: Tensor,
+    /// Log-probabilities of the actions under the rollout policy.
+    pub log_probs: Tensor,
+    /// Advantages (not normalised).
+    pub advantages: Tensor,
+    /// Returns (advantages + values).
+    pub returns: Tensor,
+    /// Values of the rollout policy.
+    pub values: Tensor,
+}
+
+impl RolloutTensors {
+    /// Moves a rollout and its advantages and returns to `device`.
+    pub fn new(buf: &RolloutBuffer, advantages: &[f32], returns: &[f32], discrete: bool, device: Device) -> Self {
+        let dev = |v: &[f32]| Tensor::from_slice(v).to_device(device);
+        let actions = dev(&buf.actions);
+        Self {
+            obs: dev(&buf.observations).view([-1, buf.obs_dim as i64]),
+            actions: if discrete { actions.to_kind(Kind::Int64) } else { actions.view([-1, buf.act_dim as i64]) },
+            log_probs: dev(&buf.log_probs),
+            advantages: dev(advantages),
+            returns: dev(returns),
+            values: dev(&buf.values),
+        }
+    }
+}
+
+/// Advantages scaled to mean 0 and standard deviation 1 (sample std, plus
+/// 1e-8), as CleanRL and SB3 normalise them.
+pub fn normalize_advantages(adv: &Tensor) -> Tensor {
+    (adv - adv.mean(Kind::Float)) / (adv.std(true) + 1e-8)
+}
+
+/// The [`crate::Agent`] plumbing of an actor-critic agent with fields
+/// `config.env_id`, `policy`, `collector` and `device` and an inherent
+/// `train`: deterministic acting, saving and loading through this module.
+#[macro_export]
+macro_rules! actor_critic_agent {
+    ($agent:ty, $algo:literal) => {
+        impl $crate::Agent for $agent {
+            fn algo(&self) -> &'static str {
+                $algo
+            }
+            fn env_id(&self) -> &str {
+                &self.config.env_id
+            }
+            fn train(&mut self, observer: &mut dyn $crate::Observer) -> anyhow::Result<$crate::TrainStats> {
+                <$agent>::train(self, observer)
+            }
+            fn act(&mut self, obs: &[f32]) -> $crate::OwnedAction {
+                $crate::onpolicy::deterministic_action(&self.policy, self.collector.obs_rms(), obs, self.device)
+            }
+            fn save(&self, path: &std::path::Path) -> anyhow::Result<()> {
+                $crate::onpolicy::save_policy(&self.policy, self.collector.obs_rms(), path)
+            }
+            fn load(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
+                $crate::onpolicy::load_policy(&self.policy, self.collector.obs_rms_mut(), path)
+            }
+        }
+    };
 }

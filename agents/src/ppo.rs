@@ -16,9 +16,9 @@
 //! `ChaCha8Rng::seed_from_u64(seed)` (action sampling and minibatch
 //! shuffling), and the vector env's `reset(seed)` (env `i` gets `seed + i`).
 
-use crate::agent::{Agent, OwnedAction, TrainStats};
+use crate::agent::TrainStats;
 use crate::observer::Observer;
-use crate::onpolicy::{deterministic_action, explained_variance, load_policy, save_policy, CollectorSettings, RolloutCollector};
+use crate::onpolicy::{explained_variance, normalize_advantages, CollectorSettings, RolloutCollector, RolloutTensors};
 use crate::policy::ActorCritic;
 use crate::rollout::{gae, RolloutBuffer};
 use crate::schedule::annealed_lr;
@@ -223,7 +223,7 @@ impl Ppo {
             let (advantages, returns) = gae(&buf.rewards, &buf.values, &buf.ends, &last_values, n, cfg.gamma as f32, cfg.gae_lambda as f32);
 
             // 3. Optimise the surrogate over shuffled minibatches.
-            let data = PpoBatch::new(&buf, &advantages, &returns, self.policy.is_discrete(), self.device);
+            let data = RolloutTensors::new(&buf, &advantages, &returns, self.policy.is_discrete(), self.device);
             let batch = cfg.batch_size();
             let mb_size = batch / cfg.num_minibatches;
             let mut order: Vec<i64> = (0..batch as i64).collect();
@@ -271,32 +271,6 @@ impl Ppo {
     }
 }
 
-/// One rollout as tensors on the training device, ready for minibatch indexing.
-pub struct PpoBatch {
-    obs: Tensor,
-    actions: Tensor,
-    log_probs: Tensor,
-    advantages: Tensor,
-    returns: Tensor,
-    values: Tensor,
-}
-
-impl PpoBatch {
-    /// Moves a rollout and its advantages and returns to `device`.
-    pub fn new(buf: &RolloutBuffer, advantages: &[f32], returns: &[f32], discrete: bool, device: Device) -> Self {
-        let dev = |v: &[f32]| Tensor::from_slice(v).to_device(device);
-        let actions = dev(&buf.actions);
-        Self {
-            obs: dev(&buf.observations).view([-1, buf.obs_dim as i64]),
-            actions: if discrete { actions.to_kind(Kind::Int64) } else { actions.view([-1, buf.act_dim as i64]) },
-            log_probs: dev(&buf.log_probs),
-            advantages: dev(advantages),
-            returns: dev(returns),
-            values: dev(&buf.values),
-        }
-    }
-}
-
 /// Detached statistics of one minibatch update.
 pub struct MinibatchStats {
     /// Clipped surrogate loss.
@@ -313,7 +287,7 @@ pub struct MinibatchStats {
 
 impl Ppo {
     /// One gradient step of the PPO loss on the rows `idx` of `data`.
-    pub fn minibatch_update(&mut self, data: &PpoBatch, idx: &Tensor) -> MinibatchStats {
+    pub fn minibatch_update(&mut self, data: &RolloutTensors, idx: &Tensor) -> MinibatchStats {
         let cfg = &self.config;
         let mb_obs = data.obs.index_select(0, idx);
         let dist = self.policy.dist(&mb_obs);
@@ -329,7 +303,7 @@ impl Ppo {
         });
         let mut mb_adv = data.advantages.index_select(0, idx);
         if cfg.norm_adv {
-            mb_adv = (&mb_adv - mb_adv.mean(Kind::Float)) / (mb_adv.std(true) + 1e-8);
+            mb_adv = normalize_advantages(&mb_adv);
         }
         let pg_loss = (-&mb_adv * &ratio).maximum(&(-&mb_adv * ratio.clamp(1.0 - cfg.clip_coef, 1.0 + cfg.clip_coef))).mean(Kind::Float);
         let mb_returns = data.returns.index_select(0, idx);
@@ -350,23 +324,4 @@ impl Ppo {
     }
 }
 
-impl Agent for Ppo {
-    fn algo(&self) -> &'static str {
-        "ppo"
-    }
-    fn env_id(&self) -> &str {
-        &self.config.env_id
-    }
-    fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
-        Ppo::train(self, observer)
-    }
-    fn act(&mut self, obs: &[f32]) -> OwnedAction {
-        deterministic_action(&self.policy, self.collector.obs_rms(), obs, self.device)
-    }
-    fn save(&self, path: &std::path::Path) -> Result<()> {
-        save_policy(&self.policy, self.collector.obs_rms(), path)
-    }
-    fn load(&mut self, path: &std::path::Path) -> Result<()> {
-        load_policy(&self.policy, self.collector.obs_rms_mut(), path)
-    }
-}
+crate::actor_critic_agent!(Ppo, "ppo");

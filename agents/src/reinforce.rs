@@ -210,7 +210,7 @@ impl Reinforce {
             let values = self.policy.value(&x);
             let mut adv = if cfg.baseline { &g - values.detach() } else { g.shallow_clone() };
             if cfg.normalize_advantage && returns.len() > 1 {
-                adv = (&adv - adv.mean(Kind::Float)) / (adv.std(true) + 1e-8);
+                adv = crate::onpolicy::normalize_advantages(&adv);
             }
             let dist = self.policy.dist(&x);
             let policy_loss = -(&adv * dist.log_prob(&actions)).mean(Kind::Float);

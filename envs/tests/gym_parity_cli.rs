@@ -47,7 +47,7 @@ fn fails_on_a_perturbed_file_and_on_bad_files() {
     }
 }
 
-/// Problem 5 of issue 9: unequal lists, an unusable tolerance, empty files
+/// Unequal lists, an unusable tolerance, empty files
 /// and `--help`.
 #[test]
 fn malformed_recordings_and_tolerances_are_errors_not_passes() {

@@ -1,4 +1,6 @@
-//! `summary.json` of an RL run, and the greedy episode recorder used for GIFs.
+//! `summary.json`: the [`Provenance`] record flattened into every binary's
+//! summary (device, threads, numerics, versions, commit), the RL run's
+//! [`RlSummary`], and the evaluation seed convention.
 
 use serde::Serialize;
 use tch::Device;

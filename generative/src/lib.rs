@@ -1,6 +1,9 @@
-//! Generative models for nnlab: datasets first (IDX files, Fashion-MNIST
-//! fetched from Debian's `dataset-fashion-mnist` package into the cache); the
-//! VAE and GAN trainers and their metrics follow (issue [3/3]).
+//! Generative models for nnlab and what they need: datasets ([`data`]: IDX
+//! files, Fashion-MNIST fetched from Debian's `dataset-fashion-mnist` package
+//! into the cache), the VAE ([`vae`], [`vae_trainer`]), GANs on 2-D mixtures
+//! ([`gan`], [`mixture`] with the mode and quality metric), DCGAN
+//! ([`dcgan`]), and the Fréchet distance ([`frechet`]) in the feature space
+//! of a committed CNN classifier ([`classifier`]). Numbers out, no files.
 
 pub mod adversarial;
 pub mod classifier;

@@ -12,7 +12,8 @@
 use anyhow::Result;
 use clap::Parser;
 use nnlab_agents::dqn::{Dqn, DqnConfig};
-use nnlab_agents::ppo::{Ppo, PpoBatch, PpoConfig};
+use nnlab_agents::onpolicy::RolloutTensors;
+use nnlab_agents::ppo::{Ppo, PpoConfig};
 use nnlab_agents::replay_buffer::ReplayBuffer;
 use nnlab_agents::rollout::RolloutBuffer;
 use nnlab_agents::NullObserver;
@@ -83,7 +84,7 @@ fn ppo_updates_per_s(updates: usize) -> Result<f64> {
     buf.actions.iter_mut().for_each(|a| *a = rng.random_range(0..2) as f32);
     buf.log_probs.fill(-0.69);
     let adv: Vec<f32> = (0..512).map(|_| rng.random_range(-1.0..1.0)).collect();
-    let data = PpoBatch::new(&buf, &adv, &adv, true, tch::Device::Cpu);
+    let data = RolloutTensors::new(&buf, &adv, &adv, true, tch::Device::Cpu);
     let start = Instant::now();
     for _ in 0..updates {
         let idx: Vec<i64> = (0..128).map(|_| rng.random_range(0..512)).collect();
