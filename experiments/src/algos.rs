@@ -1,5 +1,6 @@
 //! The algorithms the runner knows, their config types and shipped presets.
 
+use crate::cli::CommonArgs;
 use crate::config;
 use anyhow::Result;
 use nnlab_agents::a2c::{A2c, A2cConfig};
@@ -106,26 +107,7 @@ impl AlgoConfig for ReinforceConfig {
     }
 }
 
-/// Declares the presets shipped as `experiments/configs/<algo>/<env>.toml`, compiled in.
-macro_rules! presets {
-    ($(($algo:literal, $env:literal)),* $(,)?) => {
-        /// `(algo, env, TOML text)` of every shipped preset.
-        pub const PRESETS: &[(&str, &str, &str)] = &[
-            $(($algo, $env, include_str!(concat!("../configs/", $algo, "/", $env, ".toml")))),*
-        ];
-    };
-}
-
-presets![
-    ("dqn", "CartPole-v1"),
-    ("ppo", "CartPole-v1"),
-    ("ppo", "Pendulum-v1"),
-    ("a2c", "CartPole-v1"),
-    ("reinforce", "CartPole-v1"),
-    ("ppo", "Acrobot-v1"),
-    ("dqn", "MountainCar-v0"),
-    ("dqn", "Acrobot-v1")
-];
+include!(concat!(env!("OUT_DIR"), "/presets.rs"));
 
 /// The shipped preset of `algo` on `env`, if there is one.
 pub fn preset(algo: &str, env: &str) -> Option<crate::runner::Preset> {
@@ -135,17 +117,79 @@ pub fn preset(algo: &str, env: &str) -> Option<crate::runner::Preset> {
         .map(|(a, e, text)| crate::runner::Preset { name: format!("experiments/configs/{a}/{e}.toml"), text: text.to_string() })
 }
 
-/// A published score to draw beside a sweep's curves (`shared/notes/anchors.md`).
+/// An agent rebuilt from a run folder, with the run's seed and evaluation length.
+pub struct LoadedAgent {
+    /// The agent with the run's weights.
+    pub agent: Box<dyn Agent>,
+    /// The run's seed.
+    pub seed: u64,
+    /// The run's evaluation episodes.
+    pub eval_episodes: usize,
+}
+
+/// Rebuilds the agent of run folder `dir` from its `config.toml` and `model.safetensors`.
+fn load_run<C: AlgoConfig>(dir: &std::path::Path, device: Device) -> Result<LoadedAgent> {
+    let cfg: C = config::load(config::Source::File(&dir.join("config.toml")), &[])?;
+    cfg.check()?;
+    let mut agent = cfg.build(device)?;
+    agent.load(&dir.join("model.safetensors"))?;
+    Ok(LoadedAgent { agent, seed: cfg.seed(), eval_episodes: cfg.eval_episodes() })
+}
+
+/// One algorithm of the registry: everything `train`, `enjoy` and the sweep
+/// plots need to know of it.
+pub struct Algorithm {
+    /// Its name (`--algo`, `summary.json`'s `algo`, `experiments/configs/<name>/`).
+    pub name: &'static str,
+    /// One line for `--help`.
+    pub about: &'static str,
+    /// Trains it: `(experiment name, flags, preset, environment)`.
+    pub run: fn(&str, &CommonArgs, Option<crate::runner::Preset>, &str) -> Result<()>,
+    /// Rebuilds a trained agent from its run folder.
+    pub load: fn(&std::path::Path, Device) -> Result<LoadedAgent>,
+    /// Published scores to draw beside sweeps: `(environment, score, label)` (`shared/notes/anchors.md`).
+    pub published: &'static [(&'static str, f64, &'static str)],
+}
+
+/// The entry of config type `C`.
+const fn entry<C: AlgoConfig>(about: &'static str, published: &'static [(&'static str, f64, &'static str)]) -> Algorithm {
+    Algorithm { name: C::ALGO, about, run: crate::runner::run::<C>, load: load_run::<C>, published }
+}
+
+/// Every algorithm the binaries know. Adding one is its module in `agents`,
+/// its [`AlgoConfig`] impl above and one entry here.
+pub const ALGORITHMS: &[Algorithm] = &[
+    entry::<DqnConfig>(
+        "Deep Q-Network: double, dueling, Huber or MSE (discrete actions)",
+        &[("CartPole-v1", 488.69, "CleanRL dqn.py 488.69"), ("Acrobot-v1", -76.6, "SB3 zoo -76.6"), ("MountainCar-v0", -100.8, "SB3 zoo -100.8")],
+    ),
+    entry::<PpoConfig>(
+        "Proximal Policy Optimization (discrete or Box actions)",
+        &[
+            ("CartPole-v1", 490.04, "CleanRL ppo.py 490.04"),
+            ("Acrobot-v1", -86.36, "CleanRL ppo.py -86.36"),
+            ("Pendulum-v1", -172.0, "SB3 zoo (gSDE) about -172"),
+        ],
+    ),
+    entry::<A2cConfig>("Advantage Actor-Critic (discrete or Box actions)", &[("CartPole-v1", 500.0, "SB3 zoo 500")]),
+    entry::<ReinforceConfig>("REINFORCE with an optional value baseline (discrete or Box actions)", &[]),
+];
+
+/// The algorithm named `name`.
+pub fn find(name: &str) -> Result<&'static Algorithm> {
+    ALGORITHMS.iter().find(|a| a.name == name).ok_or_else(|| {
+        let names: Vec<&str> = ALGORITHMS.iter().map(|a| a.name).collect();
+        anyhow::anyhow!("unknown algorithm '{name}' (known: {})", names.join(", "))
+    })
+}
+
+/// `--algo`'s parser: the registry's names, each with its line of help.
+pub fn algo_value_parser() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(ALGORITHMS.iter().map(|a| clap::builder::PossibleValue::new(a.name).help(a.about)))
+}
+
+/// A published score to draw beside a sweep's curves.
 pub fn published_score(algo: &str, env: &str) -> Option<crate::plot::Reference> {
-    let (value, label) = match (algo, env) {
-        ("dqn", "CartPole-v1") => (488.69, "CleanRL dqn.py 488.69"),
-        ("dqn", "Acrobot-v1") => (-76.6, "SB3 zoo -76.6"),
-        ("dqn", "MountainCar-v0") => (-100.8, "SB3 zoo -100.8"),
-        ("ppo", "CartPole-v1") => (490.04, "CleanRL ppo.py 490.04"),
-        ("ppo", "Acrobot-v1") => (-86.36, "CleanRL ppo.py -86.36"),
-        ("ppo", "Pendulum-v1") => (-172.0, "SB3 zoo (gSDE) about -172"),
-        ("a2c", "CartPole-v1") => (500.0, "SB3 zoo 500"),
-        _ => return None,
-    };
-    Some(crate::plot::Reference { value, label: label.into() })
+    let a = find(algo).ok()?;
+    a.published.iter().find(|p| p.0 == env).map(|&(_, value, label)| crate::plot::Reference { value, label: label.into() })
 }

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 /// transition by transition; exit 1 on any deviation above the tolerance or
 /// any flag mismatch.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// The reference file (JSON).
     file: PathBuf,

@@ -26,7 +26,7 @@ use std::time::Instant;
 
 /// Benchmark nnlab's hot paths.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Run the whole-run benchmarks for 50k steps instead of 500k.
     #[arg(long)]

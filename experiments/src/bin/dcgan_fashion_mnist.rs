@@ -29,7 +29,7 @@ use tch::Tensor;
 
 /// Train a DCGAN on Fashion-MNIST and score it with a classifier-feature Fréchet distance.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     shared: SharedArgs,

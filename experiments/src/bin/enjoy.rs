@@ -11,13 +11,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use nnlab_agents::a2c::A2cConfig;
-use nnlab_agents::dqn::DqnConfig;
-use nnlab_agents::ppo::PpoConfig;
-use nnlab_agents::reinforce::ReinforceConfig;
-use nnlab_agents::{evaluate, record_episode, Agent};
-use nnlab_experiments::algos::AlgoConfig;
-use nnlab_experiments::config::{self, Source};
+use nnlab_agents::{evaluate, record_episode};
+use nnlab_experiments::algos::LoadedAgent;
+use nnlab_experiments::config;
 use nnlab_experiments::device::{self, DeviceChoice};
 use nnlab_experiments::summary::{mean_std, EVAL_SEED_OFFSET};
 use nnlab_experiments::{main_wrapper, video};
@@ -26,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 /// Play a trained agent from its run folder.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// A finished run folder (with `config.toml`, `summary.json` and `model.safetensors`).
     #[arg(long)]
@@ -56,15 +52,6 @@ struct Args {
 struct RunSummary {
     algo: String,
     eval_returns: Vec<f64>,
-}
-
-/// The agent of the run folder `dir`, with its seed and evaluation episodes.
-fn load_agent<C: AlgoConfig>(dir: &Path, device: tch::Device) -> Result<(Box<dyn Agent>, u64, usize)> {
-    let cfg: C = config::load(Source::File(&dir.join("config.toml")), &[])?;
-    cfg.check()?;
-    let mut agent = cfg.build(device)?;
-    agent.load(&dir.join("model.safetensors"))?;
-    Ok((agent, cfg.seed(), cfg.eval_episodes()))
 }
 
 /// The most episodes one `enjoy` plays.
@@ -104,13 +91,8 @@ fn run() -> Result<()> {
     let text = std::fs::read_to_string(&summary_path).with_context(|| format!("reading {}", summary_path.display()))?;
     let summary: RunSummary = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not an RL run summary ({e})", summary_path.display()))?;
     let device = if mode == Numerics::Portable { tch::Device::Cpu } else { device::resolve(args.device)? };
-    let (mut agent, seed, eval_episodes) = match summary.algo.as_str() {
-        "dqn" => load_agent::<DqnConfig>(&args.run, device)?,
-        "ppo" => load_agent::<PpoConfig>(&args.run, device)?,
-        "a2c" => load_agent::<A2cConfig>(&args.run, device)?,
-        "reinforce" => load_agent::<ReinforceConfig>(&args.run, device)?,
-        other => bail!("{}: unknown algorithm '{other}'", summary_path.display()),
-    };
+    let algorithm = nnlab_experiments::algos::find(&summary.algo).map_err(|e| anyhow::anyhow!("{}: {e}", summary_path.display()))?;
+    let LoadedAgent { mut agent, seed, eval_episodes } = (algorithm.load)(&args.run, device)?;
     let first_seed = args.seed.unwrap_or(seed.saturating_add(EVAL_SEED_OFFSET));
     let episodes = args.episodes.unwrap_or(eval_episodes);
     if episodes == 0 || episodes > MAX_EPISODES {

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 /// Train the Fréchet-distance feature classifier and write its weights.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Where to write the weights (safetensors).
     #[arg(long, value_name = "FILE")]

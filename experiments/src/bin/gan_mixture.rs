@@ -32,7 +32,7 @@ enum Variant {
 
 /// Train a GAN on the ring or grid of Gaussians and score its mode coverage.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     shared: SharedArgs,

@@ -14,7 +14,7 @@ use tch::{Kind, Tensor};
 
 /// Print a fingerprint of this machine's numerics.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// `fast` or `portable`.
     #[arg(long, env = "NNLAB_NUMERICS", default_value = "portable", value_parser = |s: &str| s.parse::<Numerics>())]

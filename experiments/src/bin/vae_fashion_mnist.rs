@@ -24,7 +24,7 @@ use tch::{Kind, Tensor};
 
 /// Train a VAE on Fashion-MNIST and write a reproducible run folder.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     #[command(flatten)]
     shared: SharedArgs,
