@@ -9,16 +9,12 @@
 
 use crate::agent::TrainStats;
 use crate::observer::Observer;
-use crate::onpolicy::{explained_variance, normalize_advantages, CollectorSettings, RolloutCollector, RolloutTensors};
-use crate::policy::ActorCritic;
+use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore, ActorCriticSpec, CollectorSettings, RolloutTensors};
 use crate::rollout::{gae, RolloutBuffer};
 use crate::schedule::annealed_lr;
-use crate::validate::{self, in_range, non_negative, nonzero, positive};
+use crate::validate::positive;
 use anyhow::Result;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 /// The optimiser of an on-policy agent.
@@ -110,95 +106,72 @@ impl Default for A2cConfig {
 impl A2cConfig {
     /// Checks every value; the error is one line naming the key.
     pub fn validate(&self) -> Result<()> {
-        validate::env_id(&self.env_id)?;
-        nonzero("total_timesteps", self.total_timesteps)?;
-        positive("learning_rate", self.learning_rate)?;
-        positive("optimizer_eps", self.optimizer_eps)?;
-        nonzero("num_envs", self.num_envs)?;
-        nonzero("num_steps", self.num_steps)?;
-        in_range("gamma", self.gamma, 0.0, 1.0)?;
-        in_range("gae_lambda", self.gae_lambda, 0.0, 1.0)?;
-        non_negative("ent_coef", self.ent_coef)?;
-        non_negative("vf_coef", self.vf_coef)?;
-        positive("max_grad_norm", self.max_grad_norm)?;
-        validate::hidden_sizes(&self.hidden_sizes)?;
-        in_range("init_log_std", self.init_log_std, -20.0, 5.0)?;
-        validate::rollout_fits(self.num_envs, self.num_steps, self.total_timesteps)
+        crate::validate_actor_critic!(self);
+        positive("optimizer_eps", self.optimizer_eps)
     }
 }
 
 /// An A2C agent.
 pub struct A2c {
     config: A2cConfig,
-    device: Device,
-    policy: ActorCritic,
-    optimizer: nnlab_torch::optim::Optimizer,
-    rng: ChaCha8Rng,
-    collector: RolloutCollector,
-    obs_dim: usize,
+    core: ActorCriticCore,
 }
 
 impl A2c {
     /// Builds the agent on `device`, seeding torch and its RNG with `config.seed`.
     pub fn new(config: A2cConfig, device: Device) -> Result<Self> {
         config.validate()?;
-        let env = nnlab_envs::make(&config.env_id)?;
-        let obs_dim = env.observation_space().dim();
-        let vs = nn::VarStore::new(device);
-        let policy = crate::with_torch_seed(config.seed, || {
-            ActorCritic::new(&vs.root(), obs_dim, env.action_space(), &config.hidden_sizes, config.init_log_std, config.shared_network)
-        })?;
-        let optimizer = match config.optimizer {
-            OptimizerKind::Rmsprop => {
-                nnlab_torch::optim::RmsProp { alpha: 0.99, eps: config.optimizer_eps, ..Default::default() }.build(&vs, config.learning_rate)?
-            }
-            OptimizerKind::Adam => nnlab_torch::optim::Adam { eps: config.optimizer_eps, ..Default::default() }.build(&vs, config.learning_rate)?,
-        };
-        let collector = RolloutCollector::new(CollectorSettings {
+        let collector = CollectorSettings {
             env_id: config.env_id.clone(),
             num_envs: config.num_envs,
             seed: config.seed,
             gamma: config.gamma,
             normalize_observation: config.normalize_observation,
             normalize_reward: config.normalize_reward,
+        };
+        let spec = ActorCriticSpec { collector, hidden_sizes: &config.hidden_sizes, init_log_std: config.init_log_std, shared_network: config.shared_network };
+        let core = ActorCriticCore::new(spec, device, |vs| match config.optimizer {
+            OptimizerKind::Rmsprop => {
+                nnlab_torch::optim::RmsProp { alpha: 0.99, eps: config.optimizer_eps, ..Default::default() }.build(vs, config.learning_rate)
+            }
+            OptimizerKind::Adam => nnlab_torch::optim::Adam { eps: config.optimizer_eps, ..Default::default() }.build(vs, config.learning_rate),
         })?;
-        let rng = ChaCha8Rng::seed_from_u64(config.seed);
-        Ok(Self { config, device, policy, optimizer, rng, collector, obs_dim })
+        Ok(Self { config, core })
     }
 
     /// The policy's flat parameter tensor.
     pub fn policy_params(&self) -> &Tensor {
-        self.policy.flat().params()
+        self.core.policy.flat().params()
     }
 
     /// Trains for `config.total_timesteps` steps, reporting to `observer`.
     pub fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
         let cfg = self.config.clone();
         let n = cfg.num_envs;
-        let act_dim = self.policy.act_dim();
-        let mut buf = RolloutBuffer::new(cfg.num_steps, n, self.obs_dim, act_dim);
+        let act_dim = self.core.policy.act_dim();
+        let mut buf = RolloutBuffer::new(cfg.num_steps, n, self.core.obs_dim, act_dim);
         let num_iterations = cfg.total_timesteps / (n * cfg.num_steps);
         let mut last: [(&'static str, Option<f64>); 5] =
             [("learning_rate", None), ("policy_loss", None), ("value_loss", None), ("entropy", None), ("explained_variance", None)];
         for iteration in 1..=num_iterations {
             let lr = annealed_lr(cfg.learning_rate, iteration, num_iterations, cfg.anneal_lr);
-            self.optimizer.set_lr(lr);
+            self.core.optimizer.set_lr(lr);
             // 1. Roll out; 2. advantages (n-step returns when lambda = 1).
-            let last_values = self.collector.collect(&self.policy, &mut buf, &mut self.rng, observer, &last)?;
+            let last_values = self.core.collector.collect(&self.core.policy, &mut buf, &mut self.core.rng, observer, &last)?;
             let (advantages, returns) = gae(&buf.rewards, &buf.values, &buf.ends, &last_values, n, cfg.gamma as f32, cfg.gae_lambda as f32);
 
             // 3. One gradient step on the whole rollout.
-            let data = RolloutTensors::new(&buf, &advantages, &returns, self.policy.is_discrete(), self.device);
+            let data = RolloutTensors::new(&buf, &advantages, &returns, self.core.policy.is_discrete(), self.core.device);
             let adv = if cfg.norm_adv { normalize_advantages(&data.advantages) } else { data.advantages.shallow_clone() };
-            let dist = self.policy.dist(&data.obs);
+            let dist = self.core.policy.dist(&data.obs);
             let policy_loss = -(&adv * dist.log_prob(&data.actions)).mean(Kind::Float);
-            let value_loss = (self.policy.value(&data.obs) - &data.returns).square().mean(Kind::Float);
+            let value_loss = (self.core.policy.value(&data.obs) - &data.returns).square().mean(Kind::Float);
             let entropy = dist.entropy().mean(Kind::Float);
             let loss = &policy_loss + cfg.vf_coef * &value_loss - cfg.ent_coef * &entropy;
-            self.optimizer.zero_grad();
+            self.core.optimizer.zero_grad();
             loss.backward();
-            self.policy.flat().clip_grad_norm(cfg.max_grad_norm);
-            self.optimizer.step();
+            self.core.policy.flat().clip_grad_norm(cfg.max_grad_norm);
+            self.core.optimizer.step();
 
             let scalar = |t: &Tensor| f64::try_from(t).ok();
             last = [
@@ -208,12 +181,12 @@ impl A2c {
                 ("entropy", scalar(&entropy)),
                 ("explained_variance", explained_variance(&buf.values, &returns)),
             ];
-            observer.on_progress(self.collector.global_step());
+            observer.on_progress(self.core.collector.global_step());
             if observer.stop_requested() {
                 break;
             }
         }
-        Ok(TrainStats { episode_returns: self.collector.episode_returns.clone(), updates: num_iterations })
+        Ok(TrainStats { episode_returns: self.core.collector.episode_returns.clone(), updates: num_iterations })
     }
 }
 

@@ -291,7 +291,7 @@ pub fn normalize_advantages(adv: &Tensor) -> Tensor {
 }
 
 /// The [`crate::Agent`] plumbing of an actor-critic agent with fields
-/// `config.env_id`, `policy`, `collector` and `device` and an inherent
+/// `config` (with `env_id`) and `core` ([`ActorCriticCore`]) and an inherent
 /// `train`: deterministic acting, saving and loading through this module.
 #[macro_export]
 macro_rules! actor_critic_agent {
@@ -307,14 +307,89 @@ macro_rules! actor_critic_agent {
                 <$agent>::train(self, observer)
             }
             fn act(&mut self, obs: &[f32]) -> $crate::OwnedAction {
-                $crate::onpolicy::deterministic_action(&self.policy, self.collector.obs_rms(), obs, self.device)
+                let core = &self.core;
+                $crate::onpolicy::deterministic_action(&core.policy, core.collector.obs_rms(), obs, core.device)
             }
             fn save(&self, path: &std::path::Path) -> anyhow::Result<()> {
-                $crate::onpolicy::save_policy(&self.policy, self.collector.obs_rms(), path)
+                $crate::onpolicy::save_policy(&self.core.policy, self.core.collector.obs_rms(), path)
             }
             fn load(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
-                $crate::onpolicy::load_policy(&self.policy, self.collector.obs_rms_mut(), path)
+                let core = &mut self.core;
+                $crate::onpolicy::load_policy(&core.policy, core.collector.obs_rms_mut(), path)
             }
         }
     };
+}
+
+/// Checks the hyperparameters that every actor-critic config (A2C, PPO)
+/// has under the same names: the environment, the length, the rollout, the
+/// discounts, the loss weights, clipping and the network. The error is one
+/// line naming the key.
+#[macro_export]
+macro_rules! validate_actor_critic {
+    ($cfg:expr) => {{
+        use $crate::validate::{in_range, non_negative, nonzero, positive};
+        let c = $cfg;
+        $crate::validate::env_id(&c.env_id)?;
+        nonzero("total_timesteps", c.total_timesteps)?;
+        positive("learning_rate", c.learning_rate)?;
+        nonzero("num_envs", c.num_envs)?;
+        nonzero("num_steps", c.num_steps)?;
+        $crate::validate::rollout_fits(c.num_envs, c.num_steps, c.total_timesteps)?;
+        in_range("gamma", c.gamma, 0.0, 1.0)?;
+        in_range("gae_lambda", c.gae_lambda, 0.0, 1.0)?;
+        non_negative("ent_coef", c.ent_coef)?;
+        non_negative("vf_coef", c.vf_coef)?;
+        positive("max_grad_norm", c.max_grad_norm)?;
+        $crate::validate::hidden_sizes(&c.hidden_sizes)?;
+        in_range("init_log_std", c.init_log_std, -20.0, 5.0)?;
+    }};
+}
+
+/// What every actor-critic agent (A2C, PPO) holds beside its config: the
+/// policy, its optimiser, the agent's random stream and the rollout
+/// collector, built the same way for each.
+pub struct ActorCriticCore {
+    /// Where the networks live.
+    pub device: Device,
+    /// The actor-critic.
+    pub policy: ActorCritic,
+    /// Its optimiser.
+    pub optimizer: nnlab_torch::optim::Optimizer,
+    /// The agent's stream (action sampling, minibatch shuffling), seeded with the config's seed.
+    pub rng: ChaCha8Rng,
+    /// The vector environment and its statistics.
+    pub collector: RolloutCollector,
+    /// Observation width.
+    pub obs_dim: usize,
+}
+
+/// How an [`ActorCriticCore`] is built.
+pub struct ActorCriticSpec<'a> {
+    /// Environment, vector size, seed, discount and normalisation.
+    pub collector: CollectorSettings,
+    /// Hidden layer widths.
+    pub hidden_sizes: &'a [usize],
+    /// Initial log standard deviation (Box actions).
+    pub init_log_std: f64,
+    /// One torso for actor and critic.
+    pub shared_network: bool,
+}
+
+impl ActorCriticCore {
+    /// The networks (initialised under the seed, see `with_torch_seed`), the
+    /// optimiser made by `optimizer`, the seeded stream and the collector.
+    pub fn new(spec: ActorCriticSpec<'_>, device: Device, optimizer: impl FnOnce(&tch::nn::VarStore) -> Result<nnlab_torch::optim::Optimizer>) -> Result<Self> {
+        use rand::SeedableRng;
+        let env = nnlab_envs::make(&spec.collector.env_id)?;
+        let obs_dim = env.observation_space().dim();
+        let vs = tch::nn::VarStore::new(device);
+        let seed = spec.collector.seed;
+        let policy = crate::with_torch_seed(seed, || {
+            ActorCritic::new(&vs.root(), obs_dim, env.action_space(), spec.hidden_sizes, spec.init_log_std, spec.shared_network)
+        })?;
+        let optimizer = optimizer(&vs)?;
+        let collector = RolloutCollector::new(spec.collector)?;
+        Ok(Self { device, policy, optimizer, rng: ChaCha8Rng::seed_from_u64(seed), collector, obs_dim })
+    }
 }

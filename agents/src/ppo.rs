@@ -18,17 +18,14 @@
 
 use crate::agent::TrainStats;
 use crate::observer::Observer;
-use crate::onpolicy::{explained_variance, normalize_advantages, CollectorSettings, RolloutCollector, RolloutTensors};
+use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore, ActorCriticSpec, CollectorSettings, RolloutTensors};
 use crate::policy::ActorCritic;
 use crate::rollout::{gae, RolloutBuffer};
 use crate::schedule::annealed_lr;
-use crate::validate::{self, in_range, non_negative, nonzero, positive};
+use crate::validate::{nonzero, positive};
 use anyhow::{bail, Result};
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 /// Every PPO hyperparameter, with CleanRL's `ppo.py` defaults.
@@ -119,29 +116,17 @@ impl Default for PpoConfig {
 impl PpoConfig {
     /// Checks every value; the error is one line naming the key.
     pub fn validate(&self) -> Result<()> {
-        validate::env_id(&self.env_id)?;
-        nonzero("total_timesteps", self.total_timesteps)?;
-        positive("learning_rate", self.learning_rate)?;
+        crate::validate_actor_critic!(self);
         positive("adam_eps", self.adam_eps)?;
-        nonzero("num_envs", self.num_envs)?;
-        nonzero("num_steps", self.num_steps)?;
-        validate::rollout_fits(self.num_envs, self.num_steps, self.total_timesteps)?;
-        in_range("gamma", self.gamma, 0.0, 1.0)?;
-        in_range("gae_lambda", self.gae_lambda, 0.0, 1.0)?;
         nonzero("num_minibatches", self.num_minibatches)?;
         if self.num_minibatches > self.batch_size() {
             bail!("num_minibatches ({}) must not exceed num_envs * num_steps ({})", self.num_minibatches, self.batch_size());
         }
         nonzero("update_epochs", self.update_epochs)?;
         positive("clip_coef", self.clip_coef)?;
-        non_negative("ent_coef", self.ent_coef)?;
-        non_negative("vf_coef", self.vf_coef)?;
-        positive("max_grad_norm", self.max_grad_norm)?;
         if let Some(kl) = self.target_kl {
             positive("target_kl", kl)?;
         }
-        validate::hidden_sizes(&self.hidden_sizes)?;
-        in_range("init_log_std", self.init_log_std, -20.0, 5.0)?;
         Ok(())
     }
 
@@ -154,35 +139,25 @@ impl PpoConfig {
 /// A PPO agent.
 pub struct Ppo {
     config: PpoConfig,
-    device: Device,
-    policy: ActorCritic,
-    optimizer: nnlab_torch::optim::Optimizer,
-    rng: ChaCha8Rng,
-    collector: RolloutCollector,
-    obs_dim: usize,
+    core: ActorCriticCore,
 }
 
 impl Ppo {
     /// Builds the agent on `device`, seeding torch and its RNG with `config.seed`.
     pub fn new(config: PpoConfig, device: Device) -> Result<Self> {
         config.validate()?;
-        let env = nnlab_envs::make(&config.env_id)?;
-        let obs_dim = env.observation_space().dim();
-        let action_space = env.action_space().clone();
-        let vs = nn::VarStore::new(device);
-        let policy =
-            crate::with_torch_seed(config.seed, || ActorCritic::new(&vs.root(), obs_dim, &action_space, &config.hidden_sizes, config.init_log_std, false))?;
-        let optimizer = nnlab_torch::optim::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
-        let rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let collector = RolloutCollector::new(CollectorSettings {
+        let collector = CollectorSettings {
             env_id: config.env_id.clone(),
             num_envs: config.num_envs,
             seed: config.seed,
             gamma: config.gamma,
             normalize_observation: config.normalize_observation,
             normalize_reward: config.normalize_reward,
-        })?;
-        Ok(Self { config, device, policy, optimizer, rng, collector, obs_dim })
+        };
+        let spec = ActorCriticSpec { collector, hidden_sizes: &config.hidden_sizes, init_log_std: config.init_log_std, shared_network: false };
+        let core =
+            ActorCriticCore::new(spec, device, |vs| nnlab_torch::optim::Adam { eps: config.adam_eps, ..Default::default() }.build(vs, config.learning_rate))?;
+        Ok(Self { config, core })
     }
 
     /// The configuration.
@@ -192,15 +167,15 @@ impl Ppo {
 
     /// The actor-critic.
     pub fn policy(&self) -> &ActorCritic {
-        &self.policy
+        &self.core.policy
     }
 
     /// Trains for `config.total_timesteps` steps, reporting to `observer`.
     pub fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
         let cfg = self.config.clone();
         let n = cfg.num_envs;
-        let act_dim = self.policy.act_dim();
-        let mut buf = RolloutBuffer::new(cfg.num_steps, n, self.obs_dim, act_dim);
+        let act_dim = self.core.policy.act_dim();
+        let mut buf = RolloutBuffer::new(cfg.num_steps, n, self.core.obs_dim, act_dim);
         // At least 1: `validate` checked that one rollout fits.
         let num_iterations = cfg.total_timesteps / cfg.batch_size();
         let mut updates = 0usize;
@@ -216,26 +191,26 @@ impl Ppo {
 
         for iteration in 1..=num_iterations {
             let lr = annealed_lr(cfg.learning_rate, iteration, num_iterations, cfg.anneal_lr);
-            self.optimizer.set_lr(lr);
+            self.core.optimizer.set_lr(lr);
 
             // 1. Roll out the current policy; 2. advantages.
-            let last_values = self.collector.collect(&self.policy, &mut buf, &mut self.rng, observer, &last)?;
+            let last_values = self.core.collector.collect(&self.core.policy, &mut buf, &mut self.core.rng, observer, &last)?;
             let (advantages, returns) = gae(&buf.rewards, &buf.values, &buf.ends, &last_values, n, cfg.gamma as f32, cfg.gae_lambda as f32);
 
             // 3. Optimise the surrogate over shuffled minibatches.
-            let data = RolloutTensors::new(&buf, &advantages, &returns, self.policy.is_discrete(), self.device);
+            let data = RolloutTensors::new(&buf, &advantages, &returns, self.core.policy.is_discrete(), self.core.device);
             let batch = cfg.batch_size();
             let mb_size = batch / cfg.num_minibatches;
             let mut order: Vec<i64> = (0..batch as i64).collect();
-            let device = self.device;
+            let device = self.core.device;
             let zero = || Tensor::zeros([], (Kind::Float, device));
             let (mut pg_sum, mut v_sum, mut ent_sum, mut kl_sum, mut clip_sum) = (zero(), zero(), zero(), zero(), zero());
             let mut minibatches = 0usize;
             'epochs: for _ in 0..cfg.update_epochs {
-                order.shuffle(&mut self.rng);
+                order.shuffle(&mut self.core.rng);
                 let mut epoch_kl = zero();
                 for start in (0..batch - mb_size + 1).step_by(mb_size) {
-                    let idx = Tensor::from_slice(&order[start..start + mb_size]).to_device(self.device);
+                    let idx = Tensor::from_slice(&order[start..start + mb_size]).to_device(self.core.device);
                     let m = self.minibatch_update(&data, &idx);
                     updates += 1;
                     minibatches += 1;
@@ -262,12 +237,12 @@ impl Ppo {
                 ("clip_fraction", mean(&clip_sum)),
                 ("explained_variance", explained_variance(&buf.values, &returns)),
             ];
-            observer.on_progress(self.collector.global_step());
+            observer.on_progress(self.core.collector.global_step());
             if observer.stop_requested() {
                 break;
             }
         }
-        Ok(TrainStats { episode_returns: self.collector.episode_returns.clone(), updates })
+        Ok(TrainStats { episode_returns: self.core.collector.episode_returns.clone(), updates })
     }
 }
 
@@ -290,10 +265,10 @@ impl Ppo {
     pub fn minibatch_update(&mut self, data: &RolloutTensors, idx: &Tensor) -> MinibatchStats {
         let cfg = &self.config;
         let mb_obs = data.obs.index_select(0, idx);
-        let dist = self.policy.dist(&mb_obs);
+        let dist = self.core.policy.dist(&mb_obs);
         let new_logprob = dist.log_prob(&data.actions.index_select(0, idx));
         let entropy = dist.entropy().mean(Kind::Float);
-        let new_value = self.policy.value(&mb_obs);
+        let new_value = self.core.policy.value(&mb_obs);
         let log_ratio = new_logprob - data.log_probs.index_select(0, idx);
         let ratio = log_ratio.exp();
         let (approx_kl, clip_fraction) = tch::no_grad(|| {
@@ -316,10 +291,10 @@ impl Ppo {
             (&new_value - &mb_returns).square().mean(Kind::Float) * 0.5
         };
         let loss = &pg_loss - cfg.ent_coef * &entropy + cfg.vf_coef * &v_loss;
-        self.optimizer.zero_grad();
+        self.core.optimizer.zero_grad();
         loss.backward();
-        self.policy.flat().clip_grad_norm(cfg.max_grad_norm);
-        self.optimizer.step();
+        self.core.policy.flat().clip_grad_norm(cfg.max_grad_norm);
+        self.core.optimizer.step();
         MinibatchStats { policy_loss: pg_loss.detach(), value_loss: v_loss.detach(), entropy: entropy.detach(), approx_kl, clip_fraction }
     }
 }

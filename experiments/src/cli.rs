@@ -150,6 +150,22 @@ pub struct ImageDataArgs {
     pub data_dir: Option<PathBuf>,
 }
 
+impl ImageDataArgs {
+    /// Applies `--epochs` to a config's `epochs`.
+    pub fn apply_epochs(&self, epochs: &mut usize) -> Result<()> {
+        *epochs = self.epochs.unwrap_or(*epochs);
+        Ok(())
+    }
+
+    /// The training and test images (`--data-dir` or Fashion-MNIST), checked
+    /// against a training batch of `batch_size`: `(folder, train, test)`.
+    pub fn load(&self, batch_size: usize) -> Result<(PathBuf, nnlab_generative::data::ImageSet, nnlab_generative::data::ImageSet)> {
+        let data = nnlab_generative::data::load_28x28(self.data_dir.as_deref())?;
+        nnlab_generative::data::check_batch_size(batch_size, data.1.len)?;
+        Ok(data)
+    }
+}
+
 /// The flags every RL experiment takes: the shared ones, seed sweeps, length and GIF.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {

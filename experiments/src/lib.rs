@@ -14,6 +14,7 @@ pub mod plot;
 pub mod progress;
 pub mod run_dir;
 pub mod runner;
+pub mod scaffold;
 pub mod signals;
 pub mod summary;
 pub mod video;

@@ -73,6 +73,18 @@ impl DcganConfig {
     }
 }
 
+/// One step's (detached, scalar) losses and mean discriminator outputs.
+pub struct DcganStep {
+    /// Discriminator loss (real + generated).
+    pub d_loss: Tensor,
+    /// Generator loss.
+    pub g_loss: Tensor,
+    /// Mean D(x) on the real images (probability).
+    pub d_real: Tensor,
+    /// Mean D(G(z)) on the generated images (probability), before the generator step.
+    pub d_fake: Tensor,
+}
+
 /// Mean losses and discriminator outputs over one epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct DcganEpoch {
@@ -154,8 +166,7 @@ impl Dcgan {
     }
 
     /// One discriminator step and one generator step on `real` (`[B, 1, 28, 28]` in [-1, 1]).
-    /// Returns the (detached) d_loss, g_loss, mean D(x), mean D(G(z)).
-    pub fn step(&mut self, real: &Tensor) -> [Tensor; 4] {
+    pub fn step(&mut self, real: &Tensor) -> DcganStep {
         let b = real.size()[0] as usize;
         let z = self.latent(b);
         let fake = self.nets.generator.forward_t(&z, true);
@@ -165,7 +176,12 @@ impl Dcgan {
         self.nets.d_opt.backward_step(&d_loss);
         let g_loss = bce_to(&self.nets.discriminator.forward_t(&fake, true), 1.0);
         self.nets.g_opt.backward_step(&g_loss);
-        [d_loss.detach(), g_loss.detach(), real_logits.detach().sigmoid().mean(Kind::Float), fake_logits.detach().sigmoid().mean(Kind::Float)]
+        DcganStep {
+            d_loss: d_loss.detach(),
+            g_loss: g_loss.detach(),
+            d_real: real_logits.detach().sigmoid().mean(Kind::Float),
+            d_fake: fake_logits.detach().sigmoid().mean(Kind::Float),
+        }
     }
 
     /// One pass over `images` (`[N, 784]` in [0, 1]) in shuffled minibatches
@@ -178,17 +194,20 @@ impl Dcgan {
         }
         let mut order: Vec<i64> = (0..n as i64).collect();
         order.shuffle(&mut self.rng);
-        let mut sums: [Tensor; 4] = std::array::from_fn(|_| Tensor::zeros([], (Kind::Float, self.device)));
+        let zero = || Tensor::zeros([], (Kind::Float, self.device));
+        let mut sums = DcganStep { d_loss: zero(), g_loss: zero(), d_real: zero(), d_fake: zero() };
         let batches = n / bs;
         for chunk in order.chunks_exact(bs) {
             let idx = Tensor::from_slice(chunk).to_device(self.device);
             let real = images.index_select(0, &idx).view([-1, 1, 28, 28]) * 2.0 - 1.0;
-            for (s, v) in sums.iter_mut().zip(self.step(&real)) {
-                *s += v;
-            }
+            let step = self.step(&real);
+            sums.d_loss += step.d_loss;
+            sums.g_loss += step.g_loss;
+            sums.d_real += step.d_real;
+            sums.d_fake += step.d_fake;
         }
         let mean = |t: &Tensor| f64::try_from(t).map(|v| v / batches as f64);
-        Ok(DcganEpoch { d_loss: mean(&sums[0])?, g_loss: mean(&sums[1])?, d_real: mean(&sums[2])?, d_fake: mean(&sums[3])? })
+        Ok(DcganEpoch { d_loss: mean(&sums.d_loss)?, g_loss: mean(&sums.g_loss)?, d_real: mean(&sums.d_real)?, d_fake: mean(&sums.d_fake)? })
     }
 
     /// Images from latent vectors `z`, as `[N, 784]` in [0, 1] (batch norm in evaluation mode).

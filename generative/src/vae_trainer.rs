@@ -72,6 +72,17 @@ impl VaeConfig {
     }
 }
 
+/// A negative ELBO and its parts, in nats per image.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Elbo {
+    /// The negative ELBO: `reconstruction + kl`.
+    pub loss: f64,
+    /// Expected negative log-likelihood of the image given its code.
+    pub reconstruction: f64,
+    /// KL divergence of the approximate posterior from the prior (times `beta` in training).
+    pub kl: f64,
+}
+
 /// One epoch's numbers (nats per image).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct EpochRecord {
@@ -143,8 +154,8 @@ impl VaeTrainer {
         Ok(f64::try_from(total)? / n as f64)
     }
 
-    /// Test negative ELBO per image: `(total, reconstruction, KL)`.
-    pub fn test_elbo(&mut self, test: &Tensor) -> Result<(f64, f64, f64)> {
+    /// Test negative ELBO per image, with its two parts.
+    pub fn test_elbo(&mut self, test: &Tensor) -> Result<Elbo> {
         let _guard = tch::no_grad_guard();
         let n = test.size()[0];
         let (mut rec, mut kl) = (0.0, 0.0);
@@ -157,7 +168,7 @@ impl VaeTrainer {
             kl += f64::try_from(k.sum(Kind::Double))?;
         }
         let n = n as f64;
-        Ok(((rec + kl) / n, rec / n, kl / n))
+        Ok(Elbo { loss: (rec + kl) / n, reconstruction: rec / n, kl: kl / n })
     }
 
     /// Importance-weighted estimate of the test negative log-likelihood per image

@@ -68,7 +68,7 @@ fn vae_matches_golden_values() {
             let cfg = VaeConfig { arch, hidden: 32, latent_dim: 4, batch_size: 32, iw_samples: 16, seed: 3, ..Default::default() };
             let mut t = VaeTrainer::new(cfg, Device::Cpu).unwrap();
             let losses: Vec<f64> = (0..3).map(|_| t.train_epoch(&x).unwrap()).collect();
-            (losses, t.test_elbo(&x).unwrap().0, t.test_nll_iw(&x).unwrap())
+            (losses, t.test_elbo(&x).unwrap().loss, t.test_nll_iw(&x).unwrap())
         });
         check(&format!("vae_{arch:?}_seed3").to_lowercase(), json!({"train_losses": losses, "test_loss": elbo, "test_nll_iw": nll}));
     }

@@ -20,7 +20,7 @@ fn run(arch: VaeArch) -> (Vec<f64>, f64, f64) {
     let cfg = VaeConfig { arch, hidden: 64, latent_dim: 4, batch_size: 32, iw_samples: 64, ..Default::default() };
     let mut t = VaeTrainer::new(cfg, Device::Cpu).unwrap();
     let losses: Vec<f64> = (0..10).map(|_| t.train_epoch(&x).unwrap()).collect();
-    let (elbo, _, _) = t.test_elbo(&x).unwrap();
+    let elbo = t.test_elbo(&x).unwrap().loss;
     let nll = t.test_nll_iw(&x).unwrap();
     (losses, elbo, nll)
 }

@@ -14,13 +14,10 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use nnlab_experiments::cli::{parse_args, ImageDataArgs, SeedsArg, SharedArgs};
-use nnlab_experiments::metrics::Metrics;
-use nnlab_experiments::multi_seed;
 use nnlab_experiments::plot::{self, Series};
-use nnlab_experiments::summary::Provenance;
+use nnlab_experiments::scaffold::Experiment;
 use nnlab_experiments::{device, images};
 use nnlab_generative::classifier;
-use nnlab_generative::data::load_28x28;
 use nnlab_generative::dcgan::{Dcgan, DcganConfig};
 use nnlab_generative::frechet::{frechet_distance, gaussian_stats};
 use serde::Serialize;
@@ -54,25 +51,18 @@ struct DcganSummary {
     epochs: usize,
     train_images: usize,
     data: String,
-    seed: u64,
-    #[serde(flatten)]
-    provenance: Provenance,
 }
 
 fn run() -> Result<()> {
     let args: Args = parse_args()?;
-    let s = &args.shared;
-    if let Some(list) = &args.seeds.seeds {
-        return multi_seed::sweep("dcgan_fashion_mnist", list, s.out.clone(), &["frechet_distance", "real_test_frechet_distance", "epoch_time_s"]);
-    }
-    let mut cfg: DcganConfig = s.load_config(("DCGAN defaults", ""), |c: &mut DcganConfig, seed| c.seed = seed)?;
-    if let Some(e) = args.data.epochs {
-        cfg.epochs = e;
-    }
-    cfg.validate()?;
-    let (data_dir, train_set, test_set) = load_28x28(args.data.data_dir.as_deref())?;
-    nnlab_generative::data::check_batch_size(cfg.batch_size, train_set.len)?;
-    let (run, device) = s.start_run("dcgan_fashion_mnist", &cfg, cfg.seed)?;
+    let keys = &["frechet_distance", "real_test_frechet_distance", "epoch_time_s"];
+    let experiment = Experiment { name: "dcgan_fashion_mnist", shared: &args.shared, seeds: &args.seeds, summary_keys: keys };
+    let epochs = |cfg: &mut DcganConfig| args.data.apply_epochs(&mut cfg.epochs);
+    let data = |cfg: &DcganConfig| args.data.load(cfg.batch_size);
+    let Some((mut run, (data_dir, train_set, test_set))) = experiment.start(("DCGAN defaults", ""), epochs, data)? else {
+        return Ok(());
+    };
+    let (cfg, device) = (run.config.clone(), run.device);
     let train = train_set.images_tensor(device);
     let test = test_set.images_tensor(device);
     let clf = classifier::shipped(device)?;
@@ -83,20 +73,17 @@ fn run() -> Result<()> {
         frechet_distance(&m, &c, &train_mean, &train_cov)
     };
     let real_test_fd = fd_to_train(&test)?;
-    if !s.quiet {
-        eprintln!(
-            "dcgan_fashion_mnist: {} epochs on {}, classifier test accuracy {:.2}%, real test set's Fréchet distance {:.3}; writing {}",
-            cfg.epochs,
-            device::name(device),
-            100.0 * classifier_test_accuracy,
-            real_test_fd,
-            run.path().display()
-        );
-    }
+    run.log(format_args!(
+        "dcgan_fashion_mnist: {} epochs on {}, classifier test accuracy {:.2}%, real test set's Fréchet distance {:.3}; writing {}",
+        cfg.epochs,
+        device::name(device),
+        100.0 * classifier_test_accuracy,
+        real_test_fd,
+        run.dir.path().display()
+    ));
 
     let mut gan = Dcgan::new(cfg.clone(), device)?;
     let fixed_z = gan.latent(64);
-    let mut metrics = Metrics::csv(&run.file("metrics.csv"), s.allow_nan)?;
     let (mut fd_curve, mut d_curve, mut g_curve, mut times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut fd, mut last) = (f64::NAN, None);
     for epoch in 1..=cfg.epochs {
@@ -104,36 +91,38 @@ fn run() -> Result<()> {
         let e = gan.train_epoch(&train)?;
         times.push(start.elapsed().as_secs_f64());
         fd = fd_to_train(&gan.generate(cfg.fd_samples))?;
-        metrics.values("epoch", epoch, &[("d_loss", e.d_loss), ("g_loss", e.g_loss), ("d_real", e.d_real), ("d_fake", e.d_fake), ("frechet_distance", fd)])?;
+        run.metrics.values(
+            "epoch",
+            epoch,
+            &[("d_loss", e.d_loss), ("g_loss", e.g_loss), ("d_real", e.d_real), ("d_fake", e.d_fake), ("frechet_distance", fd)],
+        )?;
         let grid = Vec::<f32>::try_from(gan.generate_from(&fixed_z).flatten(0, -1).to_device(tch::Device::Cpu))?;
         let grid: Vec<Vec<f32>> = grid.chunks(784).map(|c| c.to_vec()).collect();
-        images::write_grid(&run.file(&format!("samples_epoch_{epoch:02}.png")), &grid, 28, 8, 2)?;
+        images::write_grid(&run.dir.file(&format!("samples_epoch_{epoch:02}.png")), &grid, 28, 8, 2)?;
         fd_curve.push((epoch as f64, fd));
         d_curve.push((epoch as f64, e.d_loss));
         g_curve.push((epoch as f64, e.g_loss));
         last = Some(e);
-        if !s.quiet {
-            eprintln!(
-                "epoch {epoch}: D loss {:.3}, G loss {:.3}, D(x) {:.3}, D(G(z)) {:.3}, Fréchet distance {fd:.3} ({:.1} s)",
-                e.d_loss,
-                e.g_loss,
-                e.d_real,
-                e.d_fake,
-                times[epoch - 1]
-            );
-        }
+        run.log(format_args!(
+            "epoch {epoch}: D loss {:.3}, G loss {:.3}, D(x) {:.3}, D(G(z)) {:.3}, Fréchet distance {fd:.3} ({:.1} s)",
+            e.d_loss,
+            e.g_loss,
+            e.d_real,
+            e.d_fake,
+            times[epoch - 1]
+        ));
     }
-    gan.generator_vars().save(run.file("generator.safetensors")).context("saving generator.safetensors")?;
+    gan.generator_vars().save(run.dir.file("generator.safetensors")).context("saving generator.safetensors")?;
     let floor: Vec<(f64, f64)> = fd_curve.iter().map(|&(x, _)| (x, real_test_fd)).collect();
     let title = format!("DCGAN on Fashion-MNIST (seed {})", cfg.seed);
     plot::epoch_curves(
-        &run.file("frechet.png"),
+        &run.dir.file("frechet.png"),
         &title,
         &[Series { label: "generated images".into(), points: fd_curve }, Series { label: "real test images (floor)".into(), points: floor }],
         "Fréchet distance (classifier features)",
     )?;
     plot::epoch_curves(
-        &run.file("losses.png"),
+        &run.dir.file("losses.png"),
         &title,
         &[Series { label: "discriminator".into(), points: d_curve }, Series { label: "generator".into(), points: g_curve }],
         "loss",
@@ -151,15 +140,9 @@ fn run() -> Result<()> {
         epochs: cfg.epochs,
         train_images: train_set.len,
         data: data_dir.display().to_string(),
-        seed: cfg.seed,
-        provenance: Provenance::new(device, s.threads),
     };
-    run.write_atomic("summary.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
-    if !s.quiet {
-        eprintln!("dcgan_fashion_mnist: Fréchet distance {fd:.3} (real test images: {real_test_fd:.3}), {:.1} s per epoch", summary.epoch_time_s);
-    }
-    nnlab_experiments::out!("results: {}", run.path().display());
-    Ok(())
+    run.log(format_args!("dcgan_fashion_mnist: Fréchet distance {fd:.3} (real test images: {real_test_fd:.3}), {:.1} s per epoch", summary.epoch_time_s));
+    run.finish(&summary)
 }
 
 fn main() -> std::process::ExitCode {

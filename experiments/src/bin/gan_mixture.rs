@@ -12,10 +12,8 @@ use anyhow::Result;
 use clap::{Parser, ValueEnum};
 use nnlab_experiments::cli::{parse_args, SeedsArg, SharedArgs};
 use nnlab_experiments::device;
-use nnlab_experiments::metrics::Metrics;
-use nnlab_experiments::multi_seed;
 use nnlab_experiments::plot;
-use nnlab_experiments::summary::Provenance;
+use nnlab_experiments::scaffold::Experiment;
 use nnlab_generative::gan::{Gan, GanConfig};
 use nnlab_generative::mixture::{evaluate, Mixture};
 use serde::Serialize;
@@ -72,50 +70,44 @@ struct GanSummary {
     eval_samples: usize,
     steps: usize,
     wall_time_s: f64,
-    seed: u64,
-    #[serde(flatten)]
-    provenance: Provenance,
 }
 
 fn run() -> Result<()> {
     let args: Args = parse_args()?;
-    let s = &args.shared;
-    if let Some(list) = &args.seeds.seeds {
-        return multi_seed::sweep("gan_mixture", list, s.out.clone(), &["modes_covered", "high_quality_fraction", "reverse_kl"]);
-    }
+    let keys = &["modes_covered", "high_quality_fraction", "reverse_kl"];
+    let experiment = Experiment { name: "gan_mixture", shared: &args.shared, seeds: &args.seeds, summary_keys: keys };
     let preset = match args.dataset {
         DatasetArg::Ring => ("experiments/configs/gan/ring.toml", include_str!("../../configs/gan/ring.toml")),
         DatasetArg::Grid => ("experiments/configs/gan/grid.toml", include_str!("../../configs/gan/grid.toml")),
     };
-    let mut cfg: GanConfig = s.load_config(preset, |c: &mut GanConfig, seed| c.seed = seed)?;
-    cfg.dataset = match args.dataset {
-        DatasetArg::Ring => Mixture::Ring,
-        DatasetArg::Grid => Mixture::Grid,
+    let adjust = |cfg: &mut GanConfig| {
+        cfg.dataset = match args.dataset {
+            DatasetArg::Ring => Mixture::Ring,
+            DatasetArg::Grid => Mixture::Grid,
+        };
+        if args.variant == Variant::Vanilla {
+            cfg.pack = 1;
+        }
+        cfg.steps = args.steps.unwrap_or(cfg.steps);
+        if args.eval_every == 0 {
+            anyhow::bail!("--eval-every must be at least 1");
+        }
+        Ok(())
     };
-    if args.variant == Variant::Vanilla {
-        cfg.pack = 1;
-    }
-    if let Some(n) = args.steps {
-        cfg.steps = n;
-    }
-    cfg.validate()?;
-    if args.eval_every == 0 {
-        anyhow::bail!("--eval-every must be at least 1");
-    }
+    let Some((mut run, ())) = experiment.start(preset, adjust, |_| Ok(()))? else {
+        return Ok(());
+    };
+    let (cfg, device) = (run.config.clone(), run.device);
     let variant = format!("{:?}", args.variant).to_lowercase();
-    let (run, device) = s.start_run("gan_mixture", &cfg, cfg.seed)?;
-    if !s.quiet {
-        eprintln!(
-            "gan_mixture: {variant} (pack {}) on {:?}, {} steps on {}, writing {}",
-            cfg.pack,
-            cfg.dataset,
-            cfg.steps,
-            device::name(device),
-            run.path().display()
-        );
-    }
+    run.log(format_args!(
+        "gan_mixture: {variant} (pack {}) on {:?}, {} steps on {}, writing {}",
+        cfg.pack,
+        cfg.dataset,
+        cfg.steps,
+        device::name(device),
+        run.dir.path().display()
+    ));
     let mut gan = Gan::new(cfg.clone(), device)?;
-    let mut metrics = Metrics::csv(&run.file("metrics.csv"), s.allow_nan)?;
     let mut snapshots = Vec::new();
     let snapshot_at: Vec<usize> = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0].iter().map(|f| ((cfg.steps as f64 * f) as usize).max(1)).collect();
     let start = Instant::now();
@@ -131,7 +123,7 @@ fn run() -> Result<()> {
         if step % args.eval_every == 0 || step == cfg.steps {
             let m = evaluate(cfg.dataset, &gan.generate(cfg.eval_samples));
             // The reverse KL is undefined (an empty cell) while no sample is near a mode.
-            metrics.row(
+            run.metrics.row(
                 "step",
                 step,
                 &[
@@ -153,7 +145,7 @@ fn run() -> Result<()> {
         Mixture::Grid => 5.5,
     };
     plot::sample_panels(
-        &run.file("samples.png"),
+        &run.dir.file("samples.png"),
         &format!("{variant} GAN on the {:?} (seed {})", cfg.dataset, cfg.seed),
         &snapshots,
         &cfg.dataset.modes(),
@@ -169,22 +161,16 @@ fn run() -> Result<()> {
         eval_samples: cfg.eval_samples,
         steps: cfg.steps,
         wall_time_s,
-        seed: cfg.seed,
-        provenance: Provenance::new(device, s.threads),
     };
-    run.write_atomic("summary.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
-    if !s.quiet {
-        eprintln!(
-            "gan_mixture: {}/{} modes, {:.1}% high quality, reverse KL {}, {:.1} s",
-            m.modes_covered,
-            m.modes_total,
-            100.0 * m.high_quality_fraction,
-            m.reverse_kl.map(|k| format!("{k:.3}")).unwrap_or("-".into()),
-            wall_time_s
-        );
-    }
-    nnlab_experiments::out!("results: {}", run.path().display());
-    Ok(())
+    run.log(format_args!(
+        "gan_mixture: {}/{} modes, {:.1}% high quality, reverse KL {}, {:.1} s",
+        m.modes_covered,
+        m.modes_total,
+        100.0 * m.high_quality_fraction,
+        m.reverse_kl.map(|k| format!("{k:.3}")).unwrap_or("-".into()),
+        wall_time_s
+    ));
+    run.finish(&summary)
 }
 
 fn main() -> std::process::ExitCode {

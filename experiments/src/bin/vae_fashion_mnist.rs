@@ -11,13 +11,11 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use nnlab_experiments::cli::{parse_args, ImageDataArgs, SeedsArg, SharedArgs};
-use nnlab_experiments::metrics::Metrics;
-use nnlab_experiments::multi_seed;
 use nnlab_experiments::plot::{self, Series};
-use nnlab_experiments::summary::Provenance;
+use nnlab_experiments::scaffold::Experiment;
 use nnlab_experiments::{device, images};
-use nnlab_generative::data::{load_28x28, FASHION_MNIST_CLASSES};
-use nnlab_generative::vae_trainer::{VaeConfig, VaeTrainer};
+use nnlab_generative::data::FASHION_MNIST_CLASSES;
+use nnlab_generative::vae_trainer::{Elbo, VaeConfig, VaeTrainer};
 use serde::Serialize;
 use std::time::Instant;
 use tch::{Kind, Tensor};
@@ -46,59 +44,48 @@ struct VaeSummary {
     train_images: usize,
     test_images: usize,
     data: String,
-    seed: u64,
-    #[serde(flatten)]
-    provenance: Provenance,
 }
 
 fn run() -> Result<()> {
     let args: Args = parse_args()?;
-    let s = &args.shared;
-    if let Some(list) = &args.seeds.seeds {
-        return multi_seed::sweep("vae_fashion_mnist", list, s.out.clone(), &["test_loss", "test_nll_iw", "epoch_time_s"]);
-    }
-    let mut cfg: VaeConfig = s.load_config(("VAE defaults (PyTorch's example)", ""), |c: &mut VaeConfig, seed| c.seed = seed)?;
-    if let Some(e) = args.data.epochs {
-        cfg.epochs = e;
-    }
-    cfg.validate()?;
-    let (data_dir, train_set, test_set) = load_28x28(args.data.data_dir.as_deref())?;
-    nnlab_generative::data::check_batch_size(cfg.batch_size, train_set.len)?;
-    let (run, device) = s.start_run("vae_fashion_mnist", &cfg, cfg.seed)?;
-    if !s.quiet {
-        eprintln!(
-            "vae_fashion_mnist: {:?} VAE, latent {}, {} epochs on {}, data {}, writing {}",
-            cfg.arch,
-            cfg.latent_dim,
-            cfg.epochs,
-            device::name(device),
-            data_dir.display(),
-            run.path().display()
-        );
-    }
+    let experiment =
+        Experiment { name: "vae_fashion_mnist", shared: &args.shared, seeds: &args.seeds, summary_keys: &["test_loss", "test_nll_iw", "epoch_time_s"] };
+    let epochs = |cfg: &mut VaeConfig| args.data.apply_epochs(&mut cfg.epochs);
+    let data = |cfg: &VaeConfig| args.data.load(cfg.batch_size);
+    let Some((mut run, (data_dir, train_set, test_set))) = experiment.start(("VAE defaults (PyTorch's example)", ""), epochs, data)? else {
+        return Ok(());
+    };
+    let (cfg, device) = (run.config.clone(), run.device);
+    run.log(format_args!(
+        "vae_fashion_mnist: {:?} VAE, latent {}, {} epochs on {}, data {}, writing {}",
+        cfg.arch,
+        cfg.latent_dim,
+        cfg.epochs,
+        device::name(device),
+        data_dir.display(),
+        run.dir.path().display()
+    ));
     let train = train_set.images_tensor(device);
     let test = test_set.images_tensor(device);
     let mut trainer = VaeTrainer::new(cfg.clone(), device)?;
-    let mut metrics = Metrics::csv(&run.file("metrics.csv"), s.allow_nan)?;
     let (mut train_curve, mut test_curve, mut times) = (Vec::new(), Vec::new(), Vec::new());
-    let mut last = (0.0, 0.0, 0.0);
+    let mut last = Elbo::default();
     for epoch in 1..=cfg.epochs {
         let start = Instant::now();
         let train_loss = trainer.train_epoch(&train)?;
         times.push(start.elapsed().as_secs_f64());
         last = trainer.test_elbo(&test)?;
-        metrics.values("epoch", epoch, &[("train_loss", train_loss), ("test_loss", last.0), ("test_reconstruction", last.1), ("test_kl", last.2)])?;
+        let row = [("train_loss", train_loss), ("test_loss", last.loss), ("test_reconstruction", last.reconstruction), ("test_kl", last.kl)];
+        run.metrics.values("epoch", epoch, &row)?;
         train_curve.push((epoch as f64, train_loss));
-        test_curve.push((epoch as f64, last.0));
-        if !s.quiet {
-            eprintln!("epoch {epoch}: train loss {train_loss:.2}, test negative ELBO {:.2} nats/image ({:.1} s)", last.0, times[epoch - 1]);
-        }
+        test_curve.push((epoch as f64, last.loss));
+        run.log(format_args!("epoch {epoch}: train loss {train_loss:.2}, test negative ELBO {:.2} nats/image ({:.1} s)", last.loss, times[epoch - 1]));
     }
     let test_nll_iw = trainer.test_nll_iw(&test)?;
 
-    trainer.var_store().save(run.file("model.safetensors")).context("saving model.safetensors")?;
+    trainer.var_store().save(run.dir.file("model.safetensors")).context("saving model.safetensors")?;
     plot::epoch_curves(
-        &run.file("losses.png"),
+        &run.dir.file("losses.png"),
         &format!("{:?} VAE on Fashion-MNIST (latent {}, seed {})", cfg.arch, cfg.latent_dim, cfg.seed),
         &[Series { label: "train loss".into(), points: train_curve }, Series { label: "test negative ELBO".into(), points: test_curve }],
         "nats per image",
@@ -113,26 +100,26 @@ fn run() -> Result<()> {
     let recon = model.decode_logits(&model.encode(&originals).0).sigmoid();
     let (o, r) = (rows(&originals)?, rows(&recon)?);
     let grid: Vec<Vec<f32>> = o.chunks(8).zip(r.chunks(8)).flat_map(|(a, b)| a.iter().chain(b).cloned()).collect();
-    images::write_grid(&run.file("reconstructions.png"), &grid, 28, 8, 2)?;
+    images::write_grid(&run.dir.file("reconstructions.png"), &grid, 28, 8, 2)?;
     let z = trainer.noise(&[64, cfg.latent_dim]);
     let samples = trainer.model().decode_logits(&z).sigmoid();
-    images::write_grid(&run.file("samples.png"), &rows(&samples)?, 28, 8, 2)?;
+    images::write_grid(&run.dir.file("samples.png"), &rows(&samples)?, 28, 8, 2)?;
     if cfg.latent_dim == 2 {
         let mu = trainer.model().encode(&test).0.to_kind(Kind::Double).to_device(tch::Device::Cpu);
         let mu = Vec::<f64>::try_from(mu.flatten(0, -1))?;
         let pts: Vec<(f64, f64, u8)> = mu.chunks(2).zip(&test_set.labels).map(|(m, l)| (m[0], m[1], *l)).collect();
-        plot::class_scatter(&run.file("latent_space.png"), "Test set latent means", &pts, &FASHION_MNIST_CLASSES)?;
+        plot::class_scatter(&run.dir.file("latent_space.png"), "Test set latent means", &pts, &FASHION_MNIST_CLASSES)?;
         // Decoded grid over the central 90% of the prior (normal quantiles).
         let n = 20;
         let q: Vec<f32> = (0..n).map(|i| 1.645 * (2.0 * (i as f32 + 0.5) / n as f32 - 1.0)).collect();
         let grid_z: Vec<f32> = q.iter().rev().flat_map(|&y| q.iter().flat_map(move |&x| [x, y])).collect();
         let decoded = trainer.model().decode_logits(&Tensor::from_slice(&grid_z).view([-1, 2]).to_device(device)).sigmoid();
-        images::write_grid(&run.file("manifold.png"), &rows(&decoded)?, 28, n, 1)?;
+        images::write_grid(&run.dir.file("manifold.png"), &rows(&decoded)?, 28, n, 1)?;
     }
     let summary = VaeSummary {
-        test_loss: last.0,
-        test_reconstruction: last.1,
-        test_kl: last.2,
+        test_loss: last.loss,
+        test_reconstruction: last.reconstruction,
+        test_kl: last.kl,
         test_nll_iw,
         iw_samples: cfg.iw_samples,
         epoch_time_s: times.iter().sum::<f64>() / times.len() as f64,
@@ -140,18 +127,12 @@ fn run() -> Result<()> {
         train_images: train_set.len,
         test_images: test_set.len,
         data: data_dir.display().to_string(),
-        seed: cfg.seed,
-        provenance: Provenance::new(device, s.threads),
     };
-    run.write_atomic("summary.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
-    if !s.quiet {
-        eprintln!(
-            "vae_fashion_mnist: test negative ELBO {:.2}, importance-weighted NLL {:.2} (k = {}), {:.2} s per epoch",
-            last.0, test_nll_iw, cfg.iw_samples, summary.epoch_time_s
-        );
-    }
-    nnlab_experiments::out!("results: {}", run.path().display());
-    Ok(())
+    run.log(format_args!(
+        "vae_fashion_mnist: test negative ELBO {:.2}, importance-weighted NLL {:.2} (k = {}), {:.2} s per epoch",
+        last.loss, test_nll_iw, cfg.iw_samples, summary.epoch_time_s
+    ));
+    run.finish(&summary)
 }
 
 fn main() -> std::process::ExitCode {
