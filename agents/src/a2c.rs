@@ -9,8 +9,8 @@
 
 use crate::agent::TrainStats;
 use crate::observer::Observer;
-use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore, ActorCriticSpec, CollectorSettings, RolloutTensors};
-use crate::rollout::{gae, RolloutBuffer};
+use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore};
+use crate::rollout::RolloutBuffer;
 use crate::schedule::annealed_lr;
 use crate::validate::positive;
 use anyhow::Result;
@@ -121,15 +121,7 @@ impl A2c {
     /// Builds the agent on `device`, seeding torch and its RNG with `config.seed`.
     pub fn new(config: A2cConfig, device: Device) -> Result<Self> {
         config.validate()?;
-        let collector = CollectorSettings {
-            env_id: config.env_id.clone(),
-            num_envs: config.num_envs,
-            seed: config.seed,
-            gamma: config.gamma,
-            normalize_observation: config.normalize_observation,
-            normalize_reward: config.normalize_reward,
-        };
-        let spec = ActorCriticSpec { collector, hidden_sizes: &config.hidden_sizes, init_log_std: config.init_log_std, shared_network: config.shared_network };
+        let spec = crate::actor_critic_spec!(config, config.shared_network);
         let core = ActorCriticCore::new(spec, device, |vs| match config.optimizer {
             OptimizerKind::Rmsprop => {
                 nnlab_torch::optim::RmsProp { alpha: 0.99, eps: config.optimizer_eps, ..Default::default() }.build(vs, config.learning_rate)
@@ -154,14 +146,11 @@ impl A2c {
         let mut last: [(&'static str, Option<f64>); 5] =
             [("learning_rate", None), ("policy_loss", None), ("value_loss", None), ("entropy", None), ("explained_variance", None)];
         for iteration in 1..=num_iterations {
-            let lr = annealed_lr(cfg.learning_rate, iteration, num_iterations, cfg.anneal_lr);
-            self.core.optimizer.set_lr(lr);
             // 1. Roll out; 2. advantages (n-step returns when lambda = 1).
-            let last_values = self.core.collector.collect(&self.core.policy, &mut buf, &mut self.core.rng, observer, &last)?;
-            let (advantages, returns) = gae(&buf.rewards, &buf.values, &buf.ends, &last_values, n, cfg.gamma as f32, cfg.gae_lambda as f32);
+            let lr = annealed_lr(cfg.learning_rate, iteration, num_iterations, cfg.anneal_lr);
+            let (data, returns) = self.core.rollout(&mut buf, lr, cfg.gamma, cfg.gae_lambda, observer, &last)?;
 
             // 3. One gradient step on the whole rollout.
-            let data = RolloutTensors::new(&buf, &advantages, &returns, self.core.policy.is_discrete(), self.core.device);
             let adv = if cfg.norm_adv { normalize_advantages(&data.advantages) } else { data.advantages.shallow_clone() };
             let dist = self.core.policy.dist(&data.obs);
             let policy_loss = -(&adv * dist.log_prob(&data.actions)).mean(Kind::Float);

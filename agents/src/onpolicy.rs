@@ -392,4 +392,43 @@ impl ActorCriticCore {
         let collector = RolloutCollector::new(spec.collector)?;
         Ok(Self { device, policy, optimizer, rng: ChaCha8Rng::seed_from_u64(seed), collector, obs_dim })
     }
+
+    /// The start of every iteration: sets the learning rate to `lr`, rolls
+    /// out the current policy into `buf` (reporting finished episodes with
+    /// `stats`), computes GAE advantages and returns, and moves the rollout
+    /// to the device. Returns the tensors and the returns on the host.
+    pub fn rollout(
+        &mut self,
+        buf: &mut RolloutBuffer,
+        lr: f64,
+        gamma: f64,
+        gae_lambda: f64,
+        observer: &mut dyn Observer,
+        stats: Stats<'_>,
+    ) -> Result<(RolloutTensors, Vec<f32>)> {
+        self.optimizer.set_lr(lr);
+        let last_values = self.collector.collect(&self.policy, buf, &mut self.rng, observer, stats)?;
+        let (advantages, returns) = crate::rollout::gae(&buf.rewards, &buf.values, &buf.ends, &last_values, buf.num_envs, gamma as f32, gae_lambda as f32);
+        let data = RolloutTensors::new(buf, &advantages, &returns, self.policy.is_discrete(), self.device);
+        Ok((data, returns))
+    }
+}
+
+/// The [`ActorCriticSpec`] of an actor-critic config (fields `env_id`,
+/// `num_envs`, `seed`, `gamma`, `normalize_observation`, `normalize_reward`,
+/// `hidden_sizes`, `init_log_std`), with or without a shared torso.
+#[macro_export]
+macro_rules! actor_critic_spec {
+    ($config:expr, $shared_network:expr) => {{
+        let c = &$config;
+        let collector = $crate::onpolicy::CollectorSettings {
+            env_id: c.env_id.clone(),
+            num_envs: c.num_envs,
+            seed: c.seed,
+            gamma: c.gamma,
+            normalize_observation: c.normalize_observation,
+            normalize_reward: c.normalize_reward,
+        };
+        $crate::onpolicy::ActorCriticSpec { collector, hidden_sizes: &c.hidden_sizes, init_log_std: c.init_log_std, shared_network: $shared_network }
+    }};
 }

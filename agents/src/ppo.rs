@@ -18,9 +18,9 @@
 
 use crate::agent::TrainStats;
 use crate::observer::Observer;
-use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore, ActorCriticSpec, CollectorSettings, RolloutTensors};
+use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore, RolloutTensors};
 use crate::policy::ActorCritic;
-use crate::rollout::{gae, RolloutBuffer};
+use crate::rollout::RolloutBuffer;
 use crate::schedule::annealed_lr;
 use crate::validate::{nonzero, positive};
 use anyhow::{bail, Result};
@@ -146,15 +146,7 @@ impl Ppo {
     /// Builds the agent on `device`, seeding torch and its RNG with `config.seed`.
     pub fn new(config: PpoConfig, device: Device) -> Result<Self> {
         config.validate()?;
-        let collector = CollectorSettings {
-            env_id: config.env_id.clone(),
-            num_envs: config.num_envs,
-            seed: config.seed,
-            gamma: config.gamma,
-            normalize_observation: config.normalize_observation,
-            normalize_reward: config.normalize_reward,
-        };
-        let spec = ActorCriticSpec { collector, hidden_sizes: &config.hidden_sizes, init_log_std: config.init_log_std, shared_network: false };
+        let spec = crate::actor_critic_spec!(config, false);
         let core =
             ActorCriticCore::new(spec, device, |vs| nnlab_torch::optim::Adam { eps: config.adam_eps, ..Default::default() }.build(vs, config.learning_rate))?;
         Ok(Self { config, core })
@@ -190,15 +182,11 @@ impl Ppo {
         ];
 
         for iteration in 1..=num_iterations {
-            let lr = annealed_lr(cfg.learning_rate, iteration, num_iterations, cfg.anneal_lr);
-            self.core.optimizer.set_lr(lr);
-
             // 1. Roll out the current policy; 2. advantages.
-            let last_values = self.core.collector.collect(&self.core.policy, &mut buf, &mut self.core.rng, observer, &last)?;
-            let (advantages, returns) = gae(&buf.rewards, &buf.values, &buf.ends, &last_values, n, cfg.gamma as f32, cfg.gae_lambda as f32);
+            let lr = annealed_lr(cfg.learning_rate, iteration, num_iterations, cfg.anneal_lr);
+            let (data, returns) = self.core.rollout(&mut buf, lr, cfg.gamma, cfg.gae_lambda, observer, &last)?;
 
             // 3. Optimise the surrogate over shuffled minibatches.
-            let data = RolloutTensors::new(&buf, &advantages, &returns, self.core.policy.is_discrete(), self.core.device);
             let batch = cfg.batch_size();
             let mb_size = batch / cfg.num_minibatches;
             let mut order: Vec<i64> = (0..batch as i64).collect();

@@ -139,6 +139,15 @@ pub struct SeedsArg {
     pub seeds: Option<String>,
 }
 
+/// The flags of the generative and supervised binaries: the shared ones and `--seeds`.
+#[derive(Debug, Clone, Args)]
+pub struct ExperimentArgs {
+    #[command(flatten)]
+    pub shared: SharedArgs,
+    #[command(flatten)]
+    pub seeds: SeedsArg,
+}
+
 /// The flags of experiments on 28x28 image data (Fashion-MNIST or other MNIST-format files).
 #[derive(Debug, Clone, Args)]
 pub struct ImageDataArgs {
@@ -181,6 +190,23 @@ pub struct CommonArgs {
     /// Skip the GIF of the trained agent.
     #[arg(long)]
     pub no_gif: bool,
+}
+
+/// The flags of the binaries on 28x28 images: the shared ones, `--seeds`, `--epochs` and `--data-dir`.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(version)]
+pub struct ImageExperimentArgs {
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+    #[command(flatten)]
+    pub data: ImageDataArgs,
+}
+
+/// [`parse_args`] for a flags struct shared by several binaries, with the
+/// binary's own one-line description for `--help`.
+pub fn parse_args_about<T: clap::Parser>(about: &'static str) -> T {
+    let matches = T::command().about(about).get_matches();
+    T::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// Parses the command line like `T::parse()`: a usage error prints clap's

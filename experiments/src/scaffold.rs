@@ -74,7 +74,12 @@ pub struct Run<C> {
     threads: i32,
 }
 
-impl Experiment<'_> {
+impl<'a> Experiment<'a> {
+    /// The binary `name` with its flags; sweeps tabulate `summary_keys`.
+    pub fn new(name: &'static str, args: &'a crate::cli::ExperimentArgs, summary_keys: &'static [&'static str]) -> Self {
+        Self { name, shared: &args.shared, seeds: &args.seeds, summary_keys }
+    }
+
     /// Starts the run (see the module docs); `None` when `--seeds` ran a sweep
     /// instead. `adjust` applies the binary's own flags to the config;
     /// `prepare` loads and checks the data against the validated config.

@@ -12,8 +12,7 @@
 //! `losses.png`, `generator.safetensors`, `summary.json`.
 
 use anyhow::{Context, Result};
-use clap::Parser;
-use nnlab_experiments::cli::{parse_args, ImageDataArgs, SeedsArg, SharedArgs};
+use nnlab_experiments::cli::{parse_args_about, ImageExperimentArgs};
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::scaffold::Experiment;
 use nnlab_experiments::{device, images};
@@ -23,18 +22,6 @@ use nnlab_generative::frechet::{frechet_distance, gaussian_stats};
 use serde::Serialize;
 use std::time::Instant;
 use tch::Tensor;
-
-/// Train a DCGAN on Fashion-MNIST and score it with a classifier-feature Fréchet distance.
-#[derive(Debug, Parser)]
-#[command(version)]
-struct Args {
-    #[command(flatten)]
-    shared: SharedArgs,
-    #[command(flatten)]
-    seeds: SeedsArg,
-    #[command(flatten)]
-    data: ImageDataArgs,
-}
 
 #[derive(Serialize)]
 struct DcganSummary {
@@ -54,9 +41,9 @@ struct DcganSummary {
 }
 
 fn run() -> Result<()> {
-    let args: Args = parse_args()?;
+    let args: ImageExperimentArgs = parse_args_about("Train a DCGAN on Fashion-MNIST and score it with a classifier-feature Fréchet distance");
     let keys = &["frechet_distance", "real_test_frechet_distance", "epoch_time_s"];
-    let experiment = Experiment { name: "dcgan_fashion_mnist", shared: &args.shared, seeds: &args.seeds, summary_keys: keys };
+    let experiment = Experiment::new("dcgan_fashion_mnist", &args.experiment, keys);
     let epochs = |cfg: &mut DcganConfig| args.data.apply_epochs(&mut cfg.epochs);
     let data = |cfg: &DcganConfig| args.data.load(cfg.batch_size);
     let Some((mut run, (data_dir, train_set, test_set))) = experiment.start(("DCGAN defaults", ""), epochs, data)? else {

@@ -10,7 +10,7 @@
 
 use anyhow::Result;
 use clap::{Parser, ValueEnum};
-use nnlab_experiments::cli::{parse_args, SeedsArg, SharedArgs};
+use nnlab_experiments::cli::{parse_args, ExperimentArgs};
 use nnlab_experiments::device;
 use nnlab_experiments::plot;
 use nnlab_experiments::scaffold::Experiment;
@@ -33,9 +33,7 @@ enum Variant {
 #[command(version)]
 struct Args {
     #[command(flatten)]
-    shared: SharedArgs,
-    #[command(flatten)]
-    seeds: SeedsArg,
+    experiment: ExperimentArgs,
     /// The mixture.
     #[arg(long, value_enum, default_value_t = DatasetArg::Ring)]
     dataset: DatasetArg,
@@ -75,7 +73,7 @@ struct GanSummary {
 fn run() -> Result<()> {
     let args: Args = parse_args()?;
     let keys = &["modes_covered", "high_quality_fraction", "reverse_kl"];
-    let experiment = Experiment { name: "gan_mixture", shared: &args.shared, seeds: &args.seeds, summary_keys: keys };
+    let experiment = Experiment::new("gan_mixture", &args.experiment, keys);
     let preset = match args.dataset {
         DatasetArg::Ring => ("experiments/configs/gan/ring.toml", include_str!("../../configs/gan/ring.toml")),
         DatasetArg::Grid => ("experiments/configs/gan/grid.toml", include_str!("../../configs/gan/grid.toml")),

@@ -9,8 +9,7 @@
 //! `dataset-fashion-mnist`); `--data-dir` reads MNIST-format IDX files instead.
 
 use anyhow::{Context, Result};
-use clap::Parser;
-use nnlab_experiments::cli::{parse_args, ImageDataArgs, SeedsArg, SharedArgs};
+use nnlab_experiments::cli::{parse_args_about, ImageExperimentArgs};
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::scaffold::Experiment;
 use nnlab_experiments::{device, images};
@@ -19,18 +18,6 @@ use nnlab_generative::vae_trainer::{Elbo, VaeConfig, VaeTrainer};
 use serde::Serialize;
 use std::time::Instant;
 use tch::{Kind, Tensor};
-
-/// Train a VAE on Fashion-MNIST and write a reproducible run folder.
-#[derive(Debug, Parser)]
-#[command(version)]
-struct Args {
-    #[command(flatten)]
-    shared: SharedArgs,
-    #[command(flatten)]
-    seeds: SeedsArg,
-    #[command(flatten)]
-    data: ImageDataArgs,
-}
 
 #[derive(Serialize)]
 struct VaeSummary {
@@ -47,9 +34,8 @@ struct VaeSummary {
 }
 
 fn run() -> Result<()> {
-    let args: Args = parse_args()?;
-    let experiment =
-        Experiment { name: "vae_fashion_mnist", shared: &args.shared, seeds: &args.seeds, summary_keys: &["test_loss", "test_nll_iw", "epoch_time_s"] };
+    let args: ImageExperimentArgs = parse_args_about("Train a VAE on Fashion-MNIST and write a reproducible run folder");
+    let experiment = Experiment::new("vae_fashion_mnist", &args.experiment, &["test_loss", "test_nll_iw", "epoch_time_s"]);
     let epochs = |cfg: &mut VaeConfig| args.data.apply_epochs(&mut cfg.epochs);
     let data = |cfg: &VaeConfig| args.data.load(cfg.batch_size);
     let Some((mut run, (data_dir, train_set, test_set))) = experiment.start(("VAE defaults (PyTorch's example)", ""), epochs, data)? else {
