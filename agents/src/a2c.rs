@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 /// The optimiser of an on-policy agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
     /// RMSprop (alpha 0.99), as SB3's and the A3C paper's A2C.
@@ -28,7 +28,7 @@ pub enum OptimizerKind {
 }
 
 /// Every A2C hyperparameter, with Stable-Baselines3's defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct A2cConfig {
     /// Gymnasium id of the environment.
@@ -38,6 +38,7 @@ pub struct A2cConfig {
     /// Environment steps to train for (all environments together).
     pub total_timesteps: usize,
     /// Learning rate (the start value when annealed).
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
     pub learning_rate: f64,
     /// Anneal the learning rate linearly to 0.
     pub anneal_lr: bool,
@@ -50,8 +51,10 @@ pub struct A2cConfig {
     /// Steps per environment per update (the n of n-step returns).
     pub num_steps: usize,
     /// Discount factor.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub gamma: f64,
     /// GAE lambda (1.0: n-step returns).
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub gae_lambda: f64,
     /// Normalise advantages over the rollout.
     pub norm_adv: bool,
@@ -66,6 +69,7 @@ pub struct A2cConfig {
     /// One torso shared by actor and critic (else two separate networks).
     pub shared_network: bool,
     /// Initial log standard deviation of a Gaussian policy.
+    #[schemars(range(min = -20.0, max = 5.0))]
     pub init_log_std: f64,
     /// Normalise observations with running statistics.
     pub normalize_observation: bool,

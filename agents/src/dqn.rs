@@ -27,7 +27,7 @@ use tch::nn::{self, Module};
 use tch::{Device, Kind, Reduction, Tensor};
 
 /// The TD loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TdLoss {
     /// Mean squared error (CleanRL).
@@ -37,7 +37,7 @@ pub enum TdLoss {
 }
 
 /// Every DQN hyperparameter, with CleanRL's `dqn.py` defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DqnConfig {
     /// Gymnasium id of the environment (discrete actions).
@@ -47,6 +47,7 @@ pub struct DqnConfig {
     /// Environment steps to train for.
     pub total_timesteps: usize,
     /// Adam learning rate (at the start, when `final_learning_rate` is set).
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
     pub learning_rate: f64,
     /// Learning rate at the last step, reached linearly from `learning_rate`
     /// (the SB3 zoo's `lin_<lr>` schedules decay to 0); absent: constant.
@@ -56,18 +57,23 @@ pub struct DqnConfig {
     /// Replay buffer capacity in transitions.
     pub buffer_size: usize,
     /// Discount factor.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub gamma: f64,
     /// Target update rate: 1.0 copies the network (hard update), less blends (soft, Polyak).
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub tau: f64,
     /// Environment steps between target-network updates.
     pub target_network_frequency: usize,
     /// Transitions per gradient update.
     pub batch_size: usize,
     /// Exploration rate at the start.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub start_e: f64,
     /// Exploration rate at the end of the ramp.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub end_e: f64,
     /// Fraction of `total_timesteps` over which epsilon ramps from `start_e` to `end_e`.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub exploration_fraction: f64,
     /// Environment steps before learning starts.
     pub learning_starts: usize,

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 /// Every PPO hyperparameter, with CleanRL's `ppo.py` defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct PpoConfig {
     /// Gymnasium id of the environment.
@@ -39,6 +39,7 @@ pub struct PpoConfig {
     /// Environment steps to train for (all environments together).
     pub total_timesteps: usize,
     /// Adam learning rate (the start value when annealed).
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
     pub learning_rate: f64,
     /// Anneal the learning rate linearly to 0 over training.
     pub anneal_lr: bool,
@@ -49,8 +50,10 @@ pub struct PpoConfig {
     /// Steps per environment per rollout.
     pub num_steps: usize,
     /// Discount factor.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub gamma: f64,
     /// GAE lambda.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub gae_lambda: f64,
     /// Minibatches per epoch.
     pub num_minibatches: usize,
@@ -73,6 +76,7 @@ pub struct PpoConfig {
     /// Hidden layer widths of the actor and of the critic (tanh).
     pub hidden_sizes: Vec<usize>,
     /// Initial log standard deviation of a Gaussian policy.
+    #[schemars(range(min = -20.0, max = 5.0))]
     pub init_log_std: f64,
     /// Normalise observations with running statistics (clipped to +-10).
     pub normalize_observation: bool,

@@ -26,7 +26,7 @@ use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 /// Every REINFORCE hyperparameter, with defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReinforceConfig {
     /// Gymnasium id of the environment.
@@ -36,10 +36,12 @@ pub struct ReinforceConfig {
     /// Environment steps to train for.
     pub total_timesteps: usize,
     /// Adam learning rate.
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
     pub learning_rate: f64,
     /// Complete episodes per gradient step.
     pub batch_episodes: usize,
     /// Discount factor.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub gamma: f64,
     /// Subtract a learned state-value baseline from the returns.
     pub baseline: bool,
@@ -54,6 +56,7 @@ pub struct ReinforceConfig {
     /// Hidden layer widths of the policy and baseline networks (tanh).
     pub hidden_sizes: Vec<usize>,
     /// Initial log standard deviation of a Gaussian policy.
+    #[schemars(range(min = -20.0, max = 5.0))]
     pub init_log_std: f64,
     /// Deterministic evaluation episodes at the end of training.
     pub eval_episodes: usize,

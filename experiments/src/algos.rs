@@ -12,7 +12,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use tch::Device;
 
 /// A config type that the experiment runner can load, check and turn into an agent.
-pub trait AlgoConfig: Default + Clone + Serialize + DeserializeOwned {
+pub trait AlgoConfig: Default + Clone + Serialize + DeserializeOwned + schemars::JsonSchema {
     /// Algorithm name, as in `experiments/configs/<algo>/`.
     const ALGO: &'static str;
     /// The seed.

@@ -50,6 +50,10 @@ pub struct SharedArgs {
     /// Keep training when a metric becomes NaN or infinite (by default the run stops with an error).
     #[arg(long)]
     pub allow_nan: bool,
+    /// Print the resolved configuration (preset, then --config, then --set, then flags) as a
+    /// commented TOML file, each key with its doc line, default and accepted values, and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 impl SharedArgs {

@@ -11,6 +11,7 @@ pub mod images;
 pub mod metrics;
 pub mod multi_seed;
 pub mod plot;
+pub mod print_config;
 pub mod progress;
 pub mod run_dir;
 pub mod runner;

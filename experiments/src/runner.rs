@@ -103,6 +103,9 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>,
         (None, None) => format!("{} defaults", C::ALGO),
     };
     let cfg: C = resolve_config(args, preset)?;
+    if args.shared.print_config {
+        return crate::print_config::print(&cfg, &format!("{name}: {} on {env_id}", C::ALGO), &source);
+    }
     if cfg.env_id() != env_id {
         anyhow::bail!(
             "{source} is for {}, but {name} trains {env_id}; use `train --algo {} --env {}` for that environment",

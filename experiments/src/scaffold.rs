@@ -18,7 +18,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use tch::Device;
 
 /// What the scaffold needs of a model family's config.
-pub trait ExperimentConfig: Default + Serialize + DeserializeOwned {
+pub trait ExperimentConfig: Default + Serialize + DeserializeOwned + schemars::JsonSchema {
     /// The seed.
     fn seed(&self) -> u64;
     /// Sets the seed (from `--seed`).
@@ -89,13 +89,18 @@ impl<'a> Experiment<'a> {
         adjust: impl FnOnce(&mut C) -> Result<()>,
         prepare: impl FnOnce(&C) -> Result<D>,
     ) -> Result<Option<(Run<C>, D)>> {
-        if let Some(list) = &self.seeds.seeds {
+        if let Some(list) = self.seeds.seeds.as_ref().filter(|_| !self.shared.print_config) {
             crate::multi_seed::sweep(self.name, list, self.shared.out.clone(), self.summary_keys)?;
             return Ok(None);
         }
         let mut config: C = self.shared.load_config(preset, |c: &mut C, seed| c.set_seed(seed))?;
         adjust(&mut config)?;
         config.validate()?;
+        if self.shared.print_config {
+            let source = self.shared.config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| preset.0.to_string());
+            crate::print_config::print(&config, self.name, &source)?;
+            return Ok(None);
+        }
         let data = prepare(&config)?;
         let (dir, device) = self.shared.start_run(self.name, &config, config.seed())?;
         let metrics = Metrics::csv(&dir.file("metrics.csv"), self.shared.allow_nan)?;

@@ -23,7 +23,7 @@ use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
 /// Every DCGAN hyperparameter, with PyTorch's example's defaults where it has them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DcganConfig {
     /// Seed of the run.
@@ -39,6 +39,7 @@ pub struct DcganConfig {
     /// Discriminator feature maps (`ndf`); the second layer has 2x this many.
     pub d_features: i64,
     /// Adam learning rate of both networks.
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
     pub learning_rate: f64,
     /// Adam beta1.
     pub beta1: f64,

@@ -26,7 +26,7 @@ use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
 /// Every GAN hyperparameter.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct GanConfig {
     /// Seed of the run.
@@ -50,6 +50,7 @@ pub struct GanConfig {
     /// Discriminator hidden layers.
     pub d_layers: usize,
     /// Adam learning rate of both networks.
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
     pub learning_rate: f64,
     /// Adam beta1.
     pub beta1: f64,

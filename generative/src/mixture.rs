@@ -15,7 +15,7 @@ use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 /// Which mixture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mixture {
     /// 8 modes on the unit circle, std 0.01.

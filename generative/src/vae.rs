@@ -13,7 +13,7 @@ use tch::nn::{self, Module};
 use tch::{Kind, Reduction, Tensor};
 
 /// The encoder/decoder family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum VaeArch {
     /// 784-hidden-latent MLP encoder and latent-hidden-784 MLP decoder (ReLU).

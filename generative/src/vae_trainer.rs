@@ -18,7 +18,7 @@ use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 /// Every VAE hyperparameter, with PyTorch's example's defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct VaeConfig {
     /// Seed of the run.
@@ -28,6 +28,7 @@ pub struct VaeConfig {
     /// Images per gradient step.
     pub batch_size: usize,
     /// Adam learning rate.
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
     pub learning_rate: f64,
     /// "mlp" (784-hidden-latent) or "conv".
     pub arch: VaeArch,
