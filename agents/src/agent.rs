@@ -49,7 +49,7 @@ pub trait Agent {
     /// Trains for the configured number of steps, reporting to `observer`.
     fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats>;
     /// The deterministic action for one observation (greedy, or the policy's mode).
-    fn act(&mut self, obs: &[f32]) -> OwnedAction;
+    fn act(&mut self, obs: &[f32]) -> Result<OwnedAction>;
     /// Saves the trained weights (and any normalisation statistics) as safetensors.
     fn save(&self, path: &std::path::Path) -> Result<()>;
     /// Loads what [`Agent::save`] wrote (for a model built with the same config).
@@ -96,7 +96,7 @@ pub fn evaluate(agent: &mut dyn Agent, episodes: usize, seed: u64) -> Result<Vec
         let mut obs = env.reset(Some(seed + i as u64));
         let mut total = 0.0;
         loop {
-            let mut a = agent.act(&obs);
+            let mut a = agent.act(&obs)?;
             let r = env.step_into(a.clipped(&space), &mut obs)?;
             total += r.reward;
             if r.done() {
@@ -119,7 +119,7 @@ pub fn record_episode(agent: &mut dyn Agent, seed: u64, stride: usize) -> Result
         if t % stride.max(1) == 0 {
             frames.extend(env.render());
         }
-        let mut a = agent.act(&obs);
+        let mut a = agent.act(&obs)?;
         if env.step_into(a.clipped(&space), &mut obs)?.done() {
             break;
         }

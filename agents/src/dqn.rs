@@ -358,8 +358,8 @@ impl Agent for Dqn {
     fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
         Dqn::train(self, observer)
     }
-    fn act(&mut self, obs: &[f32]) -> OwnedAction {
-        OwnedAction::Discrete(self.act_greedy(obs))
+    fn act(&mut self, obs: &[f32]) -> Result<OwnedAction> {
+        Ok(OwnedAction::Discrete(self.act_greedy(obs)))
     }
     fn save(&self, path: &std::path::Path) -> Result<()> {
         Dqn::save(self, path)

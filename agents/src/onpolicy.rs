@@ -237,18 +237,20 @@ pub fn load_policy(policy: &ActorCritic, obs_rms: Option<&mut RunningMeanStd>, p
 
 /// The deterministic action of `policy` (argmax or mean) for one observation,
 /// normalised with `obs_rms` first when the agent normalises observations.
-pub fn deterministic_action(policy: &ActorCritic, obs_rms: Option<&RunningMeanStd>, obs: &[f32], device: Device) -> crate::OwnedAction {
+pub fn deterministic_action(policy: &ActorCritic, obs_rms: Option<&RunningMeanStd>, obs: &[f32], device: Device) -> Result<crate::OwnedAction> {
     let mut x = obs.to_vec();
     if let Some(rms) = obs_rms {
         rms.normalize(&mut x, 10.0);
     }
     let input = Tensor::from_slice(&x).view([1, -1]).to_device(device);
     let mode = tch::no_grad(|| policy.dist(&input).mode()).to_device(Device::Cpu).flatten(0, -1);
-    if policy.is_discrete() {
-        crate::OwnedAction::Discrete(i64::try_from(mode.get(0)).unwrap_or(0) as usize)
+    let action = if policy.is_discrete() {
+        let index = i64::try_from(mode.get(0)).map_err(|e| anyhow::anyhow!("reading the policy's action: {e}"))?;
+        crate::OwnedAction::Discrete(usize::try_from(index).map_err(|_| anyhow::anyhow!("the policy chose action {index}"))?)
     } else {
-        crate::OwnedAction::Continuous(Vec::<f32>::try_from(mode).unwrap_or_default())
-    }
+        crate::OwnedAction::Continuous(Vec::<f32>::try_from(mode).map_err(|e| anyhow::anyhow!("reading the policy's action: {e}"))?)
+    };
+    Ok(action)
 }
 
 /// One rollout as tensors on the training device (the step from the host
@@ -306,7 +308,7 @@ macro_rules! actor_critic_agent {
             fn train(&mut self, observer: &mut dyn $crate::Observer) -> anyhow::Result<$crate::TrainStats> {
                 <$agent>::train(self, observer)
             }
-            fn act(&mut self, obs: &[f32]) -> $crate::OwnedAction {
+            fn act(&mut self, obs: &[f32]) -> anyhow::Result<$crate::OwnedAction> {
                 let core = &self.core;
                 $crate::onpolicy::deterministic_action(&core.policy, core.collector.obs_rms(), obs, core.device)
             }

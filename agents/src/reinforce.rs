@@ -262,7 +262,7 @@ impl Agent for Reinforce {
     fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
         Reinforce::train(self, observer)
     }
-    fn act(&mut self, obs: &[f32]) -> OwnedAction {
+    fn act(&mut self, obs: &[f32]) -> Result<OwnedAction> {
         deterministic_action(&self.policy, None, obs, self.device)
     }
     fn save(&self, path: &std::path::Path) -> Result<()> {

@@ -205,10 +205,10 @@ impl Gan {
     }
 
     /// `n` generated samples `[x0, y0, ...]` (batch norm in evaluation mode).
-    pub fn generate(&mut self, n: usize) -> Vec<f32> {
+    pub fn generate(&mut self, n: usize) -> anyhow::Result<Vec<f32>> {
         let z = self.normal(&[n as i64, self.config.latent_dim]);
         let x = tch::no_grad(|| self.nets.generator.forward_t(&z, false)) * self.config.dataset.scale();
-        Vec::<f32>::try_from(x.to_kind(Kind::Float).to_device(Device::Cpu).flatten(0, -1)).unwrap_or_default()
+        Ok(Vec::<f32>::try_from(x.to_kind(Kind::Float).to_device(Device::Cpu).flatten(0, -1))?)
     }
 
     /// The configuration.

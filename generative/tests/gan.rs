@@ -14,13 +14,13 @@ fn train(cfg: GanConfig) -> (Vec<f64>, Vec<f32>) {
     let steps = cfg.steps;
     let mut gan = Gan::new(cfg, Device::Cpu).unwrap();
     let losses: Vec<f64> = (0..steps).map(|_| gan.step().d_loss).collect();
-    (losses, gan.generate(1000))
+    (losses, gan.generate(1000).unwrap())
 }
 
 #[test]
 fn training_brings_samples_to_the_ring_and_repeats() {
     for pack in [1, 4] {
-        let untrained = Gan::new(short(pack), Device::Cpu).unwrap().generate(1000);
+        let untrained = Gan::new(short(pack), Device::Cpu).unwrap().generate(1000).unwrap();
         let (losses, samples) = train(short(pack));
         let (losses2, samples2) = train(short(pack));
         assert_eq!(losses, losses2, "pack {pack}");

@@ -93,7 +93,7 @@ fn gan_matches_golden_values() {
             let mut gan = Gan::new(cfg, Device::Cpu).unwrap();
             let steps: Vec<_> = (0..200).map(|_| gan.step()).collect();
             let pick = |f: fn(&nnlab_generative::gan::GanStep) -> f64| steps.iter().step_by(50).map(f).collect::<Vec<f64>>();
-            (pick(|s| s.d_loss), pick(|s| s.g_loss), gan.generate(500))
+            (pick(|s| s.d_loss), pick(|s| s.g_loss), gan.generate(500).unwrap())
         });
         let m = evaluate(Mixture::Ring, &samples);
         let first: Vec<f32> = samples[..8].to_vec();

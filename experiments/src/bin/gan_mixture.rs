@@ -116,10 +116,10 @@ fn run() -> Result<()> {
         g_sum += l.g_loss;
         count += 1;
         if snapshot_at.contains(&step) {
-            snapshots.push((format!("step {step}"), gan.generate(cfg.eval_samples)));
+            snapshots.push((format!("step {step}"), gan.generate(cfg.eval_samples)?));
         }
         if step % args.eval_every == 0 || step == cfg.steps {
-            let m = evaluate(cfg.dataset, &gan.generate(cfg.eval_samples));
+            let m = evaluate(cfg.dataset, &gan.generate(cfg.eval_samples)?);
             // The reverse KL is undefined (an empty cell) while no sample is near a mode.
             run.metrics.row(
                 "step",
@@ -136,7 +136,7 @@ fn run() -> Result<()> {
         }
     }
     let wall_time_s = start.elapsed().as_secs_f64();
-    let final_samples = gan.generate(cfg.eval_samples);
+    let final_samples = gan.generate(cfg.eval_samples)?;
     let m = evaluate(cfg.dataset, &final_samples);
     let lim = match cfg.dataset {
         Mixture::Ring => 1.5,
