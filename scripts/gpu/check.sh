@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The one prepared device check (staged by scripts/gpu/stage.sh): on the GPU
+# machine's host CPU (another CPU model than the development machines), the
+# portable golden tests plainly and under foreign dispatch settings, the
+# numerics fingerprint against the committed one, the portable DQN metrics
+# and the classifier weights remade; then CUDA smoke runs beside the CPU.
+# Writes its findings under $OUT.
+set -u
+export LD_LIBRARY_PATH=/opt/torch/.venv/lib/python3.12/site-packages/torch/lib
+export NNLAB_CACHE=$PWD/.gpu/cache
+fp=$PWD/scripts/gpu/expected-fingerprint.txt
+cd .gpu
+{ lscpu | grep -E "Model name|^CPU\(s\)"; ldd --version | head -1; nvidia-smi -L; } 2>&1 | tee "$OUT/host.txt"
+for foreign in "X=1" "ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=AVX2" "ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2"; do
+    echo "== golden tests with $foreign"
+    for t in ./golden-*; do env $foreign "$t" 2>&1 | grep -E "^test |test result|differs"; done
+done
+echo "== numerics fingerprint against the committed one (ATen sqrt, CPU-dependent by design, left out)"
+./numerics_check --numerics portable | grep -v -E "^numerics|torch (sqrt|pow 0.5) " | diff "$fp" - && echo "fingerprint: identical"
+./dqn_cartpole --numerics portable --seed 7 --total-timesteps 20000 --no-gif --quiet --out "$OUT/dqn-portable-seed7" >/dev/null
+echo "portable DQN metrics: $(md5sum < "$OUT/dqn-portable-seed7/metrics.csv") (expected 76711a4c47d167d7b1eae5410cbeb005)"
+./fd_classifier --out "$OUT/fd_cnn.safetensors" 2>&1 | tail -2
+echo "(expected sha256 4470a5ea52716448514ef7dab63e29ec04827b367b51eacade16ef2009976f38, 8993 of 10000)"
+echo "== CUDA beside the CPU"
+for dev in cuda cpu; do
+    ./dqn_cartpole --device "$dev" --seed 1 --total-timesteps 30000 --no-gif --quiet --out "$OUT/dqn-$dev" >/dev/null
+    grep -hE '"device"|steps_per_second|train_return_last100' "$OUT/dqn-$dev/summary.json"
+done
+./vae_fashion_mnist --device cuda --epochs 1 --quiet --out "$OUT/vae-cuda" >/dev/null && grep -hE '"device"|test_loss|epoch_time_s' "$OUT/vae-cuda/summary.json"
