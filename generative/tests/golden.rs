@@ -142,6 +142,9 @@ fn shipped_classifier_gives_its_recorded_test_accuracy() {
     // Loading seeds torch's global generator (the initialisation it overwrites): one test at a time.
     let _lock = TORCH.lock().unwrap_or_else(|e| e.into_inner());
     let c = nnlab_generative::classifier::shipped(Device::Cpu).expect("the shipped weights load");
+    // Saving gives the committed bytes back: the format is deterministic.
+    let bytes = c.safetensors_bytes().unwrap();
+    assert_eq!(nnlab_generative::classifier::sha256_hex(&bytes), nnlab_generative::classifier::SHIPPED_SHA256);
     let accuracy = c.accuracy(&test.images_tensor(Device::Cpu), &test.labels_tensor(Device::Cpu)).unwrap();
     assert_eq!(test.len, 10_000);
     assert_eq!((accuracy * 10_000.0).round() as i64, nnlab_generative::classifier::SHIPPED_TEST_CORRECT, "test accuracy {accuracy}");

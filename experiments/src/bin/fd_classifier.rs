@@ -44,8 +44,7 @@ fn run() -> Result<()> {
     let mut c = Classifier::new(config.seed, device);
     let losses = c.train(&config, &train_set.images_tensor(device), &train_set.labels_tensor(device))?;
     let accuracy = c.accuracy(&test_set.images_tensor(device), &test_set.labels_tensor(device))?;
-    let mut bytes = Vec::new();
-    c.var_store().save_to_stream(&mut bytes).context("serialising the weights")?;
+    let bytes = c.safetensors_bytes().context("serialising the weights")?;
     write_atomic(&args.out, &bytes)?;
     nnlab_experiments::out!("epoch losses: {losses:?}");
     nnlab_experiments::out!("test accuracy: {:.2}% ({} of {})", 100.0 * accuracy, (accuracy * test_set.len as f64).round() as i64, test_set.len);
