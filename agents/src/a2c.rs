@@ -149,10 +149,11 @@ impl A2c {
         let num_iterations = cfg.total_timesteps / (n * cfg.num_steps);
         let mut last: [(&'static str, Option<f64>); 5] =
             [("learning_rate", None), ("policy_loss", None), ("value_loss", None), ("entropy", None), ("explained_variance", None)];
+        observer.on_update(0, &last);
         for iteration in 1..=num_iterations {
             // 1. Roll out; 2. advantages (n-step returns when lambda = 1).
             let lr = annealed_lr(cfg.learning_rate, iteration, num_iterations, cfg.anneal_lr);
-            let (data, returns) = self.core.rollout(&mut buf, lr, cfg.gamma, cfg.gae_lambda, observer, &last)?;
+            let (data, returns) = self.core.rollout(&mut buf, lr, cfg.gamma, cfg.gae_lambda, observer)?;
 
             // 3. One gradient step on the whole rollout.
             let adv = if cfg.norm_adv { normalize_advantages(&data.advantages) } else { data.advantages.shallow_clone() };
@@ -174,6 +175,7 @@ impl A2c {
                 ("entropy", scalar(&entropy)),
                 ("explained_variance", explained_variance(&buf.values, &returns)),
             ];
+            observer.on_update(self.core.collector.global_step(), &last);
             observer.on_progress(self.core.collector.global_step());
             if observer.stop_requested() {
                 break;

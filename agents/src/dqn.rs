@@ -248,6 +248,7 @@ impl Dqn {
         let mut q_sum = Tensor::zeros([], (Kind::Float, self.device));
         let mut updates_since_report = 0usize;
         const PROGRESS_INTERVAL: usize = 1000;
+        observer.on_update(0, &[("loss", None), ("mean_q", None), ("epsilon", Some(cfg.start_e))]);
 
         for global_step in 0..cfg.total_timesteps {
             // 1. Act: epsilon-greedy on the online network.
@@ -262,7 +263,8 @@ impl Dqn {
                 let mean_of = |sum: &Tensor| (updates_since_report > 0).then(|| f64::try_from(sum).unwrap_or(f64::NAN) / updates_since_report as f64);
                 let record = EpisodeRecord { global_step, episode_return: ep.ret, episode_length: ep.len };
                 let stats = [("loss", mean_of(&loss_sum)), ("mean_q", mean_of(&q_sum)), ("epsilon", Some(eps))];
-                observer.on_episode(&record, &stats);
+                observer.on_update(global_step, &stats);
+                observer.on_episode(&record);
                 if updates_since_report > 0 {
                     loss_sum = loss_sum.zero_();
                     q_sum = q_sum.zero_();

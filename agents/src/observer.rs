@@ -17,9 +17,17 @@ pub struct EpisodeRecord {
 pub type Stats<'a> = &'a [(&'static str, Option<f64>)];
 
 /// Receives an agent's progress. Every method has an empty default.
+///
+/// An agent calls [`Observer::on_update`] once before training (every name,
+/// no values yet), then after each update (PPO, A2C, REINFORCE) or, for DQN,
+/// at each episode's end with the averages since the previous one; it calls
+/// [`Observer::on_episode`] when an episode ends. A logger that writes one
+/// row per episode pairs the episode with the latest statistics.
 pub trait Observer {
-    /// An episode ended; `stats` are the agent's latest training statistics.
-    fn on_episode(&mut self, _episode: &EpisodeRecord, _stats: Stats<'_>) {}
+    /// An episode ended.
+    fn on_episode(&mut self, _episode: &EpisodeRecord) {}
+    /// The agent's training statistics at `global_step`.
+    fn on_update(&mut self, _global_step: usize, _stats: Stats<'_>) {}
     /// Called every so many environment steps, for progress bars.
     fn on_progress(&mut self, _global_step: usize) {}
     /// Asked after each progress report: `true` ends training there (the

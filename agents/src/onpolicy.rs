@@ -4,7 +4,7 @@
 //! truncations, and reporting finished episodes.
 
 use crate::normalize::{RewardScaler, RunningMeanStd};
-use crate::observer::{EpisodeRecord, Observer, Stats};
+use crate::observer::{EpisodeRecord, Observer};
 use crate::policy::{ActorCritic, HostActorCritic};
 use crate::rollout::RolloutBuffer;
 use anyhow::Result;
@@ -111,16 +111,9 @@ impl RolloutCollector {
     }
 
     /// Fills `buf` with `buf.num_steps` steps of every environment, sampling actions
-    /// with `rng`; reports each finished episode with `stats`. Returns `V(s_T)` of the
+    /// with `rng`; reports each finished episode to `observer`. Returns `V(s_T)` of the
     /// observations after the rollout.
-    pub fn collect(
-        &mut self,
-        policy: &ActorCritic,
-        buf: &mut RolloutBuffer,
-        rng: &mut ChaCha8Rng,
-        observer: &mut dyn Observer,
-        stats: Stats<'_>,
-    ) -> Result<Vec<f32>> {
+    pub fn collect(&mut self, policy: &ActorCritic, buf: &mut RolloutBuffer, rng: &mut ChaCha8Rng, observer: &mut dyn Observer) -> Result<Vec<f32>> {
         let (n, d, act_dim) = (self.settings.num_envs, self.obs_dim, self.act_dim);
         let gamma = self.settings.gamma;
         // Acting runs on a host copy of the policy (synced once per rollout).
@@ -172,7 +165,7 @@ impl RolloutCollector {
                 if let Some(ep) = self.envs.episodes()[i] {
                     self.episode_returns.push(ep.ret);
                     let record = EpisodeRecord { global_step: self.global_step, episode_return: ep.ret, episode_length: ep.len };
-                    observer.on_episode(&record, stats);
+                    observer.on_episode(&record);
                 }
             }
             let mut next = self.envs.observations().to_vec();
@@ -396,8 +389,8 @@ impl ActorCriticCore {
     }
 
     /// The start of every iteration: sets the learning rate to `lr`, rolls
-    /// out the current policy into `buf` (reporting finished episodes with
-    /// `stats`), computes GAE advantages and returns, and moves the rollout
+    /// out the current policy into `buf` (reporting finished episodes to
+    /// `observer`), computes GAE advantages and returns, and moves the rollout
     /// to the device. Returns the tensors and the returns on the host.
     pub fn rollout(
         &mut self,
@@ -406,10 +399,9 @@ impl ActorCriticCore {
         gamma: f64,
         gae_lambda: f64,
         observer: &mut dyn Observer,
-        stats: Stats<'_>,
     ) -> Result<(RolloutTensors, Vec<f32>)> {
         self.optimizer.set_lr(lr);
-        let last_values = self.collector.collect(&self.policy, buf, &mut self.rng, observer, stats)?;
+        let last_values = self.collector.collect(&self.policy, buf, &mut self.rng, observer)?;
         let (advantages, returns) = crate::rollout::gae(&buf.rewards, &buf.values, &buf.ends, &last_values, buf.num_envs, gamma as f32, gae_lambda as f32);
         let data = RolloutTensors::new(buf, &advantages, &returns, self.policy.is_discrete(), self.device);
         Ok((data, returns))

@@ -184,11 +184,12 @@ impl Ppo {
             ("clip_fraction", None),
             ("explained_variance", None),
         ];
+        observer.on_update(0, &last);
 
         for iteration in 1..=num_iterations {
             // 1. Roll out the current policy; 2. advantages.
             let lr = annealed_lr(cfg.learning_rate, iteration, num_iterations, cfg.anneal_lr);
-            let (data, returns) = self.core.rollout(&mut buf, lr, cfg.gamma, cfg.gae_lambda, observer, &last)?;
+            let (data, returns) = self.core.rollout(&mut buf, lr, cfg.gamma, cfg.gae_lambda, observer)?;
 
             // 3. Optimise the surrogate over shuffled minibatches.
             let batch = cfg.batch_size();
@@ -229,6 +230,7 @@ impl Ppo {
                 ("clip_fraction", mean(&clip_sum)),
                 ("explained_variance", explained_variance(&buf.values, &returns)),
             ];
+            observer.on_update(self.core.collector.global_step(), &last);
             observer.on_progress(self.core.collector.global_step());
             if observer.stop_requested() {
                 break;

@@ -148,6 +148,7 @@ impl Reinforce {
         let mut obs: Vec<Vec<f32>> = self.envs.iter_mut().enumerate().map(|(i, e)| e.reset(Some(cfg.seed + i as u64))).collect();
         let mut stats = TrainStats::default();
         let mut last: [(&'static str, Option<f64>); 4] = [("policy_loss", None), ("value_loss", None), ("entropy", None), ("explained_variance", None)];
+        observer.on_update(0, &last);
         let mut global_step = 0usize;
         let mut next_progress = 0usize;
         while global_step < cfg.total_timesteps {
@@ -185,7 +186,7 @@ impl Reinforce {
                         }
                         if let Some(ep) = r.episode {
                             stats.episode_returns.push(ep.ret);
-                            observer.on_episode(&EpisodeRecord { global_step, episode_return: ep.ret, episode_length: ep.len }, &last);
+                            observer.on_episode(&EpisodeRecord { global_step, episode_return: ep.ret, episode_length: ep.len });
                         }
                         obs[i] = self.envs[i].reset(None);
                     }
@@ -240,6 +241,7 @@ impl Reinforce {
                 ("entropy", scalar(&entropy)),
                 ("explained_variance", if cfg.baseline { explained_variance(&value_host, &returns) } else { None }),
             ];
+            observer.on_update(global_step, &last);
             if global_step >= next_progress {
                 observer.on_progress(global_step);
                 next_progress = global_step + 5000;

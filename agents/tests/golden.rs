@@ -22,13 +22,17 @@ struct Collect {
     returns: Vec<f64>,
     stats: Vec<Vec<Option<f64>>>,
     names: Vec<&'static str>,
+    latest: Vec<Option<f64>>,
 }
 
 impl Observer for Collect {
-    fn on_episode(&mut self, ep: &EpisodeRecord, stats: Stats<'_>) {
-        self.returns.push(ep.episode_return);
+    fn on_update(&mut self, _global_step: usize, stats: Stats<'_>) {
         self.names = stats.iter().map(|s| s.0).collect();
-        self.stats.push(stats.iter().map(|s| s.1).collect());
+        self.latest = stats.iter().map(|s| s.1).collect();
+    }
+    fn on_episode(&mut self, ep: &EpisodeRecord) {
+        self.returns.push(ep.episode_return);
+        self.stats.push(self.latest.clone());
     }
 }
 

@@ -2,14 +2,14 @@
 //! REINFORCE are in `golden.rs`).
 
 use nnlab_agents::reinforce::{Reinforce, ReinforceConfig};
-use nnlab_agents::{EpisodeRecord, Observer, Stats};
+use nnlab_agents::{Observer, Stats};
 use tch::Device;
 
 #[derive(Default)]
 struct LastStats(Vec<Option<f64>>);
 
 impl Observer for LastStats {
-    fn on_episode(&mut self, _ep: &EpisodeRecord, stats: Stats<'_>) {
+    fn on_update(&mut self, _global_step: usize, stats: Stats<'_>) {
         self.0 = stats.iter().map(|s| s.1).collect();
     }
 }

@@ -34,10 +34,17 @@ struct RunObserver {
     losses: Vec<(f64, f64)>,
     loss_name: Option<&'static str>,
     error: Option<anyhow::Error>,
+    /// The agent's latest statistics (from `on_update`), written with each episode.
+    stats: Vec<(&'static str, Option<f64>)>,
 }
 
 impl Observer for RunObserver {
-    fn on_episode(&mut self, ep: &EpisodeRecord, stats: Stats<'_>) {
+    fn on_update(&mut self, _global_step: usize, stats: Stats<'_>) {
+        self.stats.clear();
+        self.stats.extend_from_slice(stats);
+    }
+    fn on_episode(&mut self, ep: &EpisodeRecord) {
+        let stats = &self.stats;
         if self.error.is_none() {
             if let Err(e) = self.metrics.episode(ep, stats) {
                 self.error = Some(e);
@@ -146,6 +153,7 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>,
         losses: Vec::new(),
         loss_name: None,
         error: None,
+        stats: Vec::new(),
     };
     let start = Instant::now();
     let mut agent = cfg.build(device)?;
