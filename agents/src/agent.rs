@@ -58,10 +58,8 @@ pub trait Agent {
 
 /// Reads a safetensors file into named tensors, with an error that names the file.
 pub fn read_weights(path: &std::path::Path) -> Result<Vec<(String, tch::Tensor)>> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        let reason = e.raw_os_error().map(|c| std::io::Error::from_raw_os_error(c).to_string()).unwrap_or_else(|| e.kind().to_string());
-        anyhow::anyhow!("cannot read weights {}: {}", path.display(), reason.split(" (os error").next().unwrap_or(&reason))
-    })?;
+    use anyhow::Context;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read weights {}", path.display()))?;
     // Checked here first, so that a bad file gets a message in words rather than tch's error names.
     if let Err(e) = safetensors::SafeTensors::deserialize(&bytes) {
         anyhow::bail!("{} is not a valid safetensors file: {}", path.display(), describe_safetensors_error(&e));

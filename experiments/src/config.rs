@@ -41,9 +41,9 @@ pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// Reads a config file as text: at most [`MAX_CONFIG_BYTES`], UTF-8.
 pub fn read_config_text(path: &Path) -> Result<String> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| anyhow!("cannot read config file '{}': {}", path.display(), crate::io_reason(&e)))?;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read config file '{}'", path.display()))?;
     let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes).map_err(|e| anyhow!("cannot read config file '{}': {}", path.display(), crate::io_reason(&e)))?;
+    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes).with_context(|| format!("cannot read config file '{}'", path.display()))?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
         bail!("config file '{}' is larger than {} KiB; a config is a short TOML file", path.display(), MAX_CONFIG_BYTES >> 10);
     }

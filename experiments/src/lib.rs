@@ -20,12 +20,18 @@ pub mod signals;
 pub mod summary;
 pub mod video;
 
-/// An error message on one line: newlines become spaces, and LibTorch's C++
-/// backtrace (from "Exception raised from" on) is cut off.
+/// An error message on one line: newlines become spaces, LibTorch's C++
+/// backtrace (from "Exception raised from" on) is cut off, and so are the OS's
+/// error numbers (" (os error 2)") after its words.
 pub fn one_line(text: &str) -> String {
     let text = text.split(" Exception raised from ").next().unwrap_or(text);
     let text = text.split("\nException raised from ").next().unwrap_or(text);
-    text.replace('\n', " ").trim_end().to_string()
+    let mut text = text.replace('\n', " ");
+    while let Some(start) = text.find(" (os error ") {
+        let end = text[start..].find(')').map_or(text.len(), |e| start + e + 1);
+        text.replace_range(start..end, "");
+    }
+    text.trim_end().to_string()
 }
 
 /// `println!` that survives a closed stdout (`enjoy ... | head -1`): the
@@ -38,24 +44,14 @@ macro_rules! out {
     }};
 }
 
-/// The reason of an I/O error in words ("No such file or directory"), without
-/// Rust's debug structure or the OS error number.
-pub fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
-
 /// The reason behind an error in words: the OS's description of the first
-/// I/O error in its chain (without paths of temporary files or error
-/// numbers), else the innermost message.
+/// I/O error in its chain (without the paths of temporary files that
+/// `tempfile` adds), else the innermost message.
 pub fn error_reason(e: &anyhow::Error) -> String {
     for cause in e.chain() {
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             return match (io.raw_os_error(), io.kind()) {
-                (Some(code), _) => io_reason(&std::io::Error::from_raw_os_error(code)),
+                (Some(code), _) => std::io::Error::from_raw_os_error(code).to_string(),
                 (None, std::io::ErrorKind::NotFound) => "No such file or directory".into(),
                 (None, std::io::ErrorKind::PermissionDenied) => "Permission denied".into(),
                 (None, kind) => kind.to_string(),
@@ -115,5 +111,6 @@ mod tests {
         let e = "loading x: Internal torch error: size mismatch Exception raised from infer_size_impl at E.cpp:31 (most recent call first):\nframe #0: ...";
         assert_eq!(super::one_line(e), "loading x: Internal torch error: size mismatch");
         assert_eq!(super::one_line("a\nb"), "a b");
+        assert_eq!(super::one_line("cannot read x: No such file or directory (os error 2)"), "cannot read x: No such file or directory");
     }
 }

@@ -73,7 +73,8 @@ fn bounds(series: &[&[(f64, f64)]], extra_y: &[f64]) -> (f64, f64, f64, f64) {
     (x0.min(0.0), x1, y0 - pad, y1 + pad)
 }
 
-const PALETTE: [RGBColor; 8] = [
+/// Matplotlib's `tab10` colours: class scatters use all ten, line plots the first eight.
+const TAB10: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -82,7 +83,10 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
+const PALETTE: &[RGBColor] = TAB10.split_at(8).0;
 
 type Area<'b> = DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>;
 type Chart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
@@ -336,18 +340,6 @@ pub fn epoch_curves(path: &Path, title: &str, series: &[Series], y_desc: &str) -
 /// A scatter of 2-D points coloured by class (0-9), with a legend of class names.
 pub fn class_scatter(path: &Path, title: &str, points: &[(f64, f64, u8)], class_names: &[&str]) -> Result<()> {
     ensure_font();
-    const TEN: [RGBColor; 10] = [
-        RGBColor(31, 119, 180),
-        RGBColor(255, 127, 14),
-        RGBColor(44, 160, 44),
-        RGBColor(214, 39, 40),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(127, 127, 127),
-        RGBColor(188, 189, 34),
-        RGBColor(23, 190, 207),
-    ];
     produce_atomic(path, |tmp| {
         let root = BitMapBackend::new(tmp, (900, 800)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
@@ -356,7 +348,7 @@ pub fn class_scatter(path: &Path, title: &str, points: &[(f64, f64, u8)], class_
         let x0 = xy.iter().map(|p| p.0).fold(f64::MAX, f64::min).min(x0);
         let mut chart = linear_chart_x(&root, title, (x0, x1, y0, y1), "z1", "z2")?;
         for (c, name) in class_names.iter().enumerate().take(10) {
-            let color = TEN[c];
+            let color = TAB10[c];
             chart
                 .draw_series(points.iter().filter(|p| p.2 as usize == c).map(|p| Circle::new((p.0, p.1), 2, color.mix(0.6).filled())))
                 .map_err(|e| anyhow!("plot: {e}"))?

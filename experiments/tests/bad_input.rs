@@ -3,7 +3,9 @@
 //! half-written run behind. One test per problem of issue 9 ("Bad input and
 //! faults"), numbered as there.
 
-use nnlab_generative::data::idx::encode_idx;
+mod common;
+
+use common::write_data;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -33,17 +35,6 @@ const PPO_PENDULUM: &str = env!("CARGO_BIN_EXE_ppo_pendulum");
 fn short_dqn_run(dir: &Path) {
     let o = run(DQN, &["--total-timesteps", "1500", "--set", "learning_starts=500", "--no-gif", "--quiet", "--out", dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
-/// Small MNIST-format files: `n_train` and `n_test` images of two kinds.
-fn write_data(dir: &Path, n_train: usize, n_test: usize) {
-    std::fs::create_dir_all(dir).unwrap();
-    for (prefix, n) in [("train", n_train), ("t10k", n_test)] {
-        let pixels: Vec<u8> = (0..n).flat_map(|i| (0..784).map(move |p| if (p % 28 < 14) == (i % 2 == 0) { 230 } else { 10 })).collect();
-        let labels: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
-        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), encode_idx(&[n, 28, 28], &pixels)).unwrap();
-        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), encode_idx(&[n], &labels)).unwrap();
-    }
 }
 
 #[test]

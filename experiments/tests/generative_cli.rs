@@ -1,22 +1,15 @@
 //! `vae_fashion_mnist` end to end on a small MNIST-format data set written by
 //! the test: run folder, byte-identical metrics, and clear errors for bad data.
 
+mod common;
+
+use common::write_data;
 use nnlab_generative::data::idx::encode_idx;
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn vae(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vae_fashion_mnist")).args(args).output().unwrap()
-}
-
-fn write_data(dir: &Path, n_train: usize, n_test: usize) {
-    for (prefix, n) in [("train", n_train), ("t10k", n_test)] {
-        // Two kinds of image: a bright left half or a bright right half.
-        let pixels: Vec<u8> = (0..n).flat_map(|i| (0..784).map(move |p| if (p % 28 < 14) == (i % 2 == 0) { 230 } else { 10 })).collect();
-        let labels: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
-        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), encode_idx(&[n, 28, 28], &pixels)).unwrap();
-        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), encode_idx(&[n], &labels)).unwrap();
-    }
 }
 
 #[test]

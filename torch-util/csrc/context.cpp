@@ -11,10 +11,6 @@ extern "C" void nnlab_set_mkldnn_enabled(bool enabled) {
     at::globalContext().setUserEnabledMkldnn(enabled);
 }
 
-extern "C" bool nnlab_mkldnn_enabled() {
-    return at::globalContext().userEnabledMkldnn();
-}
-
 // Writes ATen's CPU capability ("DEFAULT", "AVX2", "AVX512", ...) into `buf`
 // (NUL-terminated, truncated to `len`) and returns its full length.
 extern "C" int nnlab_cpu_capability(char *buf, int len) {

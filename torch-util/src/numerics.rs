@@ -94,7 +94,6 @@ impl std::str::FromStr for Numerics {
 
 extern "C" {
     fn nnlab_set_mkldnn_enabled(enabled: bool);
-    fn nnlab_mkldnn_enabled() -> bool;
     fn nnlab_cpu_capability(buf: *mut std::ffi::c_char, len: i32) -> i32;
     /// MKL's `mkl_cbwr_get`, exported by libtorch_cpu.so under its service name.
     fn mkl_serv_cbwr_get(option: i32) -> i32;
@@ -132,12 +131,6 @@ pub fn cpu_capability() -> String {
     }
     // SAFETY: NUL-terminated by the shim.
     unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
-}
-
-/// Whether ATen may use oneDNN (mkldnn) for convolutions.
-pub fn mkldnn_enabled() -> bool {
-    // SAFETY: reads a flag of ATen's global context.
-    unsafe { nnlab_mkldnn_enabled() }
 }
 
 /// The mode [`init`] set, if it ran.
