@@ -260,9 +260,14 @@ impl Dqn {
             rb.add(&obs, envs.next_observation(0), action as i64, envs.rewards()[0], envs.terminated()[0]);
             if let Some(ep) = envs.episodes()[0] {
                 stats.episode_returns.push(ep.ret);
-                let mean_of = |sum: &Tensor| (updates_since_report > 0).then(|| f64::try_from(sum).unwrap_or(f64::NAN) / updates_since_report as f64);
+                let mean_of = |sum: &Tensor| -> Result<Option<f64>> {
+                    if updates_since_report == 0 {
+                        return Ok(None);
+                    }
+                    Ok(Some(f64::try_from(sum).map_err(|e| anyhow::anyhow!("reading the DQN loss: {e}"))? / updates_since_report as f64))
+                };
                 let record = EpisodeRecord { global_step, episode_return: ep.ret, episode_length: ep.len };
-                let stats = [("loss", mean_of(&loss_sum)), ("mean_q", mean_of(&q_sum)), ("epsilon", Some(eps))];
+                let stats = [("loss", mean_of(&loss_sum)?), ("mean_q", mean_of(&q_sum)?), ("epsilon", Some(eps))];
                 observer.on_update(global_step, &stats);
                 observer.on_episode(&record);
                 if updates_since_report > 0 {

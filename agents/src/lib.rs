@@ -7,6 +7,7 @@
 
 pub mod a2c;
 pub mod agent;
+pub mod collector;
 pub mod distributions;
 pub mod dqn;
 pub mod flat;

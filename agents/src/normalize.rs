@@ -66,14 +66,28 @@ impl RewardScaler {
 
     /// Scales one step's rewards in place; `ends` marks finished episodes.
     pub fn scale(&mut self, rewards: &mut [f32], ends: &[bool]) {
+        self.scale_where(rewards, ends, None);
+    }
+
+    /// As [`RewardScaler::scale`], for a step that moved only the environments
+    /// with `active[i]`: the others' returns, statistics and rewards stay as they are.
+    pub fn scale_active(&mut self, rewards: &mut [f32], ends: &[bool], active: &[bool]) {
+        self.scale_where(rewards, ends, Some(active));
+    }
+
+    fn scale_where(&mut self, rewards: &mut [f32], ends: &[bool], active: Option<&[bool]>) {
+        let is_active = |i: usize| active.is_none_or(|a| a[i]);
         let mut batch = Vec::with_capacity(rewards.len());
-        for (g, r) in self.returns.iter_mut().zip(rewards.iter()) {
+        for (_, (g, r)) in self.returns.iter_mut().zip(rewards.iter()).enumerate().filter(|(i, _)| is_active(*i)) {
             *g = *g * self.gamma + f64::from(*r);
             batch.push(*g as f32);
         }
         self.rms.update(&batch, batch.len());
         let std = (self.rms.var[0] + 1e-8).sqrt();
-        for ((r, g), end) in rewards.iter_mut().zip(self.returns.iter_mut()).zip(ends) {
+        for (i, ((r, g), end)) in rewards.iter_mut().zip(self.returns.iter_mut()).zip(ends).enumerate() {
+            if !is_active(i) {
+                continue;
+            }
             *r = (f64::from(*r) / std).clamp(-self.clip, self.clip) as f32;
             if *end {
                 *g = 0.0;

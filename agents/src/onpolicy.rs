@@ -1,182 +1,15 @@
-//! Rollout collection shared by the on-policy agents (A2C, PPO): acting with
-//! an [`ActorCritic`] in a vector env, clipping Box actions at the env,
-//! normalising observations and rewards, bootstrapping time-limit
-//! truncations, and reporting finished episodes.
+//! What the actor-critic agents (A2C, PPO, REINFORCE) share beyond the
+//! collector: the core they hold, the rollout-to-tensor step, advantage
+//! normalisation, saving, loading and acting.
 
-use crate::normalize::{RewardScaler, RunningMeanStd};
-use crate::observer::{EpisodeRecord, Observer};
-use crate::policy::{ActorCritic, HostActorCritic};
+pub use crate::collector::{CollectorSettings, EpisodeBatch, RolloutCollector};
+use crate::normalize::RunningMeanStd;
+use crate::observer::Observer;
+use crate::policy::ActorCritic;
 use crate::rollout::RolloutBuffer;
 use anyhow::Result;
-use nnlab_envs::{Actions, Space, SyncVectorEnv};
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
-
-/// Settings of a [`RolloutCollector`].
-#[derive(Debug, Clone)]
-pub struct CollectorSettings {
-    /// Gymnasium id.
-    pub env_id: String,
-    /// Parallel environments.
-    pub num_envs: usize,
-    /// Seed of the environments (env `i` resets with `seed + i`).
-    pub seed: u64,
-    /// Discount (for reward scaling and truncation bootstrapping).
-    pub gamma: f64,
-    /// Normalise observations with running statistics.
-    pub normalize_observation: bool,
-    /// Scale rewards by the running std of the discounted return.
-    pub normalize_reward: bool,
-}
-
-/// Steps a vector env with a policy and fills rollout buffers.
-pub struct RolloutCollector {
-    envs: SyncVectorEnv,
-    settings: CollectorSettings,
-    obs_dim: usize,
-    act_dim: usize,
-    obs: Vec<f32>,
-    obs_rms: Option<RunningMeanStd>,
-    reward_scaler: Option<RewardScaler>,
-    global_step: usize,
-    env_actions: Vec<f32>,
-    discrete_actions: Vec<usize>,
-    /// Returns of all finished episodes, in order.
-    pub episode_returns: Vec<f64>,
-    /// The host copy of the policy used for acting.
-    host: Option<HostActorCritic>,
-}
-
-impl RolloutCollector {
-    /// Makes and resets the environments.
-    pub fn new(settings: CollectorSettings) -> Result<Self> {
-        let mut envs = SyncVectorEnv::make(&settings.env_id, settings.num_envs)?;
-        let obs_dim = envs.obs_dim();
-        let act_dim = match envs.action_space() {
-            Space::Discrete(_) => 1,
-            Space::Box(b) => b.dim(),
-        };
-        let obs = envs.reset(Some(settings.seed)).to_vec();
-        let n = settings.num_envs;
-        let mut c = Self {
-            obs_rms: settings.normalize_observation.then(|| RunningMeanStd::new(obs_dim)),
-            reward_scaler: settings.normalize_reward.then(|| RewardScaler::new(n, settings.gamma, 10.0)),
-            envs,
-            obs_dim,
-            act_dim,
-            obs,
-            global_step: 0,
-            env_actions: vec![0.0; n * act_dim],
-            discrete_actions: vec![0; n],
-            episode_returns: Vec::new(),
-            host: None,
-            settings,
-        };
-        let mut first = std::mem::take(&mut c.obs);
-        c.normalize(&mut first, true);
-        c.obs = first;
-        Ok(c)
-    }
-
-    /// Environment steps taken so far.
-    pub fn global_step(&self) -> usize {
-        self.global_step
-    }
-
-    /// Observation statistics, when normalising.
-    pub fn obs_rms(&self) -> Option<&RunningMeanStd> {
-        self.obs_rms.as_ref()
-    }
-
-    /// Observation statistics for loading a saved agent, when normalising.
-    pub fn obs_rms_mut(&mut self) -> Option<&mut RunningMeanStd> {
-        self.obs_rms.as_mut()
-    }
-
-    /// Normalises observations in place (updating the statistics first when `update`).
-    pub fn normalize(&mut self, obs: &mut [f32], update: bool) {
-        if let Some(rms) = &mut self.obs_rms {
-            if update {
-                rms.update(obs, obs.len() / self.obs_dim);
-            }
-            rms.normalize(obs, 10.0);
-        }
-    }
-
-    /// Normalises with the current statistics, without updating them (for acting after training).
-    pub fn normalize_frozen(&self, obs: &mut [f32]) {
-        if let Some(rms) = &self.obs_rms {
-            rms.normalize(obs, 10.0);
-        }
-    }
-
-    /// Fills `buf` with `buf.num_steps` steps of every environment, sampling actions
-    /// with `rng`; reports each finished episode to `observer`. Returns `V(s_T)` of the
-    /// observations after the rollout.
-    pub fn collect(&mut self, policy: &ActorCritic, buf: &mut RolloutBuffer, rng: &mut ChaCha8Rng, observer: &mut dyn Observer) -> Result<Vec<f32>> {
-        let (n, d, act_dim) = (self.settings.num_envs, self.obs_dim, self.act_dim);
-        let gamma = self.settings.gamma;
-        // Acting runs on a host copy of the policy (synced once per rollout).
-        let mut host = self.host.take().unwrap_or_else(|| HostActorCritic::new(policy));
-        host.sync(policy);
-        let mut action_host = vec![0.0f32; n * act_dim];
-        let (mut log_prob_host, mut value_host) = (vec![0.0f32; n], vec![0.0f32; n]);
-        for t in 0..buf.num_steps {
-            self.global_step += n;
-            for i in 0..n {
-                let s = host.sample(&self.obs[i * d..(i + 1) * d], rng, &mut action_host[i * act_dim..(i + 1) * act_dim]);
-                log_prob_host[i] = s.log_prob;
-                value_host[i] = s.value;
-            }
-            buf.store(t, &self.obs, &action_host, &log_prob_host, &value_host);
-
-            match self.envs.action_space().clone() {
-                Space::Discrete(_) => {
-                    for (a, v) in self.discrete_actions.iter_mut().zip(&action_host) {
-                        *a = *v as usize;
-                    }
-                    self.envs.step(Actions::Discrete(&self.discrete_actions))?;
-                }
-                Space::Box(b) => {
-                    // Gymnasium's ClipAction: the env sees the clipped action, the buffer keeps the sample.
-                    for (k, (dst, src)) in self.env_actions.iter_mut().zip(&action_host).enumerate() {
-                        *dst = src.clamp(b.low[k % act_dim], b.high[k % act_dim]);
-                    }
-                    self.envs.step(Actions::Continuous(&self.env_actions))?;
-                }
-            }
-
-            let mut rewards = self.envs.rewards().to_vec();
-            let ends: Vec<bool> = (0..n).map(|i| self.envs.terminated()[i] || self.envs.truncated()[i]).collect();
-            if let Some(scaler) = &mut self.reward_scaler {
-                scaler.scale(&mut rewards, &ends);
-            }
-            // Bootstrap time-limit truncations from the final observation.
-            for (i, reward) in rewards.iter_mut().enumerate() {
-                if self.envs.truncated()[i] && !self.envs.terminated()[i] {
-                    let mut fin = self.envs.final_observations()[i * d..(i + 1) * d].to_vec();
-                    self.normalize_frozen(&mut fin);
-                    *reward += (gamma * host.value(&fin) as f64) as f32;
-                }
-            }
-            buf.rewards[t * n..(t + 1) * n].copy_from_slice(&rewards);
-            for (i, end) in ends.iter().enumerate() {
-                buf.ends[t * n + i] = if *end { 1.0 } else { 0.0 };
-                if let Some(ep) = self.envs.episodes()[i] {
-                    self.episode_returns.push(ep.ret);
-                    let record = EpisodeRecord { global_step: self.global_step, episode_return: ep.ret, episode_length: ep.len };
-                    observer.on_episode(&record);
-                }
-            }
-            let mut next = self.envs.observations().to_vec();
-            self.normalize(&mut next, true);
-            self.obs = next;
-        }
-        let last_values = self.obs.chunks(d).map(|o| host.value(o)).collect();
-        self.host = Some(host);
-        Ok(last_values)
-    }
-}
 
 /// Explained variance `1 - Var(returns - values) / Var(returns)` (`None` when the returns are constant: undefined).
 pub fn explained_variance(values: &[f32], returns: &[f32]) -> Option<f64> {
@@ -341,7 +174,7 @@ macro_rules! validate_actor_critic {
     }};
 }
 
-/// What every actor-critic agent (A2C, PPO) holds beside its config: the
+/// What every actor-critic agent (A2C, PPO, REINFORCE) holds beside its config: the
 /// policy, its optimiser, the agent's random stream and the rollout
 /// collector, built the same way for each.
 pub struct ActorCriticCore {

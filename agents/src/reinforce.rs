@@ -2,27 +2,24 @@
 //! episodes, with returns-to-go, an optional learned value baseline, and
 //! optional advantage normalisation.
 //!
-//! Each update plays `batch_episodes` episodes in parallel (one environment
-//! each, all under the current policy, so every episode is on-policy), then
-//! takes one gradient step on `-(G_t - b(s_t)) log pi(a_t|s_t)`. An episode cut
-//! by its time limit bootstraps its last return from the baseline when there is one.
+//! Each update plays `batch_episodes` episodes in parallel through the shared
+//! rollout collector (one environment each, all under the current policy, so
+//! every episode is on-policy; with observation and reward normalisation as
+//! A2C and PPO have them), then takes one gradient step on
+//! `-(G_t - b(s_t)) log pi(a_t|s_t)`. An episode cut by its time limit
+//! bootstraps its last return from the baseline when there is one.
 //!
 //! Seeds: `tch::manual_seed(seed)` (initialisation), the agent's
 //! `ChaCha8Rng::seed_from_u64(seed)` (action sampling), and environment `i`
 //! resets with `seed + i` once, then continues its own stream.
 
-use crate::agent::{Agent, OwnedAction, TrainStats};
-use crate::observer::{EpisodeRecord, Observer};
-use crate::onpolicy::{deterministic_action, explained_variance, load_policy, save_policy};
-use crate::policy::ActorCritic;
+use crate::agent::TrainStats;
+use crate::observer::Observer;
+use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore, ActorCriticSpec, CollectorSettings};
 use crate::rollout::returns_to_go;
 use crate::validate::{self, in_range, non_negative, nonzero, positive};
 use anyhow::Result;
-use nnlab_envs::{Action, Env, Space};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 /// Every REINFORCE hyperparameter, with defaults.
@@ -58,6 +55,10 @@ pub struct ReinforceConfig {
     /// Initial log standard deviation of a Gaussian policy.
     #[schemars(range(min = -20.0, max = 5.0))]
     pub init_log_std: f64,
+    /// Normalise observations with running statistics.
+    pub normalize_observation: bool,
+    /// Scale rewards by the running std of the discounted return.
+    pub normalize_reward: bool,
     /// Deterministic evaluation episodes at the end of training.
     pub eval_episodes: usize,
 }
@@ -78,6 +79,8 @@ impl Default for ReinforceConfig {
             max_grad_norm: 0.5,
             hidden_sizes: vec![64, 64],
             init_log_std: 0.0,
+            normalize_observation: false,
+            normalize_reward: false,
             eval_episodes: 10,
         }
     }
@@ -100,123 +103,57 @@ impl ReinforceConfig {
     }
 }
 
-/// One environment's episode in progress.
-#[derive(Debug, Default)]
-struct Trajectory {
-    obs: Vec<f32>,
-    actions: Vec<f32>,
-    rewards: Vec<f32>,
-    done: bool,
-}
-
 /// A REINFORCE agent.
 pub struct Reinforce {
     config: ReinforceConfig,
-    device: Device,
-    policy: ActorCritic,
-    optimizer: nnlab_torch::optim::Optimizer,
-    rng: ChaCha8Rng,
-    envs: Vec<Box<dyn Env>>,
-    obs_dim: usize,
-    action_space: Space,
+    core: ActorCriticCore,
 }
 
 impl Reinforce {
     /// Builds the agent on `device`, seeding torch and its RNG with `config.seed`.
     pub fn new(config: ReinforceConfig, device: Device) -> Result<Self> {
         config.validate()?;
-        let envs = (0..config.batch_episodes).map(|_| nnlab_envs::registry::make_with_stats(&config.env_id)).collect::<Result<Vec<_>, _>>()?;
-        let obs_dim = envs[0].observation_space().dim();
-        let action_space = envs[0].action_space().clone();
-        let vs = nn::VarStore::new(device);
-        let policy =
-            crate::with_torch_seed(config.seed, || ActorCritic::new(&vs.root(), obs_dim, &action_space, &config.hidden_sizes, config.init_log_std, false))?;
-        let optimizer = nnlab_torch::optim::Adam::default().build(&vs, config.learning_rate)?;
-        let rng = ChaCha8Rng::seed_from_u64(config.seed);
-        Ok(Self { config, device, policy, optimizer, rng, envs, obs_dim, action_space })
-    }
-
-    fn tensor(&self, obs: &[f32]) -> Tensor {
-        Tensor::from_slice(obs).view([-1, self.obs_dim as i64]).to_device(self.device)
+        let collector = CollectorSettings {
+            env_id: config.env_id.clone(),
+            num_envs: config.batch_episodes,
+            seed: config.seed,
+            gamma: config.gamma,
+            normalize_observation: config.normalize_observation,
+            normalize_reward: config.normalize_reward,
+        };
+        let spec = ActorCriticSpec { collector, hidden_sizes: &config.hidden_sizes, init_log_std: config.init_log_std, shared_network: false };
+        let core = ActorCriticCore::new(spec, device, |vs| nnlab_torch::optim::Adam::default().build(vs, config.learning_rate))?;
+        Ok(Self { config, core })
     }
 
     /// Trains for `config.total_timesteps` steps, reporting to `observer`.
     pub fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
         let cfg = self.config.clone();
-        let k = cfg.batch_episodes;
-        let act_dim = self.policy.act_dim();
-        let mut obs: Vec<Vec<f32>> = self.envs.iter_mut().enumerate().map(|(i, e)| e.reset(Some(cfg.seed + i as u64))).collect();
-        let mut stats = TrainStats::default();
+        let core = &mut self.core;
+        let act_dim = core.policy.act_dim();
+        let mut updates = 0;
         let mut last: [(&'static str, Option<f64>); 4] = [("policy_loss", None), ("value_loss", None), ("entropy", None), ("explained_variance", None)];
         observer.on_update(0, &last);
-        let mut global_step = 0usize;
         let mut next_progress = 0usize;
-        while global_step < cfg.total_timesteps {
-            // 1. Play one episode in every environment with the current policy.
-            let mut trajs: Vec<Trajectory> = (0..k).map(|_| Trajectory::default()).collect();
-            let mut bootstrap = vec![0.0f32; k];
-            while trajs.iter().any(|t| !t.done) {
-                let active: Vec<usize> = (0..k).filter(|&i| !trajs[i].done).collect();
-                let batch: Vec<f32> = active.iter().flat_map(|&i| obs[i].iter().copied()).collect();
-                let actions = tch::no_grad(|| self.policy.dist(&self.tensor(&batch)).sample_with(&mut self.rng));
-                let actions = Vec::<f32>::try_from(actions.to_kind(Kind::Float).flatten(0, -1).to_device(Device::Cpu))?;
-                for (j, &i) in active.iter().enumerate() {
-                    let a = &actions[j * act_dim..(j + 1) * act_dim];
-                    let mut clipped = a.to_vec();
-                    let action = match &self.action_space {
-                        Space::Discrete(_) => Action::Discrete(a[0] as usize),
-                        Space::Box(b) => {
-                            for (x, (lo, hi)) in clipped.iter_mut().zip(b.low.iter().zip(&b.high)) {
-                                *x = x.clamp(*lo, *hi);
-                            }
-                            Action::Continuous(&clipped)
-                        }
-                    };
-                    let t = &mut trajs[i];
-                    t.obs.extend_from_slice(&obs[i]);
-                    t.actions.extend_from_slice(a);
-                    let r = self.envs[i].step_into(action, &mut obs[i])?;
-                    t.rewards.push(r.reward as f32);
-                    global_step += 1;
-                    if r.done() {
-                        t.done = true;
-                        if r.truncated && !r.terminated && cfg.baseline {
-                            let v = tch::no_grad(|| f64::try_from(self.policy.value(&self.tensor(&obs[i])).sum(Kind::Float)))?;
-                            bootstrap[i] = (cfg.gamma * v) as f32;
-                        }
-                        if let Some(ep) = r.episode {
-                            stats.episode_returns.push(ep.ret);
-                            observer.on_episode(&EpisodeRecord { global_step, episode_return: ep.ret, episode_length: ep.len });
-                        }
-                        obs[i] = self.envs[i].reset(None);
-                    }
-                }
-            }
+        while core.collector.global_step() < cfg.total_timesteps {
+            // 1. One complete episode in every environment with the current policy.
+            let batch = core.collector.collect_episodes(&core.policy, &mut core.rng, cfg.baseline, observer)?;
 
             // 2. Returns-to-go of every episode.
-            let mut all_obs = Vec::new();
-            let mut all_actions = Vec::new();
-            let mut returns = Vec::new();
-            for (t, b) in trajs.iter_mut().zip(&bootstrap) {
-                *t.rewards.last_mut().expect("non-empty episode") += b;
-                let mut ends = vec![0.0f32; t.rewards.len()];
-                *ends.last_mut().expect("non-empty") = 1.0;
-                returns.extend(returns_to_go(&t.rewards, &ends, cfg.gamma as f32));
-                all_obs.extend_from_slice(&t.obs);
-                all_actions.extend_from_slice(&t.actions);
-            }
+            let returns = returns_to_go(&batch.rewards, &batch.ends, cfg.gamma as f32);
 
             // 3. One gradient step.
-            let x = self.tensor(&all_obs);
-            let actions = Tensor::from_slice(&all_actions).to_device(self.device);
-            let actions = if self.policy.is_discrete() { actions.to_kind(Kind::Int64) } else { actions.view([-1, act_dim as i64]) };
-            let g = Tensor::from_slice(&returns).to_device(self.device);
-            let values = self.policy.value(&x);
+            let dev = |v: &[f32]| Tensor::from_slice(v).to_device(core.device);
+            let x = dev(&batch.observations).view([-1, core.obs_dim as i64]);
+            let actions = dev(&batch.actions);
+            let actions = if core.policy.is_discrete() { actions.to_kind(Kind::Int64) } else { actions.view([-1, act_dim as i64]) };
+            let g = dev(&returns);
+            let values = core.policy.value(&x);
             let mut adv = if cfg.baseline { &g - values.detach() } else { g.shallow_clone() };
             if cfg.normalize_advantage && returns.len() > 1 {
-                adv = crate::onpolicy::normalize_advantages(&adv);
+                adv = normalize_advantages(&adv);
             }
-            let dist = self.policy.dist(&x);
+            let dist = core.policy.dist(&x);
             let policy_loss = -(&adv * dist.log_prob(&actions)).mean(Kind::Float);
             let entropy = dist.entropy().mean(Kind::Float);
             let value_loss = (&values - &g).square().mean(Kind::Float);
@@ -228,11 +165,11 @@ impl Reinforce {
                     loss = loss + cfg.vf_coef * &value_loss;
                 }
             }
-            self.optimizer.zero_grad();
+            core.optimizer.zero_grad();
             loss.backward();
-            self.policy.flat().clip_grad_norm(cfg.max_grad_norm);
-            self.optimizer.step();
-            stats.updates += 1;
+            core.policy.flat().clip_grad_norm(cfg.max_grad_norm);
+            core.optimizer.step();
+            updates += 1;
             let scalar = |t: &Tensor| f64::try_from(t).ok();
             let value_host = Vec::<f32>::try_from(values.detach().to_device(Device::Cpu))?;
             last = [
@@ -241,6 +178,7 @@ impl Reinforce {
                 ("entropy", scalar(&entropy)),
                 ("explained_variance", if cfg.baseline { explained_variance(&value_host, &returns) } else { None }),
             ];
+            let global_step = core.collector.global_step();
             observer.on_update(global_step, &last);
             if global_step >= next_progress {
                 observer.on_progress(global_step);
@@ -250,27 +188,8 @@ impl Reinforce {
                 }
             }
         }
-        Ok(stats)
+        Ok(TrainStats { episode_returns: core.collector.episode_returns.clone(), updates })
     }
 }
 
-impl Agent for Reinforce {
-    fn algo(&self) -> &'static str {
-        "reinforce"
-    }
-    fn env_id(&self) -> &str {
-        &self.config.env_id
-    }
-    fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
-        Reinforce::train(self, observer)
-    }
-    fn act(&mut self, obs: &[f32]) -> Result<OwnedAction> {
-        deterministic_action(&self.policy, None, obs, self.device)
-    }
-    fn save(&self, path: &std::path::Path) -> Result<()> {
-        save_policy(&self.policy, None, path)
-    }
-    fn load(&mut self, path: &std::path::Path) -> Result<()> {
-        load_policy(&self.policy, None, path)
-    }
-}
+crate::actor_critic_agent!(Reinforce, "reinforce");

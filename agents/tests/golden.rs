@@ -130,6 +130,22 @@ fn reinforce_matches_golden_values_and_learns() {
 }
 
 #[test]
+fn reinforce_with_normalisation_on_pendulum_matches_golden_values() {
+    // Box actions, and observation and reward normalisation through the shared collector.
+    let cfg = ReinforceConfig {
+        env_id: "Pendulum-v1".into(),
+        total_timesteps: 4800,
+        normalize_observation: true,
+        normalize_reward: true,
+        seed: 3,
+        ..Default::default()
+    };
+    check("reinforce_pendulum_normalized_seed3", include_str!("golden/reinforce_pendulum_normalized_seed3.json"), 2, || {
+        Box::new(Reinforce::new(cfg.clone(), Device::Cpu).unwrap())
+    });
+}
+
+#[test]
 fn discrete_ppo_matches_golden_values_and_learns() {
     let cfg = PpoConfig { total_timesteps: 8192, seed: 5, ..Default::default() };
     let a = check("ppo_cartpole_seed5", include_str!("golden/ppo_cartpole_seed5.json"), 2, || Box::new(Ppo::new(cfg.clone(), Device::Cpu).unwrap()));

@@ -87,6 +87,21 @@ impl SyncVectorEnv {
 
     /// Steps every sub-environment and resets those whose episode ended.
     pub fn step(&mut self, actions: Actions<'_>) -> Result<(), EnvError> {
+        self.step_where(actions, None)
+    }
+
+    /// Steps only the sub-environments with `active[i]` (for collecting whole
+    /// episodes: an environment whose episode ended waits); the others keep
+    /// their observation and report reward 0, no end and no episode. Actions
+    /// are given for all environments; those of inactive ones are not used.
+    pub fn step_active(&mut self, actions: Actions<'_>, active: &[bool]) -> Result<(), EnvError> {
+        if active.len() != self.envs.len() {
+            return Err(EnvError::InvalidAction { action: format!("{} activity flags", active.len()), space: format!("{} environments", self.envs.len()) });
+        }
+        self.step_where(actions, Some(active))
+    }
+
+    fn step_where(&mut self, actions: Actions<'_>, active: Option<&[bool]>) -> Result<(), EnvError> {
         let d = self.obs_dim;
         let n = self.envs.len();
         let act_dim = match self.action_space() {
@@ -104,11 +119,20 @@ impl SyncVectorEnv {
             Actions::Discrete(a) => Action::Discrete(a[i]),
             Actions::Continuous(a) => Action::Continuous(&a[i * act_dim..(i + 1) * act_dim]),
         };
+        let is_active = |i: usize| active.is_none_or(|a| a[i]);
         // Check every action before any environment moves, so an error leaves all of them as they were.
-        for i in 0..n {
+        for i in (0..n).filter(|&i| is_active(i)) {
             self.envs[i].action_space().check(action_of(i))?;
         }
         for (i, env) in self.envs.iter_mut().enumerate() {
+            if !is_active(i) {
+                self.rewards[i] = 0.0;
+                self.terminated[i] = false;
+                self.truncated[i] = false;
+                self.episodes[i] = None;
+                self.has_final[i] = false;
+                continue;
+            }
             let action = action_of(i);
             let obs = &mut self.observations[i * d..(i + 1) * d];
             let r = env.step_into(action, obs)?;

@@ -153,3 +153,22 @@ fn every_environment_renders_a_frame() {
         assert!(non_white > 500, "{id}: {non_white} drawn pixels");
     }
 }
+
+#[test]
+fn step_active_moves_only_the_active_environments() {
+    let mut venv = SyncVectorEnv::make("CartPole-v1", 2).unwrap();
+    venv.reset(Some(4));
+    let mut single = make("CartPole-v1").unwrap();
+    single.reset(Some(4));
+    // Environment 1 waits; its (invalid) action is not looked at.
+    let frozen = venv.observations()[4..8].to_vec();
+    for _ in 0..5 {
+        venv.step_active(Actions::Discrete(&[1, 7]), &[true, false]).unwrap();
+        let r = single.step(Action::Discrete(1)).unwrap();
+        assert_eq!(&venv.observations()[0..4], &r.observation[..]);
+        assert_eq!(&venv.observations()[4..8], &frozen[..]);
+        assert_eq!((venv.rewards()[1], venv.terminated()[1], venv.truncated()[1], venv.has_final()[1]), (0.0, false, false, false));
+        assert!(venv.episodes()[1].is_none());
+    }
+    assert!(venv.step_active(Actions::Discrete(&[1, 1]), &[true]).is_err());
+}

@@ -1,0 +1,327 @@
+//! Rollout collection shared by the on-policy agents (A2C, PPO, REINFORCE): acting with
+//! an [`ActorCritic`] in a vector env, clipping Box actions at the env,
+//! normalising observations and rewards, bootstrapping time-limit
+//! truncations, and reporting finished episodes.
+
+use crate::normalize::{RewardScaler, RunningMeanStd};
+use crate::observer::{EpisodeRecord, Observer};
+use crate::policy::{ActorCritic, HostActorCritic};
+use crate::rollout::RolloutBuffer;
+use anyhow::Result;
+use nnlab_envs::{Actions, Space, SyncVectorEnv};
+use rand_chacha::ChaCha8Rng;
+
+/// Settings of a [`RolloutCollector`].
+#[derive(Debug, Clone)]
+pub struct CollectorSettings {
+    /// Gymnasium id.
+    pub env_id: String,
+    /// Parallel environments.
+    pub num_envs: usize,
+    /// Seed of the environments (env `i` resets with `seed + i`).
+    pub seed: u64,
+    /// Discount (for reward scaling and truncation bootstrapping).
+    pub gamma: f64,
+    /// Normalise observations with running statistics.
+    pub normalize_observation: bool,
+    /// Scale rewards by the running std of the discounted return.
+    pub normalize_reward: bool,
+}
+
+/// Steps a vector env with a policy and fills rollout buffers.
+pub struct RolloutCollector {
+    envs: SyncVectorEnv,
+    settings: CollectorSettings,
+    obs_dim: usize,
+    act_dim: usize,
+    obs: Vec<f32>,
+    obs_rms: Option<RunningMeanStd>,
+    reward_scaler: Option<RewardScaler>,
+    global_step: usize,
+    env_actions: Vec<f32>,
+    discrete_actions: Vec<usize>,
+    /// Returns of all finished episodes, in order.
+    pub episode_returns: Vec<f64>,
+    /// The host copy of the policy used for acting.
+    host: Option<HostActorCritic>,
+}
+
+impl RolloutCollector {
+    /// Makes and resets the environments.
+    pub fn new(settings: CollectorSettings) -> Result<Self> {
+        let mut envs = SyncVectorEnv::make(&settings.env_id, settings.num_envs)?;
+        let obs_dim = envs.obs_dim();
+        let act_dim = match envs.action_space() {
+            Space::Discrete(_) => 1,
+            Space::Box(b) => b.dim(),
+        };
+        let obs = envs.reset(Some(settings.seed)).to_vec();
+        let n = settings.num_envs;
+        let mut c = Self {
+            obs_rms: settings.normalize_observation.then(|| RunningMeanStd::new(obs_dim)),
+            reward_scaler: settings.normalize_reward.then(|| RewardScaler::new(n, settings.gamma, 10.0)),
+            envs,
+            obs_dim,
+            act_dim,
+            obs,
+            global_step: 0,
+            env_actions: vec![0.0; n * act_dim],
+            discrete_actions: vec![0; n],
+            episode_returns: Vec::new(),
+            host: None,
+            settings,
+        };
+        let mut first = std::mem::take(&mut c.obs);
+        c.normalize(&mut first, true);
+        c.obs = first;
+        Ok(c)
+    }
+
+    /// Environment steps taken so far.
+    pub fn global_step(&self) -> usize {
+        self.global_step
+    }
+
+    /// Observation statistics, when normalising.
+    pub fn obs_rms(&self) -> Option<&RunningMeanStd> {
+        self.obs_rms.as_ref()
+    }
+
+    /// Observation statistics for loading a saved agent, when normalising.
+    pub fn obs_rms_mut(&mut self) -> Option<&mut RunningMeanStd> {
+        self.obs_rms.as_mut()
+    }
+
+    /// Normalises observations in place (updating the statistics first when `update`).
+    pub fn normalize(&mut self, obs: &mut [f32], update: bool) {
+        if let Some(rms) = &mut self.obs_rms {
+            if update {
+                rms.update(obs, obs.len() / self.obs_dim);
+            }
+            rms.normalize(obs, 10.0);
+        }
+    }
+
+    /// Normalises with the current statistics, without updating them (for acting after training).
+    pub fn normalize_frozen(&self, obs: &mut [f32]) {
+        if let Some(rms) = &self.obs_rms {
+            rms.normalize(obs, 10.0);
+        }
+    }
+
+    /// Fills `buf` with `buf.num_steps` steps of every environment, sampling actions
+    /// with `rng`; reports each finished episode to `observer`. Returns `V(s_T)` of the
+    /// observations after the rollout.
+    pub fn collect(&mut self, policy: &ActorCritic, buf: &mut RolloutBuffer, rng: &mut ChaCha8Rng, observer: &mut dyn Observer) -> Result<Vec<f32>> {
+        let (n, d, act_dim) = (self.settings.num_envs, self.obs_dim, self.act_dim);
+        let gamma = self.settings.gamma;
+        // Acting runs on a host copy of the policy (synced once per rollout).
+        let mut host = self.host.take().unwrap_or_else(|| HostActorCritic::new(policy));
+        host.sync(policy);
+        let mut action_host = vec![0.0f32; n * act_dim];
+        let (mut log_prob_host, mut value_host) = (vec![0.0f32; n], vec![0.0f32; n]);
+        for t in 0..buf.num_steps {
+            self.global_step += n;
+            for i in 0..n {
+                let s = host.sample(&self.obs[i * d..(i + 1) * d], rng, &mut action_host[i * act_dim..(i + 1) * act_dim]);
+                log_prob_host[i] = s.log_prob;
+                value_host[i] = s.value;
+            }
+            buf.store(t, &self.obs, &action_host, &log_prob_host, &value_host);
+
+            self.step_envs(&action_host, None)?;
+
+            let mut rewards = self.envs.rewards().to_vec();
+            let ends: Vec<bool> = (0..n).map(|i| self.envs.terminated()[i] || self.envs.truncated()[i]).collect();
+            if let Some(scaler) = &mut self.reward_scaler {
+                scaler.scale(&mut rewards, &ends);
+            }
+            // Bootstrap time-limit truncations from the final observation.
+            for (i, reward) in rewards.iter_mut().enumerate() {
+                if self.envs.truncated()[i] && !self.envs.terminated()[i] {
+                    let mut fin = self.envs.final_observations()[i * d..(i + 1) * d].to_vec();
+                    self.normalize_frozen(&mut fin);
+                    *reward += (gamma * host.value(&fin) as f64) as f32;
+                }
+            }
+            buf.rewards[t * n..(t + 1) * n].copy_from_slice(&rewards);
+            for (i, end) in ends.iter().enumerate() {
+                buf.ends[t * n + i] = if *end { 1.0 } else { 0.0 };
+                if let Some(ep) = self.envs.episodes()[i] {
+                    self.episode_returns.push(ep.ret);
+                    let record = EpisodeRecord { global_step: self.global_step, episode_return: ep.ret, episode_length: ep.len };
+                    observer.on_episode(&record);
+                }
+            }
+            let mut next = self.envs.observations().to_vec();
+            self.normalize(&mut next, true);
+            self.obs = next;
+        }
+        let last_values = self.obs.chunks(d).map(|o| host.value(o)).collect();
+        self.host = Some(host);
+        Ok(last_values)
+    }
+}
+
+/// Complete episodes, one per environment of a [`RolloutCollector`], laid end
+/// to end (environment 0's episode first), as [`RolloutCollector::collect_episodes`]
+/// plays them for Monte-Carlo methods.
+#[derive(Debug, Clone, Default)]
+pub struct EpisodeBatch {
+    /// Observations (normalised when the collector normalises), `[len * obs_dim]`.
+    pub observations: Vec<f32>,
+    /// Actions as sampled (before clipping), `[len * act_dim]`.
+    pub actions: Vec<f32>,
+    /// Rewards (scaled when the collector scales them; a truncated episode's
+    /// last reward includes `gamma * V(final observation)` when bootstrapping).
+    pub rewards: Vec<f32>,
+    /// 1 at the last transition of each episode.
+    pub ends: Vec<f32>,
+    /// `V(s_t)` under the acting critic.
+    pub values: Vec<f32>,
+}
+
+impl EpisodeBatch {
+    /// Transitions held.
+    pub fn len(&self) -> usize {
+        self.rewards.len()
+    }
+
+    /// Whether the batch holds no transition.
+    pub fn is_empty(&self) -> bool {
+        self.rewards.is_empty()
+    }
+}
+
+impl RolloutCollector {
+    /// Plays one complete episode in every environment with `policy`, sampling
+    /// with `rng` (an environment whose episode has ended waits for the others,
+    /// so every episode is played by the same policy), and reports each to
+    /// `observer`. With `bootstrap`, an episode cut by its time limit adds
+    /// `gamma * V(final observation)` to its last reward. Each environment's next
+    /// episode starts where this one left it (autoreset).
+    pub fn collect_episodes(&mut self, policy: &ActorCritic, rng: &mut ChaCha8Rng, bootstrap: bool, observer: &mut dyn Observer) -> Result<EpisodeBatch> {
+        let (n, d, act_dim) = (self.settings.num_envs, self.obs_dim, self.act_dim);
+        let gamma = self.settings.gamma;
+        let mut host = self.host.take().unwrap_or_else(|| HostActorCritic::new(policy));
+        host.sync(policy);
+        let mut episodes: Vec<EpisodeBatch> = vec![EpisodeBatch::default(); n];
+        let mut active = vec![true; n];
+        let mut action_host = vec![0.0f32; n * act_dim];
+        while active.iter().any(|&a| a) {
+            for i in (0..n).filter(|&i| active[i]) {
+                let obs = &self.obs[i * d..(i + 1) * d];
+                let action = &mut action_host[i * act_dim..(i + 1) * act_dim];
+                let s = host.sample(obs, rng, action);
+                let ep = &mut episodes[i];
+                ep.observations.extend_from_slice(obs);
+                ep.actions.extend_from_slice(action);
+                ep.values.push(s.value);
+            }
+            self.global_step += active.iter().filter(|&&a| a).count();
+            self.step_envs(&action_host, Some(&active))?;
+
+            let mut rewards = self.envs.rewards().to_vec();
+            let ends: Vec<bool> = (0..n).map(|i| self.envs.terminated()[i] || self.envs.truncated()[i]).collect();
+            if let Some(scaler) = &mut self.reward_scaler {
+                scaler.scale_active(&mut rewards, &ends, &active);
+            }
+            let mut rows = Vec::new();
+            for i in (0..n).filter(|&i| active[i]) {
+                let mut reward = rewards[i];
+                if bootstrap && self.envs.truncated()[i] && !self.envs.terminated()[i] {
+                    let mut fin = self.envs.final_observations()[i * d..(i + 1) * d].to_vec();
+                    self.normalize_frozen(&mut fin);
+                    reward += (gamma * host.value(&fin) as f64) as f32;
+                }
+                episodes[i].rewards.push(reward);
+                episodes[i].ends.push(if ends[i] { 1.0 } else { 0.0 });
+                if let Some(ep) = self.envs.episodes()[i] {
+                    self.episode_returns.push(ep.ret);
+                    observer.on_episode(&EpisodeRecord { global_step: self.global_step, episode_return: ep.ret, episode_length: ep.len });
+                }
+                rows.extend_from_slice(&self.envs.observations()[i * d..(i + 1) * d]);
+            }
+            // Only the environments that moved update the statistics and their observation.
+            self.normalize(&mut rows, true);
+            for (row, i) in rows.chunks(d).zip((0..n).filter(|&i| active[i])) {
+                self.obs[i * d..(i + 1) * d].copy_from_slice(row);
+            }
+            for (a, end) in active.iter_mut().zip(&ends) {
+                *a &= !end;
+            }
+        }
+        self.host = Some(host);
+        let mut batch = EpisodeBatch::default();
+        for ep in episodes {
+            batch.observations.extend(ep.observations);
+            batch.actions.extend(ep.actions);
+            batch.rewards.extend(ep.rewards);
+            batch.ends.extend(ep.ends);
+            batch.values.extend(ep.values);
+        }
+        Ok(batch)
+    }
+
+    /// Steps the environments (those with `active[i]`, or all) with the sampled
+    /// actions: discrete ones as indices, Box ones clipped to the space
+    /// (Gymnasium's `ClipAction`: the env sees the clipped action, the buffer
+    /// keeps the sample).
+    fn step_envs(&mut self, action_host: &[f32], active: Option<&[bool]>) -> Result<()> {
+        let act_dim = self.act_dim;
+        let actions = match self.envs.action_space() {
+            Space::Discrete(_) => {
+                for (a, v) in self.discrete_actions.iter_mut().zip(action_host) {
+                    *a = *v as usize;
+                }
+                Actions::Discrete(&self.discrete_actions)
+            }
+            Space::Box(b) => {
+                for (k, (dst, src)) in self.env_actions.iter_mut().zip(action_host).enumerate() {
+                    *dst = src.clamp(b.low[k % act_dim], b.high[k % act_dim]);
+                }
+                Actions::Continuous(&self.env_actions)
+            }
+        };
+        match active {
+            Some(active) => self.envs.step_active(actions, active)?,
+            None => self.envs.step(actions)?,
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observer::NullObserver;
+    use rand::SeedableRng;
+
+    fn settings(normalize_observation: bool) -> CollectorSettings {
+        CollectorSettings { env_id: "CartPole-v1".into(), num_envs: 3, seed: 9, gamma: 0.99, normalize_observation, normalize_reward: false }
+    }
+
+    #[test]
+    fn collect_episodes_plays_exactly_one_whole_episode_per_environment() {
+        let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+        let space = nnlab_envs::Space::Discrete(2);
+        let policy = ActorCritic::new(&vs.root(), 4, &space, &[8], 0.0, false).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for normalize in [false, true] {
+            let mut c = RolloutCollector::new(settings(normalize)).unwrap();
+            let mut first = nnlab_envs::make("CartPole-v1").unwrap().reset(Some(9));
+            c.normalize_frozen(&mut first);
+            let batch = c.collect_episodes(&policy, &mut rng, true, &mut NullObserver).unwrap();
+            assert_eq!(batch.ends.iter().filter(|&&e| e == 1.0).count(), 3, "three episodes");
+            assert_eq!(*batch.ends.last().unwrap(), 1.0, "the batch ends with a whole episode");
+            assert_eq!(c.global_step(), batch.len());
+            assert_eq!(c.episode_returns.iter().sum::<f64>() as usize, batch.len(), "CartPole pays 1 per step");
+            assert_eq!(batch.observations.len(), batch.len() * 4);
+            if !normalize {
+                assert_eq!(&batch.observations[..4], &first[..], "environment 0 starts from its seeded reset");
+            } else {
+                assert_eq!(c.obs_rms().unwrap().count.round() as usize, batch.len() + 3, "each step's moved environments, and the first resets");
+            }
+        }
+    }
+}
