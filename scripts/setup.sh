@@ -7,11 +7,15 @@
 #   ${NNLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nnlab}/torch-2.11.0
 #   and linked from the checkout as `.libtorch` (ignored by git), which
 #   `.cargo/config.toml` hands to tch's build script as LIBTORCH.
+#   Python TensorBoard 2.21.0 (for the test that TensorBoard itself reads
+#   nnlab's event files, and for `tensorboard --logdir` on runs), in a venv
+#   under the same cache, linked from the checkout as `.pytools`.
 #
 # A second call returns in well under a second when everything is there.
 set -euo pipefail
 
 TORCH_VERSION="2.11.0"
+TENSORBOARD_VERSION="2.21.0"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${NNLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nnlab}"
 venv="$cache/torch-$TORCH_VERSION"
@@ -50,4 +54,20 @@ fi
 if [ "$(readlink "$root/.libtorch" 2>/dev/null || true)" != "$torch_dir" ]; then
     ln -sfn "$torch_dir" "$root/.libtorch"
     say "linked .libtorch -> $torch_dir"
+fi
+
+# Python TensorBoard, in its own venv (small; read-only use by the tests).
+tb_venv="$cache/tensorboard-$TENSORBOARD_VERSION"
+if [ ! -f "$tb_venv/.nnlab-complete" ]; then
+    py="$(find_python)"
+    say "installing TensorBoard $TENSORBOARD_VERSION from PyPI into $tb_venv (first use only, under a minute)"
+    rm -rf "$tb_venv"
+    mkdir -p "$cache"
+    "$py" -m venv "$tb_venv"
+    "$tb_venv/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir "tensorboard==$TENSORBOARD_VERSION"
+    touch "$tb_venv/.nnlab-complete"
+fi
+if [ "$(readlink "$root/.pytools" 2>/dev/null || true)" != "$tb_venv" ]; then
+    ln -sfn "$tb_venv" "$root/.pytools"
+    say "linked .pytools -> $tb_venv"
 fi

@@ -18,6 +18,7 @@ pub mod runner;
 pub mod scaffold;
 pub mod signals;
 pub mod summary;
+pub mod tensorboard;
 pub mod video;
 
 /// An error message on one line: newlines become spaces, LibTorch's C++

@@ -1,7 +1,7 @@
 //! Where a run's numbers go: [`Metrics`] takes rows (an index such as the
 //! global step or the epoch, then named values) and hands each to every
-//! [`MetricsSink`]: `metrics.csv` today ([`CsvSink`]), TensorBoard and others
-//! later, each one implementation of the trait. Every binary writes through
+//! [`MetricsSink`]: `metrics.csv` ([`CsvSink`]) and TensorBoard event files
+//! ([`crate::tensorboard::TensorBoardSink`]), each one implementation of the trait. Every binary writes through
 //! it; none calls a file writer itself.
 //!
 //! [`Metrics`] also guards the run: a value that becomes NaN or infinite is
@@ -82,6 +82,15 @@ impl Metrics {
     /// NaN or infinite values are written and the run goes on.
     pub fn csv(path: &Path, allow_non_finite: bool) -> Result<Self> {
         Ok(Self { sinks: vec![Box::new(CsvSink::create(path)?)], allow_non_finite })
+    }
+
+    /// The metrics of a run folder: `metrics.csv` and TensorBoard event files
+    /// in `tb/` (with the run's `config.toml` as text, when it is there).
+    pub fn for_run(dir: &crate::run_dir::RunDir, allow_non_finite: bool) -> Result<Self> {
+        let mut metrics = Self::csv(&dir.file("metrics.csv"), allow_non_finite)?;
+        let config = std::fs::read_to_string(dir.file("config.toml")).ok();
+        metrics.add_sink(Box::new(crate::tensorboard::TensorBoardSink::create(&dir.file("tb"), config.as_deref())?));
+        Ok(metrics)
     }
 
     /// Adds another sink.

@@ -146,7 +146,7 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>,
         );
     }
     let mut observer = RunObserver {
-        metrics: Metrics::csv(&run.file("metrics.csv"), args.shared.allow_nan)?,
+        metrics: Metrics::for_run(&run, args.shared.allow_nan)?,
         progress: Progress::new(cfg.total_timesteps() as u64, args.shared.quiet),
         recent: VecDeque::new(),
         curve: Vec::new(),

@@ -103,7 +103,7 @@ impl<'a> Experiment<'a> {
         }
         let data = prepare(&config)?;
         let (dir, device) = self.shared.start_run(self.name, &config, config.seed())?;
-        let metrics = Metrics::csv(&dir.file("metrics.csv"), self.shared.allow_nan)?;
+        let metrics = Metrics::for_run(&dir, self.shared.allow_nan)?;
         Ok(Some((Run { config, dir, device, metrics, quiet: self.shared.quiet, threads: self.shared.threads }, data)))
     }
 }
