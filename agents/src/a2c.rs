@@ -8,7 +8,7 @@
 //! `ChaCha8Rng::seed_from_u64(seed)` for action sampling; envs `seed + i`).
 
 use crate::agent::TrainStats;
-use crate::observer::Observer;
+use crate::observer::{Observer, TrainProgress};
 use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore};
 use crate::rollout::RolloutBuffer;
 use crate::schedule::annealed_lr;
@@ -119,6 +119,7 @@ impl A2cConfig {
 pub struct A2c {
     config: A2cConfig,
     core: ActorCriticCore,
+    progress: TrainProgress,
 }
 
 impl A2c {
@@ -132,7 +133,7 @@ impl A2c {
             }
             OptimizerKind::Adam => nnlab_torch::optim::Adam { eps: config.optimizer_eps, ..Default::default() }.build(vs, config.learning_rate),
         })?;
-        Ok(Self { config, core })
+        Ok(Self { config, core, progress: TrainProgress { next: 1, ..Default::default() } })
     }
 
     /// The policy's flat parameter tensor.
@@ -149,8 +150,10 @@ impl A2c {
         let num_iterations = cfg.total_timesteps / (n * cfg.num_steps);
         let mut last: [(&'static str, Option<f64>); 5] =
             [("learning_rate", None), ("policy_loss", None), ("value_loss", None), ("entropy", None), ("explained_variance", None)];
-        observer.on_update(0, &last);
-        for iteration in 1..=num_iterations {
+        // From the start, or where a restored state left off.
+        self.progress.recall(&mut last);
+        observer.on_update(self.core.collector.global_step(), &last);
+        for iteration in self.progress.next..=num_iterations {
             // 1. Roll out; 2. advantages (n-step returns when lambda = 1).
             let lr = annealed_lr(cfg.learning_rate, iteration, num_iterations, cfg.anneal_lr);
             let (data, returns) = self.core.rollout(&mut buf, lr, cfg.gamma, cfg.gae_lambda, observer)?;
@@ -175,13 +178,18 @@ impl A2c {
                 ("entropy", scalar(&entropy)),
                 ("explained_variance", explained_variance(&buf.values, &returns)),
             ];
-            observer.on_update(self.core.collector.global_step(), &last);
-            observer.on_progress(self.core.collector.global_step());
+            self.progress.updates += 1;
+            let global_step = self.core.collector.global_step();
+            observer.on_update(global_step, &last);
+            observer.on_progress(global_step);
             if observer.stop_requested() {
                 break;
             }
+            self.progress.next = iteration + 1;
+            self.progress.remember(&last);
+            crate::checkpoint_if_due(observer, global_step, || self.core.train_state(&self.progress))?;
         }
-        Ok(TrainStats { episode_returns: self.core.collector.episode_returns.clone(), updates: num_iterations })
+        Ok(TrainStats { episode_returns: self.core.collector.episode_returns.clone(), updates: self.progress.updates })
     }
 }
 

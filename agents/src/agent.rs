@@ -54,6 +54,14 @@ pub trait Agent {
     fn save(&self, path: &std::path::Path) -> Result<()>;
     /// Loads what [`Agent::save`] wrote (for a model built with the same config).
     fn load(&mut self, path: &std::path::Path) -> Result<()>;
+    /// Everything needed to continue training exactly from here: weights,
+    /// optimiser, random streams, environments, buffers, normalisers and the
+    /// loop's progress. (Torch's own generator is used only to initialise the
+    /// networks, so it is not part of it.)
+    fn train_state(&self) -> Result<nnlab_torch::state::TrainState>;
+    /// Restores what [`Agent::train_state`] saved, into an agent built with
+    /// the same config; [`Agent::train`] then continues from there.
+    fn restore_train_state(&mut self, state: &nnlab_torch::state::TrainState) -> Result<()>;
 }
 
 /// Reads a safetensors file into named tensors, with an error that names the file.

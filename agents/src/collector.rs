@@ -92,6 +92,43 @@ impl RolloutCollector {
         self.obs_rms.as_mut()
     }
 
+    /// Everything needed to continue collecting exactly: the environments, the
+    /// current (normalised) observations, the normalisers, the step count and
+    /// the finished episodes' returns.
+    pub fn train_state(&self) -> Result<nnlab_torch::state::TrainState> {
+        let mut s = nnlab_torch::state::TrainState::new();
+        s.put("envs", &self.envs.snapshot())?;
+        s.put_f32s("obs", &self.obs);
+        s.put("global_step", &self.global_step)?;
+        s.put_f64s("episode_returns", &self.episode_returns);
+        if let Some(rms) = &self.obs_rms {
+            s.put_part("obs_rms", rms.train_state());
+        }
+        if let Some(scaler) = &self.reward_scaler {
+            s.put_part("reward_scaler", scaler.train_state());
+        }
+        Ok(s)
+    }
+
+    /// Restores what [`RolloutCollector::train_state`] saved, into a collector with the same settings.
+    pub fn restore_train_state(&mut self, s: &nnlab_torch::state::TrainState) -> Result<()> {
+        self.envs.restore(&s.get("envs")?)?;
+        let obs = s.f32s("obs")?;
+        if obs.len() != self.obs.len() {
+            anyhow::bail!("the checkpoint has {} observation values, expected {}", obs.len(), self.obs.len());
+        }
+        self.obs = obs;
+        self.global_step = s.get("global_step")?;
+        self.episode_returns = s.f64s("episode_returns")?;
+        if let Some(rms) = &mut self.obs_rms {
+            rms.restore_train_state(&s.part("obs_rms"))?;
+        }
+        if let Some(scaler) = &mut self.reward_scaler {
+            scaler.restore_train_state(&s.part("reward_scaler"))?;
+        }
+        Ok(())
+    }
+
     /// Normalises observations in place (updating the statistics first when `update`).
     pub fn normalize(&mut self, obs: &mut [f32], update: bool) {
         if let Some(rms) = &mut self.obs_rms {

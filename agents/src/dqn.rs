@@ -14,12 +14,13 @@
 
 use crate::agent::{Agent, OwnedAction, TrainStats};
 use crate::network::{clip_grad_norm, soft_update, GreedyPolicy, QNetwork};
-use crate::observer::{EpisodeRecord, Observer};
+use crate::observer::{EpisodeRecord, Observer, TrainProgress};
 use crate::replay_buffer::{Batch, ReplayBuffer};
 use crate::schedule::LinearSchedule;
 use crate::validate::{self, in_range, nonzero, positive};
 use anyhow::{bail, Context, Result};
 use nnlab_envs::{Actions, Space, SyncVectorEnv};
+use nnlab_torch::state::TrainState;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -178,6 +179,67 @@ pub struct Dqn {
     policy_stale: bool,
     optimizer: nnlab_torch::optim::Optimizer,
     rng: ChaCha8Rng,
+    /// The training loop's state between steps (made at the start of training, or restored).
+    run: Option<DqnLoop>,
+}
+
+/// What the DQN training loop carries from one step to the next.
+struct DqnLoop {
+    envs: SyncVectorEnv,
+    rb: ReplayBuffer,
+    obs: Vec<f32>,
+    /// Sums since the last episode report, kept as tensors to avoid a host sync per update.
+    loss_sum: Tensor,
+    q_sum: Tensor,
+    updates_since_report: usize,
+    episode_returns: Vec<f64>,
+    progress: TrainProgress,
+}
+
+impl DqnLoop {
+    fn new(cfg: &DqnConfig, obs_dim: usize, device: Device) -> Result<Self> {
+        let mut envs = SyncVectorEnv::make(&cfg.env_id, 1)?;
+        let obs = envs.reset(Some(cfg.seed)).to_vec();
+        Ok(Self {
+            envs,
+            rb: ReplayBuffer::new(cfg.buffer_size, obs_dim),
+            obs,
+            loss_sum: Tensor::zeros([], (Kind::Float, device)),
+            q_sum: Tensor::zeros([], (Kind::Float, device)),
+            updates_since_report: 0,
+            episode_returns: Vec::new(),
+            progress: TrainProgress { next: 0, updates: 0, last: vec![None, None, Some(cfg.start_e)] },
+        })
+    }
+
+    fn train_state(&self) -> Result<TrainState> {
+        let mut s = TrainState::new();
+        s.put("envs", &self.envs.snapshot())?;
+        s.put_part("replay_buffer", self.rb.train_state()?);
+        s.put_f32s("obs", &self.obs);
+        s.put_tensor("loss_sum", &self.loss_sum)?;
+        s.put_tensor("q_sum", &self.q_sum)?;
+        s.put("updates_since_report", &self.updates_since_report)?;
+        s.put_f64s("episode_returns", &self.episode_returns);
+        self.progress.put(&mut s)?;
+        Ok(s)
+    }
+
+    fn restore_train_state(&mut self, s: &TrainState) -> Result<()> {
+        self.envs.restore(&s.get("envs")?)?;
+        self.rb.restore_train_state(&s.part("replay_buffer"))?;
+        let obs = s.f32s("obs")?;
+        if obs.len() != self.obs.len() {
+            bail!("the checkpoint has {} observation values, expected {}", obs.len(), self.obs.len());
+        }
+        self.obs = obs;
+        s.copy_into("loss_sum", &self.loss_sum)?;
+        s.copy_into("q_sum", &self.q_sum)?;
+        self.updates_since_report = s.get("updates_since_report")?;
+        self.episode_returns = s.f64s("episode_returns")?;
+        self.progress = TrainProgress::get(s)?;
+        Ok(())
+    }
 }
 
 impl Dqn {
@@ -202,7 +264,7 @@ impl Dqn {
         let optimizer = nnlab_torch::optim::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         let policy = GreedyPolicy::new(&q_network);
-        Ok(Self { config, device, n_actions, obs_dim, q_network, target_network, policy, policy_stale: false, optimizer, rng })
+        Ok(Self { config, device, n_actions, obs_dim, q_network, target_network, policy, policy_stale: false, optimizer, rng, run: None })
     }
 
     /// The configuration.
@@ -234,49 +296,56 @@ impl Dqn {
         Ok(())
     }
 
-    /// Trains for `config.total_timesteps` steps on one environment, reporting to `observer`.
+    /// Trains for `config.total_timesteps` steps on one environment (from the
+    /// start, or from a restored state), reporting to `observer`.
     pub fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
         let cfg = self.config.clone();
-        let mut envs = SyncVectorEnv::make(&cfg.env_id, 1)?;
-        let mut rb = ReplayBuffer::new(cfg.buffer_size, self.obs_dim);
+        let mut run = match self.run.take() {
+            Some(run) => run,
+            None => DqnLoop::new(&cfg, self.obs_dim, self.device)?,
+        };
+        let result = self.train_loop(&cfg, &mut run, observer);
+        let stats = TrainStats { episode_returns: run.episode_returns.clone(), updates: run.progress.updates };
+        self.run = Some(run);
+        result.map(|()| stats)
+    }
+
+    fn train_loop(&mut self, cfg: &DqnConfig, run: &mut DqnLoop, observer: &mut dyn Observer) -> Result<()> {
         let epsilon = LinearSchedule::new(cfg.start_e, cfg.end_e, cfg.exploration_fraction * cfg.total_timesteps as f64);
         let learning_rate = cfg.final_learning_rate.map(|end| LinearSchedule::new(cfg.learning_rate, end, cfg.total_timesteps as f64));
-        let mut obs = envs.reset(Some(cfg.seed)).to_vec();
-        let mut stats = TrainStats { episode_returns: Vec::new(), updates: 0 };
-        // Sums since the last episode report, kept as tensors to avoid a host sync per update.
-        let mut loss_sum = Tensor::zeros([], (Kind::Float, self.device));
-        let mut q_sum = Tensor::zeros([], (Kind::Float, self.device));
-        let mut updates_since_report = 0usize;
         const PROGRESS_INTERVAL: usize = 1000;
-        observer.on_update(0, &[("loss", None), ("mean_q", None), ("epsilon", Some(cfg.start_e))]);
+        let mut last: [(&'static str, Option<f64>); 3] = [("loss", None), ("mean_q", None), ("epsilon", None)];
+        run.progress.recall(&mut last);
+        observer.on_update(run.progress.next, &last);
 
-        for global_step in 0..cfg.total_timesteps {
+        for global_step in run.progress.next..cfg.total_timesteps {
             // 1. Act: epsilon-greedy on the online network.
             let eps = epsilon.value(global_step);
-            let action = if self.rng.random::<f64>() < eps { self.rng.random_range(0..self.n_actions) } else { self.act_greedy(&obs) };
-            envs.step(Actions::Discrete(&[action]))?;
+            let action = if self.rng.random::<f64>() < eps { self.rng.random_range(0..self.n_actions) } else { self.act_greedy(&run.obs) };
+            run.envs.step(Actions::Discrete(&[action]))?;
 
             // 2. Store the transition; bootstrap through truncation from the true final observation.
-            rb.add(&obs, envs.next_observation(0), action as i64, envs.rewards()[0], envs.terminated()[0]);
-            if let Some(ep) = envs.episodes()[0] {
-                stats.episode_returns.push(ep.ret);
+            run.rb.add(&run.obs, run.envs.next_observation(0), action as i64, run.envs.rewards()[0], run.envs.terminated()[0]);
+            if let Some(ep) = run.envs.episodes()[0] {
+                run.episode_returns.push(ep.ret);
+                let n = run.updates_since_report;
                 let mean_of = |sum: &Tensor| -> Result<Option<f64>> {
-                    if updates_since_report == 0 {
+                    if n == 0 {
                         return Ok(None);
                     }
-                    Ok(Some(f64::try_from(sum).map_err(|e| anyhow::anyhow!("reading the DQN loss: {e}"))? / updates_since_report as f64))
+                    Ok(Some(f64::try_from(sum).map_err(|e| anyhow::anyhow!("reading the DQN loss: {e}"))? / n as f64))
                 };
                 let record = EpisodeRecord { global_step, episode_return: ep.ret, episode_length: ep.len };
-                let stats = [("loss", mean_of(&loss_sum)?), ("mean_q", mean_of(&q_sum)?), ("epsilon", Some(eps))];
-                observer.on_update(global_step, &stats);
+                last = [("loss", mean_of(&run.loss_sum)?), ("mean_q", mean_of(&run.q_sum)?), ("epsilon", Some(eps))];
+                observer.on_update(global_step, &last);
                 observer.on_episode(&record);
-                if updates_since_report > 0 {
-                    loss_sum = loss_sum.zero_();
-                    q_sum = q_sum.zero_();
-                    updates_since_report = 0;
+                if n > 0 {
+                    let _ = run.loss_sum.zero_();
+                    let _ = run.q_sum.zero_();
+                    run.updates_since_report = 0;
                 }
             }
-            obs.copy_from_slice(envs.observations());
+            run.obs.copy_from_slice(run.envs.observations());
 
             // 3. Learn.
             if global_step > cfg.learning_starts {
@@ -285,27 +354,44 @@ impl Dqn {
                         self.optimizer.set_lr(lr.value(global_step));
                     }
                     for _ in 0..cfg.gradient_steps {
-                        let batch = rb.sample(cfg.batch_size, &mut self.rng, self.device);
+                        let batch = run.rb.sample(cfg.batch_size, &mut self.rng, self.device);
                         let (loss, mean_q) = self.update(&batch);
-                        loss_sum += loss;
-                        q_sum += mean_q;
-                        updates_since_report += 1;
-                        stats.updates += 1;
+                        run.loss_sum += loss;
+                        run.q_sum += mean_q;
+                        run.updates_since_report += 1;
+                        run.progress.updates += 1;
                     }
                 }
                 if global_step % cfg.target_network_frequency == 0 {
                     soft_update(&self.target_network, &self.q_network, cfg.tau);
                 }
             }
+            run.progress.next = global_step + 1;
             if global_step % PROGRESS_INTERVAL == 0 {
                 observer.on_progress(global_step);
                 if observer.stop_requested() {
-                    return Ok(stats);
+                    return Ok(());
                 }
+            }
+            if observer.checkpoint_due(global_step) {
+                run.progress.remember(&last);
+                let state = self.train_state_with(run)?;
+                observer.on_checkpoint(global_step, state);
             }
         }
         observer.on_progress(cfg.total_timesteps);
-        Ok(stats)
+        Ok(())
+    }
+
+    /// The agent's part of the training state, with the loop's.
+    fn train_state_with(&self, run: &DqnLoop) -> Result<TrainState> {
+        let mut s = TrainState::new();
+        s.put_tensor("q_network", self.q_network.params())?;
+        s.put_tensor("target_network", self.target_network.params())?;
+        s.put_part("optimizer", self.optimizer.train_state()?);
+        s.put("rng", &self.rng)?;
+        s.put_part("loop", run.train_state()?);
+        Ok(s)
     }
 
     /// The TD target `r + gamma * (1 - terminated) * V_target(s')`, where `V_target` is
@@ -373,5 +459,22 @@ impl Agent for Dqn {
     }
     fn load(&mut self, path: &std::path::Path) -> Result<()> {
         Dqn::load(self, path)
+    }
+    fn train_state(&self) -> Result<TrainState> {
+        match &self.run {
+            Some(run) => self.train_state_with(run),
+            None => self.train_state_with(&DqnLoop::new(&self.config, self.obs_dim, self.device)?),
+        }
+    }
+    fn restore_train_state(&mut self, state: &TrainState) -> Result<()> {
+        state.copy_into("q_network", self.q_network.params())?;
+        state.copy_into("target_network", self.target_network.params())?;
+        self.optimizer.restore_train_state(&state.part("optimizer"))?;
+        self.rng = state.get("rng")?;
+        let mut run = DqnLoop::new(&self.config, self.obs_dim, self.device)?;
+        run.restore_train_state(&state.part("loop"))?;
+        self.run = Some(run);
+        self.policy_stale = true;
+        Ok(())
     }
 }

@@ -24,6 +24,6 @@ pub mod schedule;
 pub mod validate;
 
 pub use agent::{evaluate, read_weights, record_episode, Agent, OwnedAction, TrainStats};
-pub use observer::{EpisodeRecord, NullObserver, Observer, Stats};
+pub use observer::{checkpoint_if_due, EpisodeRecord, NullObserver, Observer, Stats, TrainProgress};
 
 pub use nnlab_torch::with_torch_seed;

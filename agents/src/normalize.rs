@@ -38,6 +38,25 @@ impl RunningMeanStd {
         self.count += n;
     }
 
+    /// The statistics, for checkpoints (as f64 arrays: exact).
+    pub fn train_state(&self) -> nnlab_torch::state::TrainState {
+        let mut s = nnlab_torch::state::TrainState::new();
+        s.put_f64s("mean", &self.mean);
+        s.put_f64s("var", &self.var);
+        s.put_f64s("count", &[self.count]);
+        s
+    }
+
+    /// Restores what [`RunningMeanStd::train_state`] saved, for statistics of the same width.
+    pub fn restore_train_state(&mut self, s: &nnlab_torch::state::TrainState) -> anyhow::Result<()> {
+        let (mean, var, count) = (s.f64s("mean")?, s.f64s("var")?, s.f64s("count")?);
+        if mean.len() != self.mean.len() || var.len() != self.var.len() || count.len() != 1 {
+            anyhow::bail!("the checkpoint's normalisation statistics have {} components, expected {}", mean.len(), self.mean.len());
+        }
+        (self.mean, self.var, self.count) = (mean, var, count[0]);
+        Ok(())
+    }
+
     /// `clip((x - mean) / sqrt(var + eps), -clip, clip)` in place, row by row.
     pub fn normalize(&self, x: &mut [f32], clip: f64) {
         let dim = self.mean.len();
@@ -62,6 +81,25 @@ impl RewardScaler {
     /// A scaler for `num_envs` environments.
     pub fn new(num_envs: usize, gamma: f64, clip: f64) -> Self {
         Self { rms: RunningMeanStd::new(1), returns: vec![0.0; num_envs], gamma, clip }
+    }
+
+    /// The running returns and their statistics, for checkpoints.
+    pub fn train_state(&self) -> nnlab_torch::state::TrainState {
+        let mut s = nnlab_torch::state::TrainState::new();
+        s.put_part("rms", self.rms.train_state());
+        s.put_f64s("returns", &self.returns);
+        s
+    }
+
+    /// Restores what [`RewardScaler::train_state`] saved, for as many environments.
+    pub fn restore_train_state(&mut self, s: &nnlab_torch::state::TrainState) -> anyhow::Result<()> {
+        let returns = s.f64s("returns")?;
+        if returns.len() != self.returns.len() {
+            anyhow::bail!("the checkpoint's reward scaler has {} environments, expected {}", returns.len(), self.returns.len());
+        }
+        self.rms.restore_train_state(&s.part("rms"))?;
+        self.returns = returns;
+        Ok(())
     }
 
     /// Scales one step's rewards in place; `ends` marks finished episodes.

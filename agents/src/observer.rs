@@ -1,5 +1,7 @@
 //! How agents report progress without knowing about files or terminals.
 
+use nnlab_torch::state::TrainState;
+
 /// A finished training episode.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpisodeRecord {
@@ -34,6 +36,67 @@ pub trait Observer {
     /// caller found a reason to stop, such as a metric that became NaN).
     fn stop_requested(&self) -> bool {
         false
+    }
+    /// Asked at the points where training can stop and continue exactly
+    /// (between updates): whether to take a checkpoint at `global_step`.
+    fn checkpoint_due(&self, _global_step: usize) -> bool {
+        false
+    }
+    /// The agent's complete state at `global_step`, when a checkpoint was due;
+    /// every report up to `global_step` has been made, none after it.
+    fn on_checkpoint(&mut self, _global_step: usize, _state: TrainState) {}
+}
+
+/// At a point where training can continue exactly: hands the agent's state
+/// (made by `state` only when needed) to `observer` if it wants a checkpoint.
+pub fn checkpoint_if_due(observer: &mut dyn Observer, global_step: usize, state: impl FnOnce() -> anyhow::Result<TrainState>) -> anyhow::Result<()> {
+    if observer.checkpoint_due(global_step) {
+        observer.on_checkpoint(global_step, state()?);
+    }
+    Ok(())
+}
+
+/// Where an agent's training loop is: the next iteration (or step) to run,
+/// the gradient updates made, and the statistics it last reported (which a
+/// resumed run reports again before going on, so that its rows pair episodes
+/// with the same statistics as an uninterrupted run's).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrainProgress {
+    /// The next iteration (on-policy agents, from 1) or environment step (DQN, from 0).
+    pub next: usize,
+    /// Gradient updates made.
+    pub updates: usize,
+    /// The values of the last reported statistics (empty before the first report).
+    pub last: Vec<Option<f64>>,
+}
+
+impl TrainProgress {
+    /// Stores the progress under `progress.*`.
+    pub fn put(&self, s: &mut TrainState) -> anyhow::Result<()> {
+        s.put("progress.next", &self.next)?;
+        s.put("progress.updates", &self.updates)?;
+        // As bits: a statistic may be NaN, which JSON cannot hold.
+        s.put("progress.last", &self.last.iter().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>())
+    }
+
+    /// Reads what [`TrainProgress::put`] stored.
+    pub fn get(s: &TrainState) -> anyhow::Result<Self> {
+        let last: Vec<Option<u64>> = s.get("progress.last")?;
+        Ok(Self { next: s.get("progress.next")?, updates: s.get("progress.updates")?, last: last.into_iter().map(|v| v.map(f64::from_bits)).collect() })
+    }
+
+    /// Records `stats` as the last reported.
+    pub fn remember(&mut self, stats: Stats<'_>) {
+        self.last = stats.iter().map(|s| s.1).collect();
+    }
+
+    /// Puts the remembered values back into `stats` (same names, same order), when there are any.
+    pub fn recall(&self, stats: &mut [(&'static str, Option<f64>)]) {
+        if self.last.len() == stats.len() {
+            for (s, v) in stats.iter_mut().zip(&self.last) {
+                s.1 = *v;
+            }
+        }
     }
 }
 

@@ -119,8 +119,9 @@ pub fn normalize_advantages(adv: &Tensor) -> Tensor {
 }
 
 /// The [`crate::Agent`] plumbing of an actor-critic agent with fields
-/// `config` (with `env_id`) and `core` ([`ActorCriticCore`]) and an inherent
-/// `train`: deterministic acting, saving and loading through this module.
+/// `config` (with `env_id`), `core` ([`ActorCriticCore`]) and `progress`
+/// ([`crate::TrainProgress`]) and an inherent `train`: deterministic acting,
+/// saving and loading through this module, and its training state.
 #[macro_export]
 macro_rules! actor_critic_agent {
     ($agent:ty, $algo:literal) => {
@@ -144,6 +145,13 @@ macro_rules! actor_critic_agent {
             fn load(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
                 let core = &mut self.core;
                 $crate::onpolicy::load_policy(&core.policy, core.collector.obs_rms_mut(), path)
+            }
+            fn train_state(&self) -> anyhow::Result<nnlab_torch::state::TrainState> {
+                self.core.train_state(&self.progress)
+            }
+            fn restore_train_state(&mut self, state: &nnlab_torch::state::TrainState) -> anyhow::Result<()> {
+                self.progress = self.core.restore_train_state(state)?;
+                Ok(())
             }
         }
     };
@@ -219,6 +227,27 @@ impl ActorCriticCore {
         let optimizer = optimizer(&vs)?;
         let collector = RolloutCollector::new(spec.collector)?;
         Ok(Self { device, policy, optimizer, rng: ChaCha8Rng::seed_from_u64(seed), collector, obs_dim })
+    }
+
+    /// Everything needed to continue training exactly (see [`crate::Agent::train_state`]),
+    /// with the agent's loop `progress`.
+    pub fn train_state(&self, progress: &crate::TrainProgress) -> Result<nnlab_torch::state::TrainState> {
+        let mut s = nnlab_torch::state::TrainState::new();
+        s.put_tensor("policy", self.policy.flat().params())?;
+        s.put_part("optimizer", self.optimizer.train_state()?);
+        s.put("rng", &self.rng)?;
+        s.put_part("collector", self.collector.train_state()?);
+        progress.put(&mut s)?;
+        Ok(s)
+    }
+
+    /// Restores what [`ActorCriticCore::train_state`] saved; returns the loop's progress.
+    pub fn restore_train_state(&mut self, s: &nnlab_torch::state::TrainState) -> Result<crate::TrainProgress> {
+        s.copy_into("policy", self.policy.flat().params())?;
+        self.optimizer.restore_train_state(&s.part("optimizer"))?;
+        self.rng = s.get("rng")?;
+        self.collector.restore_train_state(&s.part("collector"))?;
+        crate::TrainProgress::get(s)
     }
 
     /// The start of every iteration: sets the learning rate to `lr`, rolls

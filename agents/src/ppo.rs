@@ -17,7 +17,7 @@
 //! shuffling), and the vector env's `reset(seed)` (env `i` gets `seed + i`).
 
 use crate::agent::TrainStats;
-use crate::observer::Observer;
+use crate::observer::{Observer, TrainProgress};
 use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore, RolloutTensors};
 use crate::policy::ActorCritic;
 use crate::rollout::RolloutBuffer;
@@ -144,6 +144,7 @@ impl PpoConfig {
 pub struct Ppo {
     config: PpoConfig,
     core: ActorCriticCore,
+    progress: TrainProgress,
 }
 
 impl Ppo {
@@ -153,7 +154,7 @@ impl Ppo {
         let spec = crate::actor_critic_spec!(config, false);
         let core =
             ActorCriticCore::new(spec, device, |vs| nnlab_torch::optim::Adam { eps: config.adam_eps, ..Default::default() }.build(vs, config.learning_rate))?;
-        Ok(Self { config, core })
+        Ok(Self { config, core, progress: TrainProgress { next: 1, ..Default::default() } })
     }
 
     /// The configuration.
@@ -174,7 +175,6 @@ impl Ppo {
         let mut buf = RolloutBuffer::new(cfg.num_steps, n, self.core.obs_dim, act_dim);
         // At least 1: `validate` checked that one rollout fits.
         let num_iterations = cfg.total_timesteps / cfg.batch_size();
-        let mut updates = 0usize;
         let mut last: [(&'static str, Option<f64>); 7] = [
             ("learning_rate", None),
             ("policy_loss", None),
@@ -184,9 +184,11 @@ impl Ppo {
             ("clip_fraction", None),
             ("explained_variance", None),
         ];
-        observer.on_update(0, &last);
+        // From the start, or where a restored state left off.
+        self.progress.recall(&mut last);
+        observer.on_update(self.core.collector.global_step(), &last);
 
-        for iteration in 1..=num_iterations {
+        for iteration in self.progress.next..=num_iterations {
             // 1. Roll out the current policy; 2. advantages.
             let lr = annealed_lr(cfg.learning_rate, iteration, num_iterations, cfg.anneal_lr);
             let (data, returns) = self.core.rollout(&mut buf, lr, cfg.gamma, cfg.gae_lambda, observer)?;
@@ -205,7 +207,7 @@ impl Ppo {
                 for start in (0..batch - mb_size + 1).step_by(mb_size) {
                     let idx = Tensor::from_slice(&order[start..start + mb_size]).to_device(self.core.device);
                     let m = self.minibatch_update(&data, &idx);
-                    updates += 1;
+                    self.progress.updates += 1;
                     minibatches += 1;
                     pg_sum += m.policy_loss;
                     v_sum += m.value_loss;
@@ -230,13 +232,17 @@ impl Ppo {
                 ("clip_fraction", mean(&clip_sum)),
                 ("explained_variance", explained_variance(&buf.values, &returns)),
             ];
-            observer.on_update(self.core.collector.global_step(), &last);
-            observer.on_progress(self.core.collector.global_step());
+            let global_step = self.core.collector.global_step();
+            observer.on_update(global_step, &last);
+            observer.on_progress(global_step);
             if observer.stop_requested() {
                 break;
             }
+            self.progress.next = iteration + 1;
+            self.progress.remember(&last);
+            crate::checkpoint_if_due(observer, global_step, || self.core.train_state(&self.progress))?;
         }
-        Ok(TrainStats { episode_returns: self.core.collector.episode_returns.clone(), updates })
+        Ok(TrainStats { episode_returns: self.core.collector.episode_returns.clone(), updates: self.progress.updates })
     }
 }
 

@@ -14,7 +14,7 @@
 //! resets with `seed + i` once, then continues its own stream.
 
 use crate::agent::TrainStats;
-use crate::observer::Observer;
+use crate::observer::{Observer, TrainProgress};
 use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore, ActorCriticSpec, CollectorSettings};
 use crate::rollout::returns_to_go;
 use crate::validate::{self, in_range, non_negative, nonzero, positive};
@@ -107,6 +107,7 @@ impl ReinforceConfig {
 pub struct Reinforce {
     config: ReinforceConfig,
     core: ActorCriticCore,
+    progress: TrainProgress,
 }
 
 impl Reinforce {
@@ -123,18 +124,18 @@ impl Reinforce {
         };
         let spec = ActorCriticSpec { collector, hidden_sizes: &config.hidden_sizes, init_log_std: config.init_log_std, shared_network: false };
         let core = ActorCriticCore::new(spec, device, |vs| nnlab_torch::optim::Adam::default().build(vs, config.learning_rate))?;
-        Ok(Self { config, core })
+        Ok(Self { config, core, progress: TrainProgress::default() })
     }
 
     /// Trains for `config.total_timesteps` steps, reporting to `observer`.
     pub fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
         let cfg = self.config.clone();
-        let core = &mut self.core;
+        let (core, progress) = (&mut self.core, &mut self.progress);
         let act_dim = core.policy.act_dim();
-        let mut updates = 0;
         let mut last: [(&'static str, Option<f64>); 4] = [("policy_loss", None), ("value_loss", None), ("entropy", None), ("explained_variance", None)];
-        observer.on_update(0, &last);
-        let mut next_progress = 0usize;
+        // From the start, or where a restored state left off (`progress.next`: the step of the next progress report).
+        progress.recall(&mut last);
+        observer.on_update(core.collector.global_step(), &last);
         while core.collector.global_step() < cfg.total_timesteps {
             // 1. One complete episode in every environment with the current policy.
             let batch = core.collector.collect_episodes(&core.policy, &mut core.rng, cfg.baseline, observer)?;
@@ -169,7 +170,7 @@ impl Reinforce {
             loss.backward();
             core.policy.flat().clip_grad_norm(cfg.max_grad_norm);
             core.optimizer.step();
-            updates += 1;
+            progress.updates += 1;
             let scalar = |t: &Tensor| f64::try_from(t).ok();
             let value_host = Vec::<f32>::try_from(values.detach().to_device(Device::Cpu))?;
             last = [
@@ -180,15 +181,17 @@ impl Reinforce {
             ];
             let global_step = core.collector.global_step();
             observer.on_update(global_step, &last);
-            if global_step >= next_progress {
+            if global_step >= progress.next {
                 observer.on_progress(global_step);
-                next_progress = global_step + 5000;
+                progress.next = global_step + 5000;
                 if observer.stop_requested() {
                     break;
                 }
             }
+            progress.remember(&last);
+            crate::checkpoint_if_due(observer, global_step, || core.train_state(progress))?;
         }
-        Ok(TrainStats { episode_returns: core.collector.episode_returns.clone(), updates })
+        Ok(TrainStats { episode_returns: core.collector.episode_returns.clone(), updates: progress.updates })
     }
 }
 

@@ -99,6 +99,37 @@ impl ReplayBuffer {
         self.len = (self.len + 1).min(self.capacity);
     }
 
+    /// The stored transitions and the write position, for checkpoints (the
+    /// filled rows only, so an early checkpoint stays small).
+    pub fn train_state(&self) -> anyhow::Result<nnlab_torch::state::TrainState> {
+        let mut s = nnlab_torch::state::TrainState::new();
+        s.put("pos", &self.pos)?;
+        s.put("len", &self.len)?;
+        let rows = self.len as i64;
+        s.put_tensor("observations", &self.observations.narrow(0, 0, rows))?;
+        s.put_tensor("next_observations", &self.next_observations.narrow(0, 0, rows))?;
+        s.put_tensor("actions", &self.actions.narrow(0, 0, rows))?;
+        s.put_tensor("rewards", &self.rewards.narrow(0, 0, rows))?;
+        s.put_tensor("terminated", &self.terminated.narrow(0, 0, rows))?;
+        Ok(s)
+    }
+
+    /// Restores what [`ReplayBuffer::train_state`] saved into a buffer of the same capacity.
+    pub fn restore_train_state(&mut self, s: &nnlab_torch::state::TrainState) -> anyhow::Result<()> {
+        let (pos, len): (usize, usize) = (s.get("pos")?, s.get("len")?);
+        if len > self.capacity || pos >= self.capacity.max(1) {
+            anyhow::bail!("the checkpoint's replay buffer holds {len} transitions, more than its capacity {}", self.capacity);
+        }
+        let rows = len as i64;
+        s.copy_into("observations", &self.observations.narrow(0, 0, rows))?;
+        s.copy_into("next_observations", &self.next_observations.narrow(0, 0, rows))?;
+        s.copy_into("actions", &self.actions.narrow(0, 0, rows))?;
+        s.copy_into("rewards", &self.rewards.narrow(0, 0, rows))?;
+        s.copy_into("terminated", &self.terminated.narrow(0, 0, rows))?;
+        (self.pos, self.len) = (pos, len);
+        Ok(())
+    }
+
     /// Draws `batch_size` transitions uniformly with replacement and moves them to `device`.
     pub fn sample<R: Rng>(&self, batch_size: usize, rng: &mut R, device: Device) -> Batch {
         assert!(self.len > 0, "sampling an empty replay buffer");

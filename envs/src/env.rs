@@ -25,6 +25,9 @@ pub enum EnvError {
         /// Length expected.
         expected: usize,
     },
+    /// A snapshot that does not fit this environment.
+    #[error("cannot restore the environment: {0}")]
+    BadSnapshot(String),
     /// An environment id that the registry does not know.
     #[error("unknown environment '{0}' (known: CartPole-v1, MountainCar-v0, MountainCarContinuous-v0, Acrobot-v1, Pendulum-v1)")]
     UnknownEnv(String),
@@ -92,6 +95,12 @@ pub trait Env: Send {
     fn state(&self) -> Vec<f64>;
     /// Overwrites the internal state (for replaying recorded trajectories).
     fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError>;
+    /// Everything needed to continue exactly from here (simulator state,
+    /// random stream, wrapper counters), for checkpoints; floats are kept as
+    /// their bits, so a restored environment continues bit for bit.
+    fn snapshot(&self) -> serde_json::Value;
+    /// Restores a [`Env::snapshot`] of an environment of the same kind.
+    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError>;
     /// An RGB picture of the current state, `None` where the environment cannot draw.
     fn render(&self) -> Option<Frame> {
         None
@@ -134,9 +143,35 @@ impl<E: Env + ?Sized> Env for Box<E> {
     fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
         (**self).set_state(state)
     }
+    fn snapshot(&self) -> serde_json::Value {
+        (**self).snapshot()
+    }
+    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        (**self).restore(snapshot)
+    }
     fn render(&self) -> Option<Frame> {
         (**self).render()
     }
+}
+
+/// `value` as a snapshot (environment states always serialise).
+pub(crate) fn to_snapshot<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("an environment's state serialises")
+}
+
+/// A snapshot read back as `T`, or an error naming the environment.
+pub(crate) fn from_snapshot<T: serde::de::DeserializeOwned>(id: &str, snapshot: &serde_json::Value) -> Result<T, EnvError> {
+    serde_json::from_value(snapshot.clone()).map_err(|e| EnvError::BadSnapshot(format!("{id}: {e}")))
+}
+
+/// The bits of an `f64` array (exact, and NaN-safe in JSON).
+pub(crate) fn bits<const N: usize>(v: &[f64; N]) -> [u64; N] {
+    v.map(f64::to_bits)
+}
+
+/// An `f64` array from its bits.
+pub(crate) fn from_bits<const N: usize>(b: [u64; N]) -> [f64; N] {
+    b.map(f64::from_bits)
 }
 
 /// The seeding rule shared by all environments: `Some(seed)` reseeds,

@@ -187,6 +187,35 @@ impl SyncVectorEnv {
             &self.observations[i * d..(i + 1) * d]
         }
     }
+    /// Every sub-environment's [`Env::snapshot`] and the current observations:
+    /// what a checkpoint needs to continue stepping exactly (between steps).
+    pub fn snapshot(&self) -> serde_json::Value {
+        let envs: Vec<serde_json::Value> = self.envs.iter().map(|e| e.snapshot()).collect();
+        let observations: Vec<u32> = self.observations.iter().map(|v| v.to_bits()).collect();
+        serde_json::json!({ "envs": envs, "observations": observations })
+    }
+
+    /// Restores a [`SyncVectorEnv::snapshot`] of a vector env of the same kind and size.
+    pub fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        let bad = |what: String| EnvError::BadSnapshot(format!("vector env: {what}"));
+        let envs = snapshot["envs"].as_array().ok_or_else(|| bad("no environments".into()))?;
+        if envs.len() != self.envs.len() {
+            return Err(bad(format!("{} environments, expected {}", envs.len(), self.envs.len())));
+        }
+        let observations: Vec<u32> = serde_json::from_value(snapshot["observations"].clone()).map_err(|e| bad(e.to_string()))?;
+        if observations.len() != self.observations.len() {
+            return Err(bad(format!("{} observation values, expected {}", observations.len(), self.observations.len())));
+        }
+        for (env, s) in self.envs.iter_mut().zip(envs) {
+            env.restore(s)?;
+        }
+        for (dst, b) in self.observations.iter_mut().zip(observations) {
+            *dst = f32::from_bits(b);
+        }
+        self.has_final.fill(false);
+        Ok(())
+    }
+
     /// Access to sub-environment `i` (for rendering).
     pub fn env(&self, i: usize) -> &dyn Env {
         self.envs[i].as_ref()

@@ -1,6 +1,6 @@
 //! Wrappers with Gymnasium's semantics: a time limit and episode statistics.
 
-use crate::env::{Env, EnvError, EpisodeStats, StepResult};
+use crate::env::{from_snapshot, Env, EnvError, EpisodeStats, StepResult};
 use crate::render::Frame;
 use crate::spaces::{Action, BoxSpace, Space};
 
@@ -60,6 +60,15 @@ impl<E: Env> Env for TimeLimit<E> {
     fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
         self.inner.set_state(state)
     }
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({ "elapsed": self.elapsed, "inner": self.inner.snapshot() })
+    }
+    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        let (elapsed, inner): (usize, serde_json::Value) = from_snapshot("TimeLimit", &serde_json::json!([snapshot["elapsed"], snapshot["inner"]]))?;
+        self.inner.restore(&inner)?;
+        self.elapsed = elapsed;
+        Ok(())
+    }
     fn render(&self) -> Option<Frame> {
         self.inner.render()
     }
@@ -110,6 +119,17 @@ impl<E: Env> Env for RecordEpisodeStatistics<E> {
     }
     fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
         self.inner.set_state(state)
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({ "ret": self.ret.to_bits(), "len": self.len, "inner": self.inner.snapshot() })
+    }
+    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        let (ret, len, inner): (u64, usize, serde_json::Value) =
+            from_snapshot("RecordEpisodeStatistics", &serde_json::json!([snapshot["ret"], snapshot["len"], snapshot["inner"]]))?;
+        self.inner.restore(&inner)?;
+        self.ret = f64::from_bits(ret);
+        self.len = len;
+        Ok(())
     }
     fn render(&self) -> Option<Frame> {
         self.inner.render()

@@ -172,3 +172,32 @@ fn step_active_moves_only_the_active_environments() {
     }
     assert!(venv.step_active(Actions::Discrete(&[1, 1]), &[true]).is_err());
 }
+
+#[test]
+fn a_restored_vector_env_continues_bit_for_bit() {
+    for id in ENV_IDS {
+        let mut a = SyncVectorEnv::make(id, 2).unwrap();
+        a.reset(Some(3));
+        let (n, act) = some_action(a.action_space());
+        let step = |v: &mut SyncVectorEnv| match v.action_space() {
+            Space::Discrete(_) => v.step(Actions::Discrete(&[n, n])).unwrap(),
+            Space::Box(_) => v.step(Actions::Continuous(&[act.clone(), act.clone()].concat())).unwrap(),
+        };
+        for _ in 0..150 {
+            step(&mut a);
+        }
+        // Through JSON text, as a checkpoint stores it.
+        let text = serde_json::to_string(&a.snapshot()).unwrap();
+        let mut b = SyncVectorEnv::make(id, 2).unwrap();
+        b.restore(&serde_json::from_str(&text).unwrap()).unwrap();
+        assert_eq!(a.observations(), b.observations(), "{id}");
+        for _ in 0..400 {
+            step(&mut a);
+            step(&mut b);
+            assert_eq!((a.observations(), a.rewards(), a.terminated(), a.truncated()), (b.observations(), b.rewards(), b.terminated(), b.truncated()), "{id}");
+            assert_eq!(a.episodes(), b.episodes(), "{id}");
+        }
+        let mut c = SyncVectorEnv::make(id, 3).unwrap();
+        assert!(c.restore(&a.snapshot()).is_err());
+    }
+}

@@ -5,10 +5,12 @@
 //! - [`with_torch_seed`]: network initialisation under a seed, on one torch
 //!   thread, behind a process-wide lock.
 //! - [`standard_normal`]: noise tensors drawn from a model's own RNG.
+//! - [`state::TrainState`]: a trainer's complete state, for checkpoints.
 
 pub mod check;
 pub mod numerics;
 pub mod optim;
+pub mod state;
 
 use rand::Rng;
 use rand_distr::StandardNormal;

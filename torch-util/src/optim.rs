@@ -205,28 +205,32 @@ impl Optimizer {
         }
     }
 
-    /// The state a checkpoint needs: the step count and, per parameter, its
-    /// two moment tensors (Adam: first and second moment; RMSprop: unused,
-    /// square average).
-    pub fn state(&self) -> (u64, &[(Tensor, Tensor)]) {
-        (self.steps, &self.moments)
+    /// The state a checkpoint needs: the step count, the learning rate and,
+    /// per parameter `i`, its two moment tensors `m.i` and `v.i` (Adam: first
+    /// and second moment; RMSprop: unused, square average).
+    pub fn train_state(&self) -> Result<crate::state::TrainState> {
+        let mut s = crate::state::TrainState::new();
+        s.put("steps", &self.steps)?;
+        s.put("lr", &self.lr)?;
+        for (i, (m, v)) in self.moments.iter().enumerate() {
+            s.put_tensor(&format!("m.{i}"), m)?;
+            s.put_tensor(&format!("v.{i}"), v)?;
+        }
+        Ok(s)
     }
 
-    /// Restores a state saved from [`Optimizer::state`] of an optimiser over
+    /// Restores what [`Optimizer::train_state`] saved, for an optimiser over
     /// parameters of the same shapes.
-    pub fn restore(&mut self, steps: u64, moments: &[(Tensor, Tensor)]) -> Result<()> {
-        if moments.len() != self.moments.len() {
-            bail!("optimiser state for {} parameters, expected {}", moments.len(), self.moments.len());
+    pub fn restore_train_state(&mut self, s: &crate::state::TrainState) -> Result<()> {
+        for (i, (m, v)) in self.moments.iter().enumerate() {
+            s.copy_into(&format!("m.{i}"), m)?;
+            s.copy_into(&format!("v.{i}"), v)?;
         }
-        let _guard = tch::no_grad_guard();
-        for ((m, v), (sm, sv)) in self.moments.iter_mut().zip(moments) {
-            if m.size() != sm.size() || v.size() != sv.size() {
-                bail!("optimiser state of shape {:?}, expected {:?}", sm.size(), m.size());
-            }
-            m.copy_(sm);
-            v.copy_(sv);
+        if s.tensor(&format!("m.{}", self.moments.len())).is_ok() {
+            bail!("the checkpoint's optimiser has more parameters than this model ({})", self.moments.len());
         }
-        self.steps = steps;
+        self.steps = s.get("steps")?;
+        self.lr = s.get("lr")?;
         Ok(())
     }
 }
@@ -251,6 +255,28 @@ mod tests {
             assert!((g - w).abs() < 1e-6, "{got:?}");
         }
         assert_eq!(opt.steps(), 1);
+    }
+
+    #[test]
+    fn a_restored_optimiser_continues_bit_for_bit() {
+        let make = || {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let w = vs.root().var_copy("w", &Tensor::from_slice(&[1.0f32, -0.3, 2.0]));
+            let opt = Adam::default().build(&vs, 0.05).unwrap();
+            (vs, w, opt)
+        };
+        let loss = |w: &Tensor| (w * w * Tensor::from_slice(&[1.0f32, 3.0, 0.5])).sum(Kind::Float);
+        let (_vs_a, wa, mut a) = make();
+        for _ in 0..3 {
+            a.backward_step(&loss(&wa));
+        }
+        let saved = crate::state::TrainState::from_bytes(&a.train_state().unwrap().to_bytes().unwrap()).unwrap();
+        let (_vs_b, wb, mut b) = make();
+        tch::no_grad(|| wb.shallow_clone().copy_(&wa));
+        b.restore_train_state(&saved).unwrap();
+        a.backward_step(&loss(&wa));
+        b.backward_step(&loss(&wb));
+        assert!(wa.equal(&wb) && a.steps() == 4 && b.steps() == 4);
     }
 
     #[test]

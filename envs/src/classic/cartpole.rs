@@ -1,6 +1,6 @@
 //! `CartPole-v1`: balance a pole on a cart (Barto, Sutton and Anderson 1983).
 
-use crate::env::{copy_state, reseed, uniform, Env, EnvError, StepResult};
+use crate::env::{bits, copy_state, from_bits, from_snapshot, reseed, to_snapshot, uniform, Env, EnvError, StepResult};
 use crate::render::{self, Frame};
 use crate::spaces::{Action, BoxSpace, Space};
 use rand_chacha::ChaCha8Rng;
@@ -128,6 +128,19 @@ impl Env for CartPole {
     fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
         copy_state(&mut self.state, state)?;
         self.ready = true;
+        Ok(())
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        to_snapshot(&(bits(&self.state), &self.rng, self.steps_beyond_terminated, self.ready))
+    }
+    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        let (state, rng, steps_beyond_terminated, ready): ([u64; 4], Option<rand_chacha::ChaCha8Rng>, Option<usize>, bool) =
+            from_snapshot(self.id(), snapshot)?;
+        self.state = from_bits(state);
+        self.rng = rng;
+        self.steps_beyond_terminated = steps_beyond_terminated;
+        self.ready = ready;
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 //! `MountainCar-v0`: drive an under-powered car up a hill (Moore 1990).
 
-use crate::env::{copy_state, reseed, uniform, Env, EnvError, StepResult};
+use crate::env::{bits, copy_state, from_bits, from_snapshot, reseed, to_snapshot, uniform, Env, EnvError, StepResult};
 use crate::render::{self, Frame};
 use crate::spaces::{Action, BoxSpace, Space};
 use rand_chacha::ChaCha8Rng;
@@ -93,6 +93,17 @@ impl Env for MountainCar {
     fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
         copy_state(&mut self.state, state)?;
         self.ready = true;
+        Ok(())
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        to_snapshot(&(bits(&self.state), &self.rng, self.ready))
+    }
+    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        let (state, rng, ready): ([u64; 2], Option<rand_chacha::ChaCha8Rng>, bool) = from_snapshot(self.id(), snapshot)?;
+        self.state = from_bits(state);
+        self.rng = rng;
+        self.ready = ready;
         Ok(())
     }
 

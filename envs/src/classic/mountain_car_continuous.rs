@@ -6,7 +6,7 @@
 //! This port does the same, operation by operation, so that states agree
 //! with Gymnasium's bit for bit.
 
-use crate::env::{copy_state, reseed, uniform, Env, EnvError, StepResult};
+use crate::env::{bits, copy_state, from_bits, from_snapshot, reseed, to_snapshot, uniform, Env, EnvError, StepResult};
 use crate::render::{self, Frame};
 use crate::spaces::{Action, BoxSpace, Space};
 use rand_chacha::ChaCha8Rng;
@@ -162,6 +162,18 @@ impl Env for MountainCarContinuous {
         copy_state(&mut self.state, state)?;
         self.state_is_f32 = state.iter().all(|&v| f64::from(v as f32) == v);
         self.ready = true;
+        Ok(())
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        to_snapshot(&(bits(&self.state), self.state_is_f32, &self.rng, self.ready))
+    }
+    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        let (state, state_is_f32, rng, ready): ([u64; 2], bool, Option<rand_chacha::ChaCha8Rng>, bool) = from_snapshot(self.id(), snapshot)?;
+        self.state = from_bits(state);
+        self.state_is_f32 = state_is_f32;
+        self.rng = rng;
+        self.ready = ready;
         Ok(())
     }
 

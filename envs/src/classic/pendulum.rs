@@ -1,6 +1,6 @@
 //! `Pendulum-v1`: swing a pendulum up and keep it upright with a limited torque.
 
-use crate::env::{copy_state, reseed, uniform, Env, EnvError, StepResult};
+use crate::env::{bits, copy_state, from_bits, from_snapshot, reseed, to_snapshot, uniform, Env, EnvError, StepResult};
 use crate::render::{self, Frame};
 use crate::spaces::{Action, BoxSpace, Space};
 use rand_chacha::ChaCha8Rng;
@@ -115,6 +115,18 @@ impl Env for Pendulum {
     fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
         copy_state(&mut self.state, state)?;
         self.ready = true;
+        Ok(())
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        to_snapshot(&(bits(&self.state), &self.rng, self.ready, self.last_u.map(f32::to_bits)))
+    }
+    fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
+        let (state, rng, ready, last_u): ([u64; 2], Option<rand_chacha::ChaCha8Rng>, bool, Option<u32>) = from_snapshot(self.id(), snapshot)?;
+        self.state = from_bits(state);
+        self.rng = rng;
+        self.ready = ready;
+        self.last_u = last_u.map(f32::from_bits);
         Ok(())
     }
 
