@@ -54,6 +54,14 @@ pub struct SharedArgs {
     /// commented TOML file, each key with its doc line, default and accepted values, and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// Write `<run>/checkpoint/` (everything needed to continue exactly) every N environment
+    /// steps (RL) or epochs/steps (generative trainers), atomically.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: Option<u64>,
+    /// Continue the run in RUN_DIR from its last checkpoint (from step 0 when it has none);
+    /// its config, seed and options are read from the folder.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["seed", "config", "set", "out", "numerics", "print_config", "checkpoint_every"])]
+    pub resume: Option<PathBuf>,
 }
 
 impl SharedArgs {
@@ -96,12 +104,33 @@ impl SharedArgs {
     /// sets up torch ([`Self::init_torch`]), creates the run folder (refusing
     /// a non-empty `--out`) and writes `config.toml` there, with a `[run]`
     /// table recording the numerics and threads.
-    pub fn start_run<C: serde::Serialize>(&self, experiment: &str, config: &C, seed: u64) -> Result<(crate::run_dir::RunDir, Device)> {
+    pub fn start_run<C: serde::Serialize>(
+        &self,
+        experiment: &str,
+        algo: Option<&str>,
+        no_gif: bool,
+        config: &C,
+        seed: u64,
+    ) -> Result<(crate::run_dir::RunDir, Device, crate::config::RunRecord)> {
         let (mode, device) = self.init_torch()?;
         let run = crate::run_dir::RunDir::create(self.out.clone(), experiment, seed)?;
-        let record = crate::config::RunRecord { numerics: mode, threads: self.threads };
+        let record = crate::config::RunRecord {
+            experiment: Some(experiment.to_string()),
+            algo: algo.map(str::to_string),
+            checkpoint_every: self.checkpoint_every,
+            no_gif,
+            allow_nan: self.allow_nan,
+            ..crate::config::RunRecord::new(mode, self.threads)
+        };
         run.write_atomic("config.toml", crate::config::to_toml_with_run(config, &record)?.as_bytes())?;
-        Ok((run, device))
+        Ok((run, device, record))
+    }
+
+    /// Sets up torch to continue a run recorded with `record` (its numerics
+    /// and threads; the device from `--device`).
+    pub fn init_torch_for(&self, record: &crate::config::RunRecord) -> Result<Device> {
+        let again = SharedArgs { numerics: Some(record.numerics), threads: record.threads, config: None, ..self.clone() };
+        Ok(again.init_torch()?.1)
     }
 
     /// Loads a `T` from `--config` or else the named preset text, applies `--set`, then
@@ -186,10 +215,10 @@ pub struct CommonArgs {
     pub shared: SharedArgs,
     /// Run several seeds (e.g. `1,2,3,4,5` or `1-5`) in parallel processes, each in
     /// `<out>/seed-<k>`, and write `seeds.png`, `aggregate.png` and `seeds_summary.json` in `<out>`.
-    #[arg(long, value_name = "LIST", conflicts_with = "seed")]
+    #[arg(long, value_name = "LIST", conflicts_with_all = ["seed", "resume"])]
     pub seeds: Option<String>,
     /// Environment steps (overrides the config's `total_timesteps`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub total_timesteps: Option<usize>,
     /// Skip the GIF of the trained agent.
     #[arg(long)]

@@ -23,12 +23,34 @@ pub enum Source<'a> {
 /// The `[run]` table nnlab adds to a run's `config.toml`: how the run was
 /// computed, beside what it computed. Loading a config file ignores it,
 /// except that its numerics become the default of `--numerics`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RunRecord {
     /// `fast` or `portable` (see `nnlab_torch::numerics`).
     pub numerics: nnlab_torch::numerics::Numerics,
     /// Torch CPU threads.
     pub threads: i32,
+    /// The experiment (binary, or `<algo>_<env>` for `train`) that made the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The RL algorithm, for RL runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algo: Option<String>,
+    /// `--checkpoint-every`, which a resumed run keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_every: Option<u64>,
+    /// `--no-gif`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_gif: bool,
+    /// `--allow-nan`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_nan: bool,
+}
+
+impl RunRecord {
+    /// The record of a run with these numerics and threads, and no other option.
+    pub fn new(numerics: nnlab_torch::numerics::Numerics, threads: i32) -> Self {
+        Self { numerics, threads, experiment: None, algo: None, checkpoint_every: None, no_gif: false, allow_nan: false }
+    }
 }
 
 /// The name of that table.

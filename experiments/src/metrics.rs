@@ -55,6 +55,15 @@ impl CsvSink {
         let writer = csv::Writer::from_path(path).with_context(|| format!("cannot create {}", path.display()))?;
         Ok(Self { writer, header_written: false })
     }
+
+    /// Continues the file after its first `keep` bytes (a resumed run: the
+    /// rows written after the checkpoint are cut).
+    pub fn append(path: &Path, keep: u64) -> Result<Self> {
+        let file = std::fs::OpenOptions::new().write(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        file.set_len(keep).with_context(|| format!("cannot cut {} back to the checkpoint", path.display()))?;
+        let file = std::fs::OpenOptions::new().append(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        Ok(Self { writer: csv::WriterBuilder::new().from_writer(file), header_written: keep > 0 })
+    }
 }
 
 impl MetricsSink for CsvSink {
@@ -75,22 +84,44 @@ impl MetricsSink for CsvSink {
 pub struct Metrics {
     sinks: Vec<Box<dyn MetricsSink>>,
     allow_non_finite: bool,
+    csv: std::path::PathBuf,
 }
 
 impl Metrics {
     /// Metrics written to `metrics.csv` at `path`; with `allow_non_finite`,
     /// NaN or infinite values are written and the run goes on.
     pub fn csv(path: &Path, allow_non_finite: bool) -> Result<Self> {
-        Ok(Self { sinks: vec![Box::new(CsvSink::create(path)?)], allow_non_finite })
+        Ok(Self { sinks: vec![Box::new(CsvSink::create(path)?)], allow_non_finite, csv: path.to_path_buf() })
     }
 
     /// The metrics of a run folder: `metrics.csv` and TensorBoard event files
     /// in `tb/` (with the run's `config.toml` as text, when it is there).
+    /// Anything an earlier, interrupted attempt wrote there is replaced.
     pub fn for_run(dir: &crate::run_dir::RunDir, allow_non_finite: bool) -> Result<Self> {
+        let tb = dir.file("tb");
+        if tb.exists() {
+            std::fs::remove_dir_all(&tb).with_context(|| format!("cannot clear {}", tb.display()))?;
+        }
         let mut metrics = Self::csv(&dir.file("metrics.csv"), allow_non_finite)?;
         let config = std::fs::read_to_string(dir.file("config.toml")).ok();
-        metrics.add_sink(Box::new(crate::tensorboard::TensorBoardSink::create(&dir.file("tb"), config.as_deref())?));
+        metrics.add_sink(Box::new(crate::tensorboard::TensorBoardSink::create(&tb, config.as_deref())?));
         Ok(metrics)
+    }
+
+    /// The metrics of a run folder continued from a checkpoint taken at
+    /// `step`, when `metrics.csv` had `csv_bytes` bytes: later rows are cut,
+    /// and a new TensorBoard file marks the restart after `step`.
+    pub fn resume_for_run(dir: &crate::run_dir::RunDir, allow_non_finite: bool, csv_bytes: u64, step: u64) -> Result<Self> {
+        let csv = dir.file("metrics.csv");
+        let mut tb = crate::tensorboard::TensorBoardSink::create(&dir.file("tb"), None)?;
+        tb.restart_at(step + 1)?;
+        Ok(Self { sinks: vec![Box::new(CsvSink::append(&csv, csv_bytes)?), Box::new(tb)], allow_non_finite, csv })
+    }
+
+    /// The length of `metrics.csv` now (every row is flushed as it is written):
+    /// the position a checkpoint records.
+    pub fn csv_bytes(&self) -> Result<u64> {
+        Ok(std::fs::metadata(&self.csv).with_context(|| format!("cannot read {}", self.csv.display()))?.len())
     }
 
     /// Adds another sink.

@@ -32,6 +32,15 @@ impl RunDir {
         Ok(Self { path })
     }
 
+    /// An existing run folder, to continue a run in it (`--resume`).
+    pub fn open(path: &Path) -> Result<Self> {
+        if !path.join("config.toml").is_file() {
+            bail!("{}: not a run folder (no config.toml)", path.display());
+        }
+        crate::signals::set_run_dir(path.to_path_buf());
+        Ok(Self { path: path.to_path_buf() })
+    }
+
     /// `results/<experiment>/<UTC time>-<tag>`, with a numeric suffix if that exists already.
     pub fn default_path(experiment: &str, tag: &str) -> PathBuf {
         let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");

@@ -2,17 +2,21 @@
 //! (preset or `--config`, then `--set`, then flags), check it, then train with
 //! a progress bar and `metrics.csv`, evaluate, and write the weights, the
 //! learning curve, a GIF and `summary.json` (last). `--seeds` fans out into
-//! child processes and aggregates them.
+//! child processes and aggregates them; `--checkpoint-every` writes
+//! checkpoints and `--resume` continues a run from its last one.
 
 use crate::algos::AlgoConfig;
+use crate::checkpoint;
 use crate::cli::CommonArgs;
+use crate::config::RunRecord;
 use crate::metrics::Metrics;
 use crate::plot::{self, Reference, Series};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
 use crate::{device, multi_seed, summary, video};
-use anyhow::Result;
+use anyhow::{anyhow, bail, Result};
 use nnlab_agents::{evaluate, record_episode, EpisodeRecord, Observer, Stats};
+use nnlab_torch::state::TrainState;
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -36,6 +40,39 @@ struct RunObserver {
     error: Option<anyhow::Error>,
     /// The agent's latest statistics (from `on_update`), written with each episode.
     stats: Vec<(&'static str, Option<f64>)>,
+    run: RunDir,
+    checkpoints: Option<checkpoint::Schedule>,
+    /// Wall-clock seconds of the earlier attempts of a resumed run.
+    elapsed_before: f64,
+    started: Instant,
+}
+
+impl RunObserver {
+    /// The run's part of a checkpoint: the curves, the metrics position and the time so far.
+    fn save_into(&self, s: &mut TrainState, step: usize) -> Result<()> {
+        checkpoint::put_metrics_position(s, self.metrics.csv_bytes()?, step as u64)?;
+        checkpoint::put_points(s, "run.curve", &self.curve);
+        checkpoint::put_points(s, "run.losses", &self.losses);
+        s.put("run.loss_name", &self.loss_name)?;
+        s.put_f64s("run.elapsed_s", &[self.elapsed_before + self.started.elapsed().as_secs_f64()]);
+        Ok(())
+    }
+
+    /// Restores what [`RunObserver::save_into`] saved.
+    fn restore(&mut self, s: &TrainState) -> Result<()> {
+        self.curve = checkpoint::points(s, "run.curve")?;
+        self.losses = checkpoint::points(s, "run.losses")?;
+        let name: Option<String> = s.get("run.loss_name")?;
+        self.loss_name = match name.as_deref() {
+            None => None,
+            Some("loss") => Some("loss"),
+            Some("value_loss") => Some("value_loss"),
+            Some(other) => bail!("the checkpoint names an unknown loss `{other}`"),
+        };
+        self.recent = self.curve.iter().rev().take(100).rev().map(|p| p.1).collect();
+        self.elapsed_before = s.f64s("run.elapsed_s")?.first().copied().unwrap_or(0.0);
+        Ok(())
+    }
 }
 
 impl Observer for RunObserver {
@@ -71,6 +108,22 @@ impl Observer for RunObserver {
     fn stop_requested(&self) -> bool {
         self.error.is_some()
     }
+    fn checkpoint_due(&self, global_step: usize) -> bool {
+        self.error.is_none() && self.checkpoints.is_some_and(|c| c.due(global_step as u64))
+    }
+    fn on_checkpoint(&mut self, global_step: usize, agent: TrainState) {
+        let mut state = TrainState::new();
+        state.put_part("agent", agent);
+        let written = self.save_into(&mut state, global_step).and_then(|()| checkpoint::write(&self.run, &state));
+        match written {
+            Ok(()) => {
+                if let Some(c) = &mut self.checkpoints {
+                    c.taken(global_step as u64);
+                }
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
 }
 
 /// Loads the config from `--config` or `preset`, then `--set`, `--seed` and `--total-timesteps`.
@@ -100,6 +153,9 @@ fn solved_line(env_id: &str) -> Vec<Reference> {
 /// refused, and so is a `--config` for another environment (`train` sets
 /// `env_id` from `--env` over a `--config` file's).
 pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>, env_id: &str) -> Result<()> {
+    if let Some(dir) = &args.shared.resume {
+        return resume::<C>(name, args, dir);
+    }
     let contradicts = |s: &&String| s.split_once('=').is_some_and(|(k, v)| k.trim() == "env_id" && v.trim().trim_matches(|c| c == '"' || c == '\'') != env_id);
     if let Some(s) = args.shared.set.iter().find(contradicts) {
         anyhow::bail!("--set {s} contradicts the environment of {name} ({env_id}); choose the environment with `train --algo {} --env ID`", C::ALGO);
@@ -134,7 +190,7 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>,
         crate::out!("results: {}", root.display());
         return Ok(());
     }
-    let (run, device) = args.shared.start_run(name, &cfg, cfg.seed())?;
+    let (run, device, record) = args.shared.start_run(name, Some(C::ALGO), args.no_gif, &cfg, cfg.seed())?;
     if !args.shared.quiet {
         let numerics = nnlab_torch::numerics::current().unwrap_or_default();
         eprintln!(
@@ -145,20 +201,76 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>,
             run.path().display()
         );
     }
+    train_and_report(&cfg, run, device, &record, args.shared.quiet, None)
+}
+
+/// `--resume RUN_DIR`: continues the run in `dir` from its last checkpoint
+/// (from step 0 when it has none), with the config and options it recorded.
+fn resume<C: AlgoConfig>(name: &str, args: &CommonArgs, dir: &std::path::Path) -> Result<()> {
+    let run = RunDir::open(dir)?;
+    let config_path = run.file("config.toml");
+    let record = crate::config::run_record(&config_path)?
+        .ok_or_else(|| anyhow!("{}: config.toml has no [run] table (not written by nnlab); cannot resume", dir.display()))?;
+    match record.algo.as_deref() {
+        Some(algo) if algo == C::ALGO => {}
+        Some(algo) => bail!("{} is a {algo} run, not {}; resume it with `train --resume {}`", dir.display(), C::ALGO, dir.display()),
+        None => bail!("{} is not an RL run; resume it with the binary that made it ({})", dir.display(), record.experiment.as_deref().unwrap_or("unknown")),
+    }
+    if run.file("summary.json").exists() {
+        if !args.shared.quiet {
+            eprintln!("{name}: {} is finished already (summary.json); nothing to resume", dir.display());
+        }
+        crate::out!("results: {}", dir.display());
+        return Ok(());
+    }
+    let cfg: C = crate::config::load(crate::config::Source::File(&config_path), &[])?;
+    cfg.check()?;
+    let device = args.shared.init_torch_for(&record)?;
+    let state = checkpoint::read(dir)?;
+    if !args.shared.quiet {
+        let at = match &state {
+            Some(s) => format!("from its checkpoint at step {}", s.get::<u64>("metrics.step")?),
+            None => "from step 0 (no checkpoint yet)".to_string(),
+        };
+        eprintln!("{name}: resuming {} {at} on {}", dir.display(), device::name(device));
+    }
+    let record = RunRecord { no_gif: record.no_gif || args.no_gif, ..record };
+    train_and_report(&cfg, run, device, &record, args.shared.quiet, state)
+}
+
+/// Trains (from the start, or from `state`), then evaluates and writes the
+/// weights, the plots, the GIF and `summary.json`.
+fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, record: &RunRecord, quiet: bool, state: Option<TrainState>) -> Result<()> {
+    let name = record.experiment.clone().unwrap_or_else(|| C::ALGO.to_string());
+    let mut agent = cfg.build(device)?;
+    let (metrics, start_step) = match &state {
+        Some(s) => {
+            let (bytes, step) = checkpoint::metrics_position(s, &run.file("metrics.csv"))?;
+            (Metrics::resume_for_run(&run, record.allow_nan, bytes, step)?, step)
+        }
+        None => (Metrics::for_run(&run, record.allow_nan)?, 0),
+    };
     let mut observer = RunObserver {
-        metrics: Metrics::for_run(&run, args.shared.allow_nan)?,
-        progress: Progress::new(cfg.total_timesteps() as u64, args.shared.quiet),
+        metrics,
+        progress: Progress::new(cfg.total_timesteps() as u64, quiet),
         recent: VecDeque::new(),
         curve: Vec::new(),
         losses: Vec::new(),
         loss_name: None,
         error: None,
         stats: Vec::new(),
+        run: run.clone(),
+        checkpoints: record.checkpoint_every.map(|every| checkpoint::Schedule::new(every, start_step)),
+        elapsed_before: 0.0,
+        started: Instant::now(),
     };
-    let start = Instant::now();
-    let mut agent = cfg.build(device)?;
+    if let Some(s) = &state {
+        agent.restore_train_state(&s.part("agent"))?;
+        observer.restore(s)?;
+        observer.progress.set_step(start_step);
+    }
     let stats = agent.train(&mut observer)?;
-    let wall_time_s = start.elapsed().as_secs_f64();
+    let wall_time_s = observer.elapsed_before + observer.started.elapsed().as_secs_f64();
     observer.progress.finish();
     if let Some(e) = observer.error.take() {
         return Err(e);
@@ -176,7 +288,7 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>,
         &solved_line(cfg.env_id()),
         lower.as_ref(),
     )?;
-    if !args.no_gif {
+    if !record.no_gif {
         let frames: Vec<_> = record_episode(agent.as_mut(), eval_seed, 2)?.iter().map(video::downscale2).collect();
         video::write_gif(&run.file("episode.gif"), &frames, 4)?;
     }
@@ -185,7 +297,7 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>,
         C::ALGO,
         cfg.seed(),
         device,
-        args.shared.threads,
+        record.threads,
         &stats.episode_returns,
         &eval_returns,
         cfg.total_timesteps(),
@@ -193,7 +305,7 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>,
         wall_time_s,
     );
     run.write_atomic("summary.json", serde_json::to_string_pretty(&s)?.as_bytes())?;
-    if !args.shared.quiet {
+    if !quiet {
         eprintln!(
             "{name}: train return (last 100) {:.2}, eval {:.2} over {} episodes, {:.1} s, {:.0} steps/s",
             s.train_return_last100,

@@ -102,7 +102,7 @@ impl<'a> Experiment<'a> {
             return Ok(None);
         }
         let data = prepare(&config)?;
-        let (dir, device) = self.shared.start_run(self.name, &config, config.seed())?;
+        let (dir, device, _) = self.shared.start_run(self.name, None, false, &config, config.seed())?;
         let metrics = Metrics::for_run(&dir, self.shared.allow_nan)?;
         Ok(Some((Run { config, dir, device, metrics, quiet: self.shared.quiet, threads: self.shared.threads }, data)))
     }

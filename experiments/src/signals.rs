@@ -30,7 +30,8 @@ pub fn install(name: &'static str) {
         let dir = RUN_DIR.lock().ok().and_then(|d| d.clone());
         match dir {
             Some(d) => eprintln!(
-                "{name}: stopped by a signal; {} keeps config.toml and metrics.csv up to the last finished row (no summary.json: an unfinished run)",
+                "{name}: stopped by a signal; {} keeps config.toml, metrics.csv up to the last finished row and its last checkpoint, if any (no summary.json: an unfinished run; continue it with --resume {})",
+                d.display(),
                 d.display()
             ),
             None => eprintln!("{name}: stopped by a signal before a run folder was made"),

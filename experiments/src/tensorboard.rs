@@ -71,7 +71,13 @@ impl TensorBoardSink {
     pub fn create(dir: &Path, config_toml: Option<&str>) -> Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let host = gethostname::gethostname().to_string_lossy().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
-        let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        // TensorBoard reads a folder's files in name order: a resumed run's file must sort after the earlier ones.
+        let earlier = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("events.out.tfevents.")?.split('.').next()?.parse::<u64>().ok())
+            .max();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let secs = earlier.map_or(now, |t| now.max(t + 1));
         let path = dir.join(format!("events.out.tfevents.{secs:010}.{host}.{}.nnlab", std::process::id()));
         let file = File::options().create_new(true).write(true).open(&path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut sink = Self { writer: RecordWriter::new(BufWriter::new(file)), path, started: Instant::now(), first_step: None };

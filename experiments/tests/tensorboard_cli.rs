@@ -4,45 +4,11 @@
 //! and every scalar must equal its `metrics.csv` cell (as f32), at its step,
 //! under CleanRL's tag names; `charts/SPS` and the `hyperparameters` text are there.
 
-use serde_json::Value;
+mod common;
+
+use common::{assert_scalars_match_csv, read_with_tensorboard};
 use std::path::Path;
 use std::process::Command;
-
-/// TensorBoard's reading of `run/tb`: `{"scalars": {tag: [[step, value]]}, "text": {tag: [..]}}`.
-fn read_with_tensorboard(run: &Path) -> Value {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.pytools/bin/python");
-    assert!(python.exists(), "{} is missing: run ./scripts/setup.sh (it installs Python TensorBoard)", python.display());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/tb_dump.py");
-    let o = Command::new(&python).arg(&script).arg(run.join("tb")).output().expect("python runs");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).expect("JSON from tb_dump.py")
-}
-
-/// Checks every non-empty `metrics.csv` cell against the scalar of its tag; returns the tags seen.
-fn assert_scalars_match_csv(run: &Path, tb: &Value) -> Vec<String> {
-    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    let mut tags = Vec::new();
-    for (col, name) in header.iter().enumerate().skip(1) {
-        let tag = nnlab_experiments::tensorboard::tag(header[0], name);
-        let want: Vec<(i64, f64)> =
-            rows.iter().filter(|r| !r[col].is_empty()).map(|r| (r[0].parse().unwrap(), f64::from(r[col].parse::<f64>().unwrap() as f32))).collect();
-        let got: Vec<(i64, f64)> = tb["scalars"][&tag]
-            .as_array()
-            .unwrap_or_else(|| panic!("{}: no tag {tag} for column {name}", run.display()))
-            .iter()
-            .map(|e| (e[0].as_i64().unwrap(), e[1].as_f64().unwrap()))
-            .collect();
-        assert!(!want.is_empty(), "{name}: a column with no values");
-        assert_eq!(got, want, "{}: {tag} differs from metrics.csv column {name}", run.display());
-        tags.push(tag);
-    }
-    let text = tb["text"]["hyperparameters"][0].as_str().expect("the config as text");
-    assert!(text.starts_with("|param|value|") && text.contains("|seed|"), "{text}");
-    tags
-}
 
 fn run(bin: &str, out: &Path, args: &[&str]) {
     let o = Command::new(bin).args(args).args(["--quiet", "--out", out.to_str().unwrap()]).output().unwrap();

@@ -17,11 +17,11 @@ use nnlab_experiments::runner::Preset;
 #[command(version)]
 struct Args {
     /// The algorithm.
-    #[arg(long, value_parser = algo_value_parser())]
-    algo: String,
+    #[arg(long, value_parser = algo_value_parser(), required_unless_present = "resume", conflicts_with = "resume")]
+    algo: Option<String>,
     /// Gymnasium id: CartPole-v1, MountainCar-v0, MountainCarContinuous-v0, Acrobot-v1, Pendulum-v1.
-    #[arg(long)]
-    env: String,
+    #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
+    env: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -29,16 +29,37 @@ struct Args {
 fn main() -> std::process::ExitCode {
     nnlab_experiments::main_wrapper("train", || {
         let mut args: Args = parse_args()?;
-        nnlab_envs::registry::spec(&args.env)?;
-        let algorithm = find(&args.algo)?;
+        if let Some(dir) = &args.common.shared.resume {
+            // The algorithm and environment of the run in the folder.
+            let (algo, env) = recorded_run(dir)?;
+            let algorithm = find(&algo)?;
+            return (algorithm.run)(&format!("{algo}_{env}"), &args.common, None, &env);
+        }
+        let (algo, env) = (args.algo.clone().expect("required by clap"), args.env.clone().expect("required by clap"));
+        nnlab_envs::registry::spec(&env)?;
+        let algorithm = find(&algo)?;
         let algo = algorithm.name;
-        let shipped = preset(algo, &args.env);
+        let shipped = preset(algo, &env);
         if shipped.is_none() || args.common.shared.config.is_some() {
             // Defaults or a user file: the environment comes from --env (which beats the file's env_id).
-            args.common.shared.set.push(format!("env_id=\"{}\"", args.env));
+            args.common.shared.set.push(format!("env_id=\"{env}\""));
         }
-        let preset = shipped.or(Some(Preset { name: format!("{algo} defaults (no shipped preset for {})", args.env), text: String::new() }));
-        let name = format!("{algo}_{}", args.env);
-        (algorithm.run)(&name, &args.common, preset, &args.env)
+        let preset = shipped.or(Some(Preset { name: format!("{algo} defaults (no shipped preset for {env})"), text: String::new() }));
+        let name = format!("{algo}_{env}");
+        (algorithm.run)(&name, &args.common, preset, &env)
     })
+}
+
+/// The algorithm (from the `[run]` table) and environment (`env_id`) of the run in `dir`.
+fn recorded_run(dir: &std::path::Path) -> anyhow::Result<(String, String)> {
+    let path = dir.join("config.toml");
+    if !path.is_file() {
+        anyhow::bail!("{}: not a run folder (no config.toml)", dir.display());
+    }
+    let record = nnlab_experiments::config::run_record(&path)?;
+    let algo = record.and_then(|r| r.algo).ok_or_else(|| anyhow::anyhow!("{} is not an RL run made by nnlab (no algo in its [run] table)", dir.display()))?;
+    let table: toml::Table =
+        nnlab_experiments::config::read_config_text(&path)?.parse().map_err(|_| anyhow::anyhow!("{} is not valid TOML", path.display()))?;
+    let env = table.get("env_id").and_then(|v| v.as_str()).ok_or_else(|| anyhow::anyhow!("{} has no env_id", path.display()))?;
+    Ok((algo, env.to_string()))
 }

@@ -1,0 +1,119 @@
+//! Checkpoints of a run folder: `<run>/checkpoint/state.safetensors`, one
+//! file holding the trainer's complete state (a [`TrainState`]: weights,
+//! optimiser, random streams, environments, buffers, normalisers, counters)
+//! and the run's own (how far `metrics.csv` had got, the curves the plots
+//! draw, the wall time so far). It is replaced atomically (a temporary file
+//! in the same folder, synced, then renamed), so a run killed at any moment,
+//! also while writing it, leaves either the previous checkpoint or the new one.
+//!
+//! `--resume RUN_DIR` reads it back: the rows of `metrics.csv` after the
+//! checkpoint are cut, TensorBoard is told that the run restarted there (it
+//! then drops the later events of earlier files), and training continues
+//! from the saved state, so that the finished run's `metrics.csv` and weights
+//! are byte-identical to an uninterrupted run's.
+
+use crate::run_dir::RunDir;
+use anyhow::{bail, Context, Result};
+use nnlab_torch::state::TrainState;
+use std::path::Path;
+
+/// The checkpoint folder inside a run folder.
+pub const DIR: &str = "checkpoint";
+/// The state file inside it.
+pub const FILE: &str = "state.safetensors";
+
+/// When to take checkpoints: every `every` steps (or epochs).
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    every: u64,
+    next: u64,
+}
+
+impl Schedule {
+    /// Every `every` steps, the first after `after` (0 for a new run, the
+    /// checkpoint's step for a resumed one).
+    pub fn new(every: u64, after: u64) -> Self {
+        Self { every, next: (after / every + 1) * every }
+    }
+
+    /// Whether a checkpoint is due at `step`.
+    pub fn due(&self, step: u64) -> bool {
+        step >= self.next
+    }
+
+    /// Records a checkpoint taken at `step`.
+    pub fn taken(&mut self, step: u64) {
+        self.next = (step / self.every + 1) * self.every;
+    }
+}
+
+/// Writes `state` as the run's checkpoint, atomically.
+pub fn write(run: &RunDir, state: &TrainState) -> Result<()> {
+    let dir = run.file(DIR);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::run_dir::write_atomic(&dir.join(FILE), &state.to_bytes()?)
+}
+
+/// The run's last checkpoint, if it has one. Temporary files of a write that
+/// was interrupted are removed.
+pub fn read(run_dir: &Path) -> Result<Option<TrainState>> {
+    let dir = run_dir.join(DIR);
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(".partial-") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    let path = dir.join(FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    TrainState::from_bytes(&bytes).map(Some).with_context(|| format!("{} is damaged", path.display()))
+}
+
+/// The position of `metrics.csv` in a checkpoint: its length in bytes then.
+pub fn put_metrics_position(state: &mut TrainState, csv_bytes: u64, step: u64) -> Result<()> {
+    state.put("metrics.csv_bytes", &csv_bytes)?;
+    state.put("metrics.step", &step)
+}
+
+/// `(csv_bytes, step)` stored by [`put_metrics_position`], checked against
+/// the file: a `metrics.csv` shorter than at the checkpoint cannot be continued.
+pub fn metrics_position(state: &TrainState, csv: &Path) -> Result<(u64, u64)> {
+    let (bytes, step): (u64, u64) = (state.get("metrics.csv_bytes")?, state.get("metrics.step")?);
+    let len = std::fs::metadata(csv).map(|m| m.len()).unwrap_or(0);
+    if len < bytes {
+        bail!("{} has {len} bytes, fewer than the {bytes} it had at the checkpoint; the run cannot be continued", csv.display());
+    }
+    Ok((bytes, step))
+}
+
+/// Pairs `(x, y)` as one flat f64 list (for curves in a [`TrainState`]).
+pub fn put_points(state: &mut TrainState, name: &str, points: &[(f64, f64)]) {
+    let flat: Vec<f64> = points.iter().flat_map(|&(x, y)| [x, y]).collect();
+    state.put_f64s(name, &flat);
+}
+
+/// The points stored by [`put_points`].
+pub fn points(state: &TrainState, name: &str) -> Result<Vec<(f64, f64)>> {
+    Ok(state.f64s(name)?.chunks_exact(2).map(|c| (c[0], c[1])).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_fires_at_each_multiple_once() {
+        let mut s = Schedule::new(100, 0);
+        assert!(!s.due(99) && s.due(100));
+        s.taken(130);
+        assert!(!s.due(199) && s.due(200));
+        let resumed = Schedule::new(100, 130);
+        assert!(!resumed.due(199) && resumed.due(205));
+    }
+}

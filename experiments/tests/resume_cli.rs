@@ -1,0 +1,125 @@
+//! Never lose a run: runs killed with SIGKILL (from this process, at several
+//! points, also with a checkpoint write cut short) and continued with
+//! `--resume` end with the same `metrics.csv` and `model.safetensors`, byte
+//! for byte, as uninterrupted runs of the same seed (portable numerics), and
+//! TensorBoard reads the resumed event files as the same scalars.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn rows(csv: &Path) -> usize {
+    std::fs::read_to_string(csv).map(|t| t.lines().count()).unwrap_or(0)
+}
+
+/// Starts `bin args`, waits until its `metrics.csv` has `kill_at_rows` rows
+/// (or it exits), then kills it with SIGKILL. Returns whether it was killed.
+fn run_until(bin: &str, args: &[&str], out: &Path, kill_at_rows: usize) -> bool {
+    let mut child = Command::new(bin).args(args).arg("--quiet").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if rows(&out.join("metrics.csv")) >= kill_at_rows {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return true;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "the run took too long");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    false
+}
+
+fn finish(bin: &str, dir: &Path) -> String {
+    let o = Command::new(bin).args(["--resume", dir.to_str().unwrap(), "--quiet"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn assert_same_run(a: &Path, b: &Path) {
+    for f in ["metrics.csv", "model.safetensors"] {
+        assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(), "{f} differs after resuming");
+    }
+    // TensorBoard drops what the killed processes wrote past their checkpoints.
+    common::assert_scalars_match_csv(b, &common::read_with_tensorboard(b));
+}
+
+/// An uninterrupted run in `tmp/straight`, and one killed at a third, a half
+/// and four fifths of its rows and resumed each time, in `tmp/killed`.
+fn killed_three_times_matches(bin: &str, args: &[&str], every: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (straight, killed) = (tmp.path().join("straight"), tmp.path().join("killed"));
+    let o = Command::new(bin).args(args).args(["--quiet", "--out", straight.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let total = rows(&straight.join("metrics.csv"));
+    let first: Vec<&str> = [args, &["--checkpoint-every", every, "--out", killed.to_str().unwrap()]].concat();
+    let resume = ["--resume", killed.to_str().unwrap()];
+    let mut kills = 0;
+    for (k, fraction) in [0.33, 0.5, 0.8].iter().enumerate() {
+        let at = (total as f64 * fraction) as usize;
+        if k == 2 {
+            // As a kill during a checkpoint write leaves it: a partial file beside the last good state.
+            std::fs::write(killed.join("checkpoint/.partial-interrupted.safetensors"), b"half a checkpoint").unwrap();
+        }
+        kills += run_until(bin, if k == 0 { &first } else { &resume }, &killed, at) as usize;
+        assert!(killed.join("checkpoint/state.safetensors").exists(), "a checkpoint before kill {k}");
+    }
+    assert!(kills >= 2, "the runs ended before they could be killed ({kills} kills)");
+    assert!(finish(bin, &killed).contains("results:"));
+    assert!(!killed.join("checkpoint/.partial-interrupted.safetensors").exists());
+    assert_same_run(&straight, &killed);
+    // Resuming a finished run changes nothing.
+    let before = std::fs::read(killed.join("summary.json")).unwrap();
+    finish(bin, &killed);
+    assert_eq!(before, std::fs::read(killed.join("summary.json")).unwrap());
+}
+
+#[test]
+fn ppo_killed_three_times_ends_byte_identical() {
+    let args = ["--algo", "ppo", "--env", "CartPole-v1", "--total-timesteps", "40000", "--seed", "3", "--numerics", "portable", "--no-gif"];
+    killed_three_times_matches(env!("CARGO_BIN_EXE_train"), &args, "1024");
+}
+
+#[test]
+fn dqn_killed_three_times_ends_byte_identical() {
+    let args = ["--total-timesteps", "15000", "--set", "learning_starts=2000", "--seed", "5", "--numerics", "portable", "--no-gif"];
+    killed_three_times_matches(env!("CARGO_BIN_EXE_dqn_cartpole"), &args, "1000");
+}
+
+#[test]
+fn a_run_killed_before_its_first_checkpoint_starts_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_train");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let args = ["--algo", "a2c", "--env", "CartPole-v1", "--total-timesteps", "20000", "--seed", "2", "--numerics", "portable", "--no-gif"];
+    let o = Command::new(bin).args(args).args(["--quiet", "--out", a.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success());
+    let first: Vec<&str> = [&args[..], &["--checkpoint-every", "1000000", "--out", b.to_str().unwrap()]].concat();
+    assert!(run_until(bin, &first, &b, rows(&a.join("metrics.csv")) / 2), "killed half way");
+    assert!(!b.join("checkpoint").exists());
+    finish(bin, &b);
+    assert_same_run(&a, &b);
+}
+
+#[test]
+fn resume_refuses_what_it_cannot_continue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let one_line = |o: std::process::Output, needle: &str| {
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(!o.status.success() && err.trim().lines().count() == 1 && err.contains(needle), "{err}");
+    };
+    let dqn = env!("CARGO_BIN_EXE_dqn_cartpole");
+    one_line(Command::new(dqn).args(["--resume", tmp.path().to_str().unwrap()]).output().unwrap(), "not a run folder");
+    let ppo = tmp.path().join("ppo");
+    let o = Command::new(env!("CARGO_BIN_EXE_train"))
+        .args(["--algo", "ppo", "--env", "CartPole-v1", "--total-timesteps", "2048", "--quiet", "--no-gif", "--out", ppo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    one_line(Command::new(dqn).args(["--resume", ppo.to_str().unwrap()]).output().unwrap(), "is a ppo run");
+    let usage = Command::new(dqn).args(["--resume", ppo.to_str().unwrap(), "--seed", "3"]).output().unwrap();
+    assert_eq!(usage.status.code(), Some(2), "--resume reads the seed from the folder");
+}
