@@ -120,6 +120,7 @@ impl SharedArgs {
             checkpoint_every: self.checkpoint_every,
             no_gif,
             allow_nan: self.allow_nan,
+            args: own_flags(&std::env::args().skip(1).collect::<Vec<_>>()),
             ..crate::config::RunRecord::new(mode, self.threads)
         };
         run.write_atomic("config.toml", crate::config::to_toml_with_run(config, &record)?.as_bytes())?;
@@ -235,10 +236,64 @@ pub struct ImageExperimentArgs {
     pub data: ImageDataArgs,
 }
 
+/// The flags of [`SharedArgs`] and the RL ones that a run records elsewhere
+/// (`config.toml`, its `[run]` table): with a value, then without.
+const RECORDED_FLAGS: [&str; 12] = [
+    "--seed",
+    "--config",
+    "--set",
+    "--device",
+    "--threads",
+    "--numerics",
+    "--out",
+    "--checkpoint-every",
+    "--seeds",
+    "--resume",
+    "--total-timesteps",
+    "--epochs",
+];
+const RECORDED_SWITCHES: [&str; 5] = ["--quiet", "--allow-nan", "--print-config", "--no-gif", "--help"];
+
+/// A binary's own flags in `argv` (`--data-dir DIR`, `--eval-every 100`, ...):
+/// what is left without the shared flags, which the run records in its config.
+pub fn own_flags(argv: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < argv.len() {
+        let a = &argv[i];
+        let name = a.split('=').next().unwrap_or(a);
+        if RECORDED_FLAGS.contains(&name) {
+            i += if a.contains('=') { 1 } else { 2 };
+        } else if RECORDED_SWITCHES.contains(&a.as_str()) {
+            i += 1;
+        } else {
+            out.push(a.clone());
+            i += 1;
+        }
+    }
+    out
+}
+
 /// [`parse_args`] for a flags struct shared by several binaries, with the
-/// binary's own one-line description for `--help`.
+/// binary's own one-line description for `--help`. With `--resume RUN_DIR`,
+/// the binary's own flags recorded in that run come back first.
 pub fn parse_args_about<T: clap::Parser>(about: &'static str) -> T {
-    let matches = T::command().about(about).get_matches();
+    parse_resumable(T::command().about(about))
+}
+
+/// [`parse_args`] for a binary of the experiment scaffold: with `--resume
+/// RUN_DIR`, the binary's own flags recorded in that run come back first.
+pub fn parse_args_resumable<T: clap::Parser>() -> T {
+    parse_resumable(T::command())
+}
+
+fn parse_resumable<T: clap::Parser>(command: clap::Command) -> T {
+    let mut argv: Vec<String> = std::env::args().collect();
+    if let Some(dir) = argv.iter().position(|a| a == "--resume").and_then(|i| argv.get(i + 1)) {
+        let recorded = crate::config::run_record(&std::path::Path::new(dir).join("config.toml")).ok().flatten().map(|r| r.args).unwrap_or_default();
+        argv.splice(1..1, recorded);
+    }
+    let matches = command.get_matches_from(argv);
     T::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 

@@ -44,12 +44,15 @@ pub struct RunRecord {
     /// `--allow-nan`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_nan: bool,
+    /// The binary's own flags (`--data-dir DIR`, `--eval-every N`, ...), which `--resume` gives it again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
 }
 
 impl RunRecord {
     /// The record of a run with these numerics and threads, and no other option.
     pub fn new(numerics: nnlab_torch::numerics::Numerics, threads: i32) -> Self {
-        Self { numerics, threads, experiment: None, algo: None, checkpoint_every: None, no_gif: false, allow_nan: false }
+        Self { numerics, threads, experiment: None, algo: None, checkpoint_every: None, no_gif: false, allow_nan: false, args: Vec::new() }
     }
 }
 

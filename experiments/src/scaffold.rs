@@ -8,12 +8,20 @@
 //! is refused before a run folder exists), sets up torch and creates the run
 //! folder with `config.toml` and [`Metrics`]. [`Run::finish`] writes
 //! `summary.json` last, with the seed and the provenance record added.
+//!
+//! With `--checkpoint-every N` the binary's loop calls
+//! [`Run::checkpoint_if_due`] after each epoch (or step) with its trainer's
+//! state; `--resume RUN_DIR` gives that state back ([`Run::resumed`]) and the
+//! loop goes on after [`Run::start_after`], with `metrics.csv` cut back to
+//! the checkpoint (see [`crate::checkpoint`]).
 
+use crate::checkpoint;
 use crate::cli::{SeedsArg, SharedArgs};
 use crate::metrics::Metrics;
 use crate::run_dir::RunDir;
 use crate::summary::Provenance;
-use anyhow::Result;
+use anyhow::{anyhow, bail, Result};
+use nnlab_torch::state::TrainState;
 use serde::{de::DeserializeOwned, Serialize};
 use tch::Device;
 
@@ -72,6 +80,9 @@ pub struct Run<C> {
     /// `--quiet`.
     pub quiet: bool,
     threads: i32,
+    checkpoints: Option<checkpoint::Schedule>,
+    resumed: Option<TrainState>,
+    start_after: u64,
 }
 
 impl<'a> Experiment<'a> {
@@ -89,6 +100,9 @@ impl<'a> Experiment<'a> {
         adjust: impl FnOnce(&mut C) -> Result<()>,
         prepare: impl FnOnce(&C) -> Result<D>,
     ) -> Result<Option<(Run<C>, D)>> {
+        if let Some(dir) = &self.shared.resume {
+            return self.resume(dir, prepare);
+        }
         if let Some(list) = self.seeds.seeds.as_ref().filter(|_| !self.shared.print_config) {
             crate::multi_seed::sweep(self.name, list, self.shared.out.clone(), self.summary_keys)?;
             return Ok(None);
@@ -102,9 +116,48 @@ impl<'a> Experiment<'a> {
             return Ok(None);
         }
         let data = prepare(&config)?;
-        let (dir, device, _) = self.shared.start_run(self.name, None, false, &config, config.seed())?;
+        let (dir, device, record) = self.shared.start_run(self.name, None, false, &config, config.seed())?;
         let metrics = Metrics::for_run(&dir, self.shared.allow_nan)?;
-        Ok(Some((Run { config, dir, device, metrics, quiet: self.shared.quiet, threads: self.shared.threads }, data)))
+        let checkpoints = record.checkpoint_every.map(|every| checkpoint::Schedule::new(every, 0));
+        let run = Run { config, dir, device, metrics, quiet: self.shared.quiet, threads: self.shared.threads, checkpoints, resumed: None, start_after: 0 };
+        Ok(Some((run, data)))
+    }
+
+    /// `--resume RUN_DIR`: the run in `dir` with its recorded config and
+    /// options, and its last checkpoint (if any).
+    fn resume<C: ExperimentConfig, D>(&self, dir: &std::path::Path, prepare: impl FnOnce(&C) -> Result<D>) -> Result<Option<(Run<C>, D)>> {
+        let run_dir = RunDir::open(dir)?;
+        let config_path = run_dir.file("config.toml");
+        let record = crate::config::run_record(&config_path)?
+            .ok_or_else(|| anyhow!("{}: config.toml has no [run] table (not written by nnlab); cannot resume", dir.display()))?;
+        if record.experiment.as_deref() != Some(self.name) {
+            bail!("{} was made by {}, not {}; resume it with that binary", dir.display(), record.experiment.as_deref().unwrap_or("another binary"), self.name);
+        }
+        if run_dir.file("summary.json").exists() {
+            if !self.shared.quiet {
+                eprintln!("{}: {} is finished already (summary.json); nothing to resume", self.name, dir.display());
+            }
+            crate::out!("results: {}", dir.display());
+            return Ok(None);
+        }
+        let config: C = crate::config::load(crate::config::Source::File(&config_path), &[])?;
+        config.validate()?;
+        let data = prepare(&config)?;
+        let device = self.shared.init_torch_for(&record)?;
+        let state = checkpoint::read(dir)?;
+        let (metrics, start_after) = match &state {
+            Some(s) => {
+                let (bytes, index) = checkpoint::metrics_position(s, &run_dir.file("metrics.csv"))?;
+                (Metrics::resume_for_run(&run_dir, record.allow_nan, bytes, index)?, index)
+            }
+            None => (Metrics::for_run(&run_dir, record.allow_nan)?, 0),
+        };
+        if !self.shared.quiet {
+            eprintln!("{}: resuming {} after {start_after}", self.name, dir.display());
+        }
+        let checkpoints = record.checkpoint_every.map(|every| checkpoint::Schedule::new(every, start_after));
+        let run = Run { config, dir: run_dir, device, metrics, quiet: self.shared.quiet, threads: record.threads, checkpoints, resumed: state, start_after };
+        Ok(Some((run, data)))
     }
 }
 
@@ -125,6 +178,32 @@ impl<C: ExperimentConfig> Run<C> {
         let full = FullSummary { summary, seed: self.config.seed(), provenance: Provenance::new(self.device, self.threads) };
         self.dir.write_atomic("summary.json", serde_json::to_string_pretty(&full)?.as_bytes())?;
         crate::out!("results: {}", self.dir.path().display());
+        Ok(())
+    }
+
+    /// The binary's state saved at the checkpoint this run resumed from.
+    pub fn resumed(&self) -> Option<&TrainState> {
+        self.resumed.as_ref()
+    }
+
+    /// The epoch (or step) of that checkpoint: the loop goes on after it (0 for a new run).
+    pub fn start_after(&self) -> u64 {
+        self.start_after
+    }
+
+    /// After epoch (or step) `index`: writes a checkpoint with the binary's
+    /// `state` (its trainer's and its own: curves, times) when one is due.
+    pub fn checkpoint_if_due(&mut self, index: u64, state: impl FnOnce() -> Result<TrainState>) -> Result<()> {
+        let Some(schedule) = &mut self.checkpoints else {
+            return Ok(());
+        };
+        if !schedule.due(index) {
+            return Ok(());
+        }
+        let mut s = state()?;
+        checkpoint::put_metrics_position(&mut s, self.metrics.csv_bytes()?, index)?;
+        checkpoint::write(&self.dir, &s)?;
+        schedule.taken(index);
         Ok(())
     }
 

@@ -156,6 +156,23 @@ fn dcgan_trains_scores_with_the_shipped_classifier_and_reproduces() {
     for f in ["samples_epoch_01.png", "samples_epoch_02.png", "frechet.png", "losses.png", "generator.safetensors", "config.toml"] {
         assert!(a.join(f).exists(), "{f}");
     }
+    // Killed after its first epoch and resumed: the same numbers and generator.
+    let c = tmp.path().join("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dcgan_fashion_mnist"))
+        .args([&common[..], &["--checkpoint-every", "1", "--out", c.to_str().unwrap()]].concat())
+        .env("NNLAB_CACHE", &cache)
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() && std::fs::read_to_string(c.join("metrics.csv")).map(|t| t.lines().count()).unwrap_or(0) < 2 {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let resumed = dcgan(&["--resume", c.to_str().unwrap(), "--quiet"], &cache);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    for f in ["metrics.csv", "generator.safetensors"] {
+        assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(c.join(f)).unwrap(), "{f} after resuming");
+    }
     let o = dcgan(&["--data-dir", tmp.path().join("nowhere").to_str().unwrap(), "--out", tmp.path().join("c").to_str().unwrap()], &cache);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.trim().lines().count() == 1 && err.contains("--data-dir"), "{err}");

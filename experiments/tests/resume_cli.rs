@@ -40,7 +40,11 @@ fn finish(bin: &str, dir: &Path) -> String {
 }
 
 fn assert_same_run(a: &Path, b: &Path) {
-    for f in ["metrics.csv", "model.safetensors"] {
+    assert_same_files(a, b, &["metrics.csv", "model.safetensors"]);
+}
+
+fn assert_same_files(a: &Path, b: &Path, files: &[&str]) {
+    for f in files {
         assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(), "{f} differs after resuming");
     }
     // TensorBoard drops what the killed processes wrote past their checkpoints.
@@ -122,4 +126,68 @@ fn resume_refuses_what_it_cannot_continue() {
     one_line(Command::new(dqn).args(["--resume", ppo.to_str().unwrap()]).output().unwrap(), "is a ppo run");
     let usage = Command::new(dqn).args(["--resume", ppo.to_str().unwrap(), "--seed", "3"]).output().unwrap();
     assert_eq!(usage.status.code(), Some(2), "--resume reads the seed from the folder");
+}
+
+#[test]
+fn the_vae_killed_twice_ends_byte_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    common::write_data(&data, 2048, 256);
+    let bin = env!("CARGO_BIN_EXE_vae_fashion_mnist");
+    let (straight, killed) = (tmp.path().join("straight"), tmp.path().join("killed"));
+    let args = [
+        "--epochs",
+        "8",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--set",
+        "latent_dim=2",
+        "--set",
+        "hidden=64",
+        "--set",
+        "iw_samples=4",
+        "--numerics",
+        "portable",
+    ];
+    let o = Command::new(bin).args(args).args(["--quiet", "--out", straight.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let first: Vec<&str> = [&args[..], &["--checkpoint-every", "1", "--out", killed.to_str().unwrap()]].concat();
+    let resume = ["--resume", killed.to_str().unwrap()];
+    let mut kills = run_until(bin, &first, &killed, 3) as usize;
+    assert!(killed.join("checkpoint/state.safetensors").exists());
+    kills += run_until(bin, &resume, &killed, 6) as usize;
+    assert!(kills >= 1, "the runs ended before they could be killed");
+    // The data folder comes back from the run's record: no --data-dir needed.
+    finish(bin, &killed);
+    assert_same_run(&straight, &killed);
+}
+
+#[test]
+fn the_gan_on_a_mixture_resumes_byte_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_gan_mixture");
+    let (straight, killed) = (tmp.path().join("straight"), tmp.path().join("killed"));
+    let args = [
+        "--dataset",
+        "ring",
+        "--steps",
+        "800",
+        "--eval-every",
+        "100",
+        "--set",
+        "g_hidden=32",
+        "--set",
+        "d_hidden=32",
+        "--set",
+        "eval_samples=500",
+        "--numerics",
+        "portable",
+    ];
+    let o = Command::new(bin).args(args).args(["--quiet", "--out", straight.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let first: Vec<&str> = [&args[..], &["--checkpoint-every", "200", "--out", killed.to_str().unwrap()]].concat();
+    run_until(bin, &first, &killed, 6);
+    // --eval-every comes back from the run's record.
+    finish(bin, &killed);
+    assert_same_files(&straight, &killed, &["metrics.csv", "samples.png"]);
 }

@@ -11,6 +11,8 @@ use tch::{Device, Reduction, Tensor};
 pub struct Adversaries {
     /// The generator's variables (for saving).
     pub g_vs: nn::VarStore,
+    /// The discriminator's variables (for checkpoints).
+    pub d_vs: nn::VarStore,
     /// The generator.
     pub generator: nn::SequentialT,
     /// The discriminator (one logit per input).
@@ -38,7 +40,25 @@ impl Adversaries {
         let adam = nnlab_torch::optim::Adam { beta1, ..Default::default() };
         let g_opt = adam.build(&g_vs, learning_rate)?;
         let d_opt = adam.build(&d_vs, learning_rate)?;
-        Ok(Self { g_vs, generator, discriminator, g_opt, d_opt })
+        Ok(Self { g_vs, d_vs, generator, discriminator, g_opt, d_opt })
+    }
+
+    /// Both networks' variables and both optimisers, for checkpoints.
+    pub fn train_state(&self) -> Result<nnlab_torch::state::TrainState> {
+        let mut s = nnlab_torch::state::TrainState::new();
+        s.put_var_store("generator", &self.g_vs)?;
+        s.put_var_store("discriminator", &self.d_vs)?;
+        s.put_part("g_opt", self.g_opt.train_state()?);
+        s.put_part("d_opt", self.d_opt.train_state()?);
+        Ok(s)
+    }
+
+    /// Restores what [`Adversaries::train_state`] saved.
+    pub fn restore_train_state(&mut self, s: &nnlab_torch::state::TrainState) -> Result<()> {
+        s.copy_into_var_store("generator", &self.g_vs)?;
+        s.copy_into_var_store("discriminator", &self.d_vs)?;
+        self.g_opt.restore_train_state(&s.part("g_opt"))?;
+        self.d_opt.restore_train_state(&s.part("d_opt"))
     }
 
     /// Sets both optimisers' learning rate.

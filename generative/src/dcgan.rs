@@ -161,6 +161,21 @@ impl Dcgan {
         &self.nets.g_vs
     }
 
+    /// Everything needed to continue training exactly: both networks (batch-norm
+    /// statistics included), both optimisers and the random stream.
+    pub fn train_state(&self) -> Result<nnlab_torch::state::TrainState> {
+        let mut s = self.nets.train_state()?;
+        s.put("rng", &self.rng)?;
+        Ok(s)
+    }
+
+    /// Restores what [`Dcgan::train_state`] saved, into a DCGAN built with the same config.
+    pub fn restore_train_state(&mut self, s: &nnlab_torch::state::TrainState) -> Result<()> {
+        self.nets.restore_train_state(s)?;
+        self.rng = s.get("rng")?;
+        Ok(())
+    }
+
     /// Standard-normal latent vectors `[n, latent_dim]` from the run's RNG.
     pub fn latent(&mut self, n: usize) -> Tensor {
         standard_normal(&mut self.rng, &[n as i64, self.config.latent_dim], self.device)

@@ -204,6 +204,23 @@ impl Gan {
         GanStep { d_loss: f64::try_from(&d_loss).unwrap_or(f64::NAN), g_loss: f64::try_from(&g_loss).unwrap_or(f64::NAN) }
     }
 
+    /// Everything needed to continue training exactly: both networks and
+    /// optimisers, the random stream and the step count.
+    pub fn train_state(&self) -> Result<nnlab_torch::state::TrainState> {
+        let mut s = self.nets.train_state()?;
+        s.put("rng", &self.rng)?;
+        s.put("steps_done", &self.steps_done)?;
+        Ok(s)
+    }
+
+    /// Restores what [`Gan::train_state`] saved, into a GAN built with the same config.
+    pub fn restore_train_state(&mut self, s: &nnlab_torch::state::TrainState) -> Result<()> {
+        self.nets.restore_train_state(s)?;
+        self.rng = s.get("rng")?;
+        self.steps_done = s.get("steps_done")?;
+        Ok(())
+    }
+
     /// `n` generated samples `[x0, y0, ...]` (batch norm in evaluation mode).
     pub fn generate(&mut self, n: usize) -> anyhow::Result<Vec<f32>> {
         let z = self.normal(&[n as i64, self.config.latent_dim]);

@@ -130,6 +130,24 @@ impl VaeTrainer {
         &self.vs
     }
 
+    /// Everything needed to continue training exactly: the weights, the
+    /// optimiser and the random stream.
+    pub fn train_state(&self) -> Result<nnlab_torch::state::TrainState> {
+        let mut s = nnlab_torch::state::TrainState::new();
+        s.put_var_store("model", &self.vs)?;
+        s.put_part("optimizer", self.optimizer.train_state()?);
+        s.put("rng", &self.rng)?;
+        Ok(s)
+    }
+
+    /// Restores what [`VaeTrainer::train_state`] saved, into a trainer built with the same config.
+    pub fn restore_train_state(&mut self, s: &nnlab_torch::state::TrainState) -> Result<()> {
+        s.copy_into_var_store("model", &self.vs)?;
+        self.optimizer.restore_train_state(&s.part("optimizer"))?;
+        self.rng = s.get("rng")?;
+        Ok(())
+    }
+
     /// Standard-normal noise of `shape` from the trainer's RNG.
     pub fn noise(&mut self, shape: &[i64]) -> Tensor {
         standard_normal(&mut self.rng, shape, self.device)

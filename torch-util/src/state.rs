@@ -145,6 +145,28 @@ impl TrainState {
         serde_json::from_value(v.clone()).with_context(|| format!("reading the checkpoint's `{name}`"))
     }
 
+    /// Stores every variable of `vs` (trainable or not, such as batch-norm
+    /// statistics) under `prefix.<name>`.
+    pub fn put_var_store(&mut self, prefix: &str, vs: &tch::nn::VarStore) -> Result<()> {
+        for (name, t) in vs.variables() {
+            self.put_tensor(&format!("{prefix}.{name}"), &t)?;
+        }
+        Ok(())
+    }
+
+    /// Copies what [`TrainState::put_var_store`] stored into the variables of `vs`.
+    pub fn copy_into_var_store(&self, prefix: &str, vs: &tch::nn::VarStore) -> Result<()> {
+        let vars = vs.variables();
+        let stored = self.arrays.keys().filter(|k| k.strip_prefix(prefix).is_some_and(|r| r.starts_with('.'))).count();
+        if stored != vars.len() {
+            bail!("the checkpoint has {stored} `{prefix}` variables, the model {}", vars.len());
+        }
+        for (name, t) in vars {
+            self.copy_into(&format!("{prefix}.{name}"), &t)?;
+        }
+        Ok(())
+    }
+
     /// Stores every entry of `other` under `prefix.` (a part's state inside a whole).
     pub fn put_part(&mut self, prefix: &str, other: TrainState) {
         for (k, a) in other.arrays {

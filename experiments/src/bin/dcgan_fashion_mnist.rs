@@ -12,13 +12,15 @@
 //! `losses.png`, `generator.safetensors`, `summary.json`.
 
 use anyhow::{Context, Result};
+use nnlab_experiments::checkpoint;
 use nnlab_experiments::cli::{parse_args_about, ImageExperimentArgs};
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::scaffold::Experiment;
 use nnlab_experiments::{device, images};
 use nnlab_generative::classifier;
-use nnlab_generative::dcgan::{Dcgan, DcganConfig};
+use nnlab_generative::dcgan::{Dcgan, DcganConfig, DcganEpoch};
 use nnlab_generative::frechet::{frechet_distance, gaussian_stats};
+use nnlab_torch::state::TrainState;
 use serde::Serialize;
 use std::time::Instant;
 use tch::Tensor;
@@ -70,10 +72,19 @@ fn run() -> Result<()> {
     ));
 
     let mut gan = Dcgan::new(cfg.clone(), device)?;
+    // Drawn first from the run's stream, so that a resumed run (whose stream is restored after) draws the same.
     let fixed_z = gan.latent(64);
     let (mut fd_curve, mut d_curve, mut g_curve, mut times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut fd, mut last) = (f64::NAN, None);
-    for epoch in 1..=cfg.epochs {
+    if let Some(s) = run.resumed() {
+        gan.restore_train_state(&s.part("gan"))?;
+        (fd_curve, d_curve, g_curve) = (checkpoint::points(s, "fd_curve")?, checkpoint::points(s, "d_curve")?, checkpoint::points(s, "g_curve")?);
+        times = s.f64s("epoch_times")?;
+        if let [f, d_loss, g_loss, d_real, d_fake] = s.f64s("last_epoch")?[..] {
+            (fd, last) = (f, Some(DcganEpoch { d_loss, g_loss, d_real, d_fake }));
+        }
+    }
+    for epoch in run.start_after() as usize + 1..=cfg.epochs {
         let start = Instant::now();
         let e = gan.train_epoch(&train)?;
         times.push(start.elapsed().as_secs_f64());
@@ -98,6 +109,16 @@ fn run() -> Result<()> {
             e.d_fake,
             times[epoch - 1]
         ));
+        run.checkpoint_if_due(epoch as u64, || {
+            let mut s = TrainState::new();
+            s.put_part("gan", gan.train_state()?);
+            checkpoint::put_points(&mut s, "fd_curve", &fd_curve);
+            checkpoint::put_points(&mut s, "d_curve", &d_curve);
+            checkpoint::put_points(&mut s, "g_curve", &g_curve);
+            s.put_f64s("epoch_times", &times);
+            s.put_f64s("last_epoch", &[fd, e.d_loss, e.g_loss, e.d_real, e.d_fake]);
+            Ok(s)
+        })?;
     }
     gan.generator_vars().save(run.dir.file("generator.safetensors")).context("saving generator.safetensors")?;
     let floor: Vec<(f64, f64)> = fd_curve.iter().map(|&(x, _)| (x, real_test_fd)).collect();

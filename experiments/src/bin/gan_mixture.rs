@@ -10,12 +10,13 @@
 
 use anyhow::Result;
 use clap::{Parser, ValueEnum};
-use nnlab_experiments::cli::{parse_args, ExperimentArgs};
+use nnlab_experiments::cli::{parse_args_resumable, ExperimentArgs};
 use nnlab_experiments::device;
 use nnlab_experiments::plot;
 use nnlab_experiments::scaffold::Experiment;
 use nnlab_generative::gan::{Gan, GanConfig};
 use nnlab_generative::mixture::{evaluate, Mixture};
+use nnlab_torch::state::TrainState;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -71,7 +72,7 @@ struct GanSummary {
 }
 
 fn run() -> Result<()> {
-    let args: Args = parse_args()?;
+    let args: Args = parse_args_resumable();
     let keys = &["modes_covered", "high_quality_fraction", "reverse_kl"];
     let experiment = Experiment::new("gan_mixture", &args.experiment, keys);
     let preset = match args.dataset {
@@ -109,8 +110,17 @@ fn run() -> Result<()> {
     let mut snapshots = Vec::new();
     let snapshot_at: Vec<usize> = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0].iter().map(|f| ((cfg.steps as f64 * f) as usize).max(1)).collect();
     let start = Instant::now();
+    let mut elapsed_before = 0.0;
+    if let Some(s) = run.resumed() {
+        gan.restore_train_state(&s.part("gan"))?;
+        let labels: Vec<String> = s.get("snapshot_labels")?;
+        for (i, label) in labels.into_iter().enumerate() {
+            snapshots.push((label, s.f32s(&format!("snapshot.{i}"))?));
+        }
+        elapsed_before = s.f64s("elapsed_s")?.first().copied().unwrap_or(0.0);
+    }
     let (mut d_sum, mut g_sum, mut count) = (0.0, 0.0, 0usize);
-    for step in 1..=cfg.steps {
+    for step in run.start_after() as usize + 1..=cfg.steps {
         let l = gan.step();
         d_sum += l.d_loss;
         g_sum += l.g_loss;
@@ -133,9 +143,20 @@ fn run() -> Result<()> {
                 ],
             )?;
             (d_sum, g_sum, count) = (0.0, 0.0, 0);
+            // Between rows, where the running sums are empty: a point to continue from.
+            run.checkpoint_if_due(step as u64, || {
+                let mut s = TrainState::new();
+                s.put_part("gan", gan.train_state()?);
+                s.put("snapshot_labels", &snapshots.iter().map(|x| x.0.clone()).collect::<Vec<_>>())?;
+                for (i, (_, samples)) in snapshots.iter().enumerate() {
+                    s.put_f32s(&format!("snapshot.{i}"), samples);
+                }
+                s.put_f64s("elapsed_s", &[elapsed_before + start.elapsed().as_secs_f64()]);
+                Ok(s)
+            })?;
         }
     }
-    let wall_time_s = start.elapsed().as_secs_f64();
+    let wall_time_s = elapsed_before + start.elapsed().as_secs_f64();
     let final_samples = gan.generate(cfg.eval_samples)?;
     let m = evaluate(cfg.dataset, &final_samples);
     let lim = match cfg.dataset {

@@ -9,12 +9,14 @@
 //! `dataset-fashion-mnist`); `--data-dir` reads MNIST-format IDX files instead.
 
 use anyhow::{Context, Result};
+use nnlab_experiments::checkpoint;
 use nnlab_experiments::cli::{parse_args_about, ImageExperimentArgs};
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::scaffold::Experiment;
 use nnlab_experiments::{device, images};
 use nnlab_generative::data::FASHION_MNIST_CLASSES;
 use nnlab_generative::vae_trainer::{Elbo, VaeConfig, VaeTrainer};
+use nnlab_torch::state::TrainState;
 use serde::Serialize;
 use std::time::Instant;
 use tch::{Kind, Tensor};
@@ -56,7 +58,14 @@ fn run() -> Result<()> {
     let mut trainer = VaeTrainer::new(cfg.clone(), device)?;
     let (mut train_curve, mut test_curve, mut times) = (Vec::new(), Vec::new(), Vec::new());
     let mut last = Elbo::default();
-    for epoch in 1..=cfg.epochs {
+    if let Some(s) = run.resumed() {
+        trainer.restore_train_state(&s.part("trainer"))?;
+        (train_curve, test_curve, times) = (checkpoint::points(s, "train_curve")?, checkpoint::points(s, "test_curve")?, s.f64s("epoch_times")?);
+        if let [loss, reconstruction, kl] = s.f64s("last_elbo")?[..] {
+            last = Elbo { loss, reconstruction, kl };
+        }
+    }
+    for epoch in run.start_after() as usize + 1..=cfg.epochs {
         let start = Instant::now();
         let train_loss = trainer.train_epoch(&train)?;
         times.push(start.elapsed().as_secs_f64());
@@ -66,6 +75,15 @@ fn run() -> Result<()> {
         train_curve.push((epoch as f64, train_loss));
         test_curve.push((epoch as f64, last.loss));
         run.log(format_args!("epoch {epoch}: train loss {train_loss:.2}, test negative ELBO {:.2} nats/image ({:.1} s)", last.loss, times[epoch - 1]));
+        run.checkpoint_if_due(epoch as u64, || {
+            let mut s = TrainState::new();
+            s.put_part("trainer", trainer.train_state()?);
+            checkpoint::put_points(&mut s, "train_curve", &train_curve);
+            checkpoint::put_points(&mut s, "test_curve", &test_curve);
+            s.put_f64s("epoch_times", &times);
+            s.put_f64s("last_elbo", &[last.loss, last.reconstruction, last.kl]);
+            Ok(s)
+        })?;
     }
     let test_nll_iw = trainer.test_nll_iw(&test)?;
 
