@@ -104,7 +104,7 @@ fn looks_numeric(raw: &str) -> bool {
 
 /// A serde message about a config value in words: "expected a whole number
 /// >= 0" for `usize`, "got the text ..." for a string, and so on.
-fn in_words(message: &str) -> String {
+pub fn in_words(message: &str) -> String {
     let mut m = message.trim().to_string();
     for (from, to) in [
         ("expected usize", "expected a whole number >= 0"),

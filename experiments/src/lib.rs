@@ -14,11 +14,14 @@ pub mod multi_seed;
 pub mod plot;
 pub mod print_config;
 pub mod progress;
+pub mod report;
 pub mod run_dir;
 pub mod runner;
 pub mod scaffold;
 pub mod signals;
+pub mod slurm;
 pub mod summary;
+pub mod sweep;
 pub mod tensorboard;
 pub mod video;
 

@@ -226,7 +226,7 @@ pub fn compare_curves(path: &Path, title: &str, runs: &[Series], window: usize, 
 }
 
 /// Student's t quantile t(0.975, df) for a 95% two-sided interval (df >= 1).
-fn t975(df: usize) -> f64 {
+pub fn t975(df: usize) -> f64 {
     const T: [f64; 10] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
     if df == 0 {
         f64::NAN
@@ -308,6 +308,39 @@ pub fn aggregate_curve(path: &Path, title: &str, runs: &[Series], window: usize,
                 .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, color.filled()));
         }
         draw_references(&mut chart, references, x0, x1, 3)?;
+        draw_legend(&mut chart)?;
+        root.present().map_err(|e| anyhow!("plot: {e}"))?;
+        Ok(())
+    })
+}
+
+/// Several configs' curves, each the mean over its runs (seeds) with a 95%
+/// band (see [`aggregate`]; `window` 1 for curves that need no smoothing).
+pub fn compare_aggregates(path: &Path, title: &str, configs: &[(String, Vec<Series>)], window: usize, references: &[Reference], y_desc: &str) -> Result<()> {
+    ensure_font();
+    let aggs: Vec<Vec<(f64, f64, f64, f64)>> = configs.iter().map(|(_, runs)| aggregate(runs, window, 200)).collect();
+    produce_atomic(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (1000, 600)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
+        let lows: Vec<Vec<(f64, f64)>> = aggs.iter().map(|a| a.iter().map(|p| (p.0, p.2)).collect()).collect();
+        let highs: Vec<Vec<(f64, f64)>> = aggs.iter().map(|a| a.iter().map(|p| (p.0, p.3)).collect()).collect();
+        let mut slices: Vec<&[(f64, f64)]> = lows.iter().map(|s| s.as_slice()).collect();
+        slices.extend(highs.iter().map(|s| s.as_slice()));
+        let refs: Vec<f64> = references.iter().map(|r| r.value).collect();
+        let (x0, x1, y0, y1) = bounds(&slices, &refs);
+        let mut chart = linear_chart(&root, title, (x0, x1, y0, y1), y_desc)?;
+        for (k, ((label, runs), agg)) in configs.iter().zip(&aggs).enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            let mut band: Vec<(f64, f64)> = agg.iter().map(|p| (p.0, p.3)).collect();
+            band.extend(agg.iter().rev().map(|p| (p.0, p.2)));
+            chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.15).filled()))).map_err(|e| anyhow!("plot: {e}"))?;
+            chart
+                .draw_series(LineSeries::new(agg.iter().map(|p| (p.0, p.1)), color.stroke_width(2)))
+                .map_err(|e| anyhow!("plot: {e}"))?
+                .label(format!("{label} ({} seeds)", runs.len()))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        }
+        draw_references(&mut chart, references, x0, x1, configs.len())?;
         draw_legend(&mut chart)?;
         root.present().map_err(|e| anyhow!("plot: {e}"))?;
         Ok(())

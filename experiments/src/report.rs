@@ -1,0 +1,215 @@
+//! `report DIR`: compares the runs under a folder (a sweep, a `--seeds`
+//! folder, or any folder of runs). Runs in folders named `seed-<k>` are
+//! grouped by their parent (one config, several seeds); any other run is a
+//! group of its own. `report.md` ranks the groups by their headline metric
+//! (mean and 95% Student-t interval over seeds), with the published
+//! reference where nnlab knows one and the sweep's failed or unfinished runs;
+//! `report.png` draws each group's learning curve (mean and 95% band).
+
+use crate::plot::{self, Reference, Series};
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The headline metrics nnlab's summaries carry, in the order they are
+/// looked for: `(summary key, metrics.csv column of its curve, higher is better)`.
+const HEADLINES: [(&str, &str, bool); 4] = [
+    ("train_return_last100", "episode_return", true),
+    ("test_loss", "test_loss", false),
+    ("frechet_distance", "frechet_distance", false),
+    ("modes_covered", "modes_covered", true),
+];
+
+/// The headline metric of a run's `summary.json`: `(key, value, higher is better)`.
+pub fn headline_of(summary: &Value) -> Option<(&'static str, f64, bool)> {
+    HEADLINES.iter().find_map(|&(key, _, higher)| summary.get(key).and_then(Value::as_f64).map(|v| (key, v, higher)))
+}
+
+/// One finished run.
+#[derive(Debug, Clone)]
+struct RunData {
+    dir: PathBuf,
+    headline: (&'static str, f64, bool),
+    curve: Vec<(f64, f64)>,
+    reference: Option<Reference>,
+}
+
+/// Mean and 95% interval half-width of `values` (0 for one value).
+pub fn mean_ci(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let m = values.iter().sum::<f64>() / n;
+    if values.len() < 2 {
+        return (m, 0.0);
+    }
+    let sd = (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    (m, plot::t975(values.len() - 1) * sd / n.sqrt())
+}
+
+/// The run folders under `dir` (those with `summary.json`), at most three levels down.
+fn find_runs(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<()> {
+    if dir.join("summary.json").is_file() && dir.join("metrics.csv").is_file() {
+        out.push(dir.to_path_buf());
+        return Ok(());
+    }
+    if depth == 0 {
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for e in entries.into_iter().filter(|e| e.is_dir()) {
+        find_runs(&e, depth - 1, out)?;
+    }
+    Ok(())
+}
+
+/// A metrics.csv column as `(index, value)` points (empty cells skipped).
+fn column(run: &Path, name: &str) -> Result<Vec<(f64, f64)>> {
+    let path = run.join("metrics.csv");
+    let mut reader = csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let headers = reader.headers()?.clone();
+    let Some(col) = headers.iter().position(|h| h == name) else {
+        return Ok(Vec::new());
+    };
+    let mut points = Vec::new();
+    for record in reader.records() {
+        let record = record.with_context(|| format!("bad row in {}", path.display()))?;
+        if let (Ok(x), Ok(y)) = (record[0].parse::<f64>(), record[col].parse::<f64>()) {
+            points.push((x, y));
+        }
+    }
+    Ok(points)
+}
+
+fn read_run(dir: &Path) -> Result<Option<RunData>> {
+    let summary: Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json"))?).with_context(|| format!("{}/summary.json", dir.display()))?;
+    let Some(headline) = headline_of(&summary) else {
+        return Ok(None);
+    };
+    let curve_column = HEADLINES.iter().find(|h| h.0 == headline.0).map(|h| h.1).unwrap_or("episode_return");
+    let curve = column(dir, curve_column)?;
+    let reference = match (summary.get("algo").and_then(Value::as_str), summary.get("env_id").and_then(Value::as_str)) {
+        (Some(algo), Some(env)) => crate::algos::published_score(algo, env),
+        _ => None,
+    };
+    Ok(Some(RunData { dir: dir.to_path_buf(), headline, curve, reference }))
+}
+
+/// The group of a run: its parent for a `seed-<k>` folder, else itself (relative to `root`).
+fn group_of(root: &Path, run: &Path) -> String {
+    let is_seed = run.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.strip_prefix("seed-").is_some_and(|k| k.parse::<u64>().is_ok()));
+    let group = if is_seed { run.parent().unwrap_or(run) } else { run };
+    match group.strip_prefix(root) {
+        Ok(rel) if rel.as_os_str().is_empty() => root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| ".".into()),
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => group.display().to_string(),
+    }
+}
+
+/// Writes `report.md` and `report.png` into `dir`; returns the Markdown.
+pub fn write(dir: &Path) -> Result<String> {
+    if !dir.is_dir() {
+        bail!("{}: no such folder", dir.display());
+    }
+    let mut found = Vec::new();
+    find_runs(dir, 3, &mut found)?;
+    let mut groups: BTreeMap<String, Vec<RunData>> = BTreeMap::new();
+    for run in &found {
+        if let Some(data) = read_run(run)? {
+            groups.entry(group_of(dir, run)).or_default().push(data);
+        }
+    }
+    let sweep: Option<Value> = std::fs::read(dir.join("sweep_summary.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    if groups.is_empty() && sweep.is_none() {
+        bail!("{}: no finished runs (folders with summary.json and metrics.csv) under it", dir.display());
+    }
+    let key = groups.values().flatten().next().map(|r| r.headline);
+    let mut rows: Vec<(String, f64, f64, usize, f64, f64, Option<Reference>)> = groups
+        .iter()
+        .map(|(name, runs)| {
+            let values: Vec<f64> = runs.iter().map(|r| r.headline.1).collect();
+            let (m, ci) = mean_ci(&values);
+            let (lo, hi) = values.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+            (name.clone(), m, ci, values.len(), lo, hi, runs[0].reference.clone())
+        })
+        .collect();
+    let higher = key.is_none_or(|k| k.2);
+    rows.sort_by(|a, b| if higher { b.1.total_cmp(&a.1) } else { a.1.total_cmp(&b.1) });
+
+    let mut md = String::new();
+    let _ = writeln!(md, "# Report: {}\n", dir.display());
+    if let Some((name, _, higher)) = key {
+        let _ = writeln!(
+            md,
+            "Headline metric: `{name}` ({} is better), mean and 95% interval (Student's t) over seeds; ranked.\n",
+            if higher { "higher" } else { "lower" }
+        );
+        let _ = writeln!(md, "| rank | config | seeds | {name} | min .. max | published |");
+        let _ = writeln!(md, "| --- | --- | --- | --- | --- | --- |");
+        for (rank, (name, m, ci, n, lo, hi, reference)) in rows.iter().enumerate() {
+            let published = reference.as_ref().map(|r| format!("{} ({})", r.value, r.label)).unwrap_or_else(|| "-".into());
+            let _ = writeln!(md, "| {} | {name} | {n} | {m:.2} ± {ci:.2} | {lo:.2} .. {hi:.2} | {published} |", rank + 1);
+        }
+    }
+    if let Some(s) = &sweep {
+        let runs = s["runs"].as_array().cloned().unwrap_or_default();
+        let not_finished: Vec<&Value> = runs.iter().filter(|r| r["status"] != "finished").collect();
+        let _ = writeln!(md, "\nSweep: {} runs, {} finished, {} failed, {} pending.", runs.len(), s["finished"], s["failed"], s["pending"]);
+        if !not_finished.is_empty() {
+            let _ = writeln!(md, "\n| run | status |\n| --- | --- |");
+            for r in not_finished {
+                let status = match &r["status"] {
+                    Value::Object(o) => o.get("failed").and_then(Value::as_str).map(|e| format!("failed: {}", e.replace('|', "\\|"))).unwrap_or_default(),
+                    other => other.as_str().unwrap_or("?").to_string(),
+                };
+                let _ = writeln!(md, "| {} | {status} |", r["dir"].as_str().unwrap_or("?"));
+            }
+        }
+    }
+    crate::run_dir::write_atomic(&dir.join("report.md"), md.as_bytes())?;
+
+    if let Some((name, _, _)) = key {
+        let is_rl = name == "train_return_last100";
+        let configs: Vec<(String, Vec<Series>)> = rows
+            .iter()
+            .map(|row| {
+                let runs = groups[&row.0].iter().map(|r| Series { label: r.dir.display().to_string(), points: r.curve.clone() }).collect();
+                (row.0.clone(), runs)
+            })
+            .collect();
+        let references: Vec<Reference> = rows.iter().filter_map(|r| r.6.clone()).take(1).collect();
+        let (window, y_desc) = if is_rl { (100, "mean return of last 100 episodes".to_string()) } else { (1, name.replace('_', " ")) };
+        plot::compare_aggregates(
+            &dir.join("report.png"),
+            &format!("{} configs, mean and 95% band over seeds", configs.len()),
+            &configs,
+            window,
+            &references,
+            &y_desc,
+        )?;
+    }
+    Ok(md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_uses_students_t() {
+        let (m, ci) = mean_ci(&[1.0, 2.0, 3.0]);
+        assert_eq!(m, 2.0);
+        assert!((ci - 4.303 * 1.0 / 3f64.sqrt()).abs() < 1e-9, "{ci}");
+        assert_eq!(mean_ci(&[5.0]), (5.0, 0.0));
+    }
+
+    #[test]
+    fn seed_folders_group_under_their_config() {
+        let root = Path::new("/s");
+        assert_eq!(group_of(root, Path::new("/s/lr=0.1/seed-3")), "lr=0.1");
+        assert_eq!(group_of(root, Path::new("/s/seed-3")), "s");
+        assert_eq!(group_of(root, Path::new("/s/my-run")), "my-run");
+    }
+}
