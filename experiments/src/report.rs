@@ -36,6 +36,17 @@ struct RunData {
     reference: Option<Reference>,
 }
 
+/// One config's line of the report.
+struct Row {
+    name: String,
+    mean: f64,
+    ci: f64,
+    seeds: usize,
+    min: f64,
+    max: f64,
+    reference: Option<Reference>,
+}
+
 /// Mean and 95% interval half-width of `values` (0 for one value).
 pub fn mean_ci(values: &[f64]) -> (f64, f64) {
     let n = values.len() as f64;
@@ -126,17 +137,17 @@ pub fn write(dir: &Path) -> Result<String> {
         bail!("{}: no finished runs (folders with summary.json and metrics.csv) under it", dir.display());
     }
     let key = groups.values().flatten().next().map(|r| r.headline);
-    let mut rows: Vec<(String, f64, f64, usize, f64, f64, Option<Reference>)> = groups
+    let mut rows: Vec<Row> = groups
         .iter()
         .map(|(name, runs)| {
             let values: Vec<f64> = runs.iter().map(|r| r.headline.1).collect();
-            let (m, ci) = mean_ci(&values);
-            let (lo, hi) = values.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-            (name.clone(), m, ci, values.len(), lo, hi, runs[0].reference.clone())
+            let (mean, ci) = mean_ci(&values);
+            let (min, max) = values.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+            Row { name: name.clone(), mean, ci, seeds: values.len(), min, max, reference: runs[0].reference.clone() }
         })
         .collect();
     let higher = key.is_none_or(|k| k.2);
-    rows.sort_by(|a, b| if higher { b.1.total_cmp(&a.1) } else { a.1.total_cmp(&b.1) });
+    rows.sort_by(|a, b| if higher { b.mean.total_cmp(&a.mean) } else { a.mean.total_cmp(&b.mean) });
 
     let mut md = String::new();
     let _ = writeln!(md, "# Report: {}\n", dir.display());
@@ -148,9 +159,9 @@ pub fn write(dir: &Path) -> Result<String> {
         );
         let _ = writeln!(md, "| rank | config | seeds | {name} | min .. max | published |");
         let _ = writeln!(md, "| --- | --- | --- | --- | --- | --- |");
-        for (rank, (name, m, ci, n, lo, hi, reference)) in rows.iter().enumerate() {
-            let published = reference.as_ref().map(|r| format!("{} ({})", r.value, r.label)).unwrap_or_else(|| "-".into());
-            let _ = writeln!(md, "| {} | {name} | {n} | {m:.2} ± {ci:.2} | {lo:.2} .. {hi:.2} | {published} |", rank + 1);
+        for (rank, r) in rows.iter().enumerate() {
+            let published = r.reference.as_ref().map(|p| format!("{} ({})", p.value, p.label)).unwrap_or_else(|| "-".into());
+            let _ = writeln!(md, "| {} | {} | {} | {:.2} ± {:.2} | {:.2} .. {:.2} | {published} |", rank + 1, r.name, r.seeds, r.mean, r.ci, r.min, r.max);
         }
     }
     if let Some(s) = &sweep {
@@ -175,11 +186,11 @@ pub fn write(dir: &Path) -> Result<String> {
         let configs: Vec<(String, Vec<Series>)> = rows
             .iter()
             .map(|row| {
-                let runs = groups[&row.0].iter().map(|r| Series { label: r.dir.display().to_string(), points: r.curve.clone() }).collect();
-                (row.0.clone(), runs)
+                let runs = groups[&row.name].iter().map(|r| Series { label: r.dir.display().to_string(), points: r.curve.clone() }).collect();
+                (row.name.clone(), runs)
             })
             .collect();
-        let references: Vec<Reference> = rows.iter().filter_map(|r| r.6.clone()).take(1).collect();
+        let references: Vec<Reference> = rows.iter().filter_map(|r| r.reference.clone()).take(1).collect();
         let (window, y_desc) = if is_rl { (100, "mean return of last 100 episodes".to_string()) } else { (1, name.replace('_', " ")) };
         plot::compare_aggregates(
             &dir.join("report.png"),
