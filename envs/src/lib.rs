@@ -22,6 +22,8 @@
 
 pub mod classic;
 pub mod env;
+#[cfg(feature = "gym-rs")]
+pub mod gym_rs;
 pub mod parity;
 pub mod registry;
 pub mod render;

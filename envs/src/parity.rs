@@ -133,12 +133,18 @@ impl ReferenceFile {
 /// `tolerance` (a finite number >= 0). An episode whose lists differ in
 /// length is reported as a mismatch, not replayed.
 pub fn check_env(env_id: &str, episodes: &[ReferenceEpisode], tolerance: f64) -> ParityReport {
+    check_env_as(env_id, env_id, episodes, tolerance)
+}
+
+/// [`check_env`] on the environment registered as `make_id` (another
+/// implementation of `env_id`, such as `gym-rs/CartPole-v1`).
+pub fn check_env_as(make_id: &str, env_id: &str, episodes: &[ReferenceEpisode], tolerance: f64) -> ParityReport {
     let mut report = ParityReport::default();
     if !(tolerance.is_finite() && tolerance >= 0.0) {
         report.mismatches.push(format!("tolerance must be a finite number >= 0, got {tolerance}"));
         return report;
     }
-    let mut env = match make(env_id) {
+    let mut env = match make(make_id) {
         Ok(env) => env,
         Err(e) => {
             report.mismatches.push(format!("{env_id}: {e}"));

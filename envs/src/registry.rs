@@ -26,9 +26,11 @@ pub fn spec(id: &str) -> Result<EnvSpec, EnvError> {
         "MountainCarContinuous-v0" => (999, Some(90.0)),
         "Acrobot-v1" => (500, Some(-100.0)),
         "Pendulum-v1" => (200, None),
+        #[cfg(feature = "gym-rs")]
+        "gym-rs/CartPole-v1" => (500, Some(475.0)),
         _ => return Err(EnvError::UnknownEnv(id.to_string())),
     };
-    let id = ENV_IDS.iter().find(|k| **k == id).expect("listed above");
+    let id = all_ids().find(|k| *k == id).expect("listed above");
     Ok(EnvSpec { id, max_episode_steps, reward_threshold })
 }
 
@@ -40,8 +42,19 @@ pub fn make_raw(id: &str) -> Result<Box<dyn Env>, EnvError> {
         "MountainCarContinuous-v0" => Box::new(MountainCarContinuous::new()),
         "Acrobot-v1" => Box::new(Acrobot::new()),
         "Pendulum-v1" => Box::new(Pendulum::new()),
+        #[cfg(feature = "gym-rs")]
+        "gym-rs/CartPole-v1" => Box::new(crate::gym_rs::GymRsCartPole::new()),
         _ => return Err(EnvError::UnknownEnv(id.to_string())),
     })
+}
+
+/// Every id [`make`] knows: nnlab's own, and gym-rs's with the `gym-rs` feature.
+pub fn all_ids() -> impl Iterator<Item = &'static str> {
+    #[cfg(feature = "gym-rs")]
+    let extra = crate::gym_rs::GYM_RS_IDS.iter().copied();
+    #[cfg(not(feature = "gym-rs"))]
+    let extra = std::iter::empty();
+    ENV_IDS.iter().copied().chain(extra)
 }
 
 /// Like `gymnasium.make(id)`: the environment inside its registered [`TimeLimit`].

@@ -6,7 +6,7 @@
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use nnlab_envs::parity::{check_env, parse, TOLERANCE};
+use nnlab_envs::parity::{check_env_as, parse, TOLERANCE};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +22,18 @@ struct Args {
     /// Largest allowed absolute deviation of a state, observation or reward (a finite number >= 0).
     #[arg(long, default_value_t = TOLERANCE, allow_negative_numbers = true)]
     tolerance: f64,
+    /// Whose environments to check: nnlab's own, or gym-rs's (with the `gym-rs` feature).
+    #[arg(long, value_enum, default_value_t = Backend::Nnlab)]
+    backend: Backend,
+}
+
+/// The implementation under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    /// nnlab's environments.
+    Nnlab,
+    /// gym-rs's, through nnlab's adapter (`gym-rs/<id>`).
+    GymRs,
 }
 
 fn run(args: Args) -> anyhow::Result<bool> {
@@ -36,9 +48,20 @@ fn run(args: Args) -> anyhow::Result<bool> {
     // A closed stdout (`gym_parity ... | head -1`) ends the printing, not the check.
     let _ = writeln!(out, "reference: {} ({})", path, file.generator);
     let _ = writeln!(out, "{:<26} {:>8} {:>11} {:>11} {:>11} {:>11}  result", "environment", "episodes", "transitions", "state dev", "obs dev", "reward dev");
+    if args.backend == Backend::GymRs && !cfg!(feature = "gym-rs") {
+        bail!("--backend gym-rs: this gym_parity was built without the gym-rs feature (cargo run --release --features gym-rs --bin gym_parity)");
+    }
     let mut ok = true;
     for (id, episodes) in &file.environments {
-        let r = check_env(id, episodes, args.tolerance);
+        let make_id = match args.backend {
+            Backend::Nnlab => id.clone(),
+            Backend::GymRs => format!("gym-rs/{id}"),
+        };
+        if nnlab_envs::registry::spec(&make_id).is_err() && args.backend == Backend::GymRs {
+            let _ = writeln!(out, "{id:<26} not in gym-rs");
+            continue;
+        }
+        let r = check_env_as(&make_id, id, episodes, args.tolerance);
         let pass = r.mismatches.is_empty() && r.transitions > 0;
         ok &= pass;
         let _ = writeln!(

@@ -33,7 +33,7 @@ fn main() -> std::process::ExitCode {
             // The algorithm and environment of the run in the folder.
             let (algo, env) = recorded_run(dir)?;
             let algorithm = find(&algo)?;
-            return (algorithm.run)(&format!("{algo}_{env}"), &args.common, None, &env);
+            return (algorithm.run)(&format!("{algo}_{}", env.replace('/', "_")), &args.common, None, &env);
         }
         let (algo, env) = (args.algo.clone().expect("required by clap"), args.env.clone().expect("required by clap"));
         nnlab_envs::registry::spec(&env)?;
@@ -45,7 +45,7 @@ fn main() -> std::process::ExitCode {
             args.common.shared.set.push(format!("env_id=\"{env}\""));
         }
         let preset = shipped.or(Some(Preset { name: format!("{algo} defaults (no shipped preset for {env})"), text: String::new() }));
-        let name = format!("{algo}_{env}");
+        let name = format!("{algo}_{}", env.replace('/', "_"));
         (algorithm.run)(&name, &args.common, preset, &env)
     })
 }
