@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ./scripts/setup.sh
-cargo build --release --bin dqn_cartpole --bin numerics_check --bin fd_classifier --bin vae_fashion_mnist
+cargo build --release --bin numerics_check --bin fd_classifier --bin vae_fashion_mnist --bin train --bin dcgan_fashion_mnist
 mapfile -t golden < <(cargo test --release -p nnlab-agents -p nnlab-generative --test golden --no-run --message-format=json 2>/dev/null |
     python3 -c 'import sys, json
 for line in sys.stdin:
@@ -20,6 +20,8 @@ rm -rf .gpu && mkdir -p .gpu/cache/datasets
 for entry in "${golden[@]}"; do
     cp "${entry#* }" ".gpu/golden-${entry%% *}"
 done
-cp target/release/{dqn_cartpole,numerics_check,fd_classifier,vae_fashion_mnist} .gpu/
+cp target/release/{numerics_check,fd_classifier,vae_fashion_mnist,train,dcgan_fashion_mnist} .gpu/
+# Symbols are not needed there; the carry limit is 64 MiB in all.
+strip .gpu/numerics_check .gpu/fd_classifier .gpu/vae_fashion_mnist .gpu/train .gpu/dcgan_fashion_mnist .gpu/golden-*
 cp -r "${NNLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nnlab}/datasets/fashion-mnist" .gpu/cache/datasets/
 du -sh .gpu
