@@ -6,12 +6,12 @@
 //! in the same folder, synced, then renamed), so a run killed at any moment,
 //! also while writing it, leaves either the previous checkpoint or the new one.
 //!
-//! `--resume RUN_DIR` reads it back: the rows of `metrics.csv` after the
-//! checkpoint are cut, TensorBoard is told that the run restarted there (it
-//! then drops the later events of earlier files), and training continues
+//! `--resume RUN_DIR` reads it back: the rows of `metrics.csv` and the events
+//! of the TensorBoard file written after the checkpoint are cut, and training continues
 //! from the saved state, so that the finished run's `metrics.csv` and weights
 //! are byte-identical to an uninterrupted run's.
 
+use crate::metrics::MetricsPosition;
 use crate::run_dir::RunDir;
 use anyhow::{bail, Context, Result};
 use nnlab_torch::state::TrainState;
@@ -75,21 +75,23 @@ pub fn read(run_dir: &Path) -> Result<Option<TrainState>> {
     TrainState::from_bytes(&bytes).map(Some).with_context(|| format!("{} is damaged", path.display()))
 }
 
-/// The position of `metrics.csv` in a checkpoint: its length in bytes then.
-pub fn put_metrics_position(state: &mut TrainState, csv_bytes: u64, step: u64) -> Result<()> {
-    state.put("metrics.csv_bytes", &csv_bytes)?;
-    state.put("metrics.step", &step)
+/// Stores a run's [`MetricsPosition`] in its checkpoint.
+pub fn put_metrics_position(state: &mut TrainState, position: &MetricsPosition) -> Result<()> {
+    state.put("metrics.csv_bytes", &position.csv_bytes)?;
+    state.put("metrics.step", &position.step)?;
+    state.put("metrics.tb", &position.tb)
 }
 
-/// `(csv_bytes, step)` stored by [`put_metrics_position`], checked against
-/// the file: a `metrics.csv` shorter than at the checkpoint cannot be continued.
-pub fn metrics_position(state: &TrainState, csv: &Path) -> Result<(u64, u64)> {
-    let (bytes, step): (u64, u64) = (state.get("metrics.csv_bytes")?, state.get("metrics.step")?);
+/// The [`MetricsPosition`] stored by [`put_metrics_position`], checked against
+/// the files: a `metrics.csv` shorter than at the checkpoint cannot be continued.
+pub fn metrics_position(state: &TrainState, csv: &Path) -> Result<MetricsPosition> {
+    let (csv_bytes, step): (u64, u64) = (state.get("metrics.csv_bytes")?, state.get("metrics.step")?);
+    let tb: Option<(String, u64)> = state.get("metrics.tb").unwrap_or(None);
     let len = std::fs::metadata(csv).map(|m| m.len()).unwrap_or(0);
-    if len < bytes {
-        bail!("{} has {len} bytes, fewer than the {bytes} it had at the checkpoint; the run cannot be continued", csv.display());
+    if len < csv_bytes {
+        bail!("{} has {len} bytes, fewer than the {csv_bytes} it had at the checkpoint; the run cannot be continued", csv.display());
     }
-    Ok((bytes, step))
+    Ok(MetricsPosition { step, csv_bytes, tb })
 }
 
 /// Pairs `(x, y)` as one flat f64 list (for curves in a [`TrainState`]).

@@ -80,18 +80,31 @@ impl MetricsSink for CsvSink {
     }
 }
 
+/// How far a run's metric files had got at a checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsPosition {
+    /// The checkpoint's step (or epoch).
+    pub step: u64,
+    /// The length of `metrics.csv`.
+    pub csv_bytes: u64,
+    /// The event file in `tb/` and its length.
+    pub tb: Option<(String, u64)>,
+}
+
 /// The metrics of one run: its sinks and the NaN guard.
 pub struct Metrics {
     sinks: Vec<Box<dyn MetricsSink>>,
     allow_non_finite: bool,
     csv: std::path::PathBuf,
+    /// The TensorBoard event file being written, if any.
+    tb: Option<std::path::PathBuf>,
 }
 
 impl Metrics {
     /// Metrics written to `metrics.csv` at `path`; with `allow_non_finite`,
     /// NaN or infinite values are written and the run goes on.
     pub fn csv(path: &Path, allow_non_finite: bool) -> Result<Self> {
-        Ok(Self { sinks: vec![Box::new(CsvSink::create(path)?)], allow_non_finite, csv: path.to_path_buf() })
+        Ok(Self { sinks: vec![Box::new(CsvSink::create(path)?)], allow_non_finite, csv: path.to_path_buf(), tb: None })
     }
 
     /// The metrics of a run folder: `metrics.csv` and TensorBoard event files
@@ -104,24 +117,44 @@ impl Metrics {
         }
         let mut metrics = Self::csv(&dir.file("metrics.csv"), allow_non_finite)?;
         let config = std::fs::read_to_string(dir.file("config.toml")).ok();
-        metrics.add_sink(Box::new(crate::tensorboard::TensorBoardSink::create(&tb, config.as_deref())?));
+        let sink = crate::tensorboard::TensorBoardSink::create(&tb, config.as_deref())?;
+        metrics.tb = Some(sink.path().to_path_buf());
+        metrics.add_sink(Box::new(sink));
         Ok(metrics)
     }
 
     /// The metrics of a run folder continued from a checkpoint taken at
     /// `step`, when `metrics.csv` had `csv_bytes` bytes: later rows are cut,
     /// and a new TensorBoard file marks the restart after `step`.
-    pub fn resume_for_run(dir: &crate::run_dir::RunDir, allow_non_finite: bool, csv_bytes: u64, step: u64) -> Result<Self> {
+    /// The metrics of a run folder continued from a checkpoint taken at
+    /// `position`: the rows and events written after it are cut from
+    /// `metrics.csv` and the event file, which then go on. (Without a
+    /// recorded event file, a new one marks the restart after the step, and
+    /// TensorBoard drops the later events of the earlier files.)
+    pub fn resume_for_run(dir: &crate::run_dir::RunDir, allow_non_finite: bool, position: &MetricsPosition) -> Result<Self> {
         let csv = dir.file("metrics.csv");
-        let mut tb = crate::tensorboard::TensorBoardSink::create(&dir.file("tb"), None)?;
-        tb.restart_at(step + 1)?;
-        Ok(Self { sinks: vec![Box::new(CsvSink::append(&csv, csv_bytes)?), Box::new(tb)], allow_non_finite, csv })
+        let tb_dir = dir.file("tb");
+        let tb = match &position.tb {
+            Some((name, bytes)) if tb_dir.join(name).is_file() => crate::tensorboard::TensorBoardSink::append(&tb_dir.join(name), *bytes)?,
+            _ => {
+                let mut sink = crate::tensorboard::TensorBoardSink::create(&tb_dir, None)?;
+                sink.restart_at(position.step + 1)?;
+                sink
+            }
+        };
+        let tb_path = tb.path().to_path_buf();
+        Ok(Self { sinks: vec![Box::new(CsvSink::append(&csv, position.csv_bytes)?), Box::new(tb)], allow_non_finite, csv, tb: Some(tb_path) })
     }
 
-    /// The length of `metrics.csv` now (every row is flushed as it is written):
-    /// the position a checkpoint records.
-    pub fn csv_bytes(&self) -> Result<u64> {
-        Ok(std::fs::metadata(&self.csv).with_context(|| format!("cannot read {}", self.csv.display()))?.len())
+    /// Where the files are now (every row is flushed as it is written): the
+    /// position a checkpoint at `step` records.
+    pub fn position(&self, step: u64) -> Result<MetricsPosition> {
+        let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).with_context(|| format!("cannot read {}", p.display()));
+        let tb = match &self.tb {
+            Some(p) => Some((p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), len(p)?)),
+            None => None,
+        };
+        Ok(MetricsPosition { step, csv_bytes: len(&self.csv)?, tb })
     }
 
     /// Adds another sink.

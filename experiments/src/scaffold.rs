@@ -147,8 +147,8 @@ impl<'a> Experiment<'a> {
         let state = checkpoint::read(dir)?;
         let (metrics, start_after) = match &state {
             Some(s) => {
-                let (bytes, index) = checkpoint::metrics_position(s, &run_dir.file("metrics.csv"))?;
-                (Metrics::resume_for_run(&run_dir, record.allow_nan, bytes, index)?, index)
+                let position = checkpoint::metrics_position(s, &run_dir.file("metrics.csv"))?;
+                (Metrics::resume_for_run(&run_dir, record.allow_nan, &position)?, position.step)
             }
             None => (Metrics::for_run(&run_dir, record.allow_nan)?, 0),
         };
@@ -201,7 +201,7 @@ impl<C: ExperimentConfig> Run<C> {
             return Ok(());
         }
         let mut s = state()?;
-        checkpoint::put_metrics_position(&mut s, self.metrics.csv_bytes()?, index)?;
+        checkpoint::put_metrics_position(&mut s, &self.metrics.position(index)?)?;
         checkpoint::write(&self.dir, &s)?;
         schedule.taken(index);
         Ok(())

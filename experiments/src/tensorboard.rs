@@ -95,6 +95,21 @@ impl TensorBoardSink {
         Ok(sink)
     }
 
+    /// Continues the event file at `path` after its first `keep` bytes (a
+    /// resumed run: the events written after the checkpoint are cut, as the
+    /// rows of `metrics.csv` are, so no step appears twice in the file).
+    pub fn append(path: &Path, keep: u64) -> Result<Self> {
+        let file = File::options().write(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        file.set_len(keep).with_context(|| format!("cannot cut {} back to the checkpoint", path.display()))?;
+        let file = File::options().append(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        Ok(Self { writer: RecordWriter::new(BufWriter::new(file)), path: path.to_path_buf(), started: Instant::now(), first_step: None })
+    }
+
+    /// The event file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Marks a restart at `step` (a resumed run): TensorBoard then drops the
     /// events of earlier files at `step` and after, which the crashed process
     /// wrote past the checkpoint, so no step appears twice.
