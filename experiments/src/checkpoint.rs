@@ -75,18 +75,20 @@ pub fn read(run_dir: &Path) -> Result<Option<TrainState>> {
     TrainState::from_bytes(&bytes).map(Some).with_context(|| format!("{} is damaged", path.display()))
 }
 
-/// Stores a run's [`MetricsPosition`] in its checkpoint.
-pub fn put_metrics_position(state: &mut TrainState, position: &MetricsPosition) -> Result<()> {
-    state.put("metrics.csv_bytes", &position.csv_bytes)?;
-    state.put("metrics.step", &position.step)?;
-    state.put("metrics.tb", &position.tb)
+/// Stores a run's [`MetricsPosition`] in its checkpoint, under `prefix.`
+/// (`metrics` for `metrics.csv`; another name for a further stream).
+pub fn put_metrics_position(state: &mut TrainState, prefix: &str, position: &MetricsPosition) -> Result<()> {
+    state.put(&format!("{prefix}.csv_bytes"), &position.csv_bytes)?;
+    state.put(&format!("{prefix}.step"), &position.step)?;
+    state.put(&format!("{prefix}.tb"), &position.tb)
 }
 
-/// The [`MetricsPosition`] stored by [`put_metrics_position`], checked against
-/// the files: a `metrics.csv` shorter than at the checkpoint cannot be continued.
-pub fn metrics_position(state: &TrainState, csv: &Path) -> Result<MetricsPosition> {
-    let (csv_bytes, step): (u64, u64) = (state.get("metrics.csv_bytes")?, state.get("metrics.step")?);
-    let tb: Option<(String, u64)> = state.get("metrics.tb").unwrap_or(None);
+/// The [`MetricsPosition`] stored by [`put_metrics_position`] under `prefix`,
+/// checked against the file `csv`: a file shorter than at the checkpoint
+/// cannot be continued.
+pub fn metrics_position(state: &TrainState, prefix: &str, csv: &Path) -> Result<MetricsPosition> {
+    let (csv_bytes, step): (u64, u64) = (state.get(&format!("{prefix}.csv_bytes"))?, state.get(&format!("{prefix}.step"))?);
+    let tb: Option<(String, u64)> = state.get(&format!("{prefix}.tb")).unwrap_or(None);
     let len = std::fs::metadata(csv).map(|m| m.len()).unwrap_or(0);
     if len < csv_bytes {
         bail!("{} has {len} bytes, fewer than the {csv_bytes} it had at the checkpoint; the run cannot be continued", csv.display());

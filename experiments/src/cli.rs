@@ -191,6 +191,10 @@ pub struct ImageDataArgs {
     /// Folder with MNIST-format IDX files (`train-images-idx3-ubyte[.gz]`, ...) instead of Fashion-MNIST.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Write the training losses to `steps.csv` and TensorBoard (`losses/*`) every N
+    /// optimisation steps (means over those steps; 0: never).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub log_every: u64,
 }
 
 impl ImageDataArgs {

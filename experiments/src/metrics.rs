@@ -115,24 +115,33 @@ impl Metrics {
         if tb.exists() {
             std::fs::remove_dir_all(&tb).with_context(|| format!("cannot clear {}", tb.display()))?;
         }
-        let mut metrics = Self::csv(&dir.file("metrics.csv"), allow_non_finite)?;
-        let config = std::fs::read_to_string(dir.file("config.toml")).ok();
-        let sink = crate::tensorboard::TensorBoardSink::create(&tb, config.as_deref())?;
+        Self::create_stream(dir, "metrics.csv", allow_non_finite, true)
+    }
+
+    /// A further stream of rows of a run (say, per optimisation step beside
+    /// the per-epoch `metrics.csv`): its own CSV file `csv_name` and its own
+    /// event file in `tb/`.
+    pub fn create_stream(dir: &crate::run_dir::RunDir, csv_name: &str, allow_non_finite: bool, with_config: bool) -> Result<Self> {
+        let mut metrics = Self::csv(&dir.file(csv_name), allow_non_finite)?;
+        let config = if with_config { std::fs::read_to_string(dir.file("config.toml")).ok() } else { None };
+        let sink = crate::tensorboard::TensorBoardSink::create(&dir.file("tb"), config.as_deref())?;
         metrics.tb = Some(sink.path().to_path_buf());
         metrics.add_sink(Box::new(sink));
         Ok(metrics)
     }
 
     /// The metrics of a run folder continued from a checkpoint taken at
-    /// `step`, when `metrics.csv` had `csv_bytes` bytes: later rows are cut,
-    /// and a new TensorBoard file marks the restart after `step`.
-    /// The metrics of a run folder continued from a checkpoint taken at
     /// `position`: the rows and events written after it are cut from
     /// `metrics.csv` and the event file, which then go on. (Without a
     /// recorded event file, a new one marks the restart after the step, and
     /// TensorBoard drops the later events of the earlier files.)
     pub fn resume_for_run(dir: &crate::run_dir::RunDir, allow_non_finite: bool, position: &MetricsPosition) -> Result<Self> {
-        let csv = dir.file("metrics.csv");
+        Self::resume_stream(dir, "metrics.csv", allow_non_finite, position)
+    }
+
+    /// [`Metrics::resume_for_run`] for the stream written to `csv_name`.
+    pub fn resume_stream(dir: &crate::run_dir::RunDir, csv_name: &str, allow_non_finite: bool, position: &MetricsPosition) -> Result<Self> {
+        let csv = dir.file(csv_name);
         let tb_dir = dir.file("tb");
         let tb = match &position.tb {
             Some((name, bytes)) if tb_dir.join(name).is_file() => crate::tensorboard::TensorBoardSink::append(&tb_dir.join(name), *bytes)?,
@@ -155,6 +164,11 @@ impl Metrics {
             None => None,
         };
         Ok(MetricsPosition { step, csv_bytes: len(&self.csv)?, tb })
+    }
+
+    /// Whether NaN or infinite values are let through (`--allow-nan`).
+    pub fn allows_non_finite(&self) -> bool {
+        self.allow_non_finite
     }
 
     /// Adds another sink.

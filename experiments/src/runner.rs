@@ -50,7 +50,7 @@ struct RunObserver {
 impl RunObserver {
     /// The run's part of a checkpoint: the curves, the metrics position and the time so far.
     fn save_into(&self, s: &mut TrainState, step: usize) -> Result<()> {
-        checkpoint::put_metrics_position(s, &self.metrics.position(step as u64)?)?;
+        checkpoint::put_metrics_position(s, "metrics", &self.metrics.position(step as u64)?)?;
         checkpoint::put_points(s, "run.curve", &self.curve);
         checkpoint::put_points(s, "run.losses", &self.losses);
         s.put("run.loss_name", &self.loss_name)?;
@@ -245,7 +245,7 @@ fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, re
     let mut agent = cfg.build(device)?;
     let (metrics, start_step) = match &state {
         Some(s) => {
-            let position = checkpoint::metrics_position(s, &run.file("metrics.csv"))?;
+            let position = checkpoint::metrics_position(s, "metrics", &run.file("metrics.csv"))?;
             (Metrics::resume_for_run(&run, record.allow_nan, &position)?, position.step)
         }
         None => (Metrics::for_run(&run, record.allow_nan)?, 0),

@@ -83,7 +83,18 @@ pub struct Run<C> {
     checkpoints: Option<checkpoint::Schedule>,
     resumed: Option<TrainState>,
     start_after: u64,
+    steps: Option<StepMetrics>,
 }
+
+/// The per-step stream of a run (`steps.csv` and its event file), beside the
+/// per-epoch `metrics.csv`.
+struct StepMetrics {
+    metrics: Metrics,
+    last_index: Option<u64>,
+}
+
+/// Where a checkpoint keeps the position of `steps.csv`.
+const STEPS_PREFIX: &str = "step_metrics";
 
 impl<'a> Experiment<'a> {
     /// The binary `name` with its flags; sweeps tabulate `summary_keys`.
@@ -119,7 +130,18 @@ impl<'a> Experiment<'a> {
         let (dir, device, record) = self.shared.start_run(self.name, None, false, &config, config.seed())?;
         let metrics = Metrics::for_run(&dir, self.shared.allow_nan)?;
         let checkpoints = record.checkpoint_every.map(|every| checkpoint::Schedule::new(every, 0));
-        let run = Run { config, dir, device, metrics, quiet: self.shared.quiet, threads: self.shared.threads, checkpoints, resumed: None, start_after: 0 };
+        let run = Run {
+            config,
+            dir,
+            device,
+            metrics,
+            quiet: self.shared.quiet,
+            threads: self.shared.threads,
+            checkpoints,
+            resumed: None,
+            start_after: 0,
+            steps: None,
+        };
         Ok(Some((run, data)))
     }
 
@@ -147,7 +169,7 @@ impl<'a> Experiment<'a> {
         let state = checkpoint::read(dir)?;
         let (metrics, start_after) = match &state {
             Some(s) => {
-                let position = checkpoint::metrics_position(s, &run_dir.file("metrics.csv"))?;
+                let position = checkpoint::metrics_position(s, "metrics", &run_dir.file("metrics.csv"))?;
                 (Metrics::resume_for_run(&run_dir, record.allow_nan, &position)?, position.step)
             }
             None => (Metrics::for_run(&run_dir, record.allow_nan)?, 0),
@@ -156,7 +178,18 @@ impl<'a> Experiment<'a> {
             eprintln!("{}: resuming {} after {start_after}", self.name, dir.display());
         }
         let checkpoints = record.checkpoint_every.map(|every| checkpoint::Schedule::new(every, start_after));
-        let run = Run { config, dir: run_dir, device, metrics, quiet: self.shared.quiet, threads: record.threads, checkpoints, resumed: state, start_after };
+        let run = Run {
+            config,
+            dir: run_dir,
+            device,
+            metrics,
+            quiet: self.shared.quiet,
+            threads: record.threads,
+            checkpoints,
+            resumed: state,
+            start_after,
+            steps: None,
+        };
         Ok(Some((run, data)))
     }
 }
@@ -201,10 +234,38 @@ impl<C: ExperimentConfig> Run<C> {
             return Ok(());
         }
         let mut s = state()?;
-        checkpoint::put_metrics_position(&mut s, &self.metrics.position(index)?)?;
+        checkpoint::put_metrics_position(&mut s, "metrics", &self.metrics.position(index)?)?;
+        if let Some(steps) = &self.steps {
+            let at = steps.last_index.unwrap_or(0);
+            checkpoint::put_metrics_position(&mut s, STEPS_PREFIX, &steps.metrics.position(at)?)?;
+        }
         checkpoint::write(&self.dir, &s)?;
         schedule.taken(index);
         Ok(())
+    }
+
+    /// Opens the run's per-step stream, `steps.csv` (index `step`) with its
+    /// own event file (TensorBoard tags `losses/*`), for training statistics
+    /// logged every so many optimisation steps; a resumed run continues it
+    /// from its checkpoint.
+    pub fn open_step_metrics(&mut self) -> Result<()> {
+        let allow_nan = self.metrics.allows_non_finite();
+        let metrics = match &self.resumed {
+            Some(s) => {
+                let position = checkpoint::metrics_position(s, STEPS_PREFIX, &self.dir.file("steps.csv"))?;
+                Metrics::resume_stream(&self.dir, "steps.csv", allow_nan, &position)?
+            }
+            None => Metrics::create_stream(&self.dir, "steps.csv", allow_nan, false)?,
+        };
+        self.steps = Some(StepMetrics { metrics, last_index: None });
+        Ok(())
+    }
+
+    /// One row of the per-step stream (see [`Run::open_step_metrics`]).
+    pub fn log_step(&mut self, step: u64, values: &[(&str, f64)]) -> Result<()> {
+        let steps = self.steps.as_mut().ok_or_else(|| anyhow!("log_step before open_step_metrics"))?;
+        steps.last_index = Some(step);
+        steps.metrics.values("step", step as usize, values)
     }
 
     /// A log line on stderr, unless `--quiet`.

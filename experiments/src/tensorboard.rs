@@ -24,8 +24,9 @@ use tensorboard_proto::types::DataType;
 use tensorboard_rs::record_writer::RecordWriter;
 
 /// The TensorBoard tag of metric column `name` in rows indexed by `index_name`:
-/// CleanRL's names for RL runs (`global_step`), `losses/*` for training
-/// statistics and `eval/*` for evaluations of the generative runs.
+/// CleanRL's names for RL runs (`global_step`); for the generative runs
+/// `losses/*` for training statistics per step, `epoch/*` for their means per
+/// epoch, and `eval/*` for evaluations.
 pub fn tag(index_name: &str, name: &str) -> String {
     if index_name == "global_step" {
         let known = match name {
@@ -44,10 +45,11 @@ pub fn tag(index_name: &str, name: &str) -> String {
         return format!("losses/{name}");
     }
     let is_training_statistic = matches!(name, "d_real" | "d_fake") || (name.ends_with("loss") && !name.starts_with("test_"));
-    if is_training_statistic {
-        format!("losses/{name}")
-    } else {
-        format!("eval/{name}")
+    match (is_training_statistic, index_name) {
+        // Per-epoch means of the training statistics, beside their per-step values in losses/*.
+        (true, "epoch") => format!("epoch/{name}"),
+        (true, _) => format!("losses/{name}"),
+        (false, _) => format!("eval/{name}"),
     }
 }
 
@@ -216,7 +218,8 @@ mod tests {
         assert_eq!(tag("global_step", "mean_q"), "losses/q_values");
         assert_eq!(tag("global_step", "approx_kl"), "losses/approx_kl");
         assert_eq!(tag("global_step", "clip_fraction"), "losses/clipfrac");
-        assert_eq!(tag("epoch", "train_loss"), "losses/train_loss");
+        assert_eq!(tag("epoch", "train_loss"), "epoch/train_loss");
+        assert_eq!(tag("step", "loss"), "losses/loss");
         assert_eq!(tag("epoch", "test_loss"), "eval/test_loss");
         assert_eq!(tag("epoch", "frechet_distance"), "eval/frechet_distance");
         assert_eq!(tag("step", "d_loss"), "losses/d_loss");

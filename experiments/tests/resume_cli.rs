@@ -47,8 +47,10 @@ fn assert_same_files(a: &Path, b: &Path, files: &[&str]) {
     for f in files {
         assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(), "{f} differs after resuming");
     }
-    // One event file, cut back at each resume as metrics.csv is: TensorBoard reads the same scalars.
-    assert_eq!(std::fs::read_dir(b.join("tb")).unwrap().count(), 1, "one event file");
+    // One event file per stream (metrics.csv, steps.csv), cut back at each resume as the CSV files are:
+    // TensorBoard reads the same scalars.
+    let streams = 1 + b.join("steps.csv").exists() as usize;
+    assert_eq!(std::fs::read_dir(b.join("tb")).unwrap().count(), streams, "one event file per stream");
     common::assert_scalars_match_csv(b, &common::read_with_tensorboard(b));
 }
 
@@ -161,6 +163,7 @@ fn the_vae_killed_twice_ends_byte_identical() {
     // The data folder comes back from the run's record: no --data-dir needed.
     finish(bin, &killed);
     assert_same_run(&straight, &killed);
+    assert_same_files(&straight, &killed, &["steps.csv"]);
 }
 
 #[test]

@@ -50,4 +50,17 @@ fn tensorboard_reads_every_scalar_of_rl_and_generative_runs() {
     for t in ["losses/d_loss", "losses/g_loss", "eval/modes_covered", "eval/high_quality_fraction"] {
         assert!(tags.iter().any(|x| x == t), "{t} in {tags:?}");
     }
+
+    // The VAE: per-step losses (steps.csv) and per-epoch evaluations (metrics.csv).
+    let data = tmp.path().join("data");
+    common::write_data(&data, 512, 128);
+    let vae = tmp.path().join("vae");
+    let vae_args =
+        ["--epochs", "2", "--data-dir", data.to_str().unwrap(), "--set", "latent_dim=2", "--set", "hidden=32", "--set", "iw_samples=4", "--log-every", "1"];
+    run(env!("CARGO_BIN_EXE_vae_fashion_mnist"), &vae, &vae_args);
+    let tags = assert_scalars_match_csv(&vae, &read_with_tensorboard(&vae));
+    for t in ["losses/loss", "epoch/train_loss", "eval/test_loss", "eval/test_kl"] {
+        assert!(tags.iter().any(|x| x == t), "{t} in {tags:?}");
+    }
+    assert_eq!(std::fs::read_to_string(vae.join("steps.csv")).unwrap().lines().count(), 1 + 2 * 4, "a row per step: 4 batches of 128, 2 epochs");
 }

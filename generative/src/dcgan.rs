@@ -203,6 +203,14 @@ impl Dcgan {
     /// One pass over `images` (`[N, 784]` in [0, 1]) in shuffled minibatches
     /// (a last partial batch is dropped, as PyTorch's DataLoader with drop_last).
     pub fn train_epoch(&mut self, images: &Tensor) -> Result<DcganEpoch> {
+        self.train_epoch_logged(images, 0, &mut |_, _| Ok(()))
+    }
+
+    /// [`Dcgan::train_epoch`], calling `log(step, means)` after every step
+    /// that is a multiple of `every` (0: never) with the means of the
+    /// losses and discriminator outputs over the steps since the previous
+    /// call in this epoch. `step` counts the generator's steps over the run.
+    pub fn train_epoch_logged(&mut self, images: &Tensor, every: u64, log: &mut dyn FnMut(u64, &DcganEpoch) -> Result<()>) -> Result<DcganEpoch> {
         let n = images.size()[0] as usize;
         let bs = self.config.batch_size;
         if n < bs {
@@ -213,14 +221,40 @@ impl Dcgan {
         let zero = || Tensor::zeros([], (Kind::Float, self.device));
         let mut sums = DcganStep { d_loss: zero(), g_loss: zero(), d_real: zero(), d_fake: zero() };
         let batches = n / bs;
+        let mut window = DcganStep { d_loss: zero(), g_loss: zero(), d_real: zero(), d_fake: zero() };
+        let mut window_steps = 0usize;
         for chunk in order.chunks_exact(bs) {
             let idx = Tensor::from_slice(chunk).to_device(self.device);
             let real = images.index_select(0, &idx).view([-1, 1, 28, 28]) * 2.0 - 1.0;
             let step = self.step(&real);
-            sums.d_loss += step.d_loss;
-            sums.g_loss += step.g_loss;
-            sums.d_real += step.d_real;
-            sums.d_fake += step.d_fake;
+            sums.d_loss += &step.d_loss;
+            sums.g_loss += &step.g_loss;
+            sums.d_real += &step.d_real;
+            sums.d_fake += &step.d_fake;
+            if every > 0 {
+                window.d_loss += step.d_loss;
+                window.g_loss += step.g_loss;
+                window.d_real += step.d_real;
+                window.d_fake += step.d_fake;
+                window_steps += 1;
+                let global = self.nets.g_opt.steps();
+                if global % every == 0 {
+                    let mean = |t: &Tensor| f64::try_from(t).map(|v| v / window_steps as f64);
+                    log(
+                        global,
+                        &DcganEpoch {
+                            d_loss: mean(&window.d_loss)?,
+                            g_loss: mean(&window.g_loss)?,
+                            d_real: mean(&window.d_real)?,
+                            d_fake: mean(&window.d_fake)?,
+                        },
+                    )?;
+                    for t in [&mut window.d_loss, &mut window.g_loss, &mut window.d_real, &mut window.d_fake] {
+                        let _ = t.zero_();
+                    }
+                    window_steps = 0;
+                }
+            }
         }
         let mean = |t: &Tensor| f64::try_from(t).map(|v| v / batches as f64);
         Ok(DcganEpoch { d_loss: mean(&sums.d_loss)?, g_loss: mean(&sums.g_loss)?, d_real: mean(&sums.d_real)?, d_fake: mean(&sums.d_fake)? })

@@ -155,10 +155,20 @@ impl VaeTrainer {
 
     /// One epoch over `train` (shuffled); returns the mean objective per image.
     pub fn train_epoch(&mut self, train: &Tensor) -> Result<f64> {
+        self.train_epoch_logged(train, 0, &mut |_, _| Ok(()))
+    }
+
+    /// [`VaeTrainer::train_epoch`], calling `log(step, loss)` after every
+    /// optimisation step that is a multiple of `every` (0: never) with the
+    /// mean objective per image over the steps since the previous call in
+    /// this epoch. `step` counts the optimiser's steps over the whole run.
+    /// The losses are read to the host only then (one sync per call).
+    pub fn train_epoch_logged(&mut self, train: &Tensor, every: u64, log: &mut dyn FnMut(u64, f64) -> Result<()>) -> Result<f64> {
         let n = train.size()[0] as usize;
         let mut order: Vec<i64> = (0..n as i64).collect();
         order.shuffle(&mut self.rng);
         let mut total = Tensor::zeros([], (Kind::Float, self.device));
+        let (mut window, mut window_images) = (Tensor::zeros([], (Kind::Float, self.device)), 0usize);
         for chunk in order.chunks(self.config.batch_size) {
             let idx = Tensor::from_slice(chunk).to_device(self.device);
             let x = train.index_select(0, &idx);
@@ -169,6 +179,16 @@ impl VaeTrainer {
             loss.backward();
             self.optimizer.step();
             total += loss.detach();
+            if every > 0 {
+                window += loss.detach();
+                window_images += chunk.len();
+                let step = self.optimizer.steps();
+                if step % every == 0 {
+                    log(step, f64::try_from(&window)? / window_images as f64)?;
+                    let _ = window.zero_();
+                    window_images = 0;
+                }
+            }
         }
         Ok(f64::try_from(total)? / n as f64)
     }

@@ -8,7 +8,7 @@
 //! The classifier's weights are committed with the code (trained once in
 //! portable numerics by `fd_classifier`), so every machine scores with the
 //! same function, whatever data `--data-dir` brings. Run folder: `config.toml`,
-//! `metrics.csv` (per epoch), `samples_epoch_<k>.png`, `frechet.png`,
+//! `metrics.csv` (per epoch), `steps.csv` (losses every `--log-every` steps), `tb/`, `samples_epoch_<k>.png`, `frechet.png`,
 //! `losses.png`, `generator.safetensors`, `summary.json`.
 
 use anyhow::{Context, Result};
@@ -72,6 +72,7 @@ fn run() -> Result<()> {
     ));
 
     let mut gan = Dcgan::new(cfg.clone(), device)?;
+    run.open_step_metrics()?;
     // Drawn first from the run's stream, so that a resumed run (whose stream is restored after) draws the same.
     let fixed_z = gan.latent(64);
     let (mut fd_curve, mut d_curve, mut g_curve, mut times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -86,7 +87,9 @@ fn run() -> Result<()> {
     }
     for epoch in run.start_after() as usize + 1..=cfg.epochs {
         let start = Instant::now();
-        let e = gan.train_epoch(&train)?;
+        let e = gan.train_epoch_logged(&train, args.data.log_every, &mut |step, m| {
+            run.log_step(step, &[("d_loss", m.d_loss), ("g_loss", m.g_loss), ("d_real", m.d_real), ("d_fake", m.d_fake)])
+        })?;
         times.push(start.elapsed().as_secs_f64());
         fd = fd_to_train(&gan.generate(cfg.fd_samples))?;
         run.metrics.values(

@@ -1,6 +1,7 @@
 //! A VAE on Fashion-MNIST (PyTorch's example VAE by default): trains, reports
 //! the test negative ELBO per epoch and an importance-weighted test NLL, and
 //! writes a run folder with `config.toml`, `metrics.csv` (per epoch),
+//! `steps.csv` (the training loss every `--log-every` steps), `tb/`,
 //! `summary.json` (`test_loss`, `test_nll_iw`, `epoch_time_s`), `losses.png`,
 //! `reconstructions.png`, `samples.png`, `model.safetensors`, and for a 2-D
 //! latent space `latent_space.png` and `manifold.png`.
@@ -56,6 +57,7 @@ fn run() -> Result<()> {
     let train = train_set.images_tensor(device);
     let test = test_set.images_tensor(device);
     let mut trainer = VaeTrainer::new(cfg.clone(), device)?;
+    run.open_step_metrics()?;
     let (mut train_curve, mut test_curve, mut times) = (Vec::new(), Vec::new(), Vec::new());
     let mut last = Elbo::default();
     if let Some(s) = run.resumed() {
@@ -67,7 +69,7 @@ fn run() -> Result<()> {
     }
     for epoch in run.start_after() as usize + 1..=cfg.epochs {
         let start = Instant::now();
-        let train_loss = trainer.train_epoch(&train)?;
+        let train_loss = trainer.train_epoch_logged(&train, args.data.log_every, &mut |step, loss| run.log_step(step, &[("loss", loss)]))?;
         times.push(start.elapsed().as_secs_f64());
         last = trainer.test_elbo(&test)?;
         let row = [("train_loss", train_loss), ("test_loss", last.loss), ("test_reconstruction", last.reconstruction), ("test_kl", last.kl)];

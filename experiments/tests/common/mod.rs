@@ -32,7 +32,18 @@ pub fn read_with_tensorboard(run: &Path) -> serde_json::Value {
 /// Checks every non-empty `metrics.csv` cell against the scalar of its tag; returns the tags seen.
 #[allow(dead_code)]
 pub fn assert_scalars_match_csv(run: &Path, tb: &serde_json::Value) -> Vec<String> {
-    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let mut tags = assert_file_matches(run, "metrics.csv", tb);
+    if run.join("steps.csv").exists() {
+        tags.extend(assert_file_matches(run, "steps.csv", tb));
+    }
+    let text = tb["text"]["hyperparameters"][0].as_str().expect("the config as text");
+    assert!(text.starts_with("|param|value|") && text.contains("|seed|"), "{text}");
+    tags
+}
+
+/// Checks every non-empty cell of one CSV file of `run` against TensorBoard's scalars.
+fn assert_file_matches(run: &Path, file: &str, tb: &serde_json::Value) -> Vec<String> {
+    let csv = std::fs::read_to_string(run.join(file)).unwrap();
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
@@ -48,10 +59,8 @@ pub fn assert_scalars_match_csv(run: &Path, tb: &serde_json::Value) -> Vec<Strin
             .map(|e| (e[0].as_i64().unwrap(), e[1].as_f64().unwrap()))
             .collect();
         assert!(!want.is_empty(), "{name}: a column with no values");
-        assert_eq!(got, want, "{}: {tag} differs from metrics.csv column {name}", run.display());
+        assert_eq!(got, want, "{}: {tag} differs from {file} column {name}", run.display());
         tags.push(tag);
     }
-    let text = tb["text"]["hyperparameters"][0].as_str().expect("the config as text");
-    assert!(text.starts_with("|param|value|") && text.contains("|seed|"), "{text}");
     tags
 }
