@@ -238,7 +238,7 @@ impl Dcgan {
                 window.d_fake += step.d_fake;
                 window_steps += 1;
                 let global = self.nets.g_opt.steps();
-                if global % every == 0 {
+                if global.is_multiple_of(every) {
                     let mean = |t: &Tensor| f64::try_from(t).map(|v| v / window_steps as f64);
                     log(
                         global,

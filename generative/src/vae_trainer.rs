@@ -183,7 +183,7 @@ impl VaeTrainer {
                 window += loss.detach();
                 window_images += chunk.len();
                 let step = self.optimizer.steps();
-                if step % every == 0 {
+                if step.is_multiple_of(every) {
                     log(step, f64::try_from(&window)? / window_images as f64)?;
                     let _ = window.zero_();
                     window_images = 0;
