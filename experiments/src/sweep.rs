@@ -435,6 +435,15 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_sweep_files_parse() {
+        for file in ["ppo_cartpole_lr.toml", "dqn_cartpole_random.toml"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("sweeps").join(file);
+            let s = load(&path).unwrap();
+            assert!(s.runs().len() >= 6, "{file}");
+        }
+    }
+
+    #[test]
     fn bad_sweep_files_are_refused_in_words() {
         for (text, needle) in [
             ("binary = 'train'\nseeds = []\n", "seeds is empty"),
