@@ -28,6 +28,7 @@ impl RunDir {
             }
         }
         std::fs::create_dir_all(&path).with_context(|| format!("cannot create run folder {}", path.display()))?;
+        lock(&path)?;
         crate::signals::set_run_dir(path.clone());
         Ok(Self { path })
     }
@@ -37,6 +38,7 @@ impl RunDir {
         if !path.join("config.toml").is_file() {
             bail!("{}: not a run folder (no config.toml)", path.display());
         }
+        lock(path)?;
         crate::signals::set_run_dir(path.to_path_buf());
         Ok(Self { path: path.to_path_buf() })
     }
@@ -74,6 +76,27 @@ impl RunDir {
     pub fn produce(&self, name: &str, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
         produce_atomic(&self.file(name), write)
     }
+}
+
+/// The name of a run folder's lock file.
+pub const LOCK_FILE: &str = ".lock";
+
+/// Takes the run folder for this process: an exclusive `flock` on
+/// `<dir>/.lock`, held until the process ends (however it ends, `kill -9`
+/// included, so no stale lock is left). A second process on the same folder
+/// (a sweep run twice at once, a requeued task beside its first attempt) is
+/// refused instead of interleaving its writes with the first one's.
+fn lock(dir: &Path) -> Result<()> {
+    use std::os::unix::io::AsRawFd;
+    static HELD: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    // SAFETY: flock(2) on a file descriptor this function owns.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        bail!("{} is in use by another nnlab process (a run or a resume of it is going on there); wait for it or stop it", dir.display());
+    }
+    HELD.lock().unwrap_or_else(|e| e.into_inner()).push(file);
+    Ok(())
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.

@@ -33,6 +33,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+/// The most runs one sweep file may expand to.
+pub const MAX_RUNS: usize = 100_000;
+
 /// A sweep file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -132,6 +135,16 @@ impl SweepSpec {
             if values.is_empty() {
                 bail!("sweep file: [grid] {key} has no values");
             }
+        }
+        // Counted before anything is expanded: a typo must not allocate a billion runs.
+        let points = self.grid.values().try_fold(1u128, |n, v| n.checked_mul(v.len() as u128)).unwrap_or(u128::MAX);
+        let trials = self.random.as_ref().map_or(1, |r| r.trials as u128);
+        let runs = points.saturating_mul(trials).saturating_mul(self.seeds.len() as u128);
+        if runs > MAX_RUNS as u128 {
+            bail!(
+                "sweep file: {runs} runs ({points} grid points x {trials} random trials x {} seeds) is more than {MAX_RUNS}; split the sweep",
+                self.seeds.len()
+            );
         }
         if let Some(r) = &self.random {
             if r.trials == 0 {
@@ -451,6 +464,8 @@ mod tests {
             ("binary = 'train'\nseeds = [1]\nargs = ['--seed', '3']\n", "--seed"),
             ("binary = 'train'\nseeds = [1]\n[grid]\nx = []\n", "no values"),
             ("binary = 'train'\nseeds = [1]\n[random]\ntrials = 2\nx = { log_uniform = [0.0, 1.0] }\n", "log_uniform"),
+            ("binary = 'train'\nseeds = [1, 2]\n[random]\ntrials = 100000000\nx = { uniform = [0.0, 1.0] }\n", "more than 100000"),
+            ("binary = 'train'\nseeds = [1, 2]\n[grid]\na = [1,2,3,4,5,6,7,8,9,10]\nb = [1,2,3,4,5,6,7,8,9,10]\nc = [1,2,3,4,5,6,7,8,9,10]\nd = [1,2,3,4,5,6,7,8,9,10]\ne = [1,2,3,4,5,6,7,8,9,10]\n", "split the sweep"),
         ] {
             let s: SweepSpec = toml::from_str(text).unwrap();
             let e = s.check().unwrap_err().to_string();

@@ -195,3 +195,29 @@ fn the_gan_on_a_mixture_resumes_byte_identical() {
     finish(bin, &killed);
     assert_same_files(&straight, &killed, &["metrics.csv", "samples.png"]);
 }
+
+#[test]
+fn a_run_folder_is_used_by_one_process_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let bin = env!("CARGO_BIN_EXE_train");
+    let args =
+        ["--algo", "ppo", "--env", "CartPole-v1", "--total-timesteps", "4000000", "--no-gif", "--checkpoint-every", "4096", "--out", dir.to_str().unwrap()];
+    let mut first = Command::new(bin).args(args).arg("--quiet").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    while !dir.join("checkpoint/state.safetensors").exists() {
+        assert!(first.try_wait().unwrap().is_none(), "the first run ended early");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = Command::new(bin).args(["--resume", dir.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success() && err.trim().lines().count() == 1 && err.contains("in use by another nnlab process"), "{err}");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // Killed, its lock is gone with it: the folder can be resumed (and stopped again here).
+    let mut again = Command::new(bin).args(["--resume", dir.to_str().unwrap(), "--quiet"]).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let still_running = again.try_wait().unwrap().is_none();
+    again.kill().unwrap();
+    let out = again.wait_with_output().unwrap();
+    assert!(still_running, "the resume runs: {}", String::from_utf8_lossy(&out.stderr));
+}
