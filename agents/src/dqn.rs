@@ -325,7 +325,7 @@ impl Dqn {
             run.envs.step(Actions::Discrete(&[action]))?;
 
             // 2. Store the transition; bootstrap through truncation from the true final observation.
-            run.rb.add(&run.obs, run.envs.next_observation(0), action as i64, run.envs.rewards()[0], run.envs.terminated()[0]);
+            run.rb.add(&run.obs, run.envs.next_observation(0), nnlab_envs::Action::Discrete(action), run.envs.rewards()[0], run.envs.terminated()[0]);
             if let Some(ep) = run.envs.episodes()[0] {
                 run.episode_returns.push(ep.ret);
                 let n = run.updates_since_report;

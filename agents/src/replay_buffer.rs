@@ -1,4 +1,6 @@
-//! A uniform experience-replay buffer, preallocated as tensors.
+//! A uniform experience-replay buffer, preallocated as tensors, for discrete
+//! actions (DQN and its variants) and Box actions (the off-policy
+//! actor-critics) alike.
 //!
 //! Storage is one CPU tensor per field, allocated once at full capacity.
 //! `add` writes a transition straight into the tensors' memory (no tensor op
@@ -7,8 +9,35 @@
 //! the training device in one copy. Indices come from the caller's RNG, so a
 //! seeded run samples the same batches every time.
 
+use nnlab_envs::{Action, Space};
 use rand::Rng;
 use tch::{Device, Kind, Tensor};
+
+/// How a buffer stores actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionStorage {
+    /// One index per transition (`i64`).
+    Discrete,
+    /// `dim` values per transition (`f32`).
+    Box(usize),
+}
+
+impl ActionStorage {
+    /// The storage for actions of `space`.
+    pub fn of(space: &Space) -> Self {
+        match space {
+            Space::Discrete(_) => Self::Discrete,
+            Space::Box(b) => Self::Box(b.dim()),
+        }
+    }
+
+    fn bytes(self) -> u128 {
+        match self {
+            Self::Discrete => 8,
+            Self::Box(dim) => 4 * dim as u128,
+        }
+    }
+}
 
 /// A batch of transitions on the training device.
 #[derive(Debug)]
@@ -17,7 +46,7 @@ pub struct Batch {
     pub observations: Tensor,
     /// Next observations `[B, obs_dim]` (the true final observation where an episode ended).
     pub next_observations: Tensor,
-    /// Actions `[B]`, `i64`.
+    /// Actions: `[B]` `i64` (discrete) or `[B, act_dim]` `f32` (Box).
     pub actions: Tensor,
     /// Rewards `[B]`.
     pub rewards: Tensor,
@@ -29,6 +58,7 @@ pub struct Batch {
 pub struct ReplayBuffer {
     capacity: usize,
     obs_dim: usize,
+    action_storage: ActionStorage,
     observations: Tensor,
     next_observations: Tensor,
     actions: Tensor,
@@ -49,17 +79,26 @@ fn view_mut<T: tch::kind::Element>(t: &mut Tensor) -> &mut [T] {
 }
 
 impl ReplayBuffer {
-    /// A buffer for `capacity` transitions of `obs_dim`-long observations.
+    /// A buffer for `capacity` transitions of `obs_dim`-long observations and discrete actions.
     pub fn new(capacity: usize, obs_dim: usize) -> Self {
+        Self::with_actions(capacity, obs_dim, ActionStorage::Discrete)
+    }
+
+    /// A buffer for `capacity` transitions of `obs_dim`-long observations and actions stored as `actions`.
+    pub fn with_actions(capacity: usize, obs_dim: usize, actions: ActionStorage) -> Self {
         let cap = capacity as i64;
         let d = obs_dim as i64;
         let opts = (Kind::Float, Device::Cpu);
         Self {
             capacity,
             obs_dim,
+            action_storage: actions,
             observations: Tensor::zeros([cap, d], opts),
             next_observations: Tensor::zeros([cap, d], opts),
-            actions: Tensor::zeros([cap], (Kind::Int64, Device::Cpu)),
+            actions: match actions {
+                ActionStorage::Discrete => Tensor::zeros([cap], (Kind::Int64, Device::Cpu)),
+                ActionStorage::Box(dim) => Tensor::zeros([cap, dim as i64], opts),
+            },
             rewards: Tensor::zeros([cap], opts),
             terminated: Tensor::zeros([cap], opts),
             pos: 0,
@@ -67,9 +106,19 @@ impl ReplayBuffer {
         }
     }
 
-    /// Bytes the buffer holds for `capacity` transitions of `obs_dim`-long observations.
+    /// Bytes the buffer holds for `capacity` transitions of `obs_dim`-long observations (discrete actions).
     pub fn bytes_for(capacity: usize, obs_dim: usize) -> u128 {
-        capacity as u128 * (2 * obs_dim as u128 * 4 + 8 + 4 + 4)
+        Self::bytes_for_actions(capacity, obs_dim, ActionStorage::Discrete)
+    }
+
+    /// Bytes the buffer holds for `capacity` transitions with actions stored as `actions`.
+    pub fn bytes_for_actions(capacity: usize, obs_dim: usize, actions: ActionStorage) -> u128 {
+        capacity as u128 * (2 * obs_dim as u128 * 4 + actions.bytes() + 4 + 4)
+    }
+
+    /// How actions are stored.
+    pub fn action_storage(&self) -> ActionStorage {
+        self.action_storage
     }
 
     /// Number of stored transitions.
@@ -87,12 +136,19 @@ impl ReplayBuffer {
         self.capacity
     }
 
-    /// Stores one transition, overwriting the oldest when full.
-    pub fn add(&mut self, obs: &[f32], next_obs: &[f32], action: i64, reward: f32, terminated: bool) {
+    /// Stores one transition, overwriting the oldest when full. The action
+    /// must be of the buffer's kind (a discrete index, or `dim` values).
+    pub fn add(&mut self, obs: &[f32], next_obs: &[f32], action: Action<'_>, reward: f32, terminated: bool) {
         let (d, i) = (self.obs_dim, self.pos);
         view_mut::<f32>(&mut self.observations)[i * d..(i + 1) * d].copy_from_slice(obs);
         view_mut::<f32>(&mut self.next_observations)[i * d..(i + 1) * d].copy_from_slice(next_obs);
-        view_mut::<i64>(&mut self.actions)[i] = action;
+        match (self.action_storage, action) {
+            (ActionStorage::Discrete, Action::Discrete(a)) => view_mut::<i64>(&mut self.actions)[i] = a as i64,
+            (ActionStorage::Box(dim), Action::Continuous(a)) if a.len() == dim => {
+                view_mut::<f32>(&mut self.actions)[i * dim..(i + 1) * dim].copy_from_slice(a);
+            }
+            (storage, action) => panic!("a replay buffer for {storage:?} actions got {action:?}"),
+        }
         view_mut::<f32>(&mut self.rewards)[i] = reward;
         view_mut::<f32>(&mut self.terminated)[i] = if terminated { 1.0 } else { 0.0 };
         self.pos = (self.pos + 1) % self.capacity;
@@ -152,11 +208,32 @@ mod tests {
     use rand::SeedableRng;
 
     #[test]
+    fn box_actions_are_stored_as_rows() {
+        let mut rb = ReplayBuffer::with_actions(4, 1, ActionStorage::of(&Space::Box(nnlab_envs::BoxSpace::new(vec![-2.0, -2.0], vec![2.0, 2.0]))));
+        for k in 0..4 {
+            let v = k as f32;
+            rb.add(&[v], &[v], Action::Continuous(&[v, -v]), v, false);
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let b = rb.sample(16, &mut rng, Device::Cpu);
+        assert_eq!(b.actions.size(), [16, 2]);
+        let obs = Vec::<f32>::try_from(b.observations.flatten(0, -1)).unwrap();
+        let actions = Vec::<f32>::try_from(b.actions.flatten(0, -1)).unwrap();
+        for (j, o) in obs.iter().enumerate() {
+            assert_eq!((actions[2 * j], actions[2 * j + 1]), (*o, -*o));
+        }
+        let state = rb.train_state().unwrap();
+        let mut again = ReplayBuffer::with_actions(4, 1, ActionStorage::Box(2));
+        again.restore_train_state(&state).unwrap();
+        assert_eq!(again.len(), 4);
+    }
+
+    #[test]
     fn stores_wraps_and_samples_what_was_added() {
         let mut rb = ReplayBuffer::new(3, 2);
         for k in 0..5 {
             let v = k as f32;
-            rb.add(&[v, v], &[v + 0.5, v + 0.5], k, 10.0 * v, k == 4);
+            rb.add(&[v, v], &[v + 0.5, v + 0.5], Action::Discrete(k as usize), 10.0 * v, k == 4);
         }
         assert_eq!(rb.len(), 3);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);

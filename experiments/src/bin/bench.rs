@@ -135,7 +135,7 @@ fn dqn_updates_per_s(updates: usize) -> Result<f64> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     for i in 0..10_000 {
         let o: [f32; 4] = std::array::from_fn(|_| rng.random_range(-0.1..0.1));
-        rb.add(&o, &o, (i % 2) as i64, 1.0, i % 50 == 0);
+        rb.add(&o, &o, nnlab_envs::Action::Discrete(i % 2), 1.0, i % 50 == 0);
     }
     let start = Instant::now();
     for _ in 0..updates {
