@@ -151,7 +151,6 @@ impl RolloutCollector {
     /// observations after the rollout.
     pub fn collect(&mut self, policy: &ActorCritic, buf: &mut RolloutBuffer, rng: &mut ChaCha8Rng, observer: &mut dyn Observer) -> Result<Vec<f32>> {
         let (n, d, act_dim) = (self.settings.num_envs, self.obs_dim, self.act_dim);
-        let gamma = self.settings.gamma;
         // Acting runs on a host copy of the policy (synced once per rollout).
         let mut host = self.host.take().unwrap_or_else(|| HostActorCritic::new(policy));
         host.sync(policy);
@@ -173,22 +172,13 @@ impl RolloutCollector {
             if let Some(scaler) = &mut self.reward_scaler {
                 scaler.scale(&mut rewards, &ends);
             }
-            // Bootstrap time-limit truncations from the final observation.
             for (i, reward) in rewards.iter_mut().enumerate() {
-                if self.envs.truncated()[i] && !self.envs.terminated()[i] {
-                    let mut fin = self.envs.final_observations()[i * d..(i + 1) * d].to_vec();
-                    self.normalize_frozen(&mut fin);
-                    *reward += (gamma * host.value(&fin) as f64) as f32;
-                }
+                *reward += self.truncation_bootstrap(&mut host, i);
             }
             buf.rewards[t * n..(t + 1) * n].copy_from_slice(&rewards);
             for (i, end) in ends.iter().enumerate() {
                 buf.ends[t * n + i] = if *end { 1.0 } else { 0.0 };
-                if let Some(ep) = self.envs.episodes()[i] {
-                    self.episode_returns.push(ep.ret);
-                    let record = EpisodeRecord { global_step: self.global_step, episode_return: ep.ret, episode_length: ep.len };
-                    observer.on_episode(&record);
-                }
+                self.report_episode(i, observer);
             }
             let mut next = self.envs.observations().to_vec();
             self.normalize(&mut next, true);
@@ -239,7 +229,6 @@ impl RolloutCollector {
     /// episode starts where this one left it (autoreset).
     pub fn collect_episodes(&mut self, policy: &ActorCritic, rng: &mut ChaCha8Rng, bootstrap: bool, observer: &mut dyn Observer) -> Result<EpisodeBatch> {
         let (n, d, act_dim) = (self.settings.num_envs, self.obs_dim, self.act_dim);
-        let gamma = self.settings.gamma;
         let mut host = self.host.take().unwrap_or_else(|| HostActorCritic::new(policy));
         host.sync(policy);
         let mut episodes: Vec<EpisodeBatch> = vec![EpisodeBatch::default(); n];
@@ -266,17 +255,12 @@ impl RolloutCollector {
             let mut rows = Vec::new();
             for i in (0..n).filter(|&i| active[i]) {
                 let mut reward = rewards[i];
-                if bootstrap && self.envs.truncated()[i] && !self.envs.terminated()[i] {
-                    let mut fin = self.envs.final_observations()[i * d..(i + 1) * d].to_vec();
-                    self.normalize_frozen(&mut fin);
-                    reward += (gamma * host.value(&fin) as f64) as f32;
+                if bootstrap {
+                    reward += self.truncation_bootstrap(&mut host, i);
                 }
                 episodes[i].rewards.push(reward);
                 episodes[i].ends.push(if ends[i] { 1.0 } else { 0.0 });
-                if let Some(ep) = self.envs.episodes()[i] {
-                    self.episode_returns.push(ep.ret);
-                    observer.on_episode(&EpisodeRecord { global_step: self.global_step, episode_return: ep.ret, episode_length: ep.len });
-                }
+                self.report_episode(i, observer);
                 rows.extend_from_slice(&self.envs.observations()[i * d..(i + 1) * d]);
             }
             // Only the environments that moved update the statistics and their observation.
@@ -298,6 +282,28 @@ impl RolloutCollector {
             batch.values.extend(ep.values);
         }
         Ok(batch)
+    }
+
+    /// What environment `i`'s last reward gains when its episode was cut by
+    /// the time limit (truncated, not terminated): `gamma * V(final
+    /// observation)`, the final observation normalised with the current
+    /// statistics; 0 otherwise.
+    fn truncation_bootstrap(&self, host: &mut HostActorCritic, i: usize) -> f32 {
+        if !self.envs.truncated()[i] || self.envs.terminated()[i] {
+            return 0.0;
+        }
+        let d = self.obs_dim;
+        let mut fin = self.envs.final_observations()[i * d..(i + 1) * d].to_vec();
+        self.normalize_frozen(&mut fin);
+        (self.settings.gamma * host.value(&fin) as f64) as f32
+    }
+
+    /// Records and reports the episode that environment `i` finished in the last step, if any.
+    fn report_episode(&mut self, i: usize, observer: &mut dyn Observer) {
+        if let Some(ep) = self.envs.episodes()[i] {
+            self.episode_returns.push(ep.ret);
+            observer.on_episode(&EpisodeRecord { global_step: self.global_step, episode_return: ep.ret, episode_length: ep.len });
+        }
     }
 
     /// Steps the environments (those with `active[i]`, or all) with the sampled

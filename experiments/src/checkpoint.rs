@@ -11,7 +11,8 @@
 //! from the saved state, so that the finished run's `metrics.csv` and weights
 //! are byte-identical to an uninterrupted run's.
 
-use crate::metrics::MetricsPosition;
+use crate::config::RunRecord;
+use crate::metrics::{Metrics, MetricsPosition};
 use crate::run_dir::RunDir;
 use anyhow::{bail, Context, Result};
 use nnlab_torch::state::TrainState;
@@ -94,6 +95,39 @@ pub fn metrics_position(state: &TrainState, prefix: &str, csv: &Path) -> Result<
         bail!("{} has {len} bytes, fewer than the {csv_bytes} it had at the checkpoint; the run cannot be continued", csv.display());
     }
     Ok(MetricsPosition { step, csv_bytes, tb })
+}
+
+/// Opens the run in `dir` to continue it (`--resume`): its folder (locked)
+/// and the `[run]` record of its `config.toml`, which `check` accepts or
+/// refuses (the binary that resumes must be the one that made it). `None`
+/// when the run is finished already (`summary.json`): that is said, with the
+/// `results:` line, and there is nothing to do.
+pub fn open_for_resume(dir: &Path, name: &str, quiet: bool, check: impl FnOnce(&RunRecord) -> Result<()>) -> Result<Option<(RunDir, RunRecord)>> {
+    let run = RunDir::open(dir)?;
+    let record = crate::config::run_record(&run.file("config.toml"))?
+        .ok_or_else(|| anyhow::anyhow!("{}: config.toml has no [run] table (not written by nnlab); cannot resume", dir.display()))?;
+    check(&record)?;
+    if run.file("summary.json").exists() {
+        if !quiet {
+            eprintln!("{name}: {} is finished already (summary.json); nothing to resume", dir.display());
+        }
+        crate::out!("results: {}", dir.display());
+        return Ok(None);
+    }
+    Ok(Some((run, record)))
+}
+
+/// The metrics of a run (`metrics.csv` and its event file): continued from
+/// `state`'s position when it resumes from a checkpoint, new otherwise.
+/// Returns them with the checkpoint's step (0 for a new start).
+pub fn open_metrics(run: &RunDir, allow_nan: bool, state: Option<&TrainState>) -> Result<(Metrics, u64)> {
+    match state {
+        Some(s) => {
+            let position = metrics_position(s, "metrics", &run.file("metrics.csv"))?;
+            Ok((Metrics::resume_for_run(run, allow_nan, &position)?, position.step))
+        }
+        None => Ok((Metrics::for_run(run, allow_nan)?, 0)),
+    }
 }
 
 /// Pairs `(x, y)` as one flat f64 list (for curves in a [`TrainState`]).

@@ -59,9 +59,7 @@ impl CsvSink {
     /// Continues the file after its first `keep` bytes (a resumed run: the
     /// rows written after the checkpoint are cut).
     pub fn append(path: &Path, keep: u64) -> Result<Self> {
-        let file = std::fs::OpenOptions::new().write(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        file.set_len(keep).with_context(|| format!("cannot cut {} back to the checkpoint", path.display()))?;
-        let file = std::fs::OpenOptions::new().append(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let file = crate::run_dir::cut_back_for_append(path, keep)?;
         Ok(Self { writer: csv::WriterBuilder::new().from_writer(file), header_written: keep > 0 })
     }
 }

@@ -226,7 +226,7 @@ pub fn compare_curves(path: &Path, title: &str, runs: &[Series], window: usize, 
 }
 
 /// Student's t quantile t(0.975, df) for a 95% two-sided interval (df >= 1).
-pub fn t975(df: usize) -> f64 {
+fn t975(df: usize) -> f64 {
     const T: [f64; 10] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
     if df == 0 {
         f64::NAN
@@ -235,6 +235,17 @@ pub fn t975(df: usize) -> f64 {
     } else {
         1.96 + 2.4 / df as f64
     }
+}
+
+/// Mean and half-width of the 95% interval (Student's t) of `values` (0 for one value).
+pub fn mean_ci(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let m = values.iter().sum::<f64>() / n;
+    if values.len() < 2 {
+        return (m, 0.0);
+    }
+    let sd = (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    (m, t975(values.len() - 1) * sd / n.sqrt())
 }
 
 /// Piecewise-constant value of a step curve at `x` (the last point at or before `x`).
@@ -258,14 +269,7 @@ pub fn aggregate(runs: &[Series], window: usize, grid: usize) -> Vec<(f64, f64, 
             if ys.len() < runs.len() {
                 return None;
             }
-            let n = ys.len() as f64;
-            let m = ys.iter().sum::<f64>() / n;
-            let half = if ys.len() > 1 {
-                let sd = (ys.iter().map(|y| (y - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-                t975(ys.len() - 1) * sd / n.sqrt()
-            } else {
-                0.0
-            };
+            let (m, half) = mean_ci(&ys);
             Some((x, m, m - half, m + half))
         })
         .collect()

@@ -6,7 +6,7 @@
 //! reference where nnlab knows one and the sweep's failed or unfinished runs;
 //! `report.png` draws each group's learning curve (mean and 95% band).
 
-use crate::plot::{self, Reference, Series};
+use crate::plot::{self, mean_ci, Reference, Series};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -45,17 +45,6 @@ struct Row {
     min: f64,
     max: f64,
     reference: Option<Reference>,
-}
-
-/// Mean and 95% interval half-width of `values` (0 for one value).
-pub fn mean_ci(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    let m = values.iter().sum::<f64>() / n;
-    if values.len() < 2 {
-        return (m, 0.0);
-    }
-    let sd = (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    (m, plot::t975(values.len() - 1) * sd / n.sqrt())
 }
 
 /// The run folders under `dir` (those with `summary.json`), at most three levels down.

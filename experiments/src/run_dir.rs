@@ -99,6 +99,14 @@ fn lock(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Opens `path` to continue it after its first `keep` bytes (a resumed run's
+/// metric files: what was written after the checkpoint is cut), for appending.
+pub fn cut_back_for_append(path: &Path, keep: u64) -> Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new().write(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    file.set_len(keep).with_context(|| format!("cannot cut {} back to the checkpoint", path.display()))?;
+    std::fs::OpenOptions::new().append(true).open(path).with_context(|| format!("cannot open {}", path.display()))
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     produce_atomic(path, |tmp| {

@@ -14,7 +14,7 @@ use crate::plot::{self, Reference, Series};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
 use crate::{device, multi_seed, summary, video};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use nnlab_agents::{evaluate, record_episode, EpisodeRecord, Observer, Stats};
 use nnlab_torch::state::TrainState;
 use std::collections::VecDeque;
@@ -207,23 +207,15 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>,
 /// `--resume RUN_DIR`: continues the run in `dir` from its last checkpoint
 /// (from step 0 when it has none), with the config and options it recorded.
 fn resume<C: AlgoConfig>(name: &str, args: &CommonArgs, dir: &std::path::Path) -> Result<()> {
-    let run = RunDir::open(dir)?;
-    let config_path = run.file("config.toml");
-    let record = crate::config::run_record(&config_path)?
-        .ok_or_else(|| anyhow!("{}: config.toml has no [run] table (not written by nnlab); cannot resume", dir.display()))?;
-    match record.algo.as_deref() {
-        Some(algo) if algo == C::ALGO => {}
+    let same_algo = |record: &RunRecord| match record.algo.as_deref() {
+        Some(algo) if algo == C::ALGO => Ok(()),
         Some(algo) => bail!("{} is a {algo} run, not {}; resume it with `train --resume {}`", dir.display(), C::ALGO, dir.display()),
         None => bail!("{} is not an RL run; resume it with the binary that made it ({})", dir.display(), record.experiment.as_deref().unwrap_or("unknown")),
-    }
-    if run.file("summary.json").exists() {
-        if !args.shared.quiet {
-            eprintln!("{name}: {} is finished already (summary.json); nothing to resume", dir.display());
-        }
-        crate::out!("results: {}", dir.display());
+    };
+    let Some((run, record)) = checkpoint::open_for_resume(dir, name, args.shared.quiet, same_algo)? else {
         return Ok(());
-    }
-    let cfg: C = crate::config::load(crate::config::Source::File(&config_path), &[])?;
+    };
+    let cfg: C = crate::config::load(crate::config::Source::File(&run.file("config.toml")), &[])?;
     cfg.check()?;
     let device = args.shared.init_torch_for(&record)?;
     let state = checkpoint::read(dir)?;
@@ -243,13 +235,7 @@ fn resume<C: AlgoConfig>(name: &str, args: &CommonArgs, dir: &std::path::Path) -
 fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, record: &RunRecord, quiet: bool, state: Option<TrainState>) -> Result<()> {
     let name = record.experiment.clone().unwrap_or_else(|| C::ALGO.to_string());
     let mut agent = cfg.build(device)?;
-    let (metrics, start_step) = match &state {
-        Some(s) => {
-            let position = checkpoint::metrics_position(s, "metrics", &run.file("metrics.csv"))?;
-            (Metrics::resume_for_run(&run, record.allow_nan, &position)?, position.step)
-        }
-        None => (Metrics::for_run(&run, record.allow_nan)?, 0),
-    };
+    let (metrics, start_step) = checkpoint::open_metrics(&run, record.allow_nan, state.as_ref())?;
     let mut observer = RunObserver {
         metrics,
         progress: Progress::new(cfg.total_timesteps() as u64, quiet),

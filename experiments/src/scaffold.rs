@@ -148,32 +148,26 @@ impl<'a> Experiment<'a> {
     /// `--resume RUN_DIR`: the run in `dir` with its recorded config and
     /// options, and its last checkpoint (if any).
     fn resume<C: ExperimentConfig, D>(&self, dir: &std::path::Path, prepare: impl FnOnce(&C) -> Result<D>) -> Result<Option<(Run<C>, D)>> {
-        let run_dir = RunDir::open(dir)?;
-        let config_path = run_dir.file("config.toml");
-        let record = crate::config::run_record(&config_path)?
-            .ok_or_else(|| anyhow!("{}: config.toml has no [run] table (not written by nnlab); cannot resume", dir.display()))?;
-        if record.experiment.as_deref() != Some(self.name) {
-            bail!("{} was made by {}, not {}; resume it with that binary", dir.display(), record.experiment.as_deref().unwrap_or("another binary"), self.name);
-        }
-        if run_dir.file("summary.json").exists() {
-            if !self.shared.quiet {
-                eprintln!("{}: {} is finished already (summary.json); nothing to resume", self.name, dir.display());
+        let same_binary = |record: &crate::config::RunRecord| {
+            if record.experiment.as_deref() != Some(self.name) {
+                bail!(
+                    "{} was made by {}, not {}; resume it with that binary",
+                    dir.display(),
+                    record.experiment.as_deref().unwrap_or("another binary"),
+                    self.name
+                );
             }
-            crate::out!("results: {}", dir.display());
+            Ok(())
+        };
+        let Some((run_dir, record)) = checkpoint::open_for_resume(dir, self.name, self.shared.quiet, same_binary)? else {
             return Ok(None);
-        }
-        let config: C = crate::config::load(crate::config::Source::File(&config_path), &[])?;
+        };
+        let config: C = crate::config::load(crate::config::Source::File(&run_dir.file("config.toml")), &[])?;
         config.validate()?;
         let data = prepare(&config)?;
         let device = self.shared.init_torch_for(&record)?;
         let state = checkpoint::read(dir)?;
-        let (metrics, start_after) = match &state {
-            Some(s) => {
-                let position = checkpoint::metrics_position(s, "metrics", &run_dir.file("metrics.csv"))?;
-                (Metrics::resume_for_run(&run_dir, record.allow_nan, &position)?, position.step)
-            }
-            None => (Metrics::for_run(&run_dir, record.allow_nan)?, 0),
-        };
+        let (metrics, start_after) = checkpoint::open_metrics(&run_dir, record.allow_nan, state.as_ref())?;
         if !self.shared.quiet {
             eprintln!("{}: resuming {} after {start_after}", self.name, dir.display());
         }

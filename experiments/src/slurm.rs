@@ -42,15 +42,7 @@ pub fn write_job(spec: &SweepSpec, sweep_dir: &Path, opts: &SlurmOptions) -> Res
     let mut tasks = String::new();
     for run in &runs {
         let folder = dir.join(&run.dir);
-        let mut fresh: Vec<String> = spec.args.clone();
-        for (k, v) in &run.overrides {
-            fresh.extend(["--set".into(), format!("{k}={v}")]);
-        }
-        fresh.extend(["--seed".into(), run.seed.to_string(), "--out".into(), folder.display().to_string(), "--quiet".into()]);
-        if let Some(every) = spec.checkpoint_every {
-            fresh.extend(["--checkpoint-every".into(), every.to_string()]);
-        }
-        let fresh: Vec<String> = fresh.iter().map(|a| quote(a)).collect();
+        let fresh: Vec<String> = spec.start_args(run, &folder).iter().map(|a| quote(a)).collect();
         let (b, f, log) = (quote(&bin.display().to_string()), quote(&folder.display().to_string()), quote(&log_path(&dir, run).display().to_string()));
         let _ = writeln!(
             tasks,

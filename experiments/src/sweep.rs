@@ -234,6 +234,13 @@ impl SweepSpec {
         if dir.join("config.toml").is_file() {
             return vec!["--resume".into(), dir.display().to_string(), "--quiet".into()];
         }
+        self.start_args(run, &dir)
+    }
+
+    /// The arguments that start `run` in the folder `dir`: the sweep's
+    /// arguments, the run's `--set` overrides, its seed and folder, and
+    /// `--checkpoint-every` when the sweep asks for checkpoints.
+    pub fn start_args(&self, run: &SweepRun, dir: &Path) -> Vec<String> {
         let mut args = self.args.clone();
         for (k, v) in &run.overrides {
             args.push("--set".into());

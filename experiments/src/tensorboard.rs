@@ -101,9 +101,7 @@ impl TensorBoardSink {
     /// resumed run: the events written after the checkpoint are cut, as the
     /// rows of `metrics.csv` are, so no step appears twice in the file).
     pub fn append(path: &Path, keep: u64) -> Result<Self> {
-        let file = File::options().write(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        file.set_len(keep).with_context(|| format!("cannot cut {} back to the checkpoint", path.display()))?;
-        let file = File::options().append(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let file = crate::run_dir::cut_back_for_append(path, keep)?;
         Ok(Self { writer: RecordWriter::new(BufWriter::new(file)), path: path.to_path_buf(), started: Instant::now(), first_step: None })
     }
 
