@@ -19,7 +19,6 @@ TENSORBOARD_VERSION="2.21.0"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${NNLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nnlab}"
 venv="$cache/torch-$TORCH_VERSION"
-marker="$venv/.nnlab-complete"
 
 say() { printf 'nnlab setup: %s\n' "$*" >&2; }
 
@@ -34,15 +33,21 @@ find_python() {
     exit 1
 }
 
-if [ ! -f "$marker" ]; then
+# venv_install VENV REQUIREMENT WHAT: a venv at VENV with REQUIREMENT from PyPI,
+# unless a finished one is there (its marker file); WHAT is said while it installs.
+venv_install() {
+    [ -f "$1/.nnlab-complete" ] && return 0
+    local py
     py="$(find_python)"
-    say "installing LibTorch $TORCH_VERSION from PyPI into $venv (first use only, about 2 minutes, 4.6 GB)"
-    rm -rf "$venv"
+    say "installing $3 from PyPI into $1 (first use only)"
+    rm -rf "$1"
     mkdir -p "$cache"
-    "$py" -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir "torch==$TORCH_VERSION"
-    touch "$marker"
-fi
+    "$py" -m venv "$1"
+    "$1/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir "$2"
+    touch "$1/.nnlab-complete"
+}
+
+venv_install "$venv" "torch==$TORCH_VERSION" "LibTorch $TORCH_VERSION (about 2 minutes, 4.6 GB)"
 
 torch_dir="$(ls -d "$venv"/lib/python3*/site-packages/torch | head -n 1)"
 if [ ! -f "$torch_dir/lib/libtorch_cpu.so" ] || [ ! -d "$torch_dir/include" ]; then
@@ -58,15 +63,7 @@ fi
 
 # Python TensorBoard, in its own venv (small; read-only use by the tests).
 tb_venv="$cache/tensorboard-$TENSORBOARD_VERSION"
-if [ ! -f "$tb_venv/.nnlab-complete" ]; then
-    py="$(find_python)"
-    say "installing TensorBoard $TENSORBOARD_VERSION from PyPI into $tb_venv (first use only, under a minute)"
-    rm -rf "$tb_venv"
-    mkdir -p "$cache"
-    "$py" -m venv "$tb_venv"
-    "$tb_venv/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir "tensorboard==$TENSORBOARD_VERSION"
-    touch "$tb_venv/.nnlab-complete"
-fi
+venv_install "$tb_venv" "tensorboard==$TENSORBOARD_VERSION" "TensorBoard $TENSORBOARD_VERSION (under a minute)"
 if [ "$(readlink "$root/.pytools" 2>/dev/null || true)" != "$tb_venv" ]; then
     ln -sfn "$tb_venv" "$root/.pytools"
     say "linked .pytools -> $tb_venv"
