@@ -6,21 +6,27 @@
 //! happens to an [`observer::Observer`] that the caller provides.
 
 pub mod a2c;
+pub mod actor;
 pub mod agent;
 pub mod collector;
+pub mod critic;
 pub mod distributions;
 pub mod dqn;
 pub mod flat;
 pub mod network;
+pub mod noise;
 pub mod normalize;
 pub mod observer;
+pub mod offpolicy;
 pub mod onpolicy;
 pub mod policy;
 pub mod ppo;
 pub mod reinforce;
 pub mod replay_buffer;
 pub mod rollout;
+pub mod sac;
 pub mod schedule;
+pub mod td3;
 pub mod validate;
 
 pub use agent::{evaluate, read_weights, record_episode, Agent, OwnedAction, TrainStats};

@@ -10,8 +10,11 @@
 
 use nnlab_agents::a2c::{A2c, A2cConfig};
 use nnlab_agents::dqn::{Dqn, DqnConfig, TdLoss};
+use nnlab_agents::noise::NoiseKind;
 use nnlab_agents::ppo::{Ppo, PpoConfig};
 use nnlab_agents::reinforce::{Reinforce, ReinforceConfig};
+use nnlab_agents::sac::{Sac, SacConfig};
+use nnlab_agents::td3::{DdpgConfig, Td3, Td3Config};
 use nnlab_agents::{evaluate, Agent, EpisodeRecord, Observer, Stats};
 use serde_json::{json, Value};
 use tch::Device;
@@ -172,4 +175,43 @@ fn gaussian_ppo_matches_golden_values() {
     };
     let a = check("ppo_pendulum_seed5", include_str!("golden/ppo_pendulum_seed5.json"), 2, || Box::new(Ppo::new(cfg.clone(), Device::Cpu).unwrap()));
     assert_eq!(a.returns.len(), 20, "4096 steps of 200-step episodes");
+}
+
+#[test]
+fn sac_matches_golden_values() {
+    let cfg = SacConfig { total_timesteps: 3000, learning_starts: 500, batch_size: 64, hidden_sizes: vec![64, 64], seed: 2, ..Default::default() };
+    let a = check("sac_pendulum_seed2", include_str!("golden/sac_pendulum_seed2.json"), 2, || Box::new(Sac::agent(cfg.clone(), Device::Cpu).unwrap()));
+    assert_eq!(a.returns.len(), 15, "3000 steps of 200-step episodes");
+    let alpha = a.last("alpha").unwrap();
+    assert!(alpha > 0.0 && alpha < 1.0, "the tuned temperature fell from 1: {alpha}");
+}
+
+#[test]
+fn td3_with_ou_noise_matches_golden_values() {
+    let cfg = Td3Config {
+        total_timesteps: 3000,
+        learning_starts: 500,
+        batch_size: 64,
+        hidden_sizes: vec![64, 64],
+        noise_type: NoiseKind::OrnsteinUhlenbeck,
+        exploration_noise: 0.5,
+        seed: 4,
+        ..Default::default()
+    };
+    check("td3_pendulum_ou_seed4", include_str!("golden/td3_pendulum_ou_seed4.json"), 2, || Box::new(Td3::agent(cfg.clone(), Device::Cpu).unwrap()));
+}
+
+#[test]
+fn ddpg_matches_golden_values() {
+    let cfg = DdpgConfig {
+        total_timesteps: 3000,
+        learning_starts: 500,
+        batch_size: 64,
+        hidden_sizes: vec![64, 64],
+        policy_frequency: 1,
+        seed: 6,
+        ..Default::default()
+    };
+    let a = check("ddpg_pendulum_seed6", include_str!("golden/ddpg_pendulum_seed6.json"), 2, || Box::new(Td3::ddpg(cfg.clone(), Device::Cpu).unwrap()));
+    assert_eq!(a.names, ["qf1_loss", "qf1_values", "actor_loss"]);
 }

@@ -4,8 +4,11 @@
 
 use nnlab_agents::a2c::{A2c, A2cConfig};
 use nnlab_agents::dqn::{Dqn, DqnConfig};
+use nnlab_agents::noise::NoiseKind;
 use nnlab_agents::ppo::{Ppo, PpoConfig};
 use nnlab_agents::reinforce::{Reinforce, ReinforceConfig};
+use nnlab_agents::sac::{Sac, SacConfig};
+use nnlab_agents::td3::{DdpgConfig, Td3, Td3Config};
 use nnlab_agents::{Agent, EpisodeRecord, Observer, Stats};
 use nnlab_torch::state::TrainState;
 use tch::Device;
@@ -95,4 +98,29 @@ fn a2c_and_reinforce_resume_exactly() {
     resumes_exactly("a2c", 2500, || Box::new(A2c::new(a2c.clone(), Device::Cpu).unwrap()));
     let reinforce = ReinforceConfig { total_timesteps: 6000, normalize_observation: true, seed: 4, ..Default::default() };
     resumes_exactly("reinforce", 2500, || Box::new(Reinforce::new(reinforce.clone(), Device::Cpu).unwrap()));
+}
+
+#[test]
+fn sac_resumes_exactly() {
+    // Mid-episode, between an actor round and the next (policy_frequency 2).
+    let cfg = SacConfig { total_timesteps: 1400, learning_starts: 300, batch_size: 32, hidden_sizes: vec![32, 32], seed: 3, ..Default::default() };
+    resumes_exactly("sac", 901, || Box::new(Sac::agent(cfg.clone(), Device::Cpu).unwrap()));
+}
+
+#[test]
+fn td3_with_ou_noise_and_ddpg_resume_exactly() {
+    // The OU process's state is part of the checkpoint (taken mid-episode).
+    let cfg = Td3Config {
+        total_timesteps: 1400,
+        learning_starts: 300,
+        batch_size: 32,
+        hidden_sizes: vec![32, 32],
+        noise_type: NoiseKind::OrnsteinUhlenbeck,
+        exploration_noise: 0.5,
+        seed: 5,
+        ..Default::default()
+    };
+    resumes_exactly("td3", 777, || Box::new(Td3::agent(cfg.clone(), Device::Cpu).unwrap()));
+    let ddpg = DdpgConfig { total_timesteps: 1400, learning_starts: 300, batch_size: 32, hidden_sizes: vec![32, 32], seed: 5, ..Default::default() };
+    resumes_exactly("ddpg", 650, || Box::new(Td3::ddpg(ddpg.clone(), Device::Cpu).unwrap()));
 }

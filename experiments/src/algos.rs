@@ -7,6 +7,8 @@ use nnlab_agents::a2c::{A2c, A2cConfig};
 use nnlab_agents::dqn::{Dqn, DqnConfig};
 use nnlab_agents::ppo::{Ppo, PpoConfig};
 use nnlab_agents::reinforce::{Reinforce, ReinforceConfig};
+use nnlab_agents::sac::{Sac, SacConfig};
+use nnlab_agents::td3::{DdpgConfig, Td3, Td3Config};
 use nnlab_agents::Agent;
 use serde::{de::DeserializeOwned, Serialize};
 use tch::Device;
@@ -107,6 +109,42 @@ impl AlgoConfig for ReinforceConfig {
     }
 }
 
+impl AlgoConfig for Td3Config {
+    const ALGO: &'static str = "td3";
+    common_fields!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        config::check_fits_in_memory("buffer_size", self.loop_settings().replay_bytes()?)
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn Agent>> {
+        Ok(Box::new(Td3::agent(self.clone(), device)?))
+    }
+}
+
+impl AlgoConfig for DdpgConfig {
+    const ALGO: &'static str = "ddpg";
+    common_fields!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        config::check_fits_in_memory("buffer_size", self.as_td3().loop_settings().replay_bytes()?)
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn Agent>> {
+        Ok(Box::new(Td3::ddpg(self.clone(), device)?))
+    }
+}
+
+impl AlgoConfig for SacConfig {
+    const ALGO: &'static str = "sac";
+    common_fields!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        config::check_fits_in_memory("buffer_size", self.loop_settings().replay_bytes()?)
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn Agent>> {
+        Ok(Box::new(Sac::agent(self.clone(), device)?))
+    }
+}
+
 include!(concat!(env!("OUT_DIR"), "/presets.rs"));
 
 /// The shipped preset of `algo` on `env`, if there is one.
@@ -173,6 +211,15 @@ pub const ALGORITHMS: &[Algorithm] = &[
     ),
     entry::<A2cConfig>("Advantage Actor-Critic (discrete or Box actions)", &[("CartPole-v1", 500.0, "SB3 zoo 500")]),
     entry::<ReinforceConfig>("REINFORCE with an optional value baseline (discrete or Box actions)", &[]),
+    entry::<DdpgConfig>(
+        "Deep Deterministic Policy Gradient (Box actions)",
+        &[("Pendulum-v1", -152.1, "SB3 zoo -152.1"), ("MountainCarContinuous-v0", 93.5, "SB3 zoo 93.5")],
+    ),
+    entry::<Td3Config>("Twin Delayed DDPG (Box actions)", &[("Pendulum-v1", -151.9, "SB3 zoo -151.9"), ("MountainCarContinuous-v0", 93.5, "SB3 zoo 93.5")]),
+    entry::<SacConfig>(
+        "Soft Actor-Critic with automatic entropy tuning (Box actions)",
+        &[("Pendulum-v1", -157.0, "SB3 zoo -157.0"), ("MountainCarContinuous-v0", 94.7, "SB3 zoo (gSDE) 94.7")],
+    ),
 ];
 
 /// The algorithm named `name`.

@@ -1,0 +1,270 @@
+//! The actors of the off-policy actor-critics for Box actions, as CleanRL
+//! writes them: an MLP with ReLU hidden layers whose output is squashed by
+//! `tanh` and rescaled into the action space's bounds.
+//!
+//! - [`Actor::Deterministic`] (DDPG, TD3): `a = tanh(mu(s)) * scale + bias`.
+//! - [`Actor::SquashedGaussian`] (SAC): a head of `2 * act_dim` outputs, the
+//!   mean and the state-dependent log-std, the latter squashed by `tanh` into
+//!   `[log_std_min, log_std_max]` (CleanRL's `[-5, 2]`); a sample is
+//!   `tanh(mean + std * eps) * scale + bias` and its log-probability carries
+//!   the change-of-variables correction `-sum log(scale * (1 - tanh^2) + 1e-6)`.
+//!
+//! All parameters live in one flat tensor ([`crate::flat`]); layers are
+//! initialised as PyTorch's `nn.Linear`. [`HostActor`] runs the same network
+//! in plain Rust for acting one observation at a time.
+
+use crate::flat::{add_mlp, mlp_forward, Activation, FlatParams, HostLayers, LayerInit, LinearSlot};
+use nnlab_envs::spaces::BoxSpace;
+use rand::Rng;
+use rand_distr::StandardNormal;
+use tch::nn;
+use tch::{Device, Kind, Tensor};
+
+/// `ln(2 pi)`.
+const LN_2PI: f64 = crate::distributions::LN_2PI;
+
+/// The epsilon inside the tanh correction's logarithm (CleanRL, SB3).
+const TANH_EPS: f64 = 1e-6;
+
+/// Which actor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ActorKind {
+    /// `tanh(mu(s))`, rescaled (DDPG, TD3).
+    Deterministic,
+    /// A tanh-squashed Gaussian with a state-dependent log-std squashed into `[min, max]` (SAC).
+    SquashedGaussian {
+        /// Lowest log standard deviation.
+        log_std_min: f64,
+        /// Highest log standard deviation.
+        log_std_max: f64,
+    },
+}
+
+/// An actor network for a Box action space.
+#[derive(Debug)]
+pub struct Actor {
+    params: FlatParams,
+    layers: Vec<usize>,
+    kind: ActorKind,
+    act_dim: usize,
+    /// `(high - low) / 2` and `(high + low) / 2` per action dimension, `[act_dim]`.
+    scale: Tensor,
+    bias: Tensor,
+    scale_host: Vec<f32>,
+    bias_host: Vec<f32>,
+}
+
+/// Actions sampled by a squashed-Gaussian actor, with what the SAC losses need.
+#[derive(Debug)]
+pub struct SquashedSample {
+    /// Actions in the environment's bounds, `[B, act_dim]`.
+    pub actions: Tensor,
+    /// Their log-probabilities, `[B]`.
+    pub log_probs: Tensor,
+}
+
+impl Actor {
+    /// Builds the actor under `p` for observations of length `obs_dim` and actions in `space`.
+    pub fn new(p: &nn::Path, obs_dim: usize, space: &BoxSpace, hidden: &[usize], kind: ActorKind) -> Self {
+        let act_dim = space.dim();
+        let out = match kind {
+            ActorKind::Deterministic => act_dim,
+            ActorKind::SquashedGaussian { .. } => 2 * act_dim,
+        };
+        let mut b = crate::flat::FlatBuilder::new();
+        let layers = add_mlp(&mut b, "actor.", obs_dim, hidden, out, LayerInit::TorchDefault, LayerInit::TorchDefault);
+        let params = b.build(p);
+        let scale_host: Vec<f32> = space.low.iter().zip(&space.high).map(|(l, h)| (h - l) / 2.0).collect();
+        let bias_host: Vec<f32> = space.low.iter().zip(&space.high).map(|(l, h)| (h + l) / 2.0).collect();
+        let device = params.params().device();
+        let scale = Tensor::from_slice(&scale_host).to_device(device);
+        let bias = Tensor::from_slice(&bias_host).to_device(device);
+        Self { params, layers, kind, act_dim, scale, bias, scale_host, bias_host }
+    }
+
+    /// The flat parameters.
+    pub fn flat(&self) -> &FlatParams {
+        &self.params
+    }
+
+    /// The flat parameter tensor.
+    pub fn params(&self) -> &Tensor {
+        self.params.params()
+    }
+
+    /// Action dimensions.
+    pub fn act_dim(&self) -> usize {
+        self.act_dim
+    }
+
+    /// The network's raw output `[B, out]`.
+    fn raw(&self, obs: &Tensor) -> Tensor {
+        mlp_forward(&self.params, &self.layers, Activation::Relu, obs)
+    }
+
+    /// The mean and the squashed log-std of a Gaussian actor, each `[B, act_dim]`.
+    fn mean_log_std(&self, obs: &Tensor, min: f64, max: f64) -> (Tensor, Tensor) {
+        let out = self.raw(obs);
+        let d = self.act_dim as i64;
+        let mean = out.narrow(-1, 0, d);
+        let log_std = out.narrow(-1, d, d).tanh();
+        (mean, (log_std + 1.0) * (0.5 * (max - min)) + min)
+    }
+
+    /// The deterministic action `[B, act_dim]`: `tanh(mu) * scale + bias`, or for a
+    /// Gaussian actor its squashed mean.
+    pub fn forward(&self, obs: &Tensor) -> Tensor {
+        let mean = match self.kind {
+            ActorKind::Deterministic => self.raw(obs),
+            ActorKind::SquashedGaussian { .. } => self.raw(obs).narrow(-1, 0, self.act_dim as i64),
+        };
+        mean.tanh() * &self.scale + &self.bias
+    }
+
+    /// Samples actions from a squashed-Gaussian actor with standard-normal `noise`
+    /// (`[B, act_dim]`, drawn by the caller from its own seeded RNG).
+    pub fn sample(&self, obs: &Tensor, noise: &Tensor) -> SquashedSample {
+        let ActorKind::SquashedGaussian { log_std_min, log_std_max } = self.kind else {
+            panic!("sample needs a squashed-Gaussian actor");
+        };
+        let (mean, log_std) = self.mean_log_std(obs, log_std_min, log_std_max);
+        let x = &mean + log_std.exp() * noise;
+        let y = x.tanh();
+        let actions = &y * &self.scale + &self.bias;
+        // Normal(mean, std).log_prob(x) = -eps^2/2 - log_std - ln(2 pi)/2, then the tanh correction.
+        let gaussian = noise.square() * -0.5 - &log_std - 0.5 * LN_2PI;
+        let correction: Tensor = ((-y.square() + 1.0) * &self.scale + TANH_EPS).log();
+        let log_probs = (gaussian - correction).sum_dim_intlist(-1, false, Kind::Float);
+        SquashedSample { actions, log_probs }
+    }
+
+    /// Standard-normal noise `[rows, act_dim]` from `rng` on `device`.
+    pub fn noise<R: Rng>(&self, rng: &mut R, rows: usize, device: Device) -> Tensor {
+        let v: Vec<f32> = (0..rows * self.act_dim).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+        Tensor::from_slice(&v).view([rows as i64, self.act_dim as i64]).to_device(device)
+    }
+}
+
+/// An [`Actor`] on the host: the weights are copied after each actor update
+/// ([`HostActor::sync`]) and each environment step runs the MLP in plain Rust.
+#[derive(Debug, Clone)]
+pub struct HostActor {
+    slots: Vec<LinearSlot>,
+    kind: ActorKind,
+    act_dim: usize,
+    scale: Vec<f32>,
+    bias: Vec<f32>,
+    layers: HostLayers,
+}
+
+impl HostActor {
+    /// A host copy of `actor`'s current weights.
+    pub fn new(actor: &Actor) -> Self {
+        let slots = actor.layers.iter().map(|&i| actor.params.linear_slot(i).clone()).collect();
+        let mut h =
+            Self { slots, kind: actor.kind, act_dim: actor.act_dim, scale: actor.scale_host.clone(), bias: actor.bias_host.clone(), layers: HostLayers::new() };
+        h.sync(actor);
+        h
+    }
+
+    /// Copies `actor`'s current weights.
+    pub fn sync(&mut self, actor: &Actor) {
+        self.layers.sync(&actor.params);
+    }
+
+    /// The deterministic action for one observation, written to `action`.
+    pub fn act(&mut self, obs: &[f32], action: &mut [f32]) {
+        let out = self.layers.forward(&self.slots, obs, Activation::Relu, false);
+        for (i, a) in action.iter_mut().enumerate() {
+            *a = out[i].tanh() * self.scale[i] + self.bias[i];
+        }
+    }
+
+    /// A squashed-Gaussian actor's sampled action for one observation (one
+    /// standard-normal draw from `rng` per dimension), written to `action`.
+    pub fn sample<R: Rng>(&mut self, obs: &[f32], rng: &mut R, action: &mut [f32]) {
+        let ActorKind::SquashedGaussian { log_std_min, log_std_max } = self.kind else {
+            panic!("sample needs a squashed-Gaussian actor");
+        };
+        let (min, max) = (log_std_min as f32, log_std_max as f32);
+        let d = self.act_dim;
+        let out = self.layers.forward(&self.slots, obs, Activation::Relu, false);
+        for (i, a) in action.iter_mut().enumerate() {
+            let log_std = (out[d + i].tanh() + 1.0) * (0.5 * (max - min)) + min;
+            let z: f32 = rng.sample(StandardNormal);
+            *a = (out[i] + log_std.exp() * z).tanh() * self.scale[i] + self.bias[i];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    fn space() -> BoxSpace {
+        BoxSpace::new(vec![-2.0, 0.0], vec![2.0, 1.0])
+    }
+
+    #[test]
+    fn host_actor_agrees_with_the_torch_actor() {
+        let kinds = [ActorKind::Deterministic, ActorKind::SquashedGaussian { log_std_min: -5.0, log_std_max: 2.0 }];
+        for kind in kinds {
+            tch::manual_seed(4);
+            let vs = nn::VarStore::new(Device::Cpu);
+            let actor = Actor::new(&vs.root(), 3, &space(), &[32, 32], kind);
+            let obs = Tensor::randn([20, 3], (Kind::Float, Device::Cpu));
+            let want = Vec::<f32>::try_from(actor.forward(&obs).flatten(0, -1)).unwrap();
+            let mut host = HostActor::new(&actor);
+            let xs = Vec::<f32>::try_from(obs.flatten(0, -1)).unwrap();
+            for (i, x) in xs.chunks(3).enumerate() {
+                let mut a = [0.0; 2];
+                host.act(x, &mut a);
+                for k in 0..2 {
+                    assert!((a[k] - want[2 * i + k]).abs() < 1e-5, "{kind:?}: {} vs {}", a[k], want[2 * i + k]);
+                    assert!(a[k] >= [-2.0, 0.0][k] && a[k] <= [2.0, 1.0][k]);
+                }
+            }
+            if let ActorKind::SquashedGaussian { .. } = kind {
+                let (mut r1, mut r2) = (ChaCha8Rng::seed_from_u64(3), ChaCha8Rng::seed_from_u64(3));
+                let noise = actor.noise(&mut r1, 20, Device::Cpu);
+                let s = actor.sample(&obs, &noise);
+                let want = Vec::<f32>::try_from(s.actions.flatten(0, -1)).unwrap();
+                for (i, x) in xs.chunks(3).enumerate() {
+                    let mut a = [0.0; 2];
+                    host.sample(x, &mut r2, &mut a);
+                    assert!((a[0] - want[2 * i]).abs() < 1e-5 && (a[1] - want[2 * i + 1]).abs() < 1e-5);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn squashed_log_prob_matches_the_change_of_variables_formula() {
+        // One dimension, scale 2: log p(a) = log N(x; mu, sigma) - log(2 (1 - tanh(x)^2) + 1e-6).
+        tch::manual_seed(1);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let sp = BoxSpace::new(vec![-2.0], vec![2.0]);
+        let actor = Actor::new(&vs.root(), 3, &sp, &[16], ActorKind::SquashedGaussian { log_std_min: -5.0, log_std_max: 2.0 });
+        let obs = Tensor::randn([8, 3], (Kind::Float, Device::Cpu));
+        let noise = Tensor::randn([8, 1], (Kind::Float, Device::Cpu));
+        let s = actor.sample(&obs, &noise);
+        let (mean, log_std) = actor.mean_log_std(&obs, -5.0, 2.0);
+        let (m, ls, z) = (
+            Vec::<f32>::try_from(mean.flatten(0, -1)).unwrap(),
+            Vec::<f32>::try_from(log_std.flatten(0, -1)).unwrap(),
+            Vec::<f32>::try_from(noise.flatten(0, -1)).unwrap(),
+        );
+        let lp = Vec::<f32>::try_from(s.log_probs).unwrap();
+        for i in 0..8 {
+            let (m, ls, z) = (m[i] as f64, ls[i] as f64, z[i] as f64);
+            assert!((-5.0..=2.0).contains(&ls));
+            let x = m + ls.exp() * z;
+            let sigma = ls.exp();
+            let normal = -((x - m) / sigma).powi(2) / 2.0 - sigma.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln();
+            let want = normal - (2.0 * (1.0 - x.tanh().powi(2)) + 1e-6).ln();
+            assert!((lp[i] as f64 - want).abs() < 1e-3, "{} vs {want}", lp[i]);
+        }
+    }
+}

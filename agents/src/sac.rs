@@ -1,0 +1,361 @@
+//! Soft Actor-Critic (Haarnoja et al. 2018), as CleanRL's
+//! `sac_continuous_action.py` defines it.
+//!
+//! A tanh-squashed Gaussian actor with a state-dependent log-std (squashed
+//! into `[log_std_min, log_std_max]`) and twin Q critics. Every update after
+//! `learning_starts` the critics regress on the soft target
+//! `r + gamma * (1 - terminated) * (min_k Q_target_k(s', a') - alpha * log pi(a'|s'))`
+//! with `a' ~ pi(.|s')`; every `policy_frequency` updates the actor takes
+//! `policy_frequency` steps on `alpha * log pi(a|s) - min_k Q_k(s, a)` (CleanRL's
+//! compensation for the delay), and with `autotune` the temperature follows
+//! `-exp(log_alpha) * (log pi + target_entropy)`, toward `target_entropy = -|A|`.
+//! The critics' targets move by `tau` every `target_network_frequency` updates.
+//!
+//! One difference from CleanRL, for speed and as SB3 and the authors' code do:
+//! the temperature's loss reuses the log-probabilities of the actor step it
+//! follows instead of sampling the actor again.
+//!
+//! Seeds: `tch::manual_seed(seed)` initialises the networks; the agent's
+//! `ChaCha8Rng::seed_from_u64(seed)` draws random actions, every Gaussian
+//! sample (acting and updates) and the replay batches.
+
+use crate::actor::{Actor, ActorKind, HostActor};
+use crate::critic::QCritics;
+use crate::offpolicy::{box_action_space, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
+use crate::replay_buffer::Batch;
+use crate::td3::save_named;
+use crate::validate::{self, nonzero, positive};
+use anyhow::{bail, Result};
+use nnlab_torch::optim::{Adam, Optimizer};
+use nnlab_torch::state::TrainState;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::{nn, Device, Kind, Reduction, Tensor};
+
+/// Every SAC hyperparameter, with CleanRL's `sac_continuous_action.py` defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SacConfig {
+    /// Gymnasium id of the environment (Box actions).
+    pub env_id: String,
+    /// Seed of the whole run (networks, sampling, replay, environment).
+    pub seed: u64,
+    /// Environment steps to train for.
+    pub total_timesteps: usize,
+    /// Replay buffer capacity in transitions.
+    pub buffer_size: usize,
+    /// Discount factor.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub gamma: f64,
+    /// Target smoothing coefficient (Polyak), in (0, 1].
+    pub tau: f64,
+    /// Transitions per gradient update.
+    pub batch_size: usize,
+    /// Steps of uniform random actions before learning starts.
+    pub learning_starts: usize,
+    /// Adam learning rate of the actor.
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
+    pub policy_lr: f64,
+    /// Adam learning rate of the critics (and of the temperature).
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
+    pub q_lr: f64,
+    /// Critic updates between actor rounds (each round takes this many actor steps).
+    pub policy_frequency: usize,
+    /// Critic updates between target updates.
+    pub target_network_frequency: usize,
+    /// Entropy coefficient when `autotune` is off.
+    pub alpha: f64,
+    /// Tune the entropy coefficient (from 1.0) toward `target_entropy`.
+    pub autotune: bool,
+    /// Target entropy of the tuned temperature (absent: `-|A|`).
+    pub target_entropy: Option<f64>,
+    /// Lowest log standard deviation of the policy.
+    pub log_std_min: f64,
+    /// Highest log standard deviation of the policy.
+    pub log_std_max: f64,
+    /// Environment steps between training rounds.
+    pub train_frequency: usize,
+    /// Gradient updates per training round.
+    pub gradient_steps: usize,
+    /// Widths of the hidden ReLU layers of the actor and each critic.
+    pub hidden_sizes: Vec<usize>,
+    /// Deterministic evaluation episodes at the end of training (the policy's squashed mean).
+    pub eval_episodes: usize,
+}
+
+impl Default for SacConfig {
+    fn default() -> Self {
+        Self {
+            env_id: "Pendulum-v1".into(),
+            seed: 1,
+            total_timesteps: 1_000_000,
+            buffer_size: 1_000_000,
+            gamma: 0.99,
+            tau: 0.005,
+            batch_size: 256,
+            learning_starts: 5_000,
+            policy_lr: 3e-4,
+            q_lr: 1e-3,
+            policy_frequency: 2,
+            target_network_frequency: 1,
+            alpha: 0.2,
+            autotune: true,
+            target_entropy: None,
+            log_std_min: -5.0,
+            log_std_max: 2.0,
+            train_frequency: 1,
+            gradient_steps: 1,
+            hidden_sizes: vec![256, 256],
+            eval_episodes: 10,
+        }
+    }
+}
+
+impl SacConfig {
+    /// The shared loop's settings.
+    pub fn loop_settings(&self) -> LoopSettings {
+        LoopSettings {
+            env_id: self.env_id.clone(),
+            seed: self.seed,
+            total_timesteps: self.total_timesteps,
+            buffer_size: self.buffer_size,
+            batch_size: self.batch_size,
+            learning_starts: self.learning_starts,
+            train_frequency: self.train_frequency,
+            gradient_steps: self.gradient_steps,
+        }
+    }
+
+    /// Checks every value; the error is one line naming the key.
+    pub fn validate(&self) -> Result<()> {
+        box_action_space("SAC", &self.env_id)?;
+        self.loop_settings().validate()?;
+        validate_gamma_tau(self.gamma, self.tau)?;
+        positive("policy_lr", self.policy_lr)?;
+        positive("q_lr", self.q_lr)?;
+        nonzero("policy_frequency", self.policy_frequency)?;
+        nonzero("target_network_frequency", self.target_network_frequency)?;
+        positive("alpha", self.alpha)?;
+        if let Some(h) = self.target_entropy {
+            if !h.is_finite() {
+                bail!("target_entropy must be a finite number, got {h}");
+            }
+        }
+        if !(self.log_std_min.is_finite() && self.log_std_max.is_finite() && self.log_std_min < self.log_std_max) {
+            bail!("log_std_min ({}) must be less than log_std_max ({}), both finite", self.log_std_min, self.log_std_max);
+        }
+        validate::hidden_sizes(&self.hidden_sizes)
+    }
+}
+
+/// The SAC learner: actor, twin critics and their targets, temperature, optimisers.
+pub struct Sac {
+    config: SacConfig,
+    device: Device,
+    actor: Actor,
+    critics: QCritics,
+    critics_target: QCritics,
+    actor_optimizer: Optimizer,
+    critic_optimizer: Optimizer,
+    /// `log(alpha)` and its optimiser, when tuned.
+    log_alpha: Option<(Tensor, Optimizer)>,
+    /// The current temperature, a scalar on the device.
+    alpha: Tensor,
+    target_entropy: f64,
+    host: HostActor,
+    host_stale: bool,
+    rng: ChaCha8Rng,
+}
+
+/// A SAC agent.
+pub type SacAgent = OffPolicy<Sac>;
+
+impl Sac {
+    /// A SAC agent for `config.env_id` on `device`.
+    pub fn agent(config: SacConfig, device: Device) -> Result<SacAgent> {
+        config.validate()?;
+        OffPolicy::new(Self::build(config, device)?)
+    }
+
+    fn build(config: SacConfig, device: Device) -> Result<Self> {
+        let space = box_action_space("SAC", &config.env_id)?;
+        let obs_dim = nnlab_envs::make(&config.env_id)?.observation_space().dim();
+        let act_dim = space.dim();
+        let (actor_vs, critic_vs, alpha_vs) = (nn::VarStore::new(device), nn::VarStore::new(device), nn::VarStore::new(device));
+        let mut critic_target_vs = nn::VarStore::new(device);
+        let h = &config.hidden_sizes;
+        let kind = ActorKind::SquashedGaussian { log_std_min: config.log_std_min, log_std_max: config.log_std_max };
+        let (actor, critics, critics_target) = crate::with_torch_seed(config.seed, || {
+            let actor = Actor::new(&actor_vs.root(), obs_dim, &space, h, kind);
+            let critics = QCritics::new(&critic_vs.root(), 2, obs_dim, act_dim, h);
+            let critics_target = QCritics::new(&critic_target_vs.root(), 2, obs_dim, act_dim, h);
+            (actor, critics, critics_target)
+        });
+        critic_target_vs.freeze();
+        critics_target.blend_from(&critics, 1.0);
+        let actor_optimizer = Adam::default().build(&actor_vs, config.policy_lr)?;
+        let critic_optimizer = Adam::default().build(&critic_vs, config.q_lr)?;
+        let (log_alpha, alpha) = if config.autotune {
+            let log_alpha = alpha_vs.root().var("log_alpha", &[], nn::Init::Const(0.0));
+            let opt = Adam::default().build(&alpha_vs, config.q_lr)?;
+            let alpha = log_alpha.detach().exp();
+            (Some((log_alpha, opt)), alpha)
+        } else {
+            (None, Tensor::from(config.alpha as f32).to_device(device))
+        };
+        Ok(Self {
+            target_entropy: config.target_entropy.unwrap_or(-(act_dim as f64)),
+            device,
+            host: HostActor::new(&actor),
+            host_stale: false,
+            actor,
+            critics,
+            critics_target,
+            actor_optimizer,
+            critic_optimizer,
+            log_alpha,
+            alpha,
+            rng: ChaCha8Rng::seed_from_u64(config.seed),
+            config,
+        })
+    }
+
+    /// The actor.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The current entropy coefficient.
+    pub fn alpha(&self) -> f64 {
+        f64::try_from(&self.alpha).unwrap_or(f64::NAN)
+    }
+
+    fn sync_host(&mut self) {
+        if self.host_stale {
+            self.host.sync(&self.actor);
+            self.host_stale = false;
+        }
+    }
+
+    /// The soft TD target `r + gamma * (1 - terminated) * (min_k Q_target_k(s', a') - alpha * log pi(a'|s'))`.
+    fn td_target(&mut self, batch: &Batch) -> Tensor {
+        let noise = self.actor.noise(&mut self.rng, batch.rewards.size()[0] as usize, self.device);
+        tch::no_grad(|| {
+            let next = self.actor.sample(&batch.next_observations, &noise);
+            let qs = self.critics_target.all(&batch.next_observations, &next.actions);
+            let soft_value = qs[0].minimum(&qs[1]) - &self.alpha * next.log_probs;
+            &batch.rewards + (1.0 - &batch.terminated) * self.config.gamma * soft_value
+        })
+    }
+
+    /// One actor step (and temperature step) on `obs`.
+    fn actor_step(&mut self, obs: &Tensor, stats: &mut StatSums) {
+        let noise = self.actor.noise(&mut self.rng, obs.size()[0] as usize, self.device);
+        let pi = self.actor.sample(obs, &noise);
+        let q_pi = self.critics.q_frozen(0, obs, &pi.actions).minimum(&self.critics.q_frozen(1, obs, &pi.actions));
+        let actor_loss = (&self.alpha * &pi.log_probs - q_pi).mean(Kind::Float);
+        self.actor_optimizer.backward_step(&actor_loss);
+        stats.add(4, &[actor_loss, self.alpha.shallow_clone()]);
+        if let Some((log_alpha, opt)) = &mut self.log_alpha {
+            let alpha_loss = (-log_alpha.exp() * (pi.log_probs.detach() + self.target_entropy)).mean(Kind::Float);
+            opt.backward_step(&alpha_loss);
+            self.alpha = log_alpha.detach().exp();
+            stats.add(6, &[alpha_loss]);
+        }
+    }
+}
+
+impl OffPolicyLearner for Sac {
+    fn algo(&self) -> &'static str {
+        "sac"
+    }
+    fn env_id(&self) -> &str {
+        &self.config.env_id
+    }
+    fn settings(&self) -> LoopSettings {
+        self.config.loop_settings()
+    }
+    fn device(&self) -> Device {
+        self.device
+    }
+    fn stat_names(&self) -> &'static [&'static str] {
+        &["qf1_loss", "qf2_loss", "qf1_values", "qf2_values", "actor_loss", "alpha", "alpha_loss"]
+    }
+    fn rng(&mut self) -> &mut ChaCha8Rng {
+        &mut self.rng
+    }
+
+    fn explore(&mut self, obs: &[f32], action: &mut [f32]) {
+        self.sync_host();
+        self.host.sample(obs, &mut self.rng, action);
+    }
+
+    fn act(&mut self, obs: &[f32], action: &mut [f32]) {
+        self.sync_host();
+        self.host.act(obs, action);
+    }
+
+    fn update(&mut self, update: usize, batch: &Batch, stats: &mut StatSums) {
+        let target = self.td_target(batch);
+        let qs = self.critics.all(&batch.observations, &batch.actions);
+        let (l1, l2) = (qs[0].mse_loss(&target, Reduction::Mean), qs[1].mse_loss(&target, Reduction::Mean));
+        self.critic_optimizer.backward_step(&(&l1 + &l2));
+        stats.add(0, &[l1, l2, qs[0].mean(Kind::Float), qs[1].mean(Kind::Float)]);
+
+        if update.is_multiple_of(self.config.policy_frequency) {
+            for _ in 0..self.config.policy_frequency {
+                self.actor_step(&batch.observations, stats);
+            }
+            self.host_stale = true;
+        }
+        if update.is_multiple_of(self.config.target_network_frequency) {
+            self.critics_target.blend_from(&self.critics, self.config.tau);
+        }
+    }
+
+    fn save(&self, path: &std::path::Path) -> Result<()> {
+        save_named(path, &[self.actor.flat(), self.critics.flat()])
+    }
+
+    fn load(&mut self, path: &std::path::Path) -> Result<()> {
+        let named = crate::agent::read_weights(path)?;
+        let err = |e: anyhow::Error| anyhow::anyhow!("{}: {e}", path.display());
+        self.actor.flat().load_named(&named).map_err(err)?;
+        self.critics.flat().load_named(&named).map_err(err)?;
+        self.critics_target.blend_from(&self.critics, 1.0);
+        self.host_stale = true;
+        Ok(())
+    }
+
+    fn train_state(&self) -> Result<TrainState> {
+        let mut s = TrainState::new();
+        s.put_tensor("actor", self.actor.params())?;
+        s.put_tensor("critics", self.critics.params())?;
+        s.put_tensor("critics_target", self.critics_target.params())?;
+        s.put_part("actor_optimizer", self.actor_optimizer.train_state()?);
+        s.put_part("critic_optimizer", self.critic_optimizer.train_state()?);
+        if let Some((log_alpha, opt)) = &self.log_alpha {
+            s.put_tensor("log_alpha", log_alpha)?;
+            s.put_part("alpha_optimizer", opt.train_state()?);
+        }
+        s.put("rng", &self.rng)?;
+        Ok(s)
+    }
+
+    fn restore_train_state(&mut self, s: &TrainState) -> Result<()> {
+        s.copy_into("actor", self.actor.params())?;
+        s.copy_into("critics", self.critics.params())?;
+        s.copy_into("critics_target", self.critics_target.params())?;
+        self.actor_optimizer.restore_train_state(&s.part("actor_optimizer"))?;
+        self.critic_optimizer.restore_train_state(&s.part("critic_optimizer"))?;
+        if let Some((log_alpha, opt)) = &mut self.log_alpha {
+            s.copy_into("log_alpha", log_alpha)?;
+            opt.restore_train_state(&s.part("alpha_optimizer"))?;
+            self.alpha = log_alpha.detach().exp();
+        }
+        self.rng = s.get("rng")?;
+        self.host_stale = true;
+        Ok(())
+    }
+}
