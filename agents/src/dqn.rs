@@ -13,6 +13,7 @@
 //! and replay sampling), and the training env's `reset(Some(seed))`.
 
 use crate::agent::{Agent, OwnedAction, TrainStats};
+use crate::distributional::{self, C51Config, QrDqnConfig, ValueHead};
 use crate::network::{clip_grad_norm, soft_update, GreedyPolicy, QNetwork};
 use crate::observer::{EpisodeRecord, Observer, TrainProgress};
 use crate::replay_buffer::{Batch, ReplayBuffer};
@@ -168,6 +169,10 @@ impl DqnConfig {
 
 /// A DQN agent: online and target networks, optimiser, replay buffer and RNG.
 pub struct Dqn {
+    /// `dqn`, `c51` or `qrdqn`.
+    algo: &'static str,
+    /// What the network outputs per action (DQN: one expected value).
+    head: ValueHead,
     config: DqnConfig,
     device: Device,
     n_actions: usize,
@@ -245,6 +250,23 @@ impl DqnLoop {
 impl Dqn {
     /// Builds the agent for `config.env_id` on `device`, seeding torch and its RNG with `config.seed`.
     pub fn new(config: DqnConfig, device: Device) -> Result<Self> {
+        Self::with_head("dqn", config, ValueHead::Expected, device)
+    }
+
+    /// A C51 agent (CleanRL's `c51.py`) on `device`.
+    pub fn c51(config: &C51Config, device: Device) -> Result<Self> {
+        config.validate()?;
+        Self::with_head("c51", config.as_dqn(), config.head(), device)
+    }
+
+    /// A QR-DQN agent (SB3-contrib's `QRDQN`) on `device`.
+    pub fn qrdqn(config: &QrDqnConfig, device: Device) -> Result<Self> {
+        config.validate()?;
+        Self::with_head("qrdqn", config.as_dqn(), config.head(), device)
+    }
+
+    /// The agent `algo` with the value head `head` on DQN's loop.
+    fn with_head(algo: &'static str, config: DqnConfig, head: ValueHead, device: Device) -> Result<Self> {
         config.validate()?;
         let env = nnlab_envs::make(&config.env_id)?;
         let n_actions = match env.action_space() {
@@ -255,16 +277,17 @@ impl Dqn {
         let vs = nn::VarStore::new(device);
         let mut target_vs = nn::VarStore::new(device);
         let (q_network, target_network) = crate::with_torch_seed(config.seed, || {
-            let q = QNetwork::new(&(vs.root() / "q"), obs_dim, n_actions, &config.hidden_sizes, config.dueling);
-            let target = QNetwork::new(&(target_vs.root() / "q"), obs_dim, n_actions, &config.hidden_sizes, config.dueling);
+            let outputs = n_actions * head.outputs_per_action();
+            let q = QNetwork::new(&(vs.root() / "q"), obs_dim, outputs, &config.hidden_sizes, config.dueling);
+            let target = QNetwork::new(&(target_vs.root() / "q"), obs_dim, outputs, &config.hidden_sizes, config.dueling);
             (q, target)
         });
         target_vs.freeze();
         soft_update(&target_network, &q_network, 1.0);
         let optimizer = nnlab_torch::optim::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let policy = GreedyPolicy::new(&q_network);
-        Ok(Self { config, device, n_actions, obs_dim, q_network, target_network, policy, policy_stale: false, optimizer, rng, run: None })
+        let policy = GreedyPolicy::with_head(&q_network, head);
+        Ok(Self { algo, head, config, device, n_actions, obs_dim, q_network, target_network, policy, policy_stale: false, optimizer, rng, run: None })
     }
 
     /// The configuration.
@@ -413,12 +436,19 @@ impl Dqn {
 
     /// One gradient step on `batch`; returns the (detached) loss and mean Q of the taken actions.
     pub fn update(&mut self, batch: &Batch) -> (Tensor, Tensor) {
-        let td_target = self.td_target(batch);
         let cfg = &self.config;
-        let old_val = self.q_network.forward(&batch.observations).gather(1, &batch.actions.unsqueeze(1), false).squeeze_dim(1);
-        let loss = match cfg.loss {
-            TdLoss::Mse => old_val.mse_loss(&td_target, Reduction::Mean),
-            TdLoss::Huber => old_val.huber_loss(&td_target, Reduction::Mean, 1.0),
+        let (loss, mean_q) = if self.head == ValueHead::Expected {
+            let td_target = self.td_target(batch);
+            let old_val = self.q_network.forward(&batch.observations).gather(1, &batch.actions.unsqueeze(1), false).squeeze_dim(1);
+            let loss = match cfg.loss {
+                TdLoss::Mse => old_val.mse_loss(&td_target, Reduction::Mean),
+                TdLoss::Huber => old_val.huber_loss(&td_target, Reduction::Mean, 1.0),
+            };
+            (loss, old_val.detach().mean(Kind::Float))
+        } else {
+            let next_target = tch::no_grad(|| self.target_network.forward(&batch.next_observations));
+            let online = self.q_network.forward(&batch.observations);
+            distributional::loss(self.head, self.n_actions, cfg.gamma, &online, &next_target, &batch.actions, &batch.rewards, &batch.terminated)
         };
         self.optimizer.zero_grad();
         loss.backward();
@@ -427,7 +457,7 @@ impl Dqn {
         }
         self.optimizer.step();
         self.policy_stale = true;
-        (loss.detach(), old_val.detach().mean(Kind::Float))
+        (loss.detach(), mean_q)
     }
 
     /// The action with the highest Q-value for one observation (computed on the
@@ -443,7 +473,7 @@ impl Dqn {
 
 impl Agent for Dqn {
     fn algo(&self) -> &'static str {
-        "dqn"
+        self.algo
     }
     fn env_id(&self) -> &str {
         &self.config.env_id

@@ -10,6 +10,7 @@ pub mod actor;
 pub mod agent;
 pub mod collector;
 pub mod critic;
+pub mod distributional;
 pub mod distributions;
 pub mod dqn;
 pub mod flat;

@@ -2,6 +2,7 @@
 //! parameters in one flat tensor ([`crate::flat`]), and a plain-Rust
 //! [`GreedyPolicy`] for acting.
 
+use crate::distributional::ValueHead;
 use crate::flat::{host_linear, Activation, FlatBuilder, FlatParams, LayerInit, LinearSlot};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
@@ -93,19 +94,29 @@ pub fn soft_update(target: &QNetwork, source: &QNetwork, tau: f64) {
 pub struct GreedyPolicy {
     torso: Vec<LinearSlot>,
     head: LinearSlot,
+    /// What the head's outputs are (distributional heads hold several per action).
+    value_head: ValueHead,
+    atoms: Vec<f32>,
+    q: Vec<f32>,
     weights: Vec<f32>,
     buf_a: Vec<f32>,
     buf_b: Vec<f32>,
 }
 
 impl GreedyPolicy {
-    /// A policy with `net`'s current weights.
+    /// A policy with `net`'s current weights (one expected value per action).
     pub fn new(net: &QNetwork) -> Self {
+        Self::with_head(net, ValueHead::Expected)
+    }
+
+    /// A policy with `net`'s current weights, whose outputs per action are `value_head`'s.
+    pub fn with_head(net: &QNetwork, value_head: ValueHead) -> Self {
         let torso: Vec<LinearSlot> = net.torso.iter().map(|&i| net.params.linear_slot(i).clone()).collect();
         // Dueling: the advantage stream alone decides the argmax.
         let head = net.params.linear_slot(*net.head.last().expect("a head layer")).clone();
         let widest = torso.iter().chain(std::iter::once(&head)).map(|s| s.out_dim.max(s.in_dim)).max().unwrap_or(1);
-        let mut p = Self { torso, head, weights: Vec::new(), buf_a: vec![0.0; widest], buf_b: vec![0.0; widest] };
+        let mut p =
+            Self { torso, head, value_head, atoms: value_head.atoms(), q: Vec::new(), weights: Vec::new(), buf_a: vec![0.0; widest], buf_b: vec![0.0; widest] };
         p.sync(net);
         p
     }
@@ -127,7 +138,12 @@ impl GreedyPolicy {
         }
         let head = &self.head;
         host_linear(&self.weights, head, &a[..width], &mut b, None);
-        let q = &b[..head.out_dim];
+        let q = if self.value_head == ValueHead::Expected {
+            &b[..head.out_dim]
+        } else {
+            self.value_head.host_q_values(&b[..head.out_dim], &self.atoms, &mut self.q);
+            &self.q[..]
+        };
         let best = q.iter().enumerate().fold(0, |best, (i, v)| if *v > q[best] { i } else { best });
         self.buf_a = a;
         self.buf_b = b;

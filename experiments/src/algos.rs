@@ -4,6 +4,7 @@ use crate::cli::CommonArgs;
 use crate::config;
 use anyhow::Result;
 use nnlab_agents::a2c::{A2c, A2cConfig};
+use nnlab_agents::distributional::{C51Config, QrDqnConfig};
 use nnlab_agents::dqn::{Dqn, DqnConfig};
 use nnlab_agents::ppo::{Ppo, PpoConfig};
 use nnlab_agents::reinforce::{Reinforce, ReinforceConfig};
@@ -109,6 +110,30 @@ impl AlgoConfig for ReinforceConfig {
     }
 }
 
+impl AlgoConfig for C51Config {
+    const ALGO: &'static str = "c51";
+    common_fields!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        config::check_fits_in_memory("buffer_size", self.as_dqn().replay_bytes(obs_dim(&self.env_id)?))
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn Agent>> {
+        Ok(Box::new(Dqn::c51(self, device)?))
+    }
+}
+
+impl AlgoConfig for QrDqnConfig {
+    const ALGO: &'static str = "qrdqn";
+    common_fields!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        config::check_fits_in_memory("buffer_size", self.as_dqn().replay_bytes(obs_dim(&self.env_id)?))
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn Agent>> {
+        Ok(Box::new(Dqn::qrdqn(self, device)?))
+    }
+}
+
 impl AlgoConfig for Td3Config {
     const ALGO: &'static str = "td3";
     common_fields!();
@@ -200,6 +225,14 @@ pub const ALGORITHMS: &[Algorithm] = &[
     entry::<DqnConfig>(
         "Deep Q-Network: double, dueling, Huber or MSE (discrete actions)",
         &[("CartPole-v1", 488.69, "CleanRL dqn.py 488.69"), ("Acrobot-v1", -76.6, "SB3 zoo -76.6"), ("MountainCar-v0", -100.8, "SB3 zoo -100.8")],
+    ),
+    entry::<C51Config>(
+        "C51 distributional DQN: a categorical return distribution per action (discrete actions)",
+        &[("CartPole-v1", 481.2, "CleanRL c51.py 481.2"), ("Acrobot-v1", -87.7, "CleanRL c51.py -87.7"), ("MountainCar-v0", -166.4, "CleanRL c51.py -166.4")],
+    ),
+    entry::<QrDqnConfig>(
+        "QR-DQN: quantile-regression distributional DQN (discrete actions)",
+        &[("CartPole-v1", 500.0, "SB3 zoo 500"), ("Acrobot-v1", -69.1, "SB3 zoo -69.1"), ("MountainCar-v0", -106.0, "SB3 zoo -106.0")],
     ),
     entry::<PpoConfig>(
         "Proximal Policy Optimization (discrete or Box actions)",

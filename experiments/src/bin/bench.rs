@@ -1,7 +1,8 @@
 //! Speed benchmarks, printed as a table: raw environment steps per second,
 //! DQN and PPO updates per second, whole DQN and PPO runs' steps per second,
-//! and the seconds per epoch of PyTorch's example VAE on Fashion-MNIST, each
-//! next to the reference measured on the same kind of 2-core machine.
+//! a 20k-step SAC run on Pendulum-v1 with CleanRL's hyperparameters, and the
+//! seconds per epoch of PyTorch's example VAE on Fashion-MNIST, each next to
+//! the reference measured on the same kind of 2-core machine.
 //!
 //!     cargo run --release --bin bench               # full 500k-step DQN and PPO runs included
 //!     cargo run --release --bin bench -- --quick    # 50k-step run instead
@@ -40,6 +41,12 @@ struct Args {
     /// Torch CPU threads for the VAE row (PyTorch's default on these 2-core machines is 2).
     #[arg(long, default_value_t = 2)]
     vae_threads: i32,
+    /// Environment steps of the SAC row (`experiments/configs/sac/Pendulum-v1-cleanrl.toml`); 0 skips it.
+    #[arg(long, default_value_t = 20_000)]
+    sac_steps: usize,
+    /// Torch CPU threads for the SAC row (PyTorch's default on these 2-core machines is 2).
+    #[arg(long, default_value_t = 2)]
+    sac_threads: i32,
     /// VAE epochs to time (their mean is reported); 0 skips the row (and the data download).
     #[arg(long, default_value_t = 2)]
     vae_epochs: usize,
@@ -57,6 +64,8 @@ const GYMNASIUM_CARTPOLE_STEPS_PER_S: f64 = 110_000.0;
 const CLEANRL_DQN_500K_S: f64 = 346.0;
 /// CleanRL's ppo.py, 500k steps, CartPole-v1, seed 1, on these machines.
 const CLEANRL_PPO_500K_S: f64 = 280.0;
+/// CleanRL's sac_continuous_action.py, `--env-id Pendulum-v1 --total-timesteps 20000`, on these machines.
+const CLEANRL_SAC_20K_S: f64 = 229.8;
 /// PyTorch 2.11's example MLP VAE on Fashion-MNIST, seconds per epoch on these machines.
 const PYTORCH_VAE_EPOCH_S: f64 = 6.2;
 
@@ -145,6 +154,20 @@ fn dqn_updates_per_s(updates: usize) -> Result<f64> {
     Ok(updates as f64 / start.elapsed().as_secs_f64())
 }
 
+/// A SAC run of `steps` steps with CleanRL's hyperparameters on `threads` threads: (seconds, last-100 return).
+fn sac_run(steps: usize, threads: i32) -> Result<(f64, f64)> {
+    let text = include_str!("../../configs/sac/Pendulum-v1-cleanrl.toml");
+    let mut cfg: nnlab_agents::sac::SacConfig = toml::from_str(text)?;
+    cfg.total_timesteps = steps;
+    cfg.learning_starts = cfg.learning_starts.min(steps / 4);
+    nnlab_experiments::cli::check_threads(threads)?;
+    let before = tch::get_num_threads();
+    tch::set_num_threads(threads);
+    let result = whole_run(nnlab_agents::sac::Sac::agent(cfg, tch::Device::Cpu)?);
+    tch::set_num_threads(before);
+    result
+}
+
 /// The DQN and PPO whole runs of `steps` steps: (seconds, last-100 return) each.
 fn whole_runs(steps: usize) -> Result<((f64, f64), (f64, f64))> {
     let dqn = whole_run(Dqn::new(DqnConfig { total_timesteps: steps, ..DqnConfig::default() }, tch::Device::Cpu)?)?;
@@ -186,6 +209,7 @@ fn run() -> Result<()> {
     let ppo_updates = ppo_updates_per_s(3000)?;
     let (dqn, ppo) = whole_runs(run_steps)?;
     let portable = if args.no_portable { None } else { Some(portable_whole_runs(run_steps)?) };
+    let sac = if args.sac_steps > 0 { Some(sac_run(args.sac_steps, args.sac_threads)?) } else { None };
     let vae = if args.vae_epochs > 0 { Some(vae_epoch_s(args.vae_threads, args.vae_epochs)?) } else { None };
 
     nnlab_experiments::out!("nnlab bench (CPU, {} torch thread(s))", args.threads);
@@ -212,6 +236,14 @@ fn run() -> Result<()> {
             "  (portable numerics: one thread, every kernel choice pinned; ratio = portable / fast seconds; last-100 return DQN {:.1}, PPO {:.1})",
             pd.1,
             pp.1
+        );
+    }
+    if let Some((secs, ret)) = sac {
+        let reference = CLEANRL_SAC_20K_S * args.sac_steps as f64 / 20_000.0;
+        let label = format!("SAC Pendulum {}k-step run, s ({} threads)", args.sac_steps / 1000, args.sac_threads);
+        nnlab_experiments::out!("{label:<44} {secs:>14.1} {reference:>16.1} {:>8}", format!("{:.2}", secs / reference));
+        nnlab_experiments::out!(
+            "  (CleanRL's sac_continuous_action.py hyperparameters, seed 1; last-100 training return {ret:.1}; reference: CleanRL, 2 threads)"
         );
     }
     if let Some(secs) = vae {
