@@ -9,6 +9,7 @@
 //! rewrites `tests/golden/*.json` (review the diff before committing).
 
 use nnlab_agents::a2c::{A2c, A2cConfig};
+use nnlab_agents::distributional::{C51Config, QrDqnConfig};
 use nnlab_agents::dqn::{Dqn, DqnConfig, TdLoss};
 use nnlab_agents::noise::NoiseKind;
 use nnlab_agents::ppo::{Ppo, PpoConfig};
@@ -214,4 +215,38 @@ fn ddpg_matches_golden_values() {
     };
     let a = check("ddpg_pendulum_seed6", include_str!("golden/ddpg_pendulum_seed6.json"), 2, || Box::new(Td3::ddpg(cfg.clone(), Device::Cpu).unwrap()));
     assert_eq!(a.names, ["qf1_loss", "qf1_values", "actor_loss"]);
+}
+
+#[test]
+fn c51_matches_golden_values_and_learns() {
+    let cfg = C51Config {
+        total_timesteps: 4000,
+        learning_starts: 500,
+        train_frequency: 1,
+        target_network_frequency: 100,
+        learning_rate: 1e-3,
+        seed: 7,
+        ..Default::default()
+    };
+    let a = check("c51_cartpole_seed7", include_str!("golden/c51_cartpole_seed7.json"), 3, || Box::new(Dqn::c51(&cfg, Device::Cpu).unwrap()));
+    let n = a.returns.len();
+    assert!(mean(&a.returns[n - 10..]) > 2.0 * mean(&a.returns[..10]), "4k steps of C51 improve CartPole");
+}
+
+#[test]
+fn qrdqn_matches_golden_values_and_learns() {
+    let cfg = QrDqnConfig {
+        total_timesteps: 4000,
+        learning_starts: 500,
+        learning_rate: 1e-3,
+        target_network_frequency: 100,
+        exploration_fraction: 0.3,
+        n_quantiles: 10,
+        max_grad_norm: Some(10.0),
+        seed: 7,
+        ..Default::default()
+    };
+    let a = check("qrdqn_cartpole_seed7", include_str!("golden/qrdqn_cartpole_seed7.json"), 3, || Box::new(Dqn::qrdqn(&cfg, Device::Cpu).unwrap()));
+    let n = a.returns.len();
+    assert!(mean(&a.returns[n - 10..]) > 2.0 * mean(&a.returns[..10]), "4k steps of QR-DQN improve CartPole");
 }

@@ -3,6 +3,7 @@
 //! exactly what an uninterrupted run reports, and ends with the same weights.
 
 use nnlab_agents::a2c::{A2c, A2cConfig};
+use nnlab_agents::distributional::{C51Config, QrDqnConfig};
 use nnlab_agents::dqn::{Dqn, DqnConfig};
 use nnlab_agents::noise::NoiseKind;
 use nnlab_agents::ppo::{Ppo, PpoConfig};
@@ -123,4 +124,12 @@ fn td3_with_ou_noise_and_ddpg_resume_exactly() {
     resumes_exactly("td3", 777, || Box::new(Td3::agent(cfg.clone(), Device::Cpu).unwrap()));
     let ddpg = DdpgConfig { total_timesteps: 1400, learning_starts: 300, batch_size: 32, hidden_sizes: vec![32, 32], seed: 5, ..Default::default() };
     resumes_exactly("ddpg", 650, || Box::new(Td3::ddpg(ddpg.clone(), Device::Cpu).unwrap()));
+}
+
+#[test]
+fn c51_and_qrdqn_resume_exactly() {
+    let c51 = C51Config { total_timesteps: 3000, learning_starts: 500, buffer_size: 1000, seed: 4, ..Default::default() };
+    resumes_exactly("c51", 1700, || Box::new(Dqn::c51(&c51, Device::Cpu).unwrap()));
+    let qr = QrDqnConfig { total_timesteps: 3000, learning_starts: 500, buffer_size: 1000, n_quantiles: 10, seed: 4, ..Default::default() };
+    resumes_exactly("qrdqn", 1300, || Box::new(Dqn::qrdqn(&qr, Device::Cpu).unwrap()));
 }

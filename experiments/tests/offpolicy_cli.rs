@@ -1,4 +1,4 @@
-//! The off-policy actor-critics from the command line: `sac_pendulum`,
+//! The off-policy actor-critics (and the distributional DQNs' bad input) from the command line: `sac_pendulum`,
 //! `td3_pendulum` and `train --algo ddpg` write complete run folders with
 //! CleanRL's TensorBoard tags, two runs with one seed are byte-identical,
 //! `enjoy` plays a saved agent, and bad input (an algorithm that cannot act in
@@ -82,7 +82,14 @@ fn impossible_off_policy_settings_are_one_line_errors() {
             "needs continuous (Box) actions, but CartPole-v1 has 2 discrete actions",
         );
     }
-    one_line_error(&run(TRAIN, &["--algo", "dqn", "--env", "Pendulum-v1", "--out", o]), "DQN needs discrete actions");
+    for (algo, name) in [("dqn", "DQN"), ("c51", "C51"), ("qrdqn", "QR-DQN")] {
+        one_line_error(&run(TRAIN, &["--algo", algo, "--env", "Pendulum-v1", "--out", o]), &format!("{name} needs discrete actions"));
+    }
+    one_line_error(
+        &run(TRAIN, &["--algo", "c51", "--env", "CartPole-v1", "--set", "v_min=10", "--set", "v_max=-10", "--out", o]),
+        "v_min (10) must be less than v_max (-10)",
+    );
+    one_line_error(&run(TRAIN, &["--algo", "qrdqn", "--env", "CartPole-v1", "--set", "n_quantiles=0", "--out", o]), "n_quantiles");
     let cases: [(&str, &[&str], &str); 7] = [
         (SAC, &["--set", "tau=0"], "tau must be in (0, 1], got 0"),
         (TD3, &["--set", "tau=1.5"], "tau must be in (0, 1], got 1.5"),

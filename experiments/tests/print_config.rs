@@ -2,6 +2,9 @@
 //! is itself a valid `--config`, and schema ranges that agree with the
 //! configs' own checks.
 
+use nnlab_agents::distributional::{C51Config, QrDqnConfig};
+use nnlab_agents::sac::SacConfig;
+use nnlab_agents::td3::{DdpgConfig, Td3Config};
 use nnlab_agents::{a2c::A2cConfig, dqn::DqnConfig, ppo::PpoConfig, reinforce::ReinforceConfig};
 use schemars::JsonSchema;
 use serde::{de::DeserializeOwned, Serialize};
@@ -69,4 +72,9 @@ fn schema_bounds_agree_with_validation() {
     bounds_agree::<PpoConfig>(PpoConfig::validate);
     bounds_agree::<A2cConfig>(A2cConfig::validate);
     bounds_agree::<ReinforceConfig>(ReinforceConfig::validate);
+    bounds_agree::<C51Config>(C51Config::validate);
+    bounds_agree::<QrDqnConfig>(QrDqnConfig::validate);
+    bounds_agree::<Td3Config>(Td3Config::validate);
+    bounds_agree::<DdpgConfig>(DdpgConfig::validate);
+    bounds_agree::<SacConfig>(SacConfig::validate);
 }
