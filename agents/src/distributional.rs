@@ -13,6 +13,7 @@
 //!   the online quantiles and averaged over the batch (SB3-contrib).
 
 use crate::dqn::{DqnConfig, TdLoss};
+use crate::replay_buffer::Batch;
 use crate::validate::{in_range, nonzero};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
@@ -100,19 +101,10 @@ impl ValueHead {
 
 /// The distributional TD loss of one batch and the mean expected Q of the taken actions.
 ///
-/// `online` is the online network's output on the observations, `next_target` the
-/// target network's on the next observations (both `[B, A * k]`); `actions` `[B]`,
-/// `rewards` and `terminated` `[B]`.
-pub fn loss(
-    head: ValueHead,
-    n_actions: usize,
-    gamma: f64,
-    online: &Tensor,
-    next_target: &Tensor,
-    actions: &Tensor,
-    rewards: &Tensor,
-    terminated: &Tensor,
-) -> (Tensor, Tensor) {
+/// `online` is the online network's output on `batch`'s observations, `next_target`
+/// the target network's on its next observations (both `[B, A * k]`).
+pub fn loss(head: ValueHead, n_actions: usize, gamma: f64, online: &Tensor, next_target: &Tensor, batch: &Batch) -> (Tensor, Tensor) {
+    let (actions, rewards, terminated) = (&batch.actions, &batch.rewards, &batch.terminated);
     let k = head.outputs_per_action() as i64;
     let b = online.size()[0];
     let a = n_actions as i64;
@@ -394,7 +386,14 @@ mod tests {
         let next_target = Tensor::from_slice(&next).view([1, 10]);
         let online = Tensor::zeros([1, 10], (Kind::Float, Device::Cpu)).set_requires_grad(true);
         // r = 0.5, gamma 1, not terminal: the target is z = 0.5, half on atom 0 and half on atom 1.
-        let (loss, _) = loss(head, 2, 1.0, &online, &next_target, &Tensor::from_slice(&[0i64]), &Tensor::from_slice(&[0.5f32]), &Tensor::from_slice(&[0.0f32]));
+        let batch = Batch {
+            observations: Tensor::zeros([1, 1], (Kind::Float, Device::Cpu)),
+            next_observations: Tensor::zeros([1, 1], (Kind::Float, Device::Cpu)),
+            actions: Tensor::from_slice(&[0i64]),
+            rewards: Tensor::from_slice(&[0.5f32]),
+            terminated: Tensor::from_slice(&[0.0f32]),
+        };
+        let (loss, _) = loss(head, 2, 1.0, &online, &next_target, &batch);
         // Uniform online pmf: cross-entropy = -sum target * ln(1/5) = ln 5 whatever the target, if its mass is 1.
         assert!((f64::try_from(&loss).unwrap() - 5f64.ln()).abs() < 1e-4);
         loss.backward();

@@ -448,7 +448,7 @@ impl Dqn {
         } else {
             let next_target = tch::no_grad(|| self.target_network.forward(&batch.next_observations));
             let online = self.q_network.forward(&batch.observations);
-            distributional::loss(self.head, self.n_actions, cfg.gamma, &online, &next_target, &batch.actions, &batch.rewards, &batch.terminated)
+            distributional::loss(self.head, self.n_actions, cfg.gamma, &online, &next_target, batch)
         };
         self.optimizer.zero_grad();
         loss.backward();
