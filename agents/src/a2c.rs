@@ -71,6 +71,12 @@ pub struct A2cConfig {
     /// Initial log standard deviation of a Gaussian policy.
     #[schemars(range(min = -20.0, max = 5.0))]
     pub init_log_std: f64,
+    /// Generalized state-dependent exploration (gSDE, Box actions): the noise is a
+    /// linear function of the actor's last hidden features, with a learned
+    /// `[features, actions]` log-std matrix (initialised to `init_log_std`).
+    pub use_sde: bool,
+    /// With `use_sde`: environment steps between new exploration matrices (0: one per rollout).
+    pub sde_sample_freq: usize,
     /// Normalise observations with running statistics.
     pub normalize_observation: bool,
     /// Scale rewards by the running std of the discounted return.
@@ -100,6 +106,8 @@ impl Default for A2cConfig {
             hidden_sizes: vec![64, 64],
             shared_network: false,
             init_log_std: 0.0,
+            use_sde: false,
+            sde_sample_freq: 0,
             normalize_observation: false,
             normalize_reward: false,
             eval_episodes: 10,

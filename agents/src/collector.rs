@@ -26,6 +26,8 @@ pub struct CollectorSettings {
     pub normalize_observation: bool,
     /// Scale rewards by the running std of the discounted return.
     pub normalize_reward: bool,
+    /// With a gSDE policy: steps between new exploration matrices (0: one per rollout).
+    pub sde_sample_freq: usize,
 }
 
 /// Steps a vector env with a policy and fills rollout buffers.
@@ -156,10 +158,21 @@ impl RolloutCollector {
         host.sync(policy);
         let mut action_host = vec![0.0f32; n * act_dim];
         let (mut log_prob_host, mut value_host) = (vec![0.0f32; n], vec![0.0f32; n]);
+        // gSDE: one exploration matrix per environment, drawn at the rollout's start and every `sde_sample_freq` steps.
+        let noise_len = host.sde_noise_len();
+        let mut sde_noise = vec![0.0f32; n * noise_len];
+        let freq = self.settings.sde_sample_freq;
         for t in 0..buf.num_steps {
             self.global_step += n;
+            if noise_len > 0 && (t == 0 || (freq > 0 && t % freq == 0)) {
+                for noise in sde_noise.chunks_mut(noise_len) {
+                    host.draw_sde_noise(rng, noise);
+                }
+            }
             for i in 0..n {
-                let s = host.sample(&self.obs[i * d..(i + 1) * d], rng, &mut action_host[i * act_dim..(i + 1) * act_dim]);
+                let (obs, action) = (&self.obs[i * d..(i + 1) * d], &mut action_host[i * act_dim..(i + 1) * act_dim]);
+                let s =
+                    if noise_len > 0 { host.sample_sde(obs, &sde_noise[i * noise_len..(i + 1) * noise_len], action) } else { host.sample(obs, rng, action) };
                 log_prob_host[i] = s.log_prob;
                 value_host[i] = s.value;
             }
@@ -341,7 +354,15 @@ mod tests {
     use rand::SeedableRng;
 
     fn settings(normalize_observation: bool) -> CollectorSettings {
-        CollectorSettings { env_id: "CartPole-v1".into(), num_envs: 3, seed: 9, gamma: 0.99, normalize_observation, normalize_reward: false }
+        CollectorSettings {
+            env_id: "CartPole-v1".into(),
+            num_envs: 3,
+            seed: 9,
+            gamma: 0.99,
+            normalize_observation,
+            normalize_reward: false,
+            sde_sample_freq: 0,
+        }
     }
 
     #[test]

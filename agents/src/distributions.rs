@@ -17,7 +17,7 @@ pub enum ActionDist {
         /// `log_softmax(logits)`.
         log_probs: Tensor,
     },
-    /// Diagonal Gaussian: mean `[B, d]`, log standard deviation `[d]` (shared by the batch).
+    /// Diagonal Gaussian: mean `[B, d]`, log standard deviation `[d]` (shared by the batch) or `[B, d]` (gSDE).
     DiagGaussian {
         /// Means.
         mean: Tensor,
@@ -85,6 +85,8 @@ impl ActionDist {
     pub fn entropy(&self) -> Tensor {
         match self {
             ActionDist::Categorical { log_probs } => -(log_probs.exp() * log_probs).sum_dim_intlist(-1, false, Kind::Float),
+            // A state-dependent log-std (gSDE) is `[B, d]`; a shared one `[d]`.
+            ActionDist::DiagGaussian { log_std, .. } if log_std.dim() == 2 => (log_std + 0.5 + 0.5 * LN_2PI).sum_dim_intlist(-1, false, Kind::Float),
             ActionDist::DiagGaussian { mean, log_std } => {
                 let per_row = (log_std + 0.5 + 0.5 * LN_2PI).sum(Kind::Float);
                 per_row.expand([mean.size()[0]], false)

@@ -179,6 +179,14 @@ macro_rules! validate_actor_critic {
         positive("max_grad_norm", c.max_grad_norm)?;
         $crate::validate::hidden_sizes(&c.hidden_sizes)?;
         in_range("init_log_std", c.init_log_std, -20.0, 5.0)?;
+        if c.use_sde {
+            if let nnlab_envs::Space::Discrete(_) = $crate::validate::env_id(&c.env_id)?.action_space() {
+                anyhow::bail!("use_sde needs continuous (Box) actions, but {} has discrete actions", c.env_id);
+            }
+            if c.hidden_sizes.is_empty() {
+                anyhow::bail!("use_sde needs at least one hidden layer (its noise is a function of the last one)");
+            }
+        }
     }};
 }
 
@@ -210,6 +218,8 @@ pub struct ActorCriticSpec<'a> {
     pub init_log_std: f64,
     /// One torso for actor and critic.
     pub shared_network: bool,
+    /// Generalized state-dependent exploration (Box actions).
+    pub use_sde: bool,
 }
 
 impl ActorCriticCore {
@@ -222,7 +232,7 @@ impl ActorCriticCore {
         let vs = tch::nn::VarStore::new(device);
         let seed = spec.collector.seed;
         let policy = crate::with_torch_seed(seed, || {
-            ActorCritic::new(&vs.root(), obs_dim, env.action_space(), spec.hidden_sizes, spec.init_log_std, spec.shared_network)
+            ActorCritic::with_sde(&vs.root(), obs_dim, env.action_space(), spec.hidden_sizes, spec.init_log_std, spec.shared_network, spec.use_sde)
         })?;
         let optimizer = optimizer(&vs)?;
         let collector = RolloutCollector::new(spec.collector)?;
@@ -272,7 +282,7 @@ impl ActorCriticCore {
 
 /// The [`ActorCriticSpec`] of an actor-critic config (fields `env_id`,
 /// `num_envs`, `seed`, `gamma`, `normalize_observation`, `normalize_reward`,
-/// `hidden_sizes`, `init_log_std`), with or without a shared torso.
+/// `hidden_sizes`, `init_log_std`, `use_sde`, `sde_sample_freq`), with or without a shared torso.
 #[macro_export]
 macro_rules! actor_critic_spec {
     ($config:expr, $shared_network:expr) => {{
@@ -284,7 +294,14 @@ macro_rules! actor_critic_spec {
             gamma: c.gamma,
             normalize_observation: c.normalize_observation,
             normalize_reward: c.normalize_reward,
+            sde_sample_freq: c.sde_sample_freq,
         };
-        $crate::onpolicy::ActorCriticSpec { collector, hidden_sizes: &c.hidden_sizes, init_log_std: c.init_log_std, shared_network: $shared_network }
+        $crate::onpolicy::ActorCriticSpec {
+            collector,
+            hidden_sizes: &c.hidden_sizes,
+            init_log_std: c.init_log_std,
+            shared_network: $shared_network,
+            use_sde: c.use_sde,
+        }
     }};
 }

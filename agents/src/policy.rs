@@ -23,13 +23,28 @@ pub struct ActorCritic {
     critic: Vec<usize>,
     log_std: Option<usize>,
     act_dim: usize,
+    /// gSDE: the log-std is a `[latent, act_dim]` matrix over the actor's last hidden features.
+    sde_latent: Option<usize>,
 }
 
 impl ActorCritic {
     /// Builds the networks for `action_space` under `p`, initialised from torch's RNG.
     /// With `shared`, the hidden layers are one torso under both heads.
     pub fn new(p: &nn::Path, obs_dim: usize, action_space: &Space, hidden: &[usize], init_log_std: f64, shared: bool) -> Result<Self> {
+        Self::with_sde(p, obs_dim, action_space, hidden, init_log_std, shared, false)
+    }
+
+    /// [`ActorCritic::new`], with generalized state-dependent exploration when `sde`
+    /// (Box actions; Raffin et al. 2022, SB3's `use_sde` with `full_std`): the
+    /// Gaussian's variance is `phi(s)^2 @ exp(log_std)^2 + 1e-6`, where `phi(s)` are the
+    /// actor's last hidden features (their gradient stopped) and `log_std` a learned
+    /// `[features, actions]` matrix, initialised to `init_log_std`.
+    pub fn with_sde(p: &nn::Path, obs_dim: usize, action_space: &Space, hidden: &[usize], init_log_std: f64, shared: bool, sde: bool) -> Result<Self> {
         crate::validate::hidden_sizes(hidden)?;
+        if sde && (hidden.is_empty() || matches!(action_space, Space::Discrete(_))) {
+            anyhow::bail!("use_sde needs continuous (Box) actions and at least one hidden layer");
+        }
+        let sde_latent = sde.then(|| *hidden.last().expect("checked"));
         let sqrt2 = std::f64::consts::SQRT_2;
         let (out, continuous) = match action_space {
             Space::Discrete(n) => (*n, false),
@@ -51,8 +66,8 @@ impl ActorCritic {
             let actor = add_mlp(&mut b, "actor.", obs_dim, hidden, out, LayerInit::Orthogonal(sqrt2), LayerInit::Orthogonal(0.01));
             (Vec::new(), critic, actor)
         };
-        let log_std = continuous.then(|| b.vector("actor.log_std", out, init_log_std));
-        Ok(Self { params: b.build(p), torso, actor, critic, log_std, act_dim: if continuous { out } else { 1 } })
+        let log_std = continuous.then(|| b.vector("actor.log_std", out * sde_latent.unwrap_or(1), init_log_std));
+        Ok(Self { params: b.build(p), torso, actor, critic, log_std, act_dim: if continuous { out } else { 1 }, sde_latent })
     }
 
     /// The shared torso's features (the observation itself for separate networks).
@@ -84,8 +99,23 @@ impl ActorCritic {
         mlp_forward(&self.params, &self.critic, Activation::Tanh, &self.features(obs)).squeeze_dim(-1)
     }
 
+    /// Whether it explores with gSDE.
+    pub fn is_sde(&self) -> bool {
+        self.sde_latent.is_some()
+    }
+
     /// The action distribution at `obs`.
     pub fn dist(&self, obs: &Tensor) -> ActionDist {
+        if let (Some(latent_dim), Some(i)) = (self.sde_latent, self.log_std) {
+            // The actor's last hidden features, then its output layer.
+            let (hidden, last) = self.actor.split_at(self.actor.len() - 1);
+            let features = self.features(obs);
+            let latent = if hidden.is_empty() { features } else { mlp_forward(&self.params, hidden, Activation::Tanh, &features).tanh() };
+            let mean = self.params.linear(last[0]).forward(&latent);
+            let std_sq = (self.params.vector(i).view([latent_dim as i64, self.act_dim as i64]) * 2.0).exp();
+            let variance = latent.detach().square().matmul(&std_sq) + SDE_EPS;
+            return ActionDist::DiagGaussian { mean, log_std: variance.log() * 0.5 };
+        }
         let out = mlp_forward(&self.params, &self.actor, Activation::Tanh, &self.features(obs));
         match self.log_std {
             None => ActionDist::categorical(&out),
@@ -93,6 +123,9 @@ impl ActorCritic {
         }
     }
 }
+
+/// Added to gSDE's variance (SB3's epsilon).
+const SDE_EPS: f64 = 1e-6;
 
 /// One sampled action of a [`HostActorCritic`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -113,8 +146,10 @@ pub struct HostActorCritic {
     actor: Vec<LinearSlot>,
     critic: Vec<LinearSlot>,
     log_std: Option<(usize, usize)>,
+    sde_latent: Option<usize>,
     layers: HostLayers,
     features: Vec<f32>,
+    latent: Vec<f32>,
     out: Vec<f32>,
 }
 
@@ -131,8 +166,10 @@ impl HostActorCritic {
             actor: slots(&policy.actor),
             critic: slots(&policy.critic),
             log_std,
+            sde_latent: policy.sde_latent,
             layers: Default::default(),
             features: Vec::new(),
+            latent: Vec::new(),
             out: Vec::new(),
         };
         h.sync(policy);
@@ -157,6 +194,55 @@ impl HostActorCritic {
     pub fn value(&mut self, obs: &[f32]) -> f32 {
         self.features(obs);
         self.layers.forward(&self.critic, &self.features, Activation::Tanh, false)[0]
+    }
+
+    /// Whether the policy explores with gSDE (then act with [`HostActorCritic::sample_sde`]).
+    pub fn is_sde(&self) -> bool {
+        self.sde_latent.is_some()
+    }
+
+    /// Length of one gSDE exploration matrix (`features * act_dim`; 0 without gSDE).
+    pub fn sde_noise_len(&self) -> usize {
+        self.log_std.filter(|_| self.is_sde()).map_or(0, |(_, len)| len)
+    }
+
+    /// Draws a new gSDE exploration matrix into `noise`: `exp(log_std) * N(0, 1)`, row-major `[features, act_dim]`.
+    pub fn draw_sde_noise<R: rand::Rng>(&self, rng: &mut R, noise: &mut [f32]) {
+        let (offset, len) = self.log_std.expect("a Gaussian policy");
+        let log_std = &self.layers.weights()[offset..offset + len];
+        for (n, ls) in noise.iter_mut().zip(log_std) {
+            let z: f32 = rng.sample(rand_distr::StandardNormal);
+            *n = ls.exp() * z;
+        }
+    }
+
+    /// gSDE's action for one observation with exploration matrix `noise`:
+    /// `mean(s) + phi(s) @ noise`, and its log-probability under `N(mean(s), phi(s)^2 @ exp(log_std)^2 + 1e-6)`.
+    pub fn sample_sde(&mut self, obs: &[f32], noise: &[f32], action: &mut [f32]) -> HostSample {
+        let value = self.value(obs);
+        let (hidden, last) = self.actor.split_at(self.actor.len() - 1);
+        self.latent.clear();
+        if hidden.is_empty() {
+            self.latent.extend_from_slice(&self.features);
+        } else {
+            self.latent.extend_from_slice(self.layers.forward(hidden, &self.features, Activation::Tanh, true));
+        }
+        self.out.clear();
+        self.out.extend_from_slice(self.layers.forward(last, &self.latent, Activation::Tanh, false));
+        let (offset, len) = self.log_std.expect("a Gaussian policy");
+        let log_std = &self.layers.weights()[offset..offset + len];
+        let d = action.len();
+        let mut lp = 0.0f32;
+        for (k, dst) in action.iter_mut().enumerate() {
+            let (mut shift, mut var) = (0.0f32, SDE_EPS as f32);
+            for (j, phi) in self.latent.iter().enumerate() {
+                shift += phi * noise[j * d + k];
+                var += phi * phi * (2.0 * log_std[j * d + k]).exp();
+            }
+            *dst = self.out[k] + shift;
+            lp += -0.5 * shift * shift / var - 0.5 * var.ln() - 0.5 * crate::distributions::LN_2PI as f32;
+        }
+        HostSample { log_prob: lp, value }
     }
 
     /// Samples an action for one observation with `rng`, writing it to `action`
@@ -233,6 +319,42 @@ mod tests {
                     assert!((s.value - want_v[i]).abs() < 1e-5, "{} vs {}", s.value, want_v[i]);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn host_gsde_samples_have_the_torch_log_probability() {
+        let space = Space::Box(BoxSpace::new(vec![-2.0; 2], vec![2.0; 2]));
+        for shared in [false, true] {
+            tch::manual_seed(6);
+            let vs = nn::VarStore::new(Device::Cpu);
+            let ac = ActorCritic::with_sde(&vs.root(), 3, &space, &[16, 8], -1.0, shared, true).unwrap();
+            assert!(ac.is_sde());
+            let obs = Tensor::randn([12, 3], (Kind::Float, Device::Cpu));
+            let mut host = HostActorCritic::new(&ac);
+            assert_eq!(host.sde_noise_len(), 8 * 2);
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let mut noise = vec![0.0; 16];
+            host.draw_sde_noise(&mut rng, &mut noise);
+            let xs = Vec::<f32>::try_from(obs.flatten(0, -1)).unwrap();
+            let mut actions = Vec::new();
+            let mut host_lp = Vec::new();
+            for x in xs.chunks(3) {
+                let mut a = [0.0; 2];
+                host_lp.push(host.sample_sde(x, &noise, &mut a).log_prob);
+                actions.extend(a);
+            }
+            let dist = ac.dist(&obs);
+            let want = Vec::<f32>::try_from(dist.log_prob(&Tensor::from_slice(&actions).view([12, 2]))).unwrap();
+            for (got, want) in host_lp.iter().zip(&want) {
+                assert!((got - want).abs() < 1e-3, "shared {shared}: {got} vs {want}");
+            }
+            // One exploration matrix: the noise is a function of the state (same state, same action).
+            let (mut a1, mut a2) = ([0.0; 2], [0.0; 2]);
+            host.sample_sde(&xs[..3], &noise, &mut a1);
+            host.sample_sde(&xs[..3], &noise, &mut a2);
+            assert_eq!(a1, a2);
+            assert_eq!(dist.entropy().size(), vec![12]);
         }
     }
 }

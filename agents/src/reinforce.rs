@@ -121,8 +121,9 @@ impl Reinforce {
             gamma: config.gamma,
             normalize_observation: config.normalize_observation,
             normalize_reward: config.normalize_reward,
+            sde_sample_freq: 0,
         };
-        let spec = ActorCriticSpec { collector, hidden_sizes: &config.hidden_sizes, init_log_std: config.init_log_std, shared_network: false };
+        let spec = ActorCriticSpec { collector, hidden_sizes: &config.hidden_sizes, init_log_std: config.init_log_std, shared_network: false, use_sde: false };
         let core = ActorCriticCore::new(spec, device, |vs| nnlab_torch::optim::Adam::default().build(vs, config.learning_rate))?;
         Ok(Self { config, core, progress: TrainProgress::default() })
     }

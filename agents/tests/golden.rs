@@ -250,3 +250,24 @@ fn qrdqn_matches_golden_values_and_learns() {
     let n = a.returns.len();
     assert!(mean(&a.returns[n - 10..]) > 2.0 * mean(&a.returns[..10]), "4k steps of QR-DQN improve CartPole");
 }
+
+#[test]
+fn gsde_ppo_matches_golden_values() {
+    let cfg = PpoConfig {
+        env_id: "Pendulum-v1".into(),
+        total_timesteps: 4096,
+        num_envs: 2,
+        num_steps: 512,
+        num_minibatches: 8,
+        update_epochs: 3,
+        gamma: 0.9,
+        learning_rate: 1e-3,
+        ent_coef: 0.0,
+        use_sde: true,
+        sde_sample_freq: 4,
+        seed: 5,
+        ..Default::default()
+    };
+    let a = check("ppo_pendulum_gsde_seed5", include_str!("golden/ppo_pendulum_gsde_seed5.json"), 2, || Box::new(Ppo::new(cfg.clone(), Device::Cpu).unwrap()));
+    assert_eq!(a.returns.len(), 20, "4096 steps of 200-step episodes");
+}

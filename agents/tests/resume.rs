@@ -133,3 +133,20 @@ fn c51_and_qrdqn_resume_exactly() {
     let qr = QrDqnConfig { total_timesteps: 3000, learning_starts: 500, buffer_size: 1000, n_quantiles: 10, seed: 4, ..Default::default() };
     resumes_exactly("qrdqn", 1300, || Box::new(Dqn::qrdqn(&qr, Device::Cpu).unwrap()));
 }
+
+#[test]
+fn gsde_ppo_resumes_exactly() {
+    let cfg = PpoConfig {
+        env_id: "Pendulum-v1".into(),
+        total_timesteps: 3072,
+        num_envs: 2,
+        num_steps: 256,
+        num_minibatches: 4,
+        update_epochs: 2,
+        use_sde: true,
+        sde_sample_freq: 4,
+        seed: 8,
+        ..Default::default()
+    };
+    resumes_exactly("ppo-gsde", 1500, || Box::new(Ppo::new(cfg.clone(), Device::Cpu).unwrap()));
+}
