@@ -121,6 +121,7 @@ impl SharedArgs {
             no_gif,
             allow_nan: self.allow_nan,
             args: own_flags(&std::env::args().skip(1).collect::<Vec<_>>()),
+            eval_seed: algo.map(|_| crate::summary::eval_seed_for(seed)),
             ..crate::config::RunRecord::new(mode, self.threads)
         };
         run.write_atomic("config.toml", crate::config::to_toml_with_run(config, &record)?.as_bytes())?;

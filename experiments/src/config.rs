@@ -47,12 +47,16 @@ pub struct RunRecord {
     /// The binary's own flags (`--data-dir DIR`, `--eval-every N`, ...), which `--resume` gives it again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+    /// RL runs: evaluation episode `i` resets with seed `eval_seed + i`
+    /// (`summary::eval_seed_for`; runs without it used `seed + 1000000 + i`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_seed: Option<u64>,
 }
 
 impl RunRecord {
     /// The record of a run with these numerics and threads, and no other option.
     pub fn new(numerics: nnlab_torch::numerics::Numerics, threads: i32) -> Self {
-        Self { numerics, threads, experiment: None, algo: None, checkpoint_every: None, no_gif: false, allow_nan: false, args: Vec::new() }
+        Self { numerics, threads, experiment: None, algo: None, checkpoint_every: None, no_gif: false, allow_nan: false, args: Vec::new(), eval_seed: None }
     }
 }
 

@@ -262,7 +262,7 @@ fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, re
         return Err(e);
     }
 
-    let eval_seed = cfg.seed() + summary::EVAL_SEED_OFFSET;
+    let eval_seed = record.eval_seed.unwrap_or_else(|| summary::eval_seed_for(cfg.seed()));
     let eval_returns = evaluate(agent.as_mut(), cfg.eval_episodes(), eval_seed)?;
     agent.save(&run.file("model.safetensors"))?;
     let lower = observer.loss_name.map(|n| Series { label: n.replace('_', " "), points: observer.losses.clone() });
@@ -286,6 +286,7 @@ fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, re
         record.threads,
         &stats.episode_returns,
         &eval_returns,
+        eval_seed,
         cfg.total_timesteps(),
         stats.updates,
         wall_time_s,

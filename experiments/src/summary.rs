@@ -5,8 +5,21 @@
 use serde::Serialize;
 use tch::Device;
 
-/// Evaluation episodes of a run with seed `s` reset with seeds `s + EVAL_SEED_OFFSET + i`.
+/// Evaluation episodes of runs made before nnlab recorded `[run] eval_seed`:
+/// a run with seed `s` reset its episodes with seeds `s + EVAL_SEED_OFFSET + i`
+/// (so consecutive seeds shared all but one of their evaluation episodes).
 pub const EVAL_SEED_OFFSET: u64 = 1_000_000;
+
+/// The first evaluation seed of an RL run with seed `seed` (episode `i` resets
+/// with `eval_seed_for(seed) + i`): SplitMix64 of the seed with the top bit
+/// cleared, so that every run seed has its own evaluation episodes (disjoint
+/// from the other seeds' in practice) and `+ i` cannot overflow.
+pub fn eval_seed_for(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)) >> 1
+}
 
 /// Versions of what produced a run.
 #[derive(Debug, Clone, Serialize)]
@@ -68,6 +81,8 @@ pub struct RlSummary {
     pub eval_return_std: f64,
     /// Each evaluation episode's return.
     pub eval_returns: Vec<f64>,
+    /// Evaluation episode `i` reset with seed `eval_seed + i`.
+    pub eval_seed: u64,
     /// Training episodes finished.
     pub episodes: usize,
     /// Environment steps.
@@ -109,6 +124,7 @@ impl RlSummary {
         threads: i32,
         train_returns: &[f64],
         eval_returns: &[f64],
+        eval_seed: u64,
         total_steps: usize,
         updates: usize,
         wall_time_s: f64,
@@ -123,6 +139,7 @@ impl RlSummary {
             eval_return_mean: m,
             eval_return_std: std,
             eval_returns: eval_returns.to_vec(),
+            eval_seed,
             episodes: train_returns.len(),
             total_steps,
             updates,
@@ -142,4 +159,17 @@ pub fn git_commit() -> String {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_seed_has_its_own_evaluation_episodes() {
+        let mut starts: Vec<u64> = (0..10_000u64).map(super::eval_seed_for).collect();
+        assert!(starts.iter().all(|s| s.checked_add(u64::MAX >> 2).is_some()), "room for the episodes");
+        starts.sort_unstable();
+        // 10,000 seeds of up to a million episodes each never share one.
+        assert!(starts.windows(2).all(|w| w[1] - w[0] > 1_000_000));
+        assert_eq!(super::eval_seed_for(1), super::eval_seed_for(1));
+    }
 }

@@ -77,7 +77,8 @@ fn check_gif_target(gif: &Path, run: &Path, force: bool) -> Result<()> {
 fn run() -> Result<()> {
     let args: Args = nnlab_experiments::cli::parse_args()?;
     let config_path = args.run.join("config.toml");
-    let run_numerics = if config_path.exists() { config::run_record(&config_path)?.map(|r| r.numerics) } else { None };
+    let record = if config_path.exists() { config::run_record(&config_path)? } else { None };
+    let run_numerics = record.as_ref().map(|r| r.numerics);
     let mode = args.numerics.or(run_numerics).unwrap_or_default();
     numerics::init(mode).map_err(anyhow::Error::msg)?;
     if mode == Numerics::Portable && args.device == DeviceChoice::Cuda {
@@ -93,7 +94,9 @@ fn run() -> Result<()> {
     let device = if mode == Numerics::Portable { tch::Device::Cpu } else { device::resolve(args.device)? };
     let algorithm = nnlab_experiments::algos::find(&summary.algo).map_err(|e| anyhow::anyhow!("{}: {e}", summary_path.display()))?;
     let LoadedAgent { mut agent, seed, eval_episodes } = (algorithm.load)(&args.run, device)?;
-    let first_seed = args.seed.unwrap_or(seed.saturating_add(EVAL_SEED_OFFSET));
+    // The run's own evaluation seeds (recorded; older runs used seed + 1000000).
+    let run_eval_seed = record.and_then(|r| r.eval_seed).unwrap_or(seed.saturating_add(EVAL_SEED_OFFSET));
+    let first_seed = args.seed.unwrap_or(run_eval_seed);
     let episodes = args.episodes.unwrap_or(eval_episodes);
     if episodes == 0 || episodes > MAX_EPISODES {
         bail!("--episodes must be between 1 and {MAX_EPISODES}, got {episodes}");
