@@ -197,6 +197,35 @@ impl HostActor {
     }
 }
 
+/// A [`HostActor`] that follows an [`Actor`]: marked stale when the actor
+/// changes, copied again only when it is next used.
+#[derive(Debug, Clone)]
+pub struct ActorMirror {
+    host: HostActor,
+    stale: bool,
+}
+
+impl ActorMirror {
+    /// A mirror of `actor`'s current weights.
+    pub fn new(actor: &Actor) -> Self {
+        Self { host: HostActor::new(actor), stale: false }
+    }
+
+    /// The actor changed (an update, a load, a restore).
+    pub fn mark_stale(&mut self) {
+        self.stale = true;
+    }
+
+    /// The host copy, up to date with `actor`.
+    pub fn get(&mut self, actor: &Actor) -> &mut HostActor {
+        if self.stale {
+            self.host.sync(actor);
+            self.stale = false;
+        }
+        &mut self.host
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,6 +39,39 @@ pub struct LoopSettings {
     pub gradient_steps: usize,
 }
 
+/// The [`LoopSettings`] of a config with the fields of the same names.
+#[macro_export]
+macro_rules! loop_settings_of {
+    ($cfg:expr) => {{
+        let c = $cfg;
+        $crate::offpolicy::LoopSettings {
+            env_id: c.env_id.clone(),
+            seed: c.seed,
+            total_timesteps: c.total_timesteps,
+            buffer_size: c.buffer_size,
+            batch_size: c.batch_size,
+            learning_starts: c.learning_starts,
+            train_frequency: c.train_frequency,
+            gradient_steps: c.gradient_steps,
+        }
+    }};
+}
+
+/// Saves an actor and its critics into one safetensors file (`actor.*`, `qf1.*`, ...).
+pub fn save_actor_critics(path: &std::path::Path, actor: &crate::actor::Actor, critics: &crate::critic::QCritics) -> Result<()> {
+    let named: Vec<(String, Tensor)> = [actor.flat(), critics.flat()].iter().flat_map(|p| p.named_tensors()).collect();
+    let refs: Vec<(&str, &Tensor)> = named.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    Tensor::write_safetensors(&refs, path).map_err(|e| anyhow::anyhow!("saving {}: {e}", path.display()))
+}
+
+/// Loads what [`save_actor_critics`] wrote into `actor` and `critics`.
+pub fn load_actor_critics(path: &std::path::Path, actor: &crate::actor::Actor, critics: &crate::critic::QCritics) -> Result<()> {
+    let named = crate::agent::read_weights(path)?;
+    let err = |e: anyhow::Error| anyhow::anyhow!("{}: {e}", path.display());
+    actor.flat().load_named(&named).map_err(err)?;
+    critics.flat().load_named(&named).map_err(err)
+}
+
 /// Sums of the training statistics since the last report, on the training
 /// device (no host sync per update), with the number of values in each.
 #[derive(Debug)]

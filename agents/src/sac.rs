@@ -19,11 +19,10 @@
 //! `ChaCha8Rng::seed_from_u64(seed)` draws random actions, every Gaussian
 //! sample (acting and updates) and the replay batches.
 
-use crate::actor::{Actor, ActorKind, HostActor};
+use crate::actor::{Actor, ActorKind, ActorMirror};
 use crate::critic::QCritics;
-use crate::offpolicy::{box_action_space, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
+use crate::offpolicy::{box_action_space, load_actor_critics, save_actor_critics, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::Batch;
-use crate::td3::save_named;
 use crate::validate::{self, nonzero, positive};
 use anyhow::{bail, Result};
 use nnlab_torch::optim::{Adam, Optimizer};
@@ -115,16 +114,7 @@ impl Default for SacConfig {
 impl SacConfig {
     /// The shared loop's settings.
     pub fn loop_settings(&self) -> LoopSettings {
-        LoopSettings {
-            env_id: self.env_id.clone(),
-            seed: self.seed,
-            total_timesteps: self.total_timesteps,
-            buffer_size: self.buffer_size,
-            batch_size: self.batch_size,
-            learning_starts: self.learning_starts,
-            train_frequency: self.train_frequency,
-            gradient_steps: self.gradient_steps,
-        }
+        crate::loop_settings_of!(self)
     }
 
     /// Checks every value; the error is one line naming the key.
@@ -163,8 +153,7 @@ pub struct Sac {
     /// The current temperature, a scalar on the device.
     alpha: Tensor,
     target_entropy: f64,
-    host: HostActor,
-    host_stale: bool,
+    host: ActorMirror,
     rng: ChaCha8Rng,
 }
 
@@ -207,8 +196,7 @@ impl Sac {
         Ok(Self {
             target_entropy: config.target_entropy.unwrap_or(-(act_dim as f64)),
             device,
-            host: HostActor::new(&actor),
-            host_stale: false,
+            host: ActorMirror::new(&actor),
             actor,
             critics,
             critics_target,
@@ -229,13 +217,6 @@ impl Sac {
     /// The current entropy coefficient.
     pub fn alpha(&self) -> f64 {
         f64::try_from(&self.alpha).unwrap_or(f64::NAN)
-    }
-
-    fn sync_host(&mut self) {
-        if self.host_stale {
-            self.host.sync(&self.actor);
-            self.host_stale = false;
-        }
     }
 
     /// The soft TD target `r + gamma * (1 - terminated) * (min_k Q_target_k(s', a') - alpha * log pi(a'|s'))`.
@@ -287,13 +268,11 @@ impl OffPolicyLearner for Sac {
     }
 
     fn explore(&mut self, obs: &[f32], action: &mut [f32]) {
-        self.sync_host();
-        self.host.sample(obs, &mut self.rng, action);
+        self.host.get(&self.actor).sample(obs, &mut self.rng, action);
     }
 
     fn act(&mut self, obs: &[f32], action: &mut [f32]) {
-        self.sync_host();
-        self.host.act(obs, action);
+        self.host.get(&self.actor).act(obs, action);
     }
 
     fn update(&mut self, update: usize, batch: &Batch, stats: &mut StatSums) {
@@ -307,7 +286,7 @@ impl OffPolicyLearner for Sac {
             for _ in 0..self.config.policy_frequency {
                 self.actor_step(&batch.observations, stats);
             }
-            self.host_stale = true;
+            self.host.mark_stale();
         }
         if update.is_multiple_of(self.config.target_network_frequency) {
             self.critics_target.blend_from(&self.critics, self.config.tau);
@@ -315,16 +294,13 @@ impl OffPolicyLearner for Sac {
     }
 
     fn save(&self, path: &std::path::Path) -> Result<()> {
-        save_named(path, &[self.actor.flat(), self.critics.flat()])
+        save_actor_critics(path, &self.actor, &self.critics)
     }
 
     fn load(&mut self, path: &std::path::Path) -> Result<()> {
-        let named = crate::agent::read_weights(path)?;
-        let err = |e: anyhow::Error| anyhow::anyhow!("{}: {e}", path.display());
-        self.actor.flat().load_named(&named).map_err(err)?;
-        self.critics.flat().load_named(&named).map_err(err)?;
+        load_actor_critics(path, &self.actor, &self.critics)?;
         self.critics_target.blend_from(&self.critics, 1.0);
-        self.host_stale = true;
+        self.host.mark_stale();
         Ok(())
     }
 
@@ -355,7 +331,7 @@ impl OffPolicyLearner for Sac {
             self.alpha = log_alpha.detach().exp();
         }
         self.rng = s.get("rng")?;
-        self.host_stale = true;
+        self.host.mark_stale();
         Ok(())
     }
 }

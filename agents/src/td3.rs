@@ -13,10 +13,10 @@
 //! `ChaCha8Rng::seed_from_u64(seed)` draws random actions, exploration noise,
 //! smoothing noise and replay batches; the environment resets with `seed`.
 
-use crate::actor::{Actor, ActorKind, HostActor};
+use crate::actor::{Actor, ActorKind, ActorMirror};
 use crate::critic::QCritics;
 use crate::noise::{ActionNoise, NoiseKind};
-use crate::offpolicy::{box_action_space, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
+use crate::offpolicy::{box_action_space, load_actor_critics, save_actor_critics, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::Batch;
 use crate::validate::{self, non_negative, nonzero, positive};
 use anyhow::Result;
@@ -209,16 +209,7 @@ impl DdpgConfig {
 impl Td3Config {
     /// The shared loop's settings.
     pub fn loop_settings(&self) -> LoopSettings {
-        LoopSettings {
-            env_id: self.env_id.clone(),
-            seed: self.seed,
-            total_timesteps: self.total_timesteps,
-            buffer_size: self.buffer_size,
-            batch_size: self.batch_size,
-            learning_starts: self.learning_starts,
-            train_frequency: self.train_frequency,
-            gradient_steps: self.gradient_steps,
-        }
+        crate::loop_settings_of!(self)
     }
 
     /// Checks every value; the error is one line naming the key.
@@ -253,8 +244,7 @@ pub struct Td3 {
     critics_target: QCritics,
     actor_optimizer: Optimizer,
     critic_optimizer: Optimizer,
-    host: HostActor,
-    host_stale: bool,
+    host: ActorMirror,
     noise: ActionNoise,
     rng: ChaCha8Rng,
     low: Tensor,
@@ -308,8 +298,7 @@ impl Td3 {
             algo,
             twin,
             device,
-            host: HostActor::new(&actor),
-            host_stale: false,
+            host: ActorMirror::new(&actor),
             actor,
             actor_target,
             critics,
@@ -334,13 +323,6 @@ impl Td3 {
     /// The critics (one for DDPG, two for TD3).
     pub fn critics(&self) -> &QCritics {
         &self.critics
-    }
-
-    fn sync_host(&mut self) {
-        if self.host_stale {
-            self.host.sync(&self.actor);
-            self.host_stale = false;
-        }
     }
 
     /// The TD target `r + gamma * (1 - terminated) * min_k Q_target_k(s', a')`, with
@@ -396,8 +378,7 @@ impl OffPolicyLearner for Td3 {
     }
 
     fn act(&mut self, obs: &[f32], action: &mut [f32]) {
-        self.sync_host();
-        self.host.act(obs, action);
+        self.host.get(&self.actor).act(obs, action);
     }
 
     fn on_episode_end(&mut self) {
@@ -420,22 +401,19 @@ impl OffPolicyLearner for Td3 {
             stats.add(values.len(), &[actor_loss]);
             self.actor_target.flat().blend_from(self.actor.flat(), self.config.tau);
             self.critics_target.blend_from(&self.critics, self.config.tau);
-            self.host_stale = true;
+            self.host.mark_stale();
         }
     }
 
     fn save(&self, path: &std::path::Path) -> Result<()> {
-        save_named(path, &[self.actor.flat(), self.critics.flat()])
+        save_actor_critics(path, &self.actor, &self.critics)
     }
 
     fn load(&mut self, path: &std::path::Path) -> Result<()> {
-        let named = crate::agent::read_weights(path)?;
-        let err = |e: anyhow::Error| anyhow::anyhow!("{}: {e}", path.display());
-        self.actor.flat().load_named(&named).map_err(err)?;
-        self.critics.flat().load_named(&named).map_err(err)?;
+        load_actor_critics(path, &self.actor, &self.critics)?;
         self.actor_target.flat().blend_from(self.actor.flat(), 1.0);
         self.critics_target.blend_from(&self.critics, 1.0);
-        self.host_stale = true;
+        self.host.mark_stale();
         Ok(())
     }
 
@@ -461,14 +439,7 @@ impl OffPolicyLearner for Td3 {
         self.critic_optimizer.restore_train_state(&s.part("critic_optimizer"))?;
         self.rng = s.get("rng")?;
         self.noise.restore_bits(&s.get::<Vec<u64>>("noise")?)?;
-        self.host_stale = true;
+        self.host.mark_stale();
         Ok(())
     }
-}
-
-/// Writes the named tensors of several flat parameter sets into one safetensors file.
-pub(crate) fn save_named(path: &std::path::Path, sets: &[&crate::flat::FlatParams]) -> Result<()> {
-    let named: Vec<(String, Tensor)> = sets.iter().flat_map(|p| p.named_tensors()).collect();
-    let refs: Vec<(&str, &Tensor)> = named.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    Tensor::write_safetensors(&refs, path).map_err(|e| anyhow::anyhow!("saving {}: {e}", path.display()))
 }
