@@ -22,9 +22,9 @@ fn train_refuses_incompatible_or_unknown_choices() {
     let train = env!("CARGO_BIN_EXE_train");
     one_line_error(&cmd(train, &["--algo", "dqn", "--env", "Pendulum-v1", "--quiet"]), "DQN needs discrete actions");
     one_line_error(&cmd(train, &["--algo", "ppo", "--env", "Nope-v0"]), "unknown environment");
-    let usage = cmd(train, &["--algo", "sac", "--env", "CartPole-v1"]);
+    let usage = cmd(train, &["--algo", "trpo", "--env", "CartPole-v1"]);
     assert_eq!(usage.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&usage.stderr).contains("invalid value 'sac'"));
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("invalid value 'trpo'"));
     one_line_error(&cmd(train, &["--algo", "ppo", "--env", "CartPole-v1", "--set", "num_minibatches=0"]), "num_minibatches");
     one_line_error(&cmd(train, &["--algo", "ppo", "--env", "CartPole-v1", "--total-timesteps", "100"]), "less than one rollout");
     one_line_error(&cmd(train, &["--algo", "a2c", "--env", "CartPole-v1", "--set", "optimizer=sgd"]), "optimizer");
@@ -38,7 +38,22 @@ fn metrics(dir: &Path) -> Vec<u8> {
 #[test]
 fn continuous_ppo_and_a2c_runs_reproduce_to_the_byte() {
     let tmp = tempfile::tempdir().unwrap();
-    let pend = ["--total-timesteps", "2048", "--set", "num_steps=512", "--set", "num_envs=2", "--set", "num_minibatches=8", "--seed", "2", "--quiet"];
+    // The preset's gSDE policy, with observation normalisation added.
+    let pend = [
+        "--total-timesteps",
+        "2048",
+        "--set",
+        "num_steps=512",
+        "--set",
+        "num_envs=2",
+        "--set",
+        "num_minibatches=8",
+        "--set",
+        "normalize_observation=true",
+        "--seed",
+        "2",
+        "--quiet",
+    ];
     let (a, b) = (tmp.path().join("pa"), tmp.path().join("pb"));
     let oa = cmd(env!("CARGO_BIN_EXE_ppo_pendulum"), &[&pend[..], &["--out", a.to_str().unwrap()]].concat());
     assert!(oa.status.success(), "{}", String::from_utf8_lossy(&oa.stderr));
@@ -53,6 +68,8 @@ fn continuous_ppo_and_a2c_runs_reproduce_to_the_byte() {
     let weights = tch::Tensor::read_safetensors(a.join("model.safetensors")).unwrap();
     let names: Vec<&str> = weights.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"actor.log_std") && names.contains(&"obs_rms.mean"), "{names:?}");
+    let log_std = weights.iter().find(|(n, _)| n == "actor.log_std").unwrap();
+    assert_eq!(log_std.1.size(), vec![64], "gSDE: a [64 features, 1 action] log-std matrix");
 
     let short = ["--total-timesteps", "4000", "--seed", "4", "--quiet", "--no-gif"];
     let (c, d) = (tmp.path().join("ac"), tmp.path().join("ad"));
