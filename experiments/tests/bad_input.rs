@@ -132,7 +132,7 @@ fn p09_usage_errors_print_clap_s_whole_message() {
     assert!(err.contains("required arguments were not provided") && err.contains("--algo <ALGO>"), "{err}");
     let o = run(ENJOY, &[]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--run <RUN>"));
-    let o = run(TRAIN, &["--algo", "sac", "--env", "CartPole-v1"]);
+    let o = run(TRAIN, &["--algo", "trpo", "--env", "CartPole-v1"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("possible values") && err.contains("reinforce"), "{err}");
 }
