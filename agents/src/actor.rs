@@ -26,6 +26,9 @@ const LN_2PI: f64 = crate::distributions::LN_2PI;
 /// The epsilon inside the tanh correction's logarithm (CleanRL, SB3).
 const TANH_EPS: f64 = 1e-6;
 
+/// Added to gSDE's variance (SB3's epsilon).
+const SDE_EPS: f64 = 1e-6;
+
 /// Which actor.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ActorKind {
@@ -38,6 +41,17 @@ pub enum ActorKind {
         /// Highest log standard deviation.
         log_std_max: f64,
     },
+    /// A tanh-squashed Gaussian with generalized state-dependent exploration
+    /// (SB3's SAC with `use_sde`): the mean (clipped to `[-clip_mean, clip_mean]`)
+    /// plus `phi(s) @ E`, where `phi(s)` are the last hidden features and `E` a
+    /// `[features, act_dim]` matrix drawn from `N(0, exp(log_std)^2)`, `log_std`
+    /// a learned matrix initialised to `log_std_init`.
+    SquashedSde {
+        /// Initial value of every log-std entry.
+        log_std_init: f64,
+        /// The mean is clipped to `[-clip_mean, clip_mean]` before squashing.
+        clip_mean: f64,
+    },
 }
 
 /// An actor network for a Box action space.
@@ -45,6 +59,8 @@ pub enum ActorKind {
 pub struct Actor {
     params: FlatParams,
     layers: Vec<usize>,
+    /// gSDE: the `[features, act_dim]` log-std matrix's slot and the feature width.
+    sde: Option<(usize, usize)>,
     kind: ActorKind,
     act_dim: usize,
     /// `(high - low) / 2` and `(high + low) / 2` per action dimension, `[act_dim]`.
@@ -68,18 +84,65 @@ impl Actor {
     pub fn new(p: &nn::Path, obs_dim: usize, space: &BoxSpace, hidden: &[usize], kind: ActorKind) -> Self {
         let act_dim = space.dim();
         let out = match kind {
-            ActorKind::Deterministic => act_dim,
+            ActorKind::Deterministic | ActorKind::SquashedSde { .. } => act_dim,
             ActorKind::SquashedGaussian { .. } => 2 * act_dim,
         };
         let mut b = crate::flat::FlatBuilder::new();
         let layers = add_mlp(&mut b, "actor.", obs_dim, hidden, out, LayerInit::TorchDefault, LayerInit::TorchDefault);
+        let sde = match kind {
+            ActorKind::SquashedSde { log_std_init, .. } => {
+                let features = *hidden.last().expect("gSDE needs a hidden layer (checked by the config)");
+                Some((b.vector("actor.log_std", features * act_dim, log_std_init), features))
+            }
+            _ => None,
+        };
         let params = b.build(p);
         let scale_host: Vec<f32> = space.low.iter().zip(&space.high).map(|(l, h)| (h - l) / 2.0).collect();
         let bias_host: Vec<f32> = space.low.iter().zip(&space.high).map(|(l, h)| (h + l) / 2.0).collect();
         let device = params.params().device();
         let scale = Tensor::from_slice(&scale_host).to_device(device);
         let bias = Tensor::from_slice(&bias_host).to_device(device);
-        Self { params, layers, kind, act_dim, scale, bias, scale_host, bias_host }
+        Self { params, layers, sde, kind, act_dim, scale, bias, scale_host, bias_host }
+    }
+
+    /// gSDE's feature width (`None` for the other actors).
+    pub fn sde_features(&self) -> Option<usize> {
+        self.sde.map(|(_, f)| f)
+    }
+
+    /// The last hidden features `phi(s)` and the clipped mean of a gSDE actor.
+    fn features_and_mean(&self, obs: &Tensor, clip_mean: f64) -> (Tensor, Tensor) {
+        let (hidden, last) = self.layers.split_at(self.layers.len() - 1);
+        let features = if hidden.is_empty() { obs.shallow_clone() } else { mlp_forward(&self.params, hidden, Activation::Relu, obs).relu() };
+        let mean = self.params.linear(last[0]).forward(&features).clamp(-clip_mean, clip_mean);
+        (features, mean)
+    }
+
+    /// gSDE's exploration matrix `exp(log_std) * z` for standard-normal `z` `[features, act_dim]`
+    /// (differentiable in `log_std`, the reparameterisation SB3 uses).
+    pub fn sde_matrix(&self, z: &Tensor) -> Tensor {
+        let (slot, features) = self.sde.expect("a gSDE actor");
+        self.params.vector(slot).view([features as i64, self.act_dim as i64]).exp() * z
+    }
+
+    /// A gSDE actor's actions `tanh(mean + phi(s) @ e) * scale + bias` with exploration
+    /// matrix `e`, and their log-probabilities under `N(mean, phi(s)^2 @ exp(log_std)^2 + 1e-6)`
+    /// with the tanh correction.
+    pub fn sample_sde(&self, obs: &Tensor, e: &Tensor) -> SquashedSample {
+        let ActorKind::SquashedSde { clip_mean, .. } = self.kind else {
+            panic!("sample_sde needs a gSDE actor");
+        };
+        let (slot, features) = self.sde.expect("a gSDE actor");
+        let (phi, mean) = self.features_and_mean(obs, clip_mean);
+        let noise = phi.matmul(e);
+        let y = (&mean + &noise).tanh();
+        let actions = &y * &self.scale + &self.bias;
+        let std_sq = (self.params.vector(slot).view([features as i64, self.act_dim as i64]) * 2.0).exp();
+        let variance = phi.square().matmul(&std_sq) + SDE_EPS;
+        let gaussian = noise.square() / &variance * -0.5 - variance.log() * 0.5 - 0.5 * LN_2PI;
+        let correction: Tensor = ((-y.square() + 1.0) * &self.scale + TANH_EPS).log();
+        let log_probs = (gaussian - correction).sum_dim_intlist(-1, false, Kind::Float);
+        SquashedSample { actions, log_probs }
     }
 
     /// The flat parameters.
@@ -117,6 +180,7 @@ impl Actor {
         let mean = match self.kind {
             ActorKind::Deterministic => self.raw(obs),
             ActorKind::SquashedGaussian { .. } => self.raw(obs).narrow(-1, 0, self.act_dim as i64),
+            ActorKind::SquashedSde { clip_mean, .. } => self.raw(obs).clamp(-clip_mean, clip_mean),
         };
         mean.tanh() * &self.scale + &self.bias
     }
@@ -150,6 +214,9 @@ impl Actor {
 #[derive(Debug, Clone)]
 pub struct HostActor {
     slots: Vec<LinearSlot>,
+    /// gSDE: the log-std matrix's offset and length in the flat vector.
+    sde: Option<(usize, usize)>,
+    features: Vec<f32>,
     kind: ActorKind,
     act_dim: usize,
     scale: Vec<f32>,
@@ -161,8 +228,20 @@ impl HostActor {
     /// A host copy of `actor`'s current weights.
     pub fn new(actor: &Actor) -> Self {
         let slots = actor.layers.iter().map(|&i| actor.params.linear_slot(i).clone()).collect();
-        let mut h =
-            Self { slots, kind: actor.kind, act_dim: actor.act_dim, scale: actor.scale_host.clone(), bias: actor.bias_host.clone(), layers: HostLayers::new() };
+        let sde = actor.sde.map(|(slot, _)| {
+            let v = actor.params.vector_slot(slot);
+            (v.offset, v.len)
+        });
+        let mut h = Self {
+            slots,
+            sde,
+            features: Vec::new(),
+            kind: actor.kind,
+            act_dim: actor.act_dim,
+            scale: actor.scale_host.clone(),
+            bias: actor.bias_host.clone(),
+            layers: HostLayers::new(),
+        };
         h.sync(actor);
         h
     }
@@ -174,9 +253,42 @@ impl HostActor {
 
     /// The deterministic action for one observation, written to `action`.
     pub fn act(&mut self, obs: &[f32], action: &mut [f32]) {
+        let clip = match self.kind {
+            ActorKind::SquashedSde { clip_mean, .. } => clip_mean as f32,
+            _ => f32::INFINITY,
+        };
         let out = self.layers.forward(&self.slots, obs, Activation::Relu, false);
         for (i, a) in action.iter_mut().enumerate() {
-            *a = out[i].tanh() * self.scale[i] + self.bias[i];
+            *a = out[i].clamp(-clip, clip).tanh() * self.scale[i] + self.bias[i];
+        }
+    }
+
+    /// Draws a gSDE exploration matrix into `e`: `exp(log_std) * N(0, 1)`, row-major `[features, act_dim]`.
+    pub fn draw_sde_matrix<R: Rng>(&self, rng: &mut R, e: &mut [f32]) {
+        let (offset, len) = self.sde.expect("a gSDE actor");
+        for (x, ls) in e.iter_mut().zip(&self.layers.weights()[offset..offset + len]) {
+            let z: f32 = rng.sample(StandardNormal);
+            *x = ls.exp() * z;
+        }
+    }
+
+    /// A gSDE actor's exploring action for one observation with exploration matrix `e`.
+    pub fn sample_sde(&mut self, obs: &[f32], e: &[f32], action: &mut [f32]) {
+        let ActorKind::SquashedSde { clip_mean, .. } = self.kind else {
+            panic!("sample_sde needs a gSDE actor");
+        };
+        let (hidden, last) = self.slots.split_at(self.slots.len() - 1);
+        self.features.clear();
+        if hidden.is_empty() {
+            self.features.extend_from_slice(obs);
+        } else {
+            self.features.extend_from_slice(self.layers.forward(hidden, obs, Activation::Relu, true));
+        }
+        let mean = self.layers.forward(last, &self.features, Activation::Relu, false);
+        let d = self.act_dim;
+        for (k, a) in action.iter_mut().enumerate() {
+            let shift: f32 = self.features.iter().enumerate().map(|(j, phi)| phi * e[j * d + k]).sum();
+            *a = (mean[k].clamp(-clip_mean as f32, clip_mean as f32) + shift).tanh() * self.scale[k] + self.bias[k];
         }
     }
 
@@ -295,5 +407,39 @@ mod tests {
             let want = normal - (2.0 * (1.0 - x.tanh().powi(2)) + 1e-6).ln();
             assert!((lp[i] as f64 - want).abs() < 1e-3, "{} vs {want}", lp[i]);
         }
+    }
+
+    #[test]
+    fn host_gsde_actor_agrees_with_the_torch_one() {
+        tch::manual_seed(8);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let actor = Actor::new(&vs.root(), 3, &space(), &[16, 8], ActorKind::SquashedSde { log_std_init: -1.0, clip_mean: 2.0 });
+        assert_eq!(actor.sde_features(), Some(8));
+        let obs = Tensor::randn([10, 3], (Kind::Float, Device::Cpu));
+        let mut host = HostActor::new(&actor);
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let mut e = vec![0.0f32; 16];
+        host.draw_sde_matrix(&mut rng, &mut e);
+        let s = actor.sample_sde(&obs, &Tensor::from_slice(&e).view([8, 2]));
+        let want = Vec::<f32>::try_from(s.actions.flatten(0, -1)).unwrap();
+        let det = Vec::<f32>::try_from(actor.forward(&obs).flatten(0, -1)).unwrap();
+        let xs = Vec::<f32>::try_from(obs.flatten(0, -1)).unwrap();
+        for (i, x) in xs.chunks(3).enumerate() {
+            let (mut a, mut d) = ([0.0; 2], [0.0; 2]);
+            host.sample_sde(x, &e, &mut a);
+            host.act(x, &mut d);
+            for k in 0..2 {
+                assert!((a[k] - want[2 * i + k]).abs() < 1e-5, "{} vs {}", a[k], want[2 * i + k]);
+                assert!((d[k] - det[2 * i + k]).abs() < 1e-5);
+            }
+        }
+        // The log-probability: a Gaussian in the pre-tanh space with variance phi^2 @ exp(log_std)^2 + 1e-6.
+        let lp = Vec::<f32>::try_from(&s.log_probs).unwrap();
+        assert!(lp.iter().all(|v| v.is_finite()));
+        // Gradients reach the log-std matrix through the exploration matrix and the variance.
+        let z = Tensor::randn([8, 2], (Kind::Float, Device::Cpu));
+        actor.sample_sde(&obs, &actor.sde_matrix(&z)).log_probs.sum(Kind::Float).backward();
+        let g = actor.params().grad();
+        assert!(f64::try_from(g.abs().sum(Kind::Float)).unwrap() > 0.0);
     }
 }

@@ -73,6 +73,17 @@ pub struct SacConfig {
     pub log_std_min: f64,
     /// Highest log standard deviation of the policy.
     pub log_std_max: f64,
+    /// Generalized state-dependent exploration (SB3's `use_sde`): the policy's noise is
+    /// `phi(s) @ E` over its last hidden features, `E ~ N(0, exp(log_std)^2)` with a learned
+    /// `[features, actions]` log-std matrix; `log_std_min`/`log_std_max` are then unused.
+    pub use_sde: bool,
+    /// With `use_sde`: environment steps between new exploration matrices (0: one per
+    /// training round of `train_frequency` steps, SB3's default); each gradient step draws its own.
+    pub sde_sample_freq: usize,
+    /// With `use_sde`: the initial value of the log-std matrix.
+    pub log_std_init: f64,
+    /// With `use_sde`: the mean is clipped to `[-clip_mean, clip_mean]` before squashing.
+    pub clip_mean: f64,
     /// Environment steps between training rounds.
     pub train_frequency: usize,
     /// Gradient updates per training round.
@@ -103,6 +114,10 @@ impl Default for SacConfig {
             target_entropy: None,
             log_std_min: -5.0,
             log_std_max: 2.0,
+            use_sde: false,
+            sde_sample_freq: 0,
+            log_std_init: -3.0,
+            clip_mean: 2.0,
             train_frequency: 1,
             gradient_steps: 1,
             hidden_sizes: vec![256, 256],
@@ -132,6 +147,13 @@ impl SacConfig {
                 bail!("target_entropy must be a finite number, got {h}");
             }
         }
+        if self.use_sde {
+            if self.hidden_sizes.is_empty() {
+                bail!("use_sde needs at least one hidden layer (its noise is a function of the last one)");
+            }
+            crate::validate::in_range("log_std_init", self.log_std_init, -20.0, 5.0)?;
+            positive("clip_mean", self.clip_mean)?;
+        }
         if !(self.log_std_min.is_finite() && self.log_std_max.is_finite() && self.log_std_min < self.log_std_max) {
             bail!("log_std_min ({}) must be less than log_std_max ({}), both finite", self.log_std_min, self.log_std_max);
         }
@@ -155,6 +177,9 @@ pub struct Sac {
     target_entropy: f64,
     host: ActorMirror,
     rng: ChaCha8Rng,
+    /// gSDE: the exploration matrix used for acting, and the exploring steps taken.
+    sde_explore: Vec<f32>,
+    explore_steps: usize,
 }
 
 /// A SAC agent.
@@ -174,7 +199,11 @@ impl Sac {
         let (actor_vs, critic_vs, alpha_vs) = (nn::VarStore::new(device), nn::VarStore::new(device), nn::VarStore::new(device));
         let mut critic_target_vs = nn::VarStore::new(device);
         let h = &config.hidden_sizes;
-        let kind = ActorKind::SquashedGaussian { log_std_min: config.log_std_min, log_std_max: config.log_std_max };
+        let kind = if config.use_sde {
+            ActorKind::SquashedSde { log_std_init: config.log_std_init, clip_mean: config.clip_mean }
+        } else {
+            ActorKind::SquashedGaussian { log_std_min: config.log_std_min, log_std_max: config.log_std_max }
+        };
         let (actor, critics, critics_target) = crate::with_torch_seed(config.seed, || {
             let actor = Actor::new(&actor_vs.root(), obs_dim, &space, h, kind);
             let critics = QCritics::new(&critic_vs.root(), 2, obs_dim, act_dim, h);
@@ -193,6 +222,7 @@ impl Sac {
         } else {
             (None, Tensor::from(config.alpha as f32).to_device(device))
         };
+        let actor_sde_len = actor.sde_features().map_or(0, |f| f * act_dim);
         Ok(Self {
             target_entropy: config.target_entropy.unwrap_or(-(act_dim as f64)),
             device,
@@ -205,6 +235,8 @@ impl Sac {
             log_alpha,
             alpha,
             rng: ChaCha8Rng::seed_from_u64(config.seed),
+            sde_explore: vec![0.0; actor_sde_len],
+            explore_steps: 0,
             config,
         })
     }
@@ -219,11 +251,26 @@ impl Sac {
         f64::try_from(&self.alpha).unwrap_or(f64::NAN)
     }
 
+    /// The noise of one gradient step's samples: per-row standard normals `[B, act_dim]`,
+    /// or for gSDE one standard-normal matrix `[features, act_dim]` for the whole batch (SB3).
+    fn draw_noise(&mut self, rows: usize) -> Tensor {
+        let rows = self.actor.sde_features().unwrap_or(rows);
+        self.actor.noise(&mut self.rng, rows, self.device)
+    }
+
+    /// Actions and log-probabilities at `obs` with `noise` from [`Sac::draw_noise`].
+    fn sample(&self, obs: &Tensor, noise: &Tensor) -> crate::actor::SquashedSample {
+        if self.actor.sde_features().is_some() {
+            self.actor.sample_sde(obs, &self.actor.sde_matrix(noise))
+        } else {
+            self.actor.sample(obs, noise)
+        }
+    }
+
     /// The soft TD target `r + gamma * (1 - terminated) * (min_k Q_target_k(s', a') - alpha * log pi(a'|s'))`.
-    fn td_target(&mut self, batch: &Batch) -> Tensor {
-        let noise = self.actor.noise(&mut self.rng, batch.rewards.size()[0] as usize, self.device);
+    fn td_target(&mut self, batch: &Batch, noise: &Tensor) -> Tensor {
         tch::no_grad(|| {
-            let next = self.actor.sample(&batch.next_observations, &noise);
+            let next = self.sample(&batch.next_observations, noise);
             let qs = self.critics_target.all(&batch.next_observations, &next.actions);
             let soft_value = qs[0].minimum(&qs[1]) - &self.alpha * next.log_probs;
             &batch.rewards + (1.0 - &batch.terminated) * self.config.gamma * soft_value
@@ -231,9 +278,16 @@ impl Sac {
     }
 
     /// One actor step (and temperature step) on `obs`.
-    fn actor_step(&mut self, obs: &Tensor, stats: &mut StatSums) {
-        let noise = self.actor.noise(&mut self.rng, obs.size()[0] as usize, self.device);
-        let pi = self.actor.sample(obs, &noise);
+    fn actor_step(&mut self, obs: &Tensor, noise: Option<&Tensor>, stats: &mut StatSums) {
+        let own;
+        let noise = match noise {
+            Some(n) => n,
+            None => {
+                own = self.draw_noise(obs.size()[0] as usize);
+                &own
+            }
+        };
+        let pi = self.sample(obs, noise);
         let q_pi = self.critics.q_frozen(0, obs, &pi.actions).minimum(&self.critics.q_frozen(1, obs, &pi.actions));
         let actor_loss = (&self.alpha * &pi.log_probs - q_pi).mean(Kind::Float);
         self.actor_optimizer.backward_step(&actor_loss);
@@ -268,7 +322,17 @@ impl OffPolicyLearner for Sac {
     }
 
     fn explore(&mut self, obs: &[f32], action: &mut [f32]) {
-        self.host.get(&self.actor).sample(obs, &mut self.rng, action);
+        if self.sde_explore.is_empty() {
+            self.host.get(&self.actor).sample(obs, &mut self.rng, action);
+            return;
+        }
+        let period = if self.config.sde_sample_freq > 0 { self.config.sde_sample_freq } else { self.config.train_frequency };
+        let host = self.host.get(&self.actor);
+        if self.explore_steps % period == 0 {
+            host.draw_sde_matrix(&mut self.rng, &mut self.sde_explore);
+        }
+        self.explore_steps += 1;
+        host.sample_sde(obs, &self.sde_explore, action);
     }
 
     fn act(&mut self, obs: &[f32], action: &mut [f32]) {
@@ -276,7 +340,11 @@ impl OffPolicyLearner for Sac {
     }
 
     fn update(&mut self, update: usize, batch: &Batch, stats: &mut StatSums) {
-        let target = self.td_target(batch);
+        // gSDE draws one exploration matrix per gradient step, for the target and the actor (SB3).
+        let rows = batch.rewards.size()[0] as usize;
+        let noise = self.draw_noise(rows);
+        let sde_noise = self.actor.sde_features().is_some().then(|| noise.shallow_clone());
+        let target = self.td_target(batch, &noise);
         let qs = self.critics.all(&batch.observations, &batch.actions);
         let (l1, l2) = (qs[0].mse_loss(&target, Reduction::Mean), qs[1].mse_loss(&target, Reduction::Mean));
         self.critic_optimizer.backward_step(&(&l1 + &l2));
@@ -284,7 +352,7 @@ impl OffPolicyLearner for Sac {
 
         if update.is_multiple_of(self.config.policy_frequency) {
             for _ in 0..self.config.policy_frequency {
-                self.actor_step(&batch.observations, stats);
+                self.actor_step(&batch.observations, sde_noise.as_ref(), stats);
             }
             self.host.mark_stale();
         }
@@ -316,6 +384,8 @@ impl OffPolicyLearner for Sac {
             s.put_part("alpha_optimizer", opt.train_state()?);
         }
         s.put("rng", &self.rng)?;
+        s.put_f32s("sde_explore", &self.sde_explore);
+        s.put("explore_steps", &self.explore_steps)?;
         Ok(s)
     }
 
@@ -331,6 +401,12 @@ impl OffPolicyLearner for Sac {
             self.alpha = log_alpha.detach().exp();
         }
         self.rng = s.get("rng")?;
+        let e = s.f32s("sde_explore")?;
+        if e.len() != self.sde_explore.len() {
+            bail!("the checkpoint's exploration matrix has {} values, expected {}", e.len(), self.sde_explore.len());
+        }
+        self.sde_explore = e;
+        self.explore_steps = s.get("explore_steps")?;
         self.host.mark_stale();
         Ok(())
     }

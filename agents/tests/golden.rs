@@ -271,3 +271,27 @@ fn gsde_ppo_matches_golden_values() {
     let a = check("ppo_pendulum_gsde_seed5", include_str!("golden/ppo_pendulum_gsde_seed5.json"), 2, || Box::new(Ppo::new(cfg.clone(), Device::Cpu).unwrap()));
     assert_eq!(a.returns.len(), 20, "4096 steps of 200-step episodes");
 }
+
+#[test]
+fn sac_with_gsde_matches_golden_values() {
+    // SB3's MountainCarContinuous shape: gSDE, a fixed temperature, rounds of 32 steps and 32 updates.
+    let cfg = SacConfig {
+        env_id: "MountainCarContinuous-v0".into(),
+        total_timesteps: 2500,
+        learning_starts: 0,
+        batch_size: 64,
+        hidden_sizes: vec![32, 32],
+        use_sde: true,
+        log_std_init: -1.0,
+        autotune: false,
+        alpha: 0.1,
+        train_frequency: 32,
+        gradient_steps: 32,
+        policy_frequency: 1,
+        eval_episodes: 1,
+        seed: 3,
+        ..Default::default()
+    };
+    let a = check("sac_mcc_gsde_seed3", include_str!("golden/sac_mcc_gsde_seed3.json"), 1, || Box::new(Sac::agent(cfg.clone(), Device::Cpu).unwrap()));
+    assert!(a.last("actor_loss").is_some());
+}

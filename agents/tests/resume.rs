@@ -150,3 +150,20 @@ fn gsde_ppo_resumes_exactly() {
     };
     resumes_exactly("ppo-gsde", 1500, || Box::new(Ppo::new(cfg.clone(), Device::Cpu).unwrap()));
 }
+
+#[test]
+fn sac_with_gsde_resumes_exactly() {
+    // Mid-round: the acting exploration matrix and its step count are in the checkpoint.
+    let cfg = SacConfig {
+        total_timesteps: 1400,
+        learning_starts: 300,
+        batch_size: 32,
+        hidden_sizes: vec![32, 32],
+        use_sde: true,
+        train_frequency: 8,
+        gradient_steps: 4,
+        seed: 3,
+        ..Default::default()
+    };
+    resumes_exactly("sac-gsde", 905, || Box::new(Sac::agent(cfg.clone(), Device::Cpu).unwrap()));
+}
