@@ -328,7 +328,7 @@ impl OffPolicyLearner for Sac {
         }
         let period = if self.config.sde_sample_freq > 0 { self.config.sde_sample_freq } else { self.config.train_frequency };
         let host = self.host.get(&self.actor);
-        if self.explore_steps % period == 0 {
+        if self.explore_steps.is_multiple_of(period) {
             host.draw_sde_matrix(&mut self.rng, &mut self.sde_explore);
         }
         self.explore_steps += 1;
