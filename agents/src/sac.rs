@@ -411,3 +411,19 @@ impl OffPolicyLearner for Sac {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncated_transitions_bootstrap_and_terminated_ones_do_not() {
+        let cfg = SacConfig { gamma: 0.9, hidden_sizes: vec![16], ..Default::default() };
+        let mut sac = Sac::build(cfg, Device::Cpu).unwrap();
+        let b = crate::td3::tests::truncated_and_terminated(Device::Cpu);
+        let noise = sac.draw_noise(2);
+        let target = Vec::<f32>::try_from(sac.td_target(&b, &noise)).unwrap();
+        assert_eq!(target[1], -1.0, "a terminal transition has no next value");
+        assert!((target[0] + 1.0).abs() > 1e-4, "a truncated one is bootstrapped: {target:?}");
+    }
+}

@@ -443,3 +443,36 @@ impl OffPolicyLearner for Td3 {
         Ok(())
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Two transitions into the same next state: row 0 truncated by the time limit
+    /// (terminated 0, bootstrapped), row 1 terminated (not bootstrapped).
+    pub(crate) fn truncated_and_terminated(device: Device) -> Batch {
+        let next = Tensor::from_slice(&[0.3f32, -0.9, 1.5, 0.3, -0.9, 1.5]).view([2, 3]).to_device(device);
+        Batch {
+            observations: Tensor::zeros([2, 3], (Kind::Float, device)),
+            next_observations: next,
+            actions: Tensor::zeros([2, 1], (Kind::Float, device)),
+            rewards: Tensor::from_slice(&[-1.0f32, -1.0]).to_device(device),
+            terminated: Tensor::from_slice(&[0.0f32, 1.0]).to_device(device),
+        }
+    }
+
+    #[test]
+    fn truncated_transitions_bootstrap_and_terminated_ones_do_not() {
+        let cfg = DdpgConfig { gamma: 0.9, hidden_sizes: vec![16], ..Default::default() };
+        let mut ddpg = Td3::build("ddpg", cfg.as_td3(), false, Device::Cpu).unwrap();
+        let b = truncated_and_terminated(Device::Cpu);
+        let target = Vec::<f32>::try_from(ddpg.td_target(&b)).unwrap();
+        let next_q = tch::no_grad(|| {
+            let a = ddpg.actor_target.forward(&b.next_observations.narrow(0, 0, 1));
+            f32::try_from(ddpg.critics_target.q(0, &b.next_observations.narrow(0, 0, 1), &a)).unwrap()
+        });
+        assert!(next_q.abs() > 1e-4);
+        assert!((target[0] - (-1.0 + 0.9 * next_q)).abs() < 1e-5, "{target:?} vs {next_q}");
+        assert_eq!(target[1], -1.0);
+    }
+}
