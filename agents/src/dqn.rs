@@ -336,7 +336,6 @@ impl Dqn {
     fn train_loop(&mut self, cfg: &DqnConfig, run: &mut DqnLoop, observer: &mut dyn Observer) -> Result<()> {
         let epsilon = LinearSchedule::new(cfg.start_e, cfg.end_e, cfg.exploration_fraction * cfg.total_timesteps as f64);
         let learning_rate = cfg.final_learning_rate.map(|end| LinearSchedule::new(cfg.learning_rate, end, cfg.total_timesteps as f64));
-        const PROGRESS_INTERVAL: usize = 1000;
         let mut last: [(&'static str, Option<f64>); 3] = [("loss", None), ("mean_q", None), ("epsilon", None)];
         run.progress.recall(&mut last);
         observer.on_update(run.progress.next, &last);
@@ -390,17 +389,13 @@ impl Dqn {
                 }
             }
             run.progress.next = global_step + 1;
-            if global_step % PROGRESS_INTERVAL == 0 {
-                observer.on_progress(global_step);
-                if observer.stop_requested() {
-                    return Ok(());
-                }
+            if crate::observer::progress_says_stop(observer, global_step) {
+                return Ok(());
             }
-            if observer.checkpoint_due(global_step) {
+            crate::checkpoint_if_due(observer, global_step, || {
                 run.progress.remember(&last);
-                let state = self.train_state_with(run)?;
-                observer.on_checkpoint(global_step, state);
-            }
+                self.train_state_with(run)
+            })?;
         }
         observer.on_progress(cfg.total_timesteps);
         Ok(())

@@ -56,6 +56,19 @@ pub fn checkpoint_if_due(observer: &mut dyn Observer, global_step: usize, state:
     Ok(())
 }
 
+/// How often the step-wise loops (DQN, the off-policy actor-critics) report progress, in environment steps.
+pub const STEP_PROGRESS_INTERVAL: usize = 1000;
+
+/// In a step-wise loop after `global_step`: every [`STEP_PROGRESS_INTERVAL`] steps,
+/// reports progress and returns whether the observer asks to stop there.
+pub fn progress_says_stop(observer: &mut dyn Observer, global_step: usize) -> bool {
+    if !global_step.is_multiple_of(STEP_PROGRESS_INTERVAL) {
+        return false;
+    }
+    observer.on_progress(global_step);
+    observer.stop_requested()
+}
+
 /// Where an agent's training loop is: the next iteration (or step) to run,
 /// the gradient updates made, and the statistics it last reported (which a
 /// resumed run reports again before going on, so that its rows pair episodes

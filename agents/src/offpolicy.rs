@@ -240,7 +240,6 @@ impl<L: OffPolicyLearner> OffPolicy<L> {
         let mut last: Vec<(&'static str, Option<f64>)> = names.iter().map(|n| (*n, None)).collect();
         run.progress.recall(&mut last);
         observer.on_update(run.progress.next, &last);
-        const PROGRESS_INTERVAL: usize = 1000;
         let mut action = vec![0.0f32; self.space.dim()];
         for global_step in run.progress.next..cfg.total_timesteps {
             // 1. Act: uniform random before learning starts, then the learner's exploration.
@@ -275,17 +274,13 @@ impl<L: OffPolicyLearner> OffPolicy<L> {
                 }
             }
             run.progress.next = global_step + 1;
-            if global_step % PROGRESS_INTERVAL == 0 {
-                observer.on_progress(global_step);
-                if observer.stop_requested() {
-                    return Ok(());
-                }
+            if crate::observer::progress_says_stop(observer, global_step) {
+                return Ok(());
             }
-            if observer.checkpoint_due(global_step) {
+            crate::checkpoint_if_due(observer, global_step, || {
                 run.progress.remember(&last);
-                let state = self.state_with(run)?;
-                observer.on_checkpoint(global_step, state);
-            }
+                self.state_with(run)
+            })?;
         }
         observer.on_progress(cfg.total_timesteps);
         Ok(())
