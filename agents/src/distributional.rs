@@ -17,7 +17,7 @@ use crate::replay_buffer::Batch;
 use crate::validate::{in_range, nonzero};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// What a Q-network's outputs per action are.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,16 +62,30 @@ impl ValueHead {
         }
     }
 
-    /// Expected values `[B, A]` from the network's outputs `[B, A * k]`.
-    pub fn q_values(&self, out: &Tensor, n_actions: usize) -> Tensor {
+    /// The head's fixed support on `device`, made once per agent (not per update):
+    /// C51's atoms `[atoms]`, QR-DQN's quantile midpoints `(2i + 1) / 2N` as `[1, N, 1]`
+    /// (an empty tensor for DQN).
+    pub fn support(&self, device: Device) -> Tensor {
+        let values: Vec<f32> = match *self {
+            ValueHead::Expected => Vec::new(),
+            ValueHead::Categorical { .. } => self.atoms(),
+            ValueHead::Quantile { quantiles: n } => (0..n).map(|i| ((2 * i + 1) as f64 / (2 * n) as f64) as f32).collect(),
+        };
+        let t = Tensor::from_slice(&values).to_device(device);
+        if let ValueHead::Quantile { quantiles } = *self {
+            t.view([1, quantiles as i64, 1])
+        } else {
+            t
+        }
+    }
+
+    /// Expected values `[B, A]` from the network's outputs `[B, A * k]`, with the head's `support`.
+    pub fn q_values(&self, out: &Tensor, n_actions: usize, support: &Tensor) -> Tensor {
         let k = self.outputs_per_action() as i64;
         let b = out.size()[0];
         match *self {
             ValueHead::Expected => out.shallow_clone(),
-            ValueHead::Categorical { .. } => {
-                let atoms = Tensor::from_slice(&self.atoms()).to_device(out.device());
-                (out.view([b, n_actions as i64, k]).softmax(-1, Kind::Float) * atoms).sum_dim_intlist(-1, false, Kind::Float)
-            }
+            ValueHead::Categorical { .. } => (out.view([b, n_actions as i64, k]).softmax(-1, Kind::Float) * support).sum_dim_intlist(-1, false, Kind::Float),
             ValueHead::Quantile { .. } => out.view([b, n_actions as i64, k]).mean_dim(-1, false, Kind::Float),
         }
     }
@@ -102,8 +116,9 @@ impl ValueHead {
 /// The distributional TD loss of one batch and the mean expected Q of the taken actions.
 ///
 /// `online` is the online network's output on `batch`'s observations, `next_target`
-/// the target network's on its next observations (both `[B, A * k]`).
-pub fn loss(head: ValueHead, n_actions: usize, gamma: f64, online: &Tensor, next_target: &Tensor, batch: &Batch) -> (Tensor, Tensor) {
+/// the target network's on its next observations (both `[B, A * k]`); `support` is
+/// [`ValueHead::support`] on their device.
+pub fn loss(head: ValueHead, support: &Tensor, n_actions: usize, gamma: f64, online: &Tensor, next_target: &Tensor, batch: &Batch) -> (Tensor, Tensor) {
     let (actions, rewards, terminated) = (&batch.actions, &batch.rewards, &batch.terminated);
     let k = head.outputs_per_action() as i64;
     let b = online.size()[0];
@@ -113,9 +128,9 @@ pub fn loss(head: ValueHead, n_actions: usize, gamma: f64, online: &Tensor, next
         ValueHead::Expected => panic!("the expected-value loss lives in dqn.rs"),
         ValueHead::Categorical { atoms: n, v_min, v_max } => {
             let device = online.device();
-            let atoms = Tensor::from_slice(&head.atoms()).to_device(device);
+            let atoms = support; // [atoms]
             let target = tch::no_grad(|| {
-                let next_actions = head.q_values(next_target, n_actions).argmax(-1, false);
+                let next_actions = head.q_values(next_target, n_actions, support).argmax(-1, false);
                 let next_pmfs = pick(next_target, &next_actions).softmax(-1, Kind::Float);
                 let not_done: Tensor = (-terminated + 1.0).unsqueeze(1);
                 let shifted = (rewards.unsqueeze(1) + &atoms.unsqueeze(0) * &not_done * gamma).clamp(v_min, v_max);
@@ -135,14 +150,14 @@ pub fn loss(head: ValueHead, n_actions: usize, gamma: f64, online: &Tensor, next
             let q = (old_pmfs.detach() * atoms).sum_dim_intlist(-1, false, Kind::Float).mean(Kind::Float);
             (loss, q)
         }
-        ValueHead::Quantile { quantiles: n } => {
+        ValueHead::Quantile { .. } => {
             let target = tch::no_grad(|| {
-                let next_actions = head.q_values(next_target, n_actions).argmax(-1, false);
+                let next_actions = head.q_values(next_target, n_actions, support).argmax(-1, false);
                 let next = pick(next_target, &next_actions);
                 rewards.unsqueeze(1) + (-terminated + 1.0).unsqueeze(1) * gamma * next
             });
             let current = pick(online, actions);
-            let loss = quantile_huber_loss(&current, &target, n);
+            let loss = quantile_huber_loss(&current, &target, support);
             (loss, current.detach().mean(Kind::Float))
         }
     }
@@ -150,11 +165,8 @@ pub fn loss(head: ValueHead, n_actions: usize, gamma: f64, online: &Tensor, next
 
 /// The quantile Huber loss (kappa 1) of `current` `[B, N]` against `target` `[B, M]`:
 /// `|tau_i - 1{delta_ij < 0}| * huber(delta_ij)` with `delta_ij = target_j - current_i`,
-/// summed over `i`, averaged over `j` and the batch.
-pub fn quantile_huber_loss(current: &Tensor, target: &Tensor, n: usize) -> Tensor {
-    let device = current.device();
-    let taus: Vec<f32> = (0..n).map(|i| ((2 * i + 1) as f64 / (2 * n) as f64) as f32).collect();
-    let taus = Tensor::from_slice(&taus).to_device(device).view([1, n as i64, 1]);
+/// summed over `i`, averaged over `j` and the batch; `taus` `[1, N, 1]` from [`ValueHead::support`].
+pub fn quantile_huber_loss(current: &Tensor, target: &Tensor, taus: &Tensor) -> Tensor {
     let delta = target.unsqueeze(1) - current.unsqueeze(2);
     let abs = delta.abs();
     let huber = abs.le(1.0).to_kind(Kind::Float) * 0.5 * delta.square() + abs.gt(1.0).to_kind(Kind::Float) * (&abs - 0.5);
@@ -366,7 +378,6 @@ impl QrDqnConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::Device;
 
     #[test]
     fn atoms_are_torch_linspace() {
@@ -393,7 +404,7 @@ mod tests {
             rewards: Tensor::from_slice(&[0.5f32]),
             terminated: Tensor::from_slice(&[0.0f32]),
         };
-        let (loss, _) = loss(head, 2, 1.0, &online, &next_target, &batch);
+        let (loss, _) = loss(head, &head.support(Device::Cpu), 2, 1.0, &online, &next_target, &batch);
         // Uniform online pmf: cross-entropy = -sum target * ln(1/5) = ln 5 whatever the target, if its mass is 1.
         assert!((f64::try_from(&loss).unwrap() - 5f64.ln()).abs() < 1e-4);
         loss.backward();
@@ -410,7 +421,8 @@ mod tests {
         let target = Tensor::from_slice(&[1.0f32]).view([1, 1]);
         // delta = 1 - 0 = 1: huber 0.5, weight |0.25 - 0| = 0.25 -> 0.125
         // delta = 1 - 3 = -2: huber 1.5, weight |0.75 - 1| = 0.25 -> 0.375
-        let l = f64::try_from(quantile_huber_loss(&current, &target, 2)).unwrap();
+        let taus = ValueHead::Quantile { quantiles: 2 }.support(Device::Cpu);
+        let l = f64::try_from(quantile_huber_loss(&current, &target, &taus)).unwrap();
         assert!((l - 0.5).abs() < 1e-6, "{l}");
     }
 
@@ -419,7 +431,7 @@ mod tests {
         for head in [ValueHead::Categorical { atoms: 7, v_min: -3.0, v_max: 5.0 }, ValueHead::Quantile { quantiles: 4 }] {
             let k = head.outputs_per_action();
             let out = Tensor::randn([1, 3 * k as i64], (Kind::Float, Device::Cpu));
-            let want = Vec::<f32>::try_from(head.q_values(&out, 3).view([-1])).unwrap();
+            let want = Vec::<f32>::try_from(head.q_values(&out, 3, &head.support(Device::Cpu)).view([-1])).unwrap();
             let mut q = Vec::new();
             head.host_q_values(&Vec::<f32>::try_from(out.view([-1])).unwrap(), &head.atoms(), &mut q);
             for (a, b) in q.iter().zip(&want) {

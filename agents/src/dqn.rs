@@ -173,6 +173,8 @@ pub struct Dqn {
     algo: &'static str,
     /// What the network outputs per action (DQN: one expected value).
     head: ValueHead,
+    /// The head's support on the device ([`ValueHead::support`]), made once.
+    support: Tensor,
     config: DqnConfig,
     device: Device,
     n_actions: usize,
@@ -287,7 +289,22 @@ impl Dqn {
         let optimizer = nnlab_torch::optim::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         let policy = GreedyPolicy::with_head(&q_network, head);
-        Ok(Self { algo, head, config, device, n_actions, obs_dim, q_network, target_network, policy, policy_stale: false, optimizer, rng, run: None })
+        Ok(Self {
+            algo,
+            head,
+            support: head.support(device),
+            config,
+            device,
+            n_actions,
+            obs_dim,
+            q_network,
+            target_network,
+            policy,
+            policy_stale: false,
+            optimizer,
+            rng,
+            run: None,
+        })
     }
 
     /// The configuration.
@@ -443,7 +460,7 @@ impl Dqn {
         } else {
             let next_target = tch::no_grad(|| self.target_network.forward(&batch.next_observations));
             let online = self.q_network.forward(&batch.observations);
-            distributional::loss(self.head, self.n_actions, cfg.gamma, &online, &next_target, batch)
+            distributional::loss(self.head, &self.support, self.n_actions, cfg.gamma, &online, &next_target, batch)
         };
         self.optimizer.zero_grad();
         loss.backward();
