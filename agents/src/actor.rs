@@ -155,6 +155,16 @@ impl Actor {
         self.params.params()
     }
 
+    /// The action scale `(high - low) / 2` per dimension, `[act_dim]` on the device.
+    pub fn scale(&self) -> &Tensor {
+        &self.scale
+    }
+
+    /// The action scale on the host.
+    pub fn scale_host(&self) -> &[f32] {
+        &self.scale_host
+    }
+
     /// Action dimensions.
     pub fn act_dim(&self) -> usize {
         self.act_dim

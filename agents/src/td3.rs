@@ -249,7 +249,6 @@ pub struct Td3 {
     rng: ChaCha8Rng,
     low: Tensor,
     high: Tensor,
-    scale: Tensor,
     /// `(low, high)` per action dimension, on the host.
     bounds: Vec<(f32, f32)>,
 }
@@ -293,7 +292,6 @@ impl Td3 {
         let critic_optimizer = Adam::default().build(&critic_vs, config.learning_rate)?;
         let noise = ActionNoise::new(config.noise_type, act_dim, config.exploration_noise, config.ou_theta, config.ou_dt);
         let bound = |v: &[f32]| Tensor::from_slice(v).to_device(device);
-        let scale: Vec<f32> = space.low.iter().zip(&space.high).map(|(l, h)| (h - l) / 2.0).collect();
         Ok(Self {
             algo,
             twin,
@@ -309,7 +307,6 @@ impl Td3 {
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             low: bound(&space.low),
             high: bound(&space.high),
-            scale: bound(&scale),
             bounds: space.low.iter().copied().zip(space.high.iter().copied()).collect(),
             config,
         })
@@ -330,7 +327,7 @@ impl Td3 {
     fn td_target(&mut self, batch: &Batch) -> Tensor {
         let smoothing = (self.config.policy_noise > 0.0).then(|| {
             let z = self.actor.noise(&mut self.rng, batch.rewards.size()[0] as usize, self.device);
-            (z * self.config.policy_noise).clamp(-self.config.noise_clip, self.config.noise_clip) * &self.scale
+            (z * self.config.policy_noise).clamp(-self.config.noise_clip, self.config.noise_clip) * self.actor.scale()
         });
         tch::no_grad(|| {
             let mut next_actions = self.actor_target.forward(&batch.next_observations);
@@ -371,9 +368,10 @@ impl OffPolicyLearner for Td3 {
     fn explore(&mut self, obs: &[f32], action: &mut [f32]) {
         self.act(obs, action);
         let noise = self.noise.sample(&mut self.rng);
+        let scale = self.actor.scale_host();
         for (i, a) in action.iter_mut().enumerate() {
             let (lo, hi) = self.bounds[i];
-            *a = (*a as f64 + noise[i] * ((hi - lo) / 2.0) as f64).clamp(lo as f64, hi as f64) as f32;
+            *a = (*a as f64 + noise[i] * scale[i] as f64).clamp(lo as f64, hi as f64) as f32;
         }
     }
 
