@@ -277,16 +277,8 @@ impl Sac {
         })
     }
 
-    /// One actor step (and temperature step) on `obs`.
-    fn actor_step(&mut self, obs: &Tensor, noise: Option<&Tensor>, stats: &mut StatSums) {
-        let own;
-        let noise = match noise {
-            Some(n) => n,
-            None => {
-                own = self.draw_noise(obs.size()[0] as usize);
-                &own
-            }
-        };
+    /// One actor step (and temperature step) on `obs` with `noise` from [`Sac::draw_noise`].
+    fn actor_step(&mut self, obs: &Tensor, noise: &Tensor, stats: &mut StatSums) {
         let pi = self.sample(obs, noise);
         let q_pi = self.critics.q_frozen(0, obs, &pi.actions).minimum(&self.critics.q_frozen(1, obs, &pi.actions));
         let actor_loss = (&self.alpha * &pi.log_probs - q_pi).mean(Kind::Float);
@@ -352,7 +344,12 @@ impl OffPolicyLearner for Sac {
 
         if update.is_multiple_of(self.config.policy_frequency) {
             for _ in 0..self.config.policy_frequency {
-                self.actor_step(&batch.observations, sde_noise.as_ref(), stats);
+                // gSDE reuses the step's exploration matrix; otherwise each actor step draws its own.
+                let noise = match &sde_noise {
+                    Some(n) => n.shallow_clone(),
+                    None => self.draw_noise(rows),
+                };
+                self.actor_step(&batch.observations, &noise, stats);
             }
             self.host.mark_stale();
         }
