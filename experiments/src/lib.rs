@@ -5,9 +5,12 @@
 
 pub mod algos;
 pub mod checkpoint;
+pub mod classification;
+pub mod classification_plots;
 pub mod cli;
 pub mod config;
 pub mod device;
+pub mod image_classification;
 pub mod images;
 pub mod metrics;
 pub mod multi_seed;

@@ -9,7 +9,7 @@ use std::sync::Once;
 
 static FONT: Once = Once::new();
 
-fn ensure_font() {
+pub(crate) fn ensure_font() {
     FONT.call_once(|| {
         let bytes: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");
         plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).map_err(|_| ()).expect("embedded font is valid");

@@ -7,7 +7,7 @@
 
 pub mod adversarial;
 pub mod classifier;
-pub mod data;
+pub use nnlab_data as data;
 pub mod dcgan;
 pub mod frechet;
 pub mod gan;

@@ -1,4 +1,4 @@
-//! Adam, AdamW and RMSprop written with tensor ops, PyTorch's update rules.
+//! SGD, Adam, AdamW and RMSprop written with tensor ops, PyTorch's update rules.
 //!
 //! nnlab keeps its own optimisers instead of LibTorch's C++ ones (which tch
 //! wraps) for two reasons:
@@ -80,9 +80,24 @@ impl Default for RmsProp {
     }
 }
 
+/// SGD as `torch.optim.SGD` (dampening 0): `b = momentum b + g`, then
+/// `p -= lr b` (or `p -= lr (g + momentum b)` with Nesterov momentum), the
+/// L2 penalty added to the gradient first.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Sgd {
+    /// Momentum (0: plain SGD).
+    pub momentum: f64,
+    /// Nesterov's momentum.
+    pub nesterov: bool,
+    /// L2 penalty added to the gradient.
+    pub weight_decay: f64,
+}
+
 /// The update rule of an [`Optimizer`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Rule {
+    /// See [`Sgd`].
+    Sgd(Sgd),
     /// See [`Adam`].
     Adam(Adam),
     /// See [`AdamW`].
@@ -101,6 +116,7 @@ macro_rules! build_fn {
         }
     };
 }
+build_fn!(Sgd);
 build_fn!(Adam);
 build_fn!(AdamW);
 build_fn!(RmsProp);
@@ -111,7 +127,8 @@ pub struct Optimizer {
     lr: f64,
     steps: u64,
     params: Vec<Tensor>,
-    /// Per parameter: Adam's first and second moments, or RMSprop's average (twice, unused first).
+    /// Per parameter: Adam's first and second moments, RMSprop's average
+    /// (second), or SGD's momentum buffer (first).
     moments: Vec<(Tensor, Tensor)>,
 }
 
@@ -178,6 +195,17 @@ impl Optimizer {
             }
             let mut p = p.shallow_clone();
             match self.rule {
+                Rule::Sgd(Sgd { momentum, nesterov, weight_decay }) => {
+                    let grad = if weight_decay != 0.0 { &grad + &p * weight_decay } else { grad };
+                    if momentum == 0.0 {
+                        let _ = p.g_sub_(&(grad * lr));
+                        continue;
+                    }
+                    let _ = m.g_mul_scalar_(momentum);
+                    let _ = m.g_add_(&grad);
+                    let direction = if nesterov { grad + &*m * momentum } else { m.shallow_clone() };
+                    let _ = p.g_sub_(&(direction * lr));
+                }
                 Rule::Adam(Adam { beta1, beta2, eps, weight_decay }) | Rule::AdamW(AdamW { beta1, beta2, eps, weight_decay }) => {
                     let decoupled = matches!(self.rule, Rule::AdamW(_));
                     let grad = if weight_decay != 0.0 && !decoupled { &grad + &p * weight_decay } else { grad };
@@ -277,6 +305,26 @@ mod tests {
         a.backward_step(&loss(&wa));
         b.backward_step(&loss(&wb));
         assert!(wa.equal(&wb) && a.steps() == 4 && b.steps() == 4);
+    }
+
+    /// Two SGD steps with momentum by hand, as `torch.optim.SGD` defines them.
+    #[test]
+    fn sgd_with_momentum_steps_as_pytorch_defines_it() {
+        for nesterov in [false, true] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let w = vs.root().var_copy("w", &Tensor::from_slice(&[1.0f32]));
+            let mut opt = Sgd { momentum: 0.9, nesterov, weight_decay: 0.5 }.build(&vs, 0.1).unwrap();
+            // loss = 2 w: g = 2 + 0.5 w.
+            opt.backward_step(&(&w * 2.0).sum(Kind::Float));
+            opt.backward_step(&(&w * 2.0).sum(Kind::Float));
+            let (g1, w0) = (2.5f64, 1.0f64);
+            let (b1, w1) = if nesterov { (g1, w0 - 0.1 * (g1 + 0.9 * g1)) } else { (g1, w0 - 0.1 * g1) };
+            let g2 = 2.0 + 0.5 * w1;
+            let b2 = 0.9 * b1 + g2;
+            let w2 = if nesterov { w1 - 0.1 * (g2 + 0.9 * b2) } else { w1 - 0.1 * b2 };
+            let got = f32::try_from(&w).unwrap() as f64;
+            assert!((got - w2).abs() < 1e-6, "nesterov {nesterov}: {got} vs {w2}");
+        }
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! Fashion-MNIST fetched into the cache.
 
 use flate2::write::GzEncoder;
-use nnlab_generative::data::idx::encode_idx;
-use nnlab_generative::data::{cache_dir, ensure_fashion_mnist, load_split, read_idx, Split};
+use nnlab_data::idx::encode_idx;
+use nnlab_data::{cache_dir, ensure_fashion_mnist, load_split, read_idx, Split};
 use std::io::Write;
 use std::path::Path;
 

@@ -24,16 +24,18 @@ impl Split {
     }
 }
 
-/// Labelled greyscale images.
+/// Labelled images, channel-major (`[len, channels, rows, cols]`).
 #[derive(Debug, Clone)]
 pub struct ImageSet {
     /// Number of images.
     pub len: usize,
+    /// Channels per image (1 for greyscale IDX files, 3 for CIFAR-10).
+    pub channels: usize,
     /// Rows per image.
     pub rows: usize,
     /// Columns per image.
     pub cols: usize,
-    /// `len * rows * cols` pixels, 0-255.
+    /// `len * channels * rows * cols` pixels, 0-255.
     pub pixels: Vec<u8>,
     /// `len` labels.
     pub labels: Vec<u8>,
@@ -70,7 +72,7 @@ pub fn load_split(dir: &Path, split: Split) -> Result<ImageSet> {
     if let Some(bad) = labels.data.iter().find(|&&l| l > 9) {
         bail!("{} holds label {bad}, outside 0-9", labels_path.display());
     }
-    Ok(ImageSet { len: images.dims[0], rows: images.dims[1], cols: images.dims[2], pixels: images.data, labels: labels.data })
+    Ok(ImageSet { len: images.dims[0], channels: 1, rows: images.dims[1], cols: images.dims[2], pixels: images.data, labels: labels.data })
 }
 
 /// Fails unless a batch of `batch_size` fits in the `len` training images.
@@ -85,9 +87,24 @@ pub fn check_batch_size(batch_size: usize, len: usize) -> Result<()> {
 pub const FASHION_MNIST_CLASSES: [&str; 10] = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
 impl ImageSet {
-    /// The images as a `[len, rows * cols]` float tensor in [0, 1].
+    /// The images as a `[len, channels * rows * cols]` float tensor in [0, 1].
     pub fn images_tensor(&self, device: Device) -> Tensor {
-        (Tensor::from_slice(&self.pixels).to_kind(Kind::Float) / 255.0).view([self.len as i64, (self.rows * self.cols) as i64]).to_device(device)
+        (Tensor::from_slice(&self.pixels).to_kind(Kind::Float) / 255.0)
+            .view([self.len as i64, (self.channels * self.rows * self.cols) as i64])
+            .to_device(device)
+    }
+
+    /// The images as a `[len, channels, rows, cols]` tensor of bytes (0-255).
+    pub fn images_u8(&self, device: Device) -> Tensor {
+        Tensor::from_slice(&self.pixels).view([self.len as i64, self.channels as i64, self.rows as i64, self.cols as i64]).to_device(device)
+    }
+
+    /// The images `indices` (in that order) as a new set.
+    pub fn subset(&self, indices: &[usize]) -> ImageSet {
+        let size = self.channels * self.rows * self.cols;
+        let pixels = indices.iter().flat_map(|&i| self.pixels[i * size..(i + 1) * size].iter().copied()).collect();
+        let labels = indices.iter().map(|&i| self.labels[i]).collect();
+        ImageSet { len: indices.len(), pixels, labels, ..*self }
     }
 
     /// The labels as a `[len]` int64 tensor.

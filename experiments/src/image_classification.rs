@@ -1,0 +1,354 @@
+//! The image-classification experiment behind `cnn_classifier` and
+//! `cnn_fashion_mnist`: trains a [`CnnTrainer`] with a validation split,
+//! keeps the model of the best validation accuracy, touches the test set once
+//! at the end, and writes the run folder: `config.toml`, `metrics.csv` (per
+//! epoch: train loss and accuracy, validation loss and accuracy, learning
+//! rate, seconds), `steps.csv`, `tb/`, `predictions.csv`,
+//! `classification_report.txt` and `report.json` (scikit-learn's layouts),
+//! `confusion_matrix.png`, `misclassified.png`, `curves.png`,
+//! `model.safetensors` and `summary.json`.
+
+use crate::classification::ClassificationReport;
+use crate::classification_plots::{self, Mistake};
+use crate::cli::{parse_args_about, ExperimentArgs, ImageDataArgs};
+use crate::plot::{self, Series};
+use crate::scaffold::Experiment;
+use crate::{checkpoint, device};
+use anyhow::{bail, Context, Result};
+use nnlab_data::{ImageDataset, ImageSet};
+use nnlab_torch::state::TrainState;
+use nnlab_vision::models::Architecture;
+use nnlab_vision::{CnnConfig, CnnTrainer, ImageShape};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+use tch::{Kind, Tensor};
+
+/// `--dataset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DatasetArg {
+    /// Fashion-MNIST (fetched into the cache, or IDX files in `--data-dir`).
+    FashionMnist,
+    /// MNIST-format IDX files in `--data-dir` (class names 0-9).
+    MnistIdx,
+    /// CIFAR-10's binary files in `--data-dir`.
+    Cifar10Bin,
+}
+
+impl From<DatasetArg> for ImageDataset {
+    fn from(d: DatasetArg) -> Self {
+        match d {
+            DatasetArg::FashionMnist => ImageDataset::FashionMnist,
+            DatasetArg::MnistIdx => ImageDataset::MnistIdx,
+            DatasetArg::Cifar10Bin => ImageDataset::Cifar10Bin,
+        }
+    }
+}
+
+/// `--model`: which preset to start from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelArg {
+    /// `experiments/configs/cnn/fashion-mnist-seed.toml`: the seed's CNN and recipe, unchanged.
+    Seed,
+    /// `experiments/configs/cnn/fashion-mnist-resnet.toml`: a ResNet with AdamW, one-cycle, label smoothing, crops and flips.
+    Resnet,
+}
+
+impl ModelArg {
+    fn preset(self) -> (&'static str, &'static str) {
+        match self {
+            ModelArg::Seed => ("experiments/configs/cnn/fashion-mnist-seed.toml", include_str!("../configs/cnn/fashion-mnist-seed.toml")),
+            ModelArg::Resnet => ("experiments/configs/cnn/fashion-mnist-resnet.toml", include_str!("../configs/cnn/fashion-mnist-resnet.toml")),
+        }
+    }
+}
+
+/// The flags of the image classifiers.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(version)]
+pub struct CnnArgs {
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+    #[command(flatten)]
+    pub data: ImageDataArgs,
+    /// The images: `fashion-mnist` (fetched, or IDX files in --data-dir), `mnist-idx` or `cifar10-bin` (files in --data-dir).
+    #[arg(long, value_enum)]
+    pub dataset: Option<DatasetArg>,
+    /// The preset to start from (without --config).
+    #[arg(long, value_enum, default_value = "seed", conflicts_with = "config")]
+    pub model: ModelArg,
+}
+
+/// What a run records for `classify` and for sweeps.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CnnSummary {
+    /// Accuracy on the test set of the selected model.
+    pub test_accuracy: f64,
+    /// Mean cross-entropy on the test set.
+    pub test_loss: f64,
+    /// Macro-averaged F1 on the test set.
+    pub test_macro_f1: f64,
+    /// The best validation accuracy (the selected model's); absent without validation.
+    pub best_validation_accuracy: Option<f64>,
+    /// The epoch of that model (the last one without validation).
+    pub best_epoch: usize,
+    /// Mean seconds per training epoch.
+    pub epoch_time_s: f64,
+    /// Training images per second (training epochs only).
+    pub train_images_per_s: f64,
+    /// Seconds from the first epoch to the end of the last (training and validation).
+    pub training_time_s: f64,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// `seed` or `resnet`.
+    pub model: Architecture,
+    /// Trainable parameters.
+    pub parameters: i64,
+    /// The dataset's name.
+    pub dataset: String,
+    /// The folder read.
+    pub data: String,
+    /// Class names by label.
+    pub classes: Vec<String>,
+    /// The image shape the model takes: channels, height, width.
+    pub image_shape: [i64; 3],
+    /// Training images (after the validation split).
+    pub train_images: usize,
+    /// Validation images.
+    pub validation_images: usize,
+    /// Test images.
+    pub test_images: usize,
+}
+
+/// The shape of `set`'s images.
+pub fn shape_of(set: &ImageSet) -> ImageShape {
+    ImageShape { channels: set.channels as i64, height: set.rows as i64, width: set.cols as i64 }
+}
+
+fn put_snapshot(s: &mut TrainState, snapshot: &[(String, Tensor)]) -> Result<()> {
+    for (name, t) in snapshot {
+        s.put_tensor(&format!("best.{name}"), t)?;
+    }
+    Ok(())
+}
+
+/// Runs the experiment `name`; `fixed` is the dataset of a preset binary.
+pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>) -> Result<()> {
+    let args: CnnArgs = parse_args_about(about);
+    let dataset: ImageDataset = match (fixed, args.dataset) {
+        (Some(f), Some(d)) if ImageDataset::from(d) != f => {
+            bail!("{name} trains on {}; use cnn_classifier --dataset {} for other data", f.name(), ImageDataset::from(d).name())
+        }
+        (Some(f), _) => f,
+        (None, d) => d.unwrap_or(DatasetArg::FashionMnist).into(),
+    };
+    let experiment = Experiment::new(name, &args.experiment, &["test_accuracy", "best_validation_accuracy", "epoch_time_s"]);
+    let epochs = |cfg: &mut CnnConfig| args.data.apply_epochs(&mut cfg.epochs);
+    let prepare = |cfg: &CnnConfig| {
+        let data = dataset.load(args.data.data_dir.as_deref())?;
+        cfg.check_data(data.train.len, shape_of(&data.train))?;
+        if let Some(bad) = data.train.labels.iter().chain(&data.test.labels).find(|&&l| l as usize >= data.classes.len()) {
+            bail!("{}: label {bad} outside the {} classes", data.dir.display(), data.classes.len());
+        }
+        Ok(data)
+    };
+    let Some((mut run, data)) = experiment.start(args.model.preset(), epochs, prepare)? else {
+        return Ok(());
+    };
+    let (cfg, device) = (run.config.clone(), run.device);
+    let (train, validation) = CnnTrainer::split(&cfg, &data.train);
+    let shape = shape_of(&data.train);
+    let mut trainer = CnnTrainer::new(cfg.clone(), shape, data.classes.len() as i64, device)?;
+    run.log(format_args!(
+        "{name}: {:?} network ({} parameters) on {} {shape} images ({} train, {} validation, {} test) from {}, {} epochs on {}, writing {}",
+        cfg.model,
+        trainer.parameters(),
+        dataset.name(),
+        train.len,
+        validation.len,
+        data.test.len,
+        data.dir.display(),
+        cfg.epochs,
+        device::name(device),
+        run.dir.path().display()
+    ));
+    run.open_step_metrics()?;
+    let (mut loss_curve, mut val_loss_curve, mut acc_curve, mut val_acc_curve, mut times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut best: Option<(f64, usize, Vec<(String, Tensor)>)> = None;
+    let mut elapsed_before = 0.0;
+    if let Some(s) = run.resumed() {
+        trainer.restore_train_state(&s.part("trainer"))?;
+        loss_curve = checkpoint::points(s, "loss_curve")?;
+        val_loss_curve = checkpoint::points(s, "val_loss_curve")?;
+        acc_curve = checkpoint::points(s, "acc_curve")?;
+        val_acc_curve = checkpoint::points(s, "val_acc_curve")?;
+        times = s.f64s("epoch_times")?;
+        elapsed_before = s.get("elapsed")?;
+        if let Ok((acc, epoch)) = s.get::<(f64, usize)>("best") {
+            let mut snapshot = trainer.snapshot();
+            for (k, t) in snapshot.iter_mut() {
+                *t = s.tensor(&format!("best.{k}"))?.to_device(device);
+            }
+            best = Some((acc, epoch, snapshot));
+        }
+    }
+    let started = Instant::now();
+    for epoch in run.start_after() as usize + 1..=cfg.epochs {
+        let start = Instant::now();
+        let stats = trainer.train_epoch(&train, args.data.log_every, &mut |step, loss| run.log_step(step, &[("loss", loss)]))?;
+        let secs = start.elapsed().as_secs_f64();
+        times.push(secs);
+        let mut row = vec![("train_loss", stats.loss), ("train_accuracy", stats.accuracy)];
+        let x = epoch as f64;
+        loss_curve.push((x, stats.loss));
+        acc_curve.push((x, stats.accuracy));
+        let mut line = format!("epoch {epoch}: train loss {:.4}, accuracy {:.4}", stats.loss, stats.accuracy);
+        if validation.len > 0 {
+            let (val_loss, val_acc) = trainer.evaluate(&validation)?;
+            row.extend([("validation_loss", val_loss), ("validation_accuracy", val_acc)]);
+            val_loss_curve.push((x, val_loss));
+            val_acc_curve.push((x, val_acc));
+            line += &format!("; validation loss {val_loss:.4}, accuracy {val_acc:.4}");
+            if best.as_ref().is_none_or(|b| val_acc > b.0) {
+                best = Some((val_acc, epoch, trainer.snapshot()));
+            }
+        }
+        row.extend([("learning_rate", stats.learning_rate), ("seconds", secs)]);
+        run.metrics.values("epoch", epoch, &row)?;
+        run.log(format_args!("{line} ({secs:.1} s)"));
+        let elapsed = elapsed_before + started.elapsed().as_secs_f64();
+        run.checkpoint_if_due(epoch as u64, || {
+            let mut s = TrainState::new();
+            s.put_part("trainer", trainer.train_state()?);
+            for (name, points) in
+                [("loss_curve", &loss_curve), ("val_loss_curve", &val_loss_curve), ("acc_curve", &acc_curve), ("val_acc_curve", &val_acc_curve)]
+            {
+                checkpoint::put_points(&mut s, name, points);
+            }
+            s.put_f64s("epoch_times", &times);
+            s.put("elapsed", &elapsed)?;
+            if let Some((acc, at, snapshot)) = &best {
+                s.put("best", &(*acc, *at))?;
+                put_snapshot(&mut s, snapshot)?;
+            }
+            Ok(s)
+        })?;
+    }
+    let training_time_s = elapsed_before + started.elapsed().as_secs_f64();
+    let (best_validation_accuracy, best_epoch) = match &best {
+        Some((acc, epoch, snapshot)) => {
+            trainer.restore_snapshot(snapshot)?;
+            (Some(*acc), *epoch)
+        }
+        None => (None, cfg.epochs),
+    };
+
+    // The test set, once, with the selected model.
+    let probs = trainer.probabilities(&data.test)?;
+    let (top_p, top_k) = probs.topk(3.min(data.classes.len() as i64), -1, true, true);
+    let top_p = Vec::<f32>::try_from(top_p.flatten(0, -1))?;
+    let top_k = Vec::<i64>::try_from(top_k.flatten(0, -1))?;
+    let k = top_p.len() / data.test.len;
+    let predicted: Vec<usize> = top_k.chunks(k).map(|c| c[0] as usize).collect();
+    let labels: Vec<usize> = data.test.labels.iter().map(|&l| l as usize).collect();
+    let labels_t = Tensor::from_slice(&data.test.labels).to_kind(Kind::Int64);
+    let test_loss = -f64::try_from(probs.gather(1, &labels_t.unsqueeze(1), false).clamp_min(1e-12).log().to_kind(Kind::Double).mean(Kind::Double))?;
+    write_predictions(&run.dir.file("predictions.csv"), &labels, &top_k, &top_p, k)?;
+    let report = ClassificationReport::new(&labels, &predicted, &data.classes)?;
+    run.dir.write_atomic("classification_report.txt", report.to_text(4).as_bytes())?;
+    run.dir.write_atomic("report.json", serde_json::to_string_pretty(&report.to_json())?.as_bytes())?;
+    let title = format!("{:?} CNN on {} test set (seed {}): accuracy {:.4}", cfg.model, dataset.name(), cfg.seed, report.accuracy);
+    classification_plots::confusion_matrix(&run.dir.file("confusion_matrix.png"), &title, &report.confusion, &data.classes)?;
+    let mistakes = most_confident_mistakes(&data.test, &labels, &top_k, &top_p, k, &data.classes, 24);
+    let side = data.test.rows;
+    classification_plots::misclassified_grid(
+        &run.dir.file("misclassified.png"),
+        "Most confident mistakes on the test set",
+        &mistakes,
+        data.test.channels,
+        side,
+        6,
+    )?;
+    let mut series = vec![Series { label: "train accuracy".into(), points: acc_curve.clone() }];
+    if !val_acc_curve.is_empty() {
+        series.push(Series { label: "validation accuracy".into(), points: val_acc_curve.clone() });
+    }
+    plot::epoch_curves(&run.dir.file("accuracy.png"), &format!("{:?} CNN on {} (seed {})", cfg.model, dataset.name(), cfg.seed), &series, "accuracy")?;
+    let mut series = vec![Series { label: "train loss".into(), points: loss_curve.clone() }];
+    if !val_loss_curve.is_empty() {
+        series.push(Series { label: "validation loss".into(), points: val_loss_curve.clone() });
+    }
+    plot::epoch_curves(
+        &run.dir.file("losses.png"),
+        &format!("{:?} CNN on {} (seed {})", cfg.model, dataset.name(), cfg.seed),
+        &series,
+        "cross-entropy (nats)",
+    )?;
+    trainer.var_store().save(run.dir.file("model.safetensors")).context("saving model.safetensors")?;
+
+    let epoch_time_s = times.iter().sum::<f64>() / times.len().max(1) as f64;
+    let summary = CnnSummary {
+        test_accuracy: report.accuracy,
+        test_loss,
+        test_macro_f1: report.macro_avg.f1,
+        best_validation_accuracy,
+        best_epoch,
+        epoch_time_s,
+        train_images_per_s: train.len as f64 / epoch_time_s,
+        training_time_s,
+        epochs: cfg.epochs,
+        model: cfg.model,
+        parameters: trainer.parameters(),
+        dataset: dataset.name().to_string(),
+        data: data.dir.display().to_string(),
+        classes: data.classes.clone(),
+        image_shape: [shape.channels, shape.height, shape.width],
+        train_images: train.len,
+        validation_images: validation.len,
+        test_images: data.test.len,
+    };
+    run.log(format_args!(
+        "{name}: test accuracy {:.4} (model of epoch {best_epoch}{}), macro F1 {:.4}, {epoch_time_s:.1} s per epoch, {training_time_s:.0} s in all",
+        report.accuracy,
+        best_validation_accuracy.map(|a| format!(", validation accuracy {a:.4}")).unwrap_or_default(),
+        report.macro_avg.f1
+    ));
+    if !run.quiet {
+        eprint!("{}", report.to_text(4));
+    }
+    run.finish(&summary)
+}
+
+/// `predictions.csv`: `index,label,predicted`, then the top classes with their probabilities.
+fn write_predictions(path: &std::path::Path, labels: &[usize], top_k: &[i64], top_p: &[f32], k: usize) -> Result<()> {
+    let mut out = String::from("index,label,predicted");
+    for r in 1..=k {
+        out += &format!(",top{r}_class,top{r}_probability");
+    }
+    out += "\n";
+    for (i, &label) in labels.iter().enumerate() {
+        out += &format!("{i},{label},{}", top_k[i * k]);
+        for r in 0..k {
+            out += &format!(",{},{:.6}", top_k[i * k + r], top_p[i * k + r]);
+        }
+        out += "\n";
+    }
+    crate::run_dir::write_atomic(path, out.as_bytes())
+}
+
+/// The `n` wrong predictions given the highest probability.
+fn most_confident_mistakes(test: &ImageSet, labels: &[usize], top_k: &[i64], top_p: &[f32], k: usize, classes: &[String], n: usize) -> Vec<Mistake> {
+    let mut wrong: Vec<usize> = (0..labels.len()).filter(|&i| top_k[i * k] as usize != labels[i]).collect();
+    wrong.sort_by(|&a, &b| top_p[b * k].total_cmp(&top_p[a * k]).then(a.cmp(&b)));
+    let size = test.channels * test.rows * test.cols;
+    wrong
+        .into_iter()
+        .take(n)
+        .map(|i| Mistake {
+            pixels: test.pixels[i * size..(i + 1) * size].iter().map(|&b| b as f32 / 255.0).collect(),
+            truth: classes[labels[i]].clone(),
+            predicted: classes[top_k[i * k] as usize].clone(),
+            confidence: top_p[i * k] as f64,
+            index: i,
+        })
+        .collect()
+}
