@@ -3,7 +3,9 @@
 //! keeps the model of the best validation accuracy, touches the test set once
 //! at the end, and writes the run folder: `config.toml`, `metrics.csv` (per
 //! epoch: train loss and accuracy, validation loss and accuracy, learning
-//! rate, seconds), `steps.csv`, `tb/`, `predictions.csv`,
+//! rate), `steps.csv`, `tb/` (the same, and the seconds of each epoch, which
+//! `metrics.csv` leaves out so that two runs of a seed compare with `cmp`;
+//! `summary.json` has them too), `predictions.csv`,
 //! `classification_report.txt` and `report.json` (scikit-learn's layouts),
 //! `confusion_matrix.png`, `misclassified.png`, `curves.png`,
 //! `model.safetensors` and `summary.json`.
@@ -93,6 +95,8 @@ pub struct CnnSummary {
     pub best_epoch: usize,
     /// Mean seconds per training epoch.
     pub epoch_time_s: f64,
+    /// Seconds of each training epoch.
+    pub epoch_times_s: Vec<f64>,
     /// Training images per second (training epochs only).
     pub train_images_per_s: f64,
     /// Seconds from the first epoch to the end of the last (training and validation).
@@ -212,8 +216,9 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
                 best = Some((val_acc, epoch, trainer.snapshot()));
             }
         }
-        row.extend([("learning_rate", stats.learning_rate), ("seconds", secs)]);
+        row.push(("learning_rate", stats.learning_rate));
         run.metrics.values("epoch", epoch, &row)?;
+        run.metrics.wall_clock("epoch", epoch, &[("epoch_seconds", secs)])?;
         run.log(format_args!("{line} ({secs:.1} s)"));
         let elapsed = elapsed_before + started.elapsed().as_secs_f64();
         run.checkpoint_if_due(epoch as u64, || {
@@ -293,6 +298,7 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
         best_validation_accuracy,
         best_epoch,
         epoch_time_s,
+        epoch_times_s: times.clone(),
         train_images_per_s: train.len as f64 / epoch_time_s,
         training_time_s,
         epochs: cfg.epochs,

@@ -30,6 +30,13 @@ pub trait MetricsSink {
     /// Records one row; it must be on disk (or wherever the sink keeps it)
     /// when this returns, so that a crash loses nothing written.
     fn write(&mut self, row: &Row<'_>) -> Result<()>;
+
+    /// Records a row of wall-clock values (seconds per epoch, say): those
+    /// differ between two runs of one seed, so sinks that must compare with
+    /// `cmp` (`metrics.csv`) leave them out.
+    fn write_wall_clock(&mut self, row: &Row<'_>) -> Result<()> {
+        self.write(row)
+    }
 }
 
 /// `metrics.csv`: a header from the first row, one line per row, flushed as
@@ -65,6 +72,10 @@ impl CsvSink {
 }
 
 impl MetricsSink for CsvSink {
+    fn write_wall_clock(&mut self, _row: &Row<'_>) -> Result<()> {
+        Ok(())
+    }
+
     fn write(&mut self, row: &Row<'_>) -> Result<()> {
         if !self.header_written {
             let header: Vec<&str> = std::iter::once(row.index_name).chain(row.values.iter().map(|v| v.0)).collect();
@@ -188,6 +199,16 @@ impl Metrics {
                     row.index
                 );
             }
+        }
+        Ok(())
+    }
+
+    /// A row of wall-clock values: to the sinks that take them (TensorBoard),
+    /// not to `metrics.csv`, which stays byte-identical between runs of one seed.
+    pub fn wall_clock(&mut self, index_name: &str, index: usize, values: &[(&str, f64)]) -> Result<()> {
+        let values: Vec<(&str, Option<f64>)> = values.iter().map(|(n, v)| (*n, Some(*v))).collect();
+        for sink in &mut self.sinks {
+            sink.write_wall_clock(&Row { index_name, index: index as u64, values: &values })?;
         }
         Ok(())
     }

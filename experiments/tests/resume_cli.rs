@@ -167,6 +167,48 @@ fn the_vae_killed_twice_ends_byte_identical() {
 }
 
 #[test]
+fn the_resnet_classifier_killed_twice_ends_byte_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    common::write_data(&data, 1024, 128);
+    let bin = env!("CARGO_BIN_EXE_cnn_classifier");
+    let (straight, killed) = (tmp.path().join("straight"), tmp.path().join("killed"));
+    // Every random part of the recipe on: crops, flips, dropout, one-cycle, label smoothing, validation split.
+    let d = data.to_str().unwrap();
+    let args = [
+        "--epochs",
+        "8",
+        "--data-dir",
+        d,
+        "--dataset",
+        "mnist-idx",
+        "--model",
+        "resnet",
+        "--set",
+        "widths=[4,8]",
+        "--set",
+        "dropout=0.3",
+        "--set",
+        "validation_size=128",
+        "--set",
+        "batch_size=64",
+        "--numerics",
+        "portable",
+    ];
+    let o = Command::new(bin).args(args).args(["--quiet", "--out", straight.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let first: Vec<&str> = [&args[..], &["--checkpoint-every", "1", "--out", killed.to_str().unwrap()]].concat();
+    let resume = ["--resume", killed.to_str().unwrap()];
+    let mut kills = run_until(bin, &first, &killed, 3) as usize;
+    assert!(killed.join("checkpoint/state.safetensors").exists());
+    kills += run_until(bin, &resume, &killed, 6) as usize;
+    assert!(kills >= 1, "the runs ended before they could be killed");
+    finish(bin, &killed);
+    assert_same_run(&straight, &killed);
+    assert_same_files(&straight, &killed, &["steps.csv", "predictions.csv", "report.json"]);
+}
+
+#[test]
 fn the_gan_on_a_mixture_resumes_byte_identical() {
     let tmp = tempfile::tempdir().unwrap();
     let bin = env!("CARGO_BIN_EXE_gan_mixture");
