@@ -1,7 +1,8 @@
 //! Speed benchmarks, printed as a table: raw environment steps per second,
 //! DQN and PPO updates per second, whole DQN and PPO runs' steps per second,
-//! a 20k-step SAC run on Pendulum-v1 with CleanRL's hyperparameters, and the
-//! seconds per epoch of PyTorch's example VAE on Fashion-MNIST, each next to
+//! a 20k-step SAC run on Pendulum-v1 with CleanRL's hyperparameters, the
+//! seconds per epoch of PyTorch's example VAE on Fashion-MNIST and of the
+//! seed's CNN (`cnn_fashion_mnist`) on all 60,000 training images, each next to
 //! the reference measured on the same kind of 2-core machine.
 //!
 //!     cargo run --release --bin bench               # full 500k-step DQN and PPO runs included
@@ -50,6 +51,12 @@ struct Args {
     /// VAE epochs to time (their mean is reported); 0 skips the row (and the data download).
     #[arg(long, default_value_t = 2)]
     vae_epochs: usize,
+    /// Epochs of the seed's CNN to time (their mean is reported); 0 skips the row.
+    #[arg(long, default_value_t = 1)]
+    cnn_epochs: usize,
+    /// Torch CPU threads for the CNN row (the reference's count).
+    #[arg(long, default_value_t = 2)]
+    cnn_threads: i32,
     /// Skip the whole runs in portable numerics (their cost beside fast mode's).
     #[arg(long)]
     no_portable: bool,
@@ -68,6 +75,32 @@ const CLEANRL_PPO_500K_S: f64 = 280.0;
 const CLEANRL_SAC_20K_S: f64 = 229.8;
 /// PyTorch 2.11's example MLP VAE on Fashion-MNIST, seconds per epoch on these machines.
 const PYTORCH_VAE_EPOCH_S: f64 = 6.2;
+
+/// The seed's CNN and recipe in PyTorch 2.11 (torchvision's DataLoader), seconds per
+/// 60,000-image epoch with 2 threads, on these machines (from the issue tracker).
+const PYTORCH_SEED_CNN_EPOCH_S: f64 = 24.6;
+
+/// Mean seconds per training epoch of the seed's CNN with its recipe over
+/// all 60,000 Fashion-MNIST training images (no validation split, as the
+/// PyTorch reference), on `threads` threads; and the last epoch's training accuracy.
+fn cnn_epoch_s(threads: i32, epochs: usize) -> Result<(f64, f64)> {
+    use nnlab_vision::{CnnConfig, CnnTrainer};
+    let data = nnlab_data::ImageDataset::FashionMnist.load(None)?;
+    let config = CnnConfig { validation_size: 0, epochs, ..CnnConfig::default() };
+    let shape = nnlab_experiments::image_classification::shape_of(&data.train);
+    nnlab_experiments::cli::check_threads(threads)?;
+    let before = tch::get_num_threads();
+    tch::set_num_threads(threads);
+    let mut trainer = CnnTrainer::new(config, shape, 10, tch::Device::Cpu)?;
+    let start = Instant::now();
+    let mut accuracy = 0.0;
+    for _ in 0..epochs {
+        accuracy = trainer.train_epoch(&data.train, 0, &mut |_, _| Ok(()))?.accuracy;
+    }
+    let secs = start.elapsed().as_secs_f64() / epochs as f64;
+    tch::set_num_threads(before);
+    Ok((secs, accuracy))
+}
 
 /// Mean seconds per training epoch of the example MLP VAE on Fashion-MNIST, on `threads` threads.
 fn vae_epoch_s(threads: i32, epochs: usize) -> Result<f64> {
@@ -211,6 +244,7 @@ fn run() -> Result<()> {
     let portable = if args.no_portable { None } else { Some(portable_whole_runs(run_steps)?) };
     let sac = if args.sac_steps > 0 { Some(sac_run(args.sac_steps, args.sac_threads)?) } else { None };
     let vae = if args.vae_epochs > 0 { Some(vae_epoch_s(args.vae_threads, args.vae_epochs)?) } else { None };
+    let cnn = if args.cnn_epochs > 0 { Some(cnn_epoch_s(args.cnn_threads, args.cnn_epochs)?) } else { None };
 
     nnlab_experiments::out!("nnlab bench (CPU, {} torch thread(s))", args.threads);
     nnlab_experiments::out!("{:<44} {:>14} {:>16} {:>8}", "benchmark", "nnlab", "reference", "ratio");
@@ -250,6 +284,14 @@ fn run() -> Result<()> {
         let label = format!("VAE Fashion-MNIST epoch, s ({} threads)", args.vae_threads);
         nnlab_experiments::out!("{label:<44} {secs:>14.2} {PYTORCH_VAE_EPOCH_S:>16.1} {:>8}", format!("{:.2}", secs / PYTORCH_VAE_EPOCH_S));
         nnlab_experiments::out!("  (PyTorch's example MLP VAE, batch 128; mean of {} epochs; reference: PyTorch 2.11, 2 threads)", args.vae_epochs);
+    }
+    if let Some((secs, accuracy)) = cnn {
+        let label = format!("seed CNN Fashion-MNIST epoch, s ({} threads)", args.cnn_threads);
+        nnlab_experiments::out!("{label:<44} {secs:>14.2} {PYTORCH_SEED_CNN_EPOCH_S:>16.1} {:>8}", format!("{:.2}", secs / PYTORCH_SEED_CNN_EPOCH_S));
+        nnlab_experiments::out!(
+            "  (the seed's recipe: SGD 0.001 momentum 0.9, batch 64, 60,000 images; mean of {} epochs, last training accuracy {accuracy:.4}; reference: PyTorch 2.11, 2 threads)",
+            args.cnn_epochs
+        );
     }
     Ok(())
 }
