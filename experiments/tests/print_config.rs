@@ -31,10 +31,18 @@ fn the_printed_config_documents_every_key_and_is_a_valid_config() {
     let body = |t: &str| t.lines().skip(2).collect::<Vec<_>>().join("\n");
     assert_eq!(body(&again), body(&text), "printing a printed config changes nothing");
     assert!(!tmp.path().join("results").exists());
-    for bin in [env!("CARGO_BIN_EXE_gan_mixture"), env!("CARGO_BIN_EXE_vae_fashion_mnist"), env!("CARGO_BIN_EXE_dcgan_fashion_mnist")] {
+    for bin in [
+        env!("CARGO_BIN_EXE_gan_mixture"),
+        env!("CARGO_BIN_EXE_vae_fashion_mnist"),
+        env!("CARGO_BIN_EXE_dcgan_fashion_mnist"),
+        env!("CARGO_BIN_EXE_cnn_classifier"),
+        env!("CARGO_BIN_EXE_cnn_fashion_mnist"),
+    ] {
         let t = run(bin, &["--print-config"]);
         assert!(t.contains("learning_rate = ") && t.parse::<toml::Table>().is_ok(), "{bin}: {t}");
     }
+    let t = run(env!("CARGO_BIN_EXE_cnn_classifier"), &["--model", "resnet", "--print-config"]);
+    assert!(t.contains("model = \"resnet\"") && t.contains("schedule = \"onecycle\"") && t.contains("# one of: sgd, adamw"), "{t}");
     let t = run(env!("CARGO_BIN_EXE_train"), &["--algo", "ppo", "--env", "Acrobot-v1", "--print-config"]);
     assert!(t.contains("env_id = \"Acrobot-v1\""), "{t}");
 }
@@ -77,4 +85,5 @@ fn schema_bounds_agree_with_validation() {
     bounds_agree::<Td3Config>(Td3Config::validate);
     bounds_agree::<DdpgConfig>(DdpgConfig::validate);
     bounds_agree::<SacConfig>(SacConfig::validate);
+    bounds_agree::<nnlab_vision::CnnConfig>(nnlab_vision::CnnConfig::validate);
 }

@@ -70,22 +70,27 @@ pub struct CnnConfig {
     /// Learning rate (the peak of a one-cycle schedule).
     pub learning_rate: f64,
     /// SGD's momentum.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub momentum: f64,
     /// SGD with Nesterov's momentum.
     pub nesterov: bool,
     /// SGD's L2 penalty, or AdamW's decoupled weight decay.
+    #[schemars(range(min = 0.0))]
     pub weight_decay: f64,
-    /// AdamW's first-moment decay.
+    /// AdamW's first-moment decay, in [0, 1).
     pub beta1: f64,
-    /// AdamW's second-moment decay.
+    /// AdamW's second-moment decay, in [0, 1).
     pub beta2: f64,
     /// `constant`, `cosine` or `onecycle`.
     pub schedule: LrSchedule,
     /// Epochs of linear warm-up of the cosine schedule.
+    #[schemars(range(min = 0.0))]
     pub warmup_epochs: f64,
     /// Where the cosine schedule ends.
+    #[schemars(range(min = 0.0))]
     pub min_learning_rate: f64,
     /// Label smoothing of the cross-entropy (0: none).
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub label_smoothing: f64,
     /// Zero padding for random crops of the training images (0: no crops).
     pub crop_padding: usize,
@@ -100,6 +105,7 @@ pub struct CnnConfig {
     /// ResNet: residual blocks per stage.
     pub blocks_per_stage: usize,
     /// ResNet: dropout before the classifier.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub dropout: f64,
 }
 
@@ -143,8 +149,11 @@ impl CnnConfig {
         positive("learning_rate", self.learning_rate)?;
         in_range("momentum", self.momentum, 0.0, 1.0)?;
         non_negative("weight_decay", self.weight_decay)?;
-        in_range("beta1", self.beta1, 0.0, 1.0)?;
-        in_range("beta2", self.beta2, 0.0, 1.0)?;
+        for (key, beta) in [("beta1", self.beta1), ("beta2", self.beta2)] {
+            if !(0.0..1.0).contains(&beta) {
+                bail!("{key} must be in [0, 1), got {beta}");
+            }
+        }
         non_negative("warmup_epochs", self.warmup_epochs)?;
         non_negative("min_learning_rate", self.min_learning_rate)?;
         in_range("label_smoothing", self.label_smoothing, 0.0, 1.0)?;
