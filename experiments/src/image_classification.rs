@@ -20,6 +20,7 @@ use anyhow::{bail, Context, Result};
 use nnlab_data::{ImageDataset, ImageSet};
 use nnlab_torch::state::TrainState;
 use nnlab_vision::models::Architecture;
+use nnlab_vision::trainer::Snapshot;
 use nnlab_vision::{CnnConfig, CnnTrainer, ImageShape};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -177,7 +178,7 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
     ));
     run.open_step_metrics()?;
     let (mut loss_curve, mut val_loss_curve, mut acc_curve, mut val_acc_curve, mut times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut best: Option<(f64, usize, Vec<(String, Tensor)>)> = None;
+    let mut best: Option<(f64, usize, Snapshot)> = None;
     let mut elapsed_before = 0.0;
     if let Some(s) = run.resumed() {
         trainer.restore_train_state(&s.part("trainer"))?;

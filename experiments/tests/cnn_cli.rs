@@ -180,3 +180,17 @@ fn bad_data_and_bad_keys_are_one_line_errors() {
     let o2 = Command::new(env!("CARGO_BIN_EXE_cnn_fashion_mnist")).args(["--dataset", "cifar10-bin", "--out", o]).output().unwrap();
     one_line_error(&o2, &["cnn_classifier --dataset cifar10-bin"]);
 }
+
+#[test]
+fn seeds_and_report_tabulate_the_test_accuracy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_data(&data, 320, 100);
+    let out = tmp.path().join("seeds");
+    ok(&cnn(&[&["--dataset", "mnist-idx", "--data-dir", data.to_str().unwrap(), "--seeds", "1,2", "--out", out.to_str().unwrap()][..], &SMALL].concat()));
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("seeds_summary.json")).unwrap()).unwrap();
+    assert!(s.to_string().contains("test_accuracy") && s.to_string().contains("best_validation_accuracy"), "{s}");
+    ok(&Command::new(env!("CARGO_BIN_EXE_report")).arg(&out).output().unwrap());
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("test_accuracy"), "{md}");
+}

@@ -105,7 +105,7 @@ mod tests {
             let got: Vec<f32> =
                 Vec::<f32>::try_from(p.augmented_batch(&set(), &[0], &mut rng, Device::Cpu).flatten(0, -1)).unwrap().iter().map(|v| v.round()).collect();
             // Every output pixel is an input pixel or the zero padding.
-            assert!(got.iter().all(|&v| v == 0.0 || (v as u32 % 10 == 0 && v <= 80.0)), "{got:?}");
+            assert!(got.iter().all(|&v| v == 0.0 || ((v as u32).is_multiple_of(10) && v <= 80.0)), "{got:?}");
             seen_shift |= got[4] != 40.0;
             seen_flip |= got == [20.0, 10.0, 0.0, 50.0, 40.0, 30.0, 80.0, 70.0, 60.0];
         }

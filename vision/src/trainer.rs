@@ -96,6 +96,9 @@ pub struct CnnConfig {
     pub crop_padding: usize,
     /// Random horizontal flips of the training images.
     pub horizontal_flip: bool,
+    /// Evaluate (validation, test, `classify`) on each image and its mirror
+    /// image, averaging the two predicted distributions (test-time augmentation).
+    pub test_time_flip: bool,
     /// Subtracted from the pixels scaled to [0, 1].
     pub normalize_mean: f64,
     /// Divides the pixels after the mean is subtracted.
@@ -131,6 +134,7 @@ impl Default for CnnConfig {
             label_smoothing: 0.0,
             crop_padding: 0,
             horizontal_flip: false,
+            test_time_flip: false,
             normalize_mean: 0.5,
             normalize_std: 0.5,
             widths: vec![32, 64, 128],
@@ -239,6 +243,9 @@ impl CnnConfig {
     }
 }
 
+/// A copy of a network's variables by name (see [`CnnTrainer::snapshot`]).
+pub type Snapshot = Vec<(String, Tensor)>;
+
 /// Means over one training epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct EpochStats {
@@ -308,7 +315,7 @@ impl CnnTrainer {
     /// split does not depend on anything else).
     pub fn split(config: &CnnConfig, train: &ImageSet) -> (ImageSet, ImageSet) {
         let mut order: Vec<usize> = (0..train.len).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_0f_5b11_u64));
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed ^ 0x005e_ed0f_5b11_u64));
         let (val, rest) = order.split_at(config.validation_size);
         let mut rest = rest.to_vec();
         let mut val = val.to_vec();
@@ -348,7 +355,7 @@ impl CnnTrainer {
             window += &batch_loss;
             window_len += chunk.len() as u64;
             correct += logits.argmax(-1, false).eq_tensor(&y).sum(Kind::Int64);
-            if every > 0 && (step + 1) % every == 0 {
+            if every > 0 && (step + 1).is_multiple_of(every) {
                 log(step + 1, f64::try_from(&window)? / window_len as f64)?;
                 window = Tensor::zeros([], (Kind::Double, self.device));
                 window_len = 0;
@@ -360,20 +367,22 @@ impl CnnTrainer {
 
     /// Class probabilities of every image of `set` (`[len, classes]`, on the host), in evaluation mode.
     pub fn probabilities(&self, set: &ImageSet) -> Result<Tensor> {
-        let _guard = tch::no_grad_guard();
         let preprocess = self.config.eval_preprocess();
         let indices: Vec<usize> = (0..set.len).collect();
-        let parts: Vec<Tensor> = indices
-            .chunks(self.config.eval_batch_size)
-            .map(|chunk| self.network.logits(&preprocess.batch(set, chunk, self.device), false).softmax(-1, Kind::Float).to_device(Device::Cpu))
-            .collect();
+        let parts: Vec<Tensor> =
+            indices.chunks(self.config.eval_batch_size).map(|chunk| self.probabilities_of(&preprocess.batch(set, chunk, self.device))).collect();
         Ok(Tensor::cat(&parts, 0))
     }
 
-    /// Class probabilities of a `[N, C, H, W]` batch already normalised.
+    /// Class probabilities (on the host) of a `[N, C, H, W]` batch already
+    /// normalised, in evaluation mode; with `test_time_flip`, the mean of the
+    /// images' and their mirror images' distributions.
     pub fn probabilities_of(&self, x: &Tensor) -> Tensor {
         let _guard = tch::no_grad_guard();
-        self.network.logits(&x.to_device(self.device), false).softmax(-1, Kind::Float).to_device(Device::Cpu)
+        let x = x.to_device(self.device);
+        let probs = self.network.logits(&x, false).softmax(-1, Kind::Float);
+        let probs = if self.config.test_time_flip { (probs + self.network.logits(&x.flip([3]), false).softmax(-1, Kind::Float)) * 0.5 } else { probs };
+        probs.to_device(Device::Cpu)
     }
 
     /// (mean cross-entropy without smoothing, accuracy) on `set`.
@@ -387,9 +396,9 @@ impl CnnTrainer {
     }
 
     /// A copy of the network's variables (for keeping the best model).
-    pub fn snapshot(&self) -> Vec<(String, Tensor)> {
+    pub fn snapshot(&self) -> Snapshot {
         let _guard = tch::no_grad_guard();
-        let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().map(|(k, v)| (k, v.copy())).collect();
+        let mut vars: Snapshot = self.vs.variables().into_iter().map(|(k, v)| (k, v.copy())).collect();
         vars.sort_by(|a, b| a.0.cmp(&b.0));
         vars
     }
