@@ -20,11 +20,11 @@ use anyhow::{bail, Context, Result};
 use nnlab_data::{ImageDataset, ImageSet};
 use nnlab_torch::state::TrainState;
 use nnlab_vision::models::Architecture;
-use nnlab_vision::trainer::Snapshot;
+use nnlab_vision::trainer::{mean_cross_entropy, Snapshot};
 use nnlab_vision::{CnnConfig, CnnTrainer, ImageShape};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 /// `--dataset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -256,8 +256,7 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
     let k = top_p.len() / data.test.len;
     let predicted: Vec<usize> = top_k.chunks(k).map(|c| c[0] as usize).collect();
     let labels: Vec<usize> = data.test.labels.iter().map(|&l| l as usize).collect();
-    let labels_t = Tensor::from_slice(&data.test.labels).to_kind(Kind::Int64);
-    let test_loss = -f64::try_from(probs.gather(1, &labels_t.unsqueeze(1), false).clamp_min(1e-12).log().to_kind(Kind::Double).mean(Kind::Double))?;
+    let test_loss = mean_cross_entropy(&probs, &data.test.labels)?;
     write_predictions(&run.dir.file("predictions.csv"), &labels, &top_k, &top_p, k)?;
     let report = ClassificationReport::new(&labels, &predicted, &data.classes)?;
     run.dir.write_atomic("classification_report.txt", report.to_text(4).as_bytes())?;

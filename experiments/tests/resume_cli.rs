@@ -131,13 +131,31 @@ fn resume_refuses_what_it_cannot_continue() {
     assert_eq!(usage.status.code(), Some(2), "--resume reads the seed from the folder");
 }
 
+/// An epoch-based run of `bin args` straight through in `tmp/straight`, and
+/// with a checkpoint every epoch killed after epochs 2 and 5 and resumed each
+/// time in `tmp/killed`: both end with the same `metrics.csv`, model and
+/// `files`, byte for byte.
+fn epoch_run_killed_twice_matches(bin: &str, args: &[&str], tmp: &Path, files: &[&str]) {
+    let (straight, killed) = (tmp.join("straight"), tmp.join("killed"));
+    let o = Command::new(bin).args(args).args(["--quiet", "--out", straight.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let first: Vec<&str> = [args, &["--checkpoint-every", "1", "--out", killed.to_str().unwrap()]].concat();
+    let resume = ["--resume", killed.to_str().unwrap()];
+    let mut kills = run_until(bin, &first, &killed, 3) as usize;
+    assert!(killed.join("checkpoint/state.safetensors").exists());
+    kills += run_until(bin, &resume, &killed, 6) as usize;
+    assert!(kills >= 1, "the runs ended before they could be killed");
+    finish(bin, &killed);
+    assert_same_run(&straight, &killed);
+    assert_same_files(&straight, &killed, files);
+}
+
 #[test]
 fn the_vae_killed_twice_ends_byte_identical() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     common::write_data(&data, 2048, 256);
     let bin = env!("CARGO_BIN_EXE_vae_fashion_mnist");
-    let (straight, killed) = (tmp.path().join("straight"), tmp.path().join("killed"));
     let args = [
         "--epochs",
         "8",
@@ -152,18 +170,8 @@ fn the_vae_killed_twice_ends_byte_identical() {
         "--numerics",
         "portable",
     ];
-    let o = Command::new(bin).args(args).args(["--quiet", "--out", straight.to_str().unwrap()]).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let first: Vec<&str> = [&args[..], &["--checkpoint-every", "1", "--out", killed.to_str().unwrap()]].concat();
-    let resume = ["--resume", killed.to_str().unwrap()];
-    let mut kills = run_until(bin, &first, &killed, 3) as usize;
-    assert!(killed.join("checkpoint/state.safetensors").exists());
-    kills += run_until(bin, &resume, &killed, 6) as usize;
-    assert!(kills >= 1, "the runs ended before they could be killed");
     // The data folder comes back from the run's record: no --data-dir needed.
-    finish(bin, &killed);
-    assert_same_run(&straight, &killed);
-    assert_same_files(&straight, &killed, &["steps.csv"]);
+    epoch_run_killed_twice_matches(bin, &args, tmp.path(), &["steps.csv"]);
 }
 
 #[test]
@@ -172,7 +180,6 @@ fn the_resnet_classifier_killed_twice_ends_byte_identical() {
     let data = tmp.path().join("data");
     common::write_data(&data, 1024, 128);
     let bin = env!("CARGO_BIN_EXE_cnn_classifier");
-    let (straight, killed) = (tmp.path().join("straight"), tmp.path().join("killed"));
     // Every random part of the recipe on: crops, flips, dropout, one-cycle, label smoothing, validation split.
     let d = data.to_str().unwrap();
     let args = [
@@ -195,17 +202,7 @@ fn the_resnet_classifier_killed_twice_ends_byte_identical() {
         "--numerics",
         "portable",
     ];
-    let o = Command::new(bin).args(args).args(["--quiet", "--out", straight.to_str().unwrap()]).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let first: Vec<&str> = [&args[..], &["--checkpoint-every", "1", "--out", killed.to_str().unwrap()]].concat();
-    let resume = ["--resume", killed.to_str().unwrap()];
-    let mut kills = run_until(bin, &first, &killed, 3) as usize;
-    assert!(killed.join("checkpoint/state.safetensors").exists());
-    kills += run_until(bin, &resume, &killed, 6) as usize;
-    assert!(kills >= 1, "the runs ended before they could be killed");
-    finish(bin, &killed);
-    assert_same_run(&straight, &killed);
-    assert_same_files(&straight, &killed, &["steps.csv", "predictions.csv", "report.json"]);
+    epoch_run_killed_twice_matches(bin, &args, tmp.path(), &["steps.csv", "predictions.csv", "report.json"]);
 }
 
 #[test]

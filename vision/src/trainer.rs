@@ -257,6 +257,13 @@ pub struct EpochStats {
     pub learning_rate: f64,
 }
 
+/// Mean cross-entropy (nats) of class probabilities `[N, classes]` against `labels`.
+pub fn mean_cross_entropy(probs: &Tensor, labels: &[u8]) -> Result<f64> {
+    let labels = Tensor::from_slice(labels).to_kind(Kind::Int64).to_device(probs.device());
+    let picked = probs.gather(1, &labels.unsqueeze(1), false).clamp_min(1e-12).log().to_kind(Kind::Double);
+    Ok(-f64::try_from(picked.mean(Kind::Double))?)
+}
+
 /// A classifier with its optimiser and random state.
 pub struct CnnTrainer {
     config: CnnConfig,
@@ -389,10 +396,8 @@ impl CnnTrainer {
     pub fn evaluate(&self, set: &ImageSet) -> Result<(f64, f64)> {
         let probs = self.probabilities(set)?;
         let labels = Tensor::from_slice(&set.labels).to_kind(Kind::Int64);
-        let picked = probs.gather(1, &labels.unsqueeze(1), false).clamp_min(1e-12).log().to_kind(Kind::Double);
-        let loss = -f64::try_from(picked.mean(Kind::Double))?;
         let correct = i64::try_from(probs.argmax(-1, false).eq_tensor(&labels).sum(Kind::Int64))?;
-        Ok((loss, correct as f64 / set.len as f64))
+        Ok((mean_cross_entropy(&probs, &set.labels)?, correct as f64 / set.len as f64))
     }
 
     /// A copy of the network's variables (for keeping the best model).
