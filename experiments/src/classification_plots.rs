@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
 /// Matplotlib's `Blues` at `t` in [0, 1], from white to dark blue.
-fn blues(t: f64) -> RGBColor {
+pub(crate) fn blues(t: f64) -> RGBColor {
     let stops = [(247.0, 251.0, 255.0), (198.0, 219.0, 239.0), (107.0, 174.0, 214.0), (33.0, 113.0, 181.0), (8.0, 48.0, 107.0)];
     let x = t.clamp(0.0, 1.0) * (stops.len() - 1) as f64;
     let i = (x.floor() as usize).min(stops.len() - 2);
@@ -18,7 +18,7 @@ fn blues(t: f64) -> RGBColor {
     RGBColor(mix(stops[i].0, stops[i + 1].0), mix(stops[i].1, stops[i + 1].1), mix(stops[i].2, stops[i + 1].2))
 }
 
-fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+pub(crate) fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing: {e:?}")
 }
 

@@ -4,6 +4,7 @@
 //! Each experiment is one short binary in `src/bin/`.
 
 pub mod algos;
+pub mod charlm;
 pub mod checkpoint;
 pub mod classification;
 pub mod classification_plots;
@@ -26,6 +27,7 @@ pub mod slurm;
 pub mod summary;
 pub mod sweep;
 pub mod tensorboard;
+pub mod text_plots;
 pub mod video;
 
 /// An error message on one line: newlines become spaces, LibTorch's C++

@@ -353,13 +353,18 @@ pub fn compare_aggregates(path: &Path, title: &str, configs: &[(String, Vec<Seri
 
 /// Curves over epochs (e.g. train and test loss), with a dot per epoch.
 pub fn epoch_curves(path: &Path, title: &str, series: &[Series], y_desc: &str) -> Result<()> {
+    curves(path, title, series, "epoch", y_desc)
+}
+
+/// Lines with points of each series against `x_desc` (iterations, epochs), with a legend.
+pub fn curves(path: &Path, title: &str, series: &[Series], x_desc: &str, y_desc: &str) -> Result<()> {
     ensure_font();
     produce_atomic(path, |tmp| {
         let root = BitMapBackend::new(tmp, (900, 520)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
         let slices: Vec<&[(f64, f64)]> = series.iter().map(|s| s.points.as_slice()).collect();
         let (_, x1, y0, y1) = bounds(&slices, &[]);
-        let mut chart = linear_chart_x(&root, title, (0.0, x1 + 0.5, y0, y1), "epoch", y_desc)?;
+        let mut chart = linear_chart_x(&root, title, (0.0, x1 * 1.01 + 0.5, y0, y1), x_desc, y_desc)?;
         for (k, s) in series.iter().enumerate() {
             let color = PALETTE[k % PALETTE.len()];
             chart

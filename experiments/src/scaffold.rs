@@ -53,7 +53,13 @@ macro_rules! experiment_config {
     };
 }
 
-experiment_config!(nnlab_generative::vae_trainer::VaeConfig, nnlab_generative::gan::GanConfig, nnlab_generative::dcgan::DcganConfig, nnlab_vision::CnnConfig);
+experiment_config!(
+    nnlab_generative::vae_trainer::VaeConfig,
+    nnlab_generative::gan::GanConfig,
+    nnlab_generative::dcgan::DcganConfig,
+    nnlab_vision::CnnConfig,
+    nnlab_text::CharLmConfig
+);
 
 /// One binary of the scaffold.
 pub struct Experiment<'a> {

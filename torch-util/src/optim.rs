@@ -130,6 +130,8 @@ pub struct Optimizer {
     /// Per parameter: Adam's first and second moments, RMSprop's average
     /// (second), or SGD's momentum buffer (first).
     moments: Vec<(Tensor, Tensor)>,
+    /// Per parameter: whether `weight_decay` applies to it.
+    decays: Vec<bool>,
 }
 
 impl std::fmt::Debug for Optimizer {
@@ -146,7 +148,34 @@ impl Optimizer {
         }
         let params = vs.trainable_variables();
         let moments = params.iter().map(|p| (p.zeros_like(), p.zeros_like())).collect();
-        Ok(Self { rule, lr, steps: 0, params, moments })
+        let decays = vec![true; params.len()];
+        Ok(Self { rule, lr, steps: 0, params, moments, decays })
+    }
+
+    /// Applies weight decay to matrices and embeddings only (parameters of
+    /// two or more dimensions), not to biases and layer-norm gains: nanoGPT's
+    /// two parameter groups.
+    pub fn decay_matrices_only(mut self) -> Self {
+        self.decays = self.params.iter().map(|p| p.dim() >= 2).collect();
+        self
+    }
+
+    /// Scales every gradient by `max_norm / (norm + 1e-6)` when their joint
+    /// L2 norm exceeds `max_norm`, as `torch.nn.utils.clip_grad_norm_`;
+    /// returns the norm before clipping.
+    pub fn clip_grad_norm(&self, max_norm: f64) -> f64 {
+        let _guard = tch::no_grad_guard();
+        let grads: Vec<Tensor> = self.params.iter().map(|p| p.grad()).filter(|g| g.defined()).collect();
+        if grads.is_empty() {
+            return 0.0;
+        }
+        let norms: Vec<Tensor> = grads.iter().map(|g| g.norm()).collect();
+        let total = Tensor::stack(&norms, 0).norm();
+        let coef = (max_norm / (&total + 1e-6)).clamp_max(1.0);
+        for g in &grads {
+            let _ = g.shallow_clone().g_mul_(&coef);
+        }
+        f64::try_from(total).unwrap_or(f64::NAN)
     }
 
     /// The learning rate.
@@ -188,13 +217,22 @@ impl Optimizer {
         self.steps += 1;
         let lr = self.lr;
         let t = i32::try_from(self.steps).unwrap_or(i32::MAX);
-        for (p, (m, v)) in self.params.iter().zip(self.moments.iter_mut()) {
+        for ((p, (m, v)), &decays) in self.params.iter().zip(self.moments.iter_mut()).zip(&self.decays) {
             let grad = p.grad();
             if !grad.defined() {
                 continue;
             }
             let mut p = p.shallow_clone();
-            match self.rule {
+            let mut rule = self.rule;
+            if !decays {
+                match &mut rule {
+                    Rule::Sgd(r) => r.weight_decay = 0.0,
+                    Rule::Adam(r) => r.weight_decay = 0.0,
+                    Rule::AdamW(r) => r.weight_decay = 0.0,
+                    Rule::RmsProp(r) => r.weight_decay = 0.0,
+                }
+            }
+            match rule {
                 Rule::Sgd(Sgd { momentum, nesterov, weight_decay }) => {
                     let grad = if weight_decay != 0.0 { &grad + &p * weight_decay } else { grad };
                     if momentum == 0.0 {
@@ -207,7 +245,7 @@ impl Optimizer {
                     let _ = p.g_sub_(&(direction * lr));
                 }
                 Rule::Adam(Adam { beta1, beta2, eps, weight_decay }) | Rule::AdamW(AdamW { beta1, beta2, eps, weight_decay }) => {
-                    let decoupled = matches!(self.rule, Rule::AdamW(_));
+                    let decoupled = matches!(rule, Rule::AdamW(_));
                     let grad = if weight_decay != 0.0 && !decoupled { &grad + &p * weight_decay } else { grad };
                     if weight_decay != 0.0 && decoupled {
                         let _ = p.g_mul_scalar_(1.0 - lr * weight_decay);

@@ -1,0 +1,12 @@
+//! Sequence models for nnlab: the networks ([`models`]: recurrent layers in
+//! PyTorch's layout, the recurrent character language model, a causal
+//! transformer with its attention weights) and character-level language
+//! modelling ([`charlm`]: config, training, bits per character over a whole
+//! text, sampling). Numbers out, no files: the `charlm` binary writes the
+//! run folder.
+
+pub mod charlm;
+pub mod models;
+
+pub use charlm::{CharLmConfig, CharLmTrainer, LmKind, TextLoss};
+pub use models::{Cell, CharModel, Recurrent};
