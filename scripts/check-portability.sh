@@ -14,13 +14,13 @@ cd "$(dirname "$0")/.."
 say() { printf 'check-portability: %s\n' "$*" >&2; }
 
 # The test executables, built as the README's test command builds them.
-mapfile -t golden < <(cargo test --release -p nnlab-agents -p nnlab-generative -p nnlab-vision --test golden --no-run --message-format=json 2>/dev/null |
+mapfile -t golden < <(cargo test --release -p nnlab-agents -p nnlab-generative -p nnlab-vision -p nnlab-text --test golden --no-run --message-format=json 2>/dev/null |
     python3 -c 'import sys, json
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "golden":
         print(m["executable"])')
-[ "${#golden[@]}" -eq 3 ] || { say "could not build the golden test executables"; exit 1; }
+[ "${#golden[@]}" -eq 4 ] || { say "could not build the golden test executables"; exit 1; }
 cargo build --release --bin numerics_check
 
 for foreign in \

@@ -234,7 +234,12 @@ pub fn run(name: &'static str, about: &'static str, shakespeare_only: bool) -> R
         "iteration",
         "cross-entropy (nats per character)",
     )?;
-    let prompt = if cfg.sample_prompt.is_empty() { "\n".to_string() } else { cfg.sample_prompt.clone() };
+    // An empty prompt starts a new line (or, in a text without newlines, with its first character).
+    let prompt = match (cfg.sample_prompt.as_str(), vocab.index('\n')) {
+        ("", Some(_)) => "\n".to_string(),
+        ("", None) => vocab.char(0).to_string(),
+        (p, _) => p.to_string(),
+    };
     let prompt_ids = vocab.encode(&prompt);
     let mut sample_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let generated = trainer.sample(&prompt_ids, cfg.sample_length, cfg.sample_temperature, cfg.sample_top_k, &mut sample_rng)?;

@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 
 /// The headline metrics nnlab's summaries carry, in the order they are
 /// looked for: `(summary key, metrics.csv column of its curve, higher is better)`.
-const HEADLINES: [(&str, &str, bool); 5] = [
+const HEADLINES: [(&str, &str, bool); 6] = [
     ("train_return_last100", "episode_return", true),
     ("test_accuracy", "validation_accuracy", true),
+    ("test_bits_per_char", "validation_loss", false),
     ("test_loss", "test_loss", false),
     ("frechet_distance", "frechet_distance", false),
     ("modes_covered", "modes_covered", true),

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::one_line_error;
+
 use common::write_data;
 use nnlab_generative::data::idx::encode_idx;
 use std::path::Path;
@@ -21,15 +23,6 @@ fn classify(args: &[&str]) -> Output {
 fn ok(o: &Output) -> String {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn one_line_error(o: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && !err.contains("panicked"), "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    for n in needles {
-        assert!(err.contains(n), "'{err}' lacks '{n}'");
-    }
 }
 
 const SMALL: [&str; 12] =

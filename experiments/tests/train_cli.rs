@@ -3,32 +3,27 @@
 //! multi-seed sweeps with aggregate plots.
 
 use std::path::Path;
+mod common;
+
+use common::one_line_error;
 use std::process::{Command, Output};
 
 fn cmd(bin: &str, args: &[&str]) -> Output {
     Command::new(bin).args(args).output().expect("binary runs")
 }
 
-fn one_line_error(o: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "should fail: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains(needle), "'{err}' lacks '{needle}'");
-}
-
 #[test]
 fn train_refuses_incompatible_or_unknown_choices() {
     let train = env!("CARGO_BIN_EXE_train");
-    one_line_error(&cmd(train, &["--algo", "dqn", "--env", "Pendulum-v1", "--quiet"]), "DQN needs discrete actions");
-    one_line_error(&cmd(train, &["--algo", "ppo", "--env", "Nope-v0"]), "unknown environment");
+    one_line_error(&cmd(train, &["--algo", "dqn", "--env", "Pendulum-v1", "--quiet"]), &["DQN needs discrete actions"]);
+    one_line_error(&cmd(train, &["--algo", "ppo", "--env", "Nope-v0"]), &["unknown environment"]);
     let usage = cmd(train, &["--algo", "trpo", "--env", "CartPole-v1"]);
     assert_eq!(usage.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&usage.stderr).contains("invalid value 'trpo'"));
-    one_line_error(&cmd(train, &["--algo", "ppo", "--env", "CartPole-v1", "--set", "num_minibatches=0"]), "num_minibatches");
-    one_line_error(&cmd(train, &["--algo", "ppo", "--env", "CartPole-v1", "--total-timesteps", "100"]), "less than one rollout");
-    one_line_error(&cmd(train, &["--algo", "a2c", "--env", "CartPole-v1", "--set", "optimizer=sgd"]), "optimizer");
-    one_line_error(&cmd(train, &["--algo", "reinforce", "--env", "CartPole-v1", "--set", "batch_episodes=0"]), "batch_episodes");
+    one_line_error(&cmd(train, &["--algo", "ppo", "--env", "CartPole-v1", "--set", "num_minibatches=0"]), &["num_minibatches"]);
+    one_line_error(&cmd(train, &["--algo", "ppo", "--env", "CartPole-v1", "--total-timesteps", "100"]), &["less than one rollout"]);
+    one_line_error(&cmd(train, &["--algo", "a2c", "--env", "CartPole-v1", "--set", "optimizer=sgd"]), &["optimizer"]);
+    one_line_error(&cmd(train, &["--algo", "reinforce", "--env", "CartPole-v1", "--set", "batch_episodes=0"]), &["batch_episodes"]);
 }
 
 fn metrics(dir: &Path) -> Vec<u8> {
@@ -119,7 +114,7 @@ fn enjoy_replays_a_run_with_the_same_returns() {
     let gif = tmp.path().join("play.gif");
     let o = cmd(enjoy, &["--run", run.to_str().unwrap(), "--episodes", "1", "--seed", "9", "--gif", gif.to_str().unwrap()]);
     assert!(o.status.success() && gif.exists(), "{}", String::from_utf8_lossy(&o.stderr));
-    one_line_error(&cmd(enjoy, &["--run", tmp.path().join("nowhere").to_str().unwrap()]), "no summary.json");
+    one_line_error(&cmd(enjoy, &["--run", tmp.path().join("nowhere").to_str().unwrap()]), &["no summary.json"]);
     std::fs::write(run.join("model.safetensors"), b"not a weights file").unwrap();
-    one_line_error(&cmd(enjoy, &["--run", run.to_str().unwrap()]), "model.safetensors");
+    one_line_error(&cmd(enjoy, &["--run", run.to_str().unwrap()]), &["model.safetensors"]);
 }

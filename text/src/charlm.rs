@@ -99,7 +99,7 @@ pub struct CharLmConfig {
     pub eval_batches: usize,
     /// Windows per forward pass when a whole split is scored.
     pub eval_batch_size: usize,
-    /// The prompt of the run's own samples (empty: a newline).
+    /// The prompt of the run's own samples (empty: a newline, or the first symbol of a text without newlines).
     pub sample_prompt: String,
     /// Characters the run's own samples generate.
     pub sample_length: usize,
@@ -178,7 +178,7 @@ impl CharLmConfig {
             LmKind::Transformer => {
                 nonzero("d_model", self.d_model)?;
                 nonzero("heads", self.heads)?;
-                if self.d_model % self.heads != 0 {
+                if !self.d_model.is_multiple_of(self.heads) {
                     bail!("d_model ({}) must be divisible by heads ({})", self.d_model, self.heads);
                 }
             }
@@ -313,7 +313,7 @@ impl CharLmTrainer {
 
     /// The fixed validation windows of the learning-curve estimates (their own generator).
     pub fn eval_windows(&self, len: usize) -> Vec<usize> {
-        let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed ^ 0x00e7_a1_c4a7);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed ^ 0x00e7_a1c4_a700);
         let n = self.config.eval_batches * self.config.batch_size;
         Self::random_starts(&mut rng, len, self.config.context.min(len.saturating_sub(1)), n)
     }

@@ -212,9 +212,9 @@ impl Transformer {
                 attention.push(weights.detach());
             }
             let y = weights.dropout(s.dropout, train).matmul(&v).transpose(1, 2).contiguous().view([batch, time, s.d_model]);
-            x = x + b.proj.forward(&y).dropout(s.dropout, train);
+            x = &x + b.proj.forward(&y).dropout(s.dropout, train);
             let h = b.fc.forward(&b.ln2.forward(&x)).gelu("none");
-            x = x + b.fc_proj.forward(&h).dropout(s.dropout, train);
+            x = &x + b.fc_proj.forward(&h).dropout(s.dropout, train);
         }
         (self.head.forward(&self.ln_f.forward(&x)), attention)
     }

@@ -2,7 +2,7 @@
 
 use nnlab_generative::data::idx::encode_idx;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// Writes small MNIST-format files into `dir` (created if needed): `n_train`
 /// and `n_test` images of two kinds (a bright left half or a bright right
@@ -63,4 +63,17 @@ fn assert_file_matches(run: &Path, file: &str, tb: &serde_json::Value) -> Vec<St
         tags.push(tag);
     }
     tags
+}
+
+/// Asserts that a binary failed as nnlab's bad input should: exit status 1,
+/// no panic or internal error, one line on stderr that holds every needle.
+#[allow(dead_code)]
+pub fn one_line_error(o: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "should fail with status 1: {err}");
+    assert!(!err.contains("panicked") && !err.contains("internal error"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    for n in needles {
+        assert!(err.contains(n), "'{err}' lacks '{n}'");
+    }
 }
