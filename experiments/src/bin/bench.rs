@@ -2,8 +2,10 @@
 //! DQN and PPO updates per second, whole DQN and PPO runs' steps per second,
 //! a 20k-step SAC run on Pendulum-v1 with CleanRL's hyperparameters, the
 //! seconds per epoch of PyTorch's example VAE on Fashion-MNIST and of the
-//! seed's CNN (`cnn_fashion_mnist`) on all 60,000 training images, each next to
-//! the reference measured on the same kind of 2-core machine.
+//! seed's CNN (`cnn_fashion_mnist`) on all 60,000 training images, and the
+//! training characters per second of the LSTM and transformer language models
+//! (`charlm`), each next to the reference measured on the same kind of 2-core
+//! machine.
 //!
 //!     cargo run --release --bin bench               # full 500k-step DQN and PPO runs included
 //!     cargo run --release --bin bench -- --quick    # 50k-step run instead
@@ -57,6 +59,12 @@ struct Args {
     /// Torch CPU threads for the CNN row (the reference's count).
     #[arg(long, default_value_t = 2)]
     cnn_threads: i32,
+    /// Training steps of each language model (LSTM, transformer; context 64, batch 12) to time; 0 skips the rows.
+    #[arg(long, default_value_t = 300)]
+    charlm_steps: u64,
+    /// Torch CPU threads for the language-model rows (the references' count).
+    #[arg(long, default_value_t = 2)]
+    charlm_threads: i32,
     /// Skip the whole runs in portable numerics (their cost beside fast mode's).
     #[arg(long)]
     no_portable: bool,
@@ -79,6 +87,37 @@ const PYTORCH_VAE_EPOCH_S: f64 = 6.2;
 /// The seed's CNN and recipe in PyTorch 2.11 (torchvision's DataLoader), seconds per
 /// 60,000-image epoch with 2 threads, on these machines (from the issue tracker).
 const PYTORCH_SEED_CNN_EPOCH_S: f64 = 24.6;
+
+/// Training characters per second of PyTorch 2.11 with 2 threads on these
+/// machines, nanoGPT's CPU budget (from the issue tracker): the LSTM (2x256)
+/// and the transformer (4 layers, 4 heads, 128-d).
+const PYTORCH_CHARLM_CHARS_PER_S: [(nnlab_text::LmKind, f64); 2] = [(nnlab_text::LmKind::Lstm, 17_736.0), (nnlab_text::LmKind::Transformer, 12_567.0)];
+
+/// Training characters per second of `model` (the shipped preset's shape and
+/// budget) over `steps` steps on Shakespeare, on `threads` threads (after 10
+/// untimed warm-up steps).
+fn charlm_chars_per_s(model: nnlab_text::LmKind, steps: u64, threads: i32) -> Result<f64> {
+    use nnlab_text::{CharLmConfig, CharLmTrainer};
+    let splits = nnlab_data::load_shakespeare(&nnlab_data::cache_dir())?;
+    let vocab = nnlab_data::CharVocabulary::from_text(&splits.train);
+    let train = vocab.encode(&splits.train);
+    let preset = nnlab_experiments::charlm::preset(model, false);
+    let config: CharLmConfig = toml::from_str(preset.1)?;
+    nnlab_experiments::cli::check_threads(threads)?;
+    let before = tch::get_num_threads();
+    tch::set_num_threads(threads);
+    let mut trainer = CharLmTrainer::new(config.clone(), vocab.len(), tch::Device::Cpu)?;
+    for _ in 0..10 {
+        trainer.train_step(&train)?;
+    }
+    let start = Instant::now();
+    for _ in 0..steps {
+        trainer.train_step(&train)?;
+    }
+    let speed = (steps as usize * config.batch_size * config.context) as f64 / start.elapsed().as_secs_f64();
+    tch::set_num_threads(before);
+    Ok(speed)
+}
 
 /// Mean seconds per training epoch of the seed's CNN with its recipe over
 /// all 60,000 Fashion-MNIST training images (no validation split, as the
@@ -245,6 +284,11 @@ fn run() -> Result<()> {
     let sac = if args.sac_steps > 0 { Some(sac_run(args.sac_steps, args.sac_threads)?) } else { None };
     let vae = if args.vae_epochs > 0 { Some(vae_epoch_s(args.vae_threads, args.vae_epochs)?) } else { None };
     let cnn = if args.cnn_epochs > 0 { Some(cnn_epoch_s(args.cnn_threads, args.cnn_epochs)?) } else { None };
+    let charlm: Vec<(nnlab_text::LmKind, f64, f64)> = if args.charlm_steps > 0 {
+        PYTORCH_CHARLM_CHARS_PER_S.iter().map(|&(m, r)| Ok((m, charlm_chars_per_s(m, args.charlm_steps, args.charlm_threads)?, r))).collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
 
     nnlab_experiments::out!("nnlab bench (CPU, {} torch thread(s))", args.threads);
     nnlab_experiments::out!("{:<44} {:>14} {:>16} {:>8}", "benchmark", "nnlab", "reference", "ratio");
@@ -291,6 +335,16 @@ fn run() -> Result<()> {
         nnlab_experiments::out!(
             "  (the seed's recipe: SGD 0.001 momentum 0.9, batch 64, 60,000 images; mean of {} epochs, last training accuracy {accuracy:.4}; reference: PyTorch 2.11, 2 threads)",
             args.cnn_epochs
+        );
+    }
+    for (model, speed, reference) in &charlm {
+        let label = format!("{} char LM training chars/s ({} threads)", model.name(), args.charlm_threads);
+        nnlab_experiments::out!("{label:<44} {speed:>14.0} {reference:>16.0} {:>8}", format!("{:.2}x", speed / reference));
+    }
+    if !charlm.is_empty() {
+        nnlab_experiments::out!(
+            "  (the charlm presets: context 64, batch 12, AdamW with clipping; {} timed steps; ratio = nnlab / PyTorch chars/s, higher is faster; reference: PyTorch 2.11, 2 threads)",
+            args.charlm_steps
         );
     }
     Ok(())
