@@ -26,6 +26,7 @@ pub mod signals;
 pub mod slurm;
 pub mod summary;
 pub mod sweep;
+pub mod tagger;
 pub mod tensorboard;
 pub mod text_plots;
 pub mod video;

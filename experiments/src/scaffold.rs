@@ -58,7 +58,8 @@ experiment_config!(
     nnlab_generative::gan::GanConfig,
     nnlab_generative::dcgan::DcganConfig,
     nnlab_vision::CnnConfig,
-    nnlab_text::CharLmConfig
+    nnlab_text::CharLmConfig,
+    nnlab_text::tagger::TaggerConfig
 );
 
 /// One binary of the scaffold.

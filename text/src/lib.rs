@@ -6,7 +6,10 @@
 //! run folder.
 
 pub mod charlm;
+pub mod crf;
+pub mod entities;
 pub mod models;
+pub mod tagger;
 
 pub use charlm::{CharLmConfig, CharLmTrainer, LmKind, TextLoss};
 pub use models::{Cell, CharModel, Recurrent};
