@@ -35,11 +35,11 @@ impl Crf {
             let to = tags.narrow(1, 1, time - 1);
             let k = self.transitions.size()[1];
             let trans = self.transitions.view([-1]).index_select(0, &(from * k + to).view([-1])).view([batch, time - 1]);
-            score = score + (trans * maskf.narrow(1, 1, time - 1)).sum_dim_intlist(1, false, emissions.kind());
+            score = &score + (trans * maskf.narrow(1, 1, time - 1)).sum_dim_intlist(1, false, emissions.kind());
         }
         let lengths = mask.to_kind(Kind::Int64).sum_dim_intlist(1, false, Kind::Int64);
         let last = tags.gather(1, &(lengths - 1).unsqueeze(1), false).squeeze_dim(1);
-        score = score + self.end.index_select(0, &last);
+        score = &score + self.end.index_select(0, &last);
         // The log partition by the forward algorithm.
         let mut alpha = &self.start.unsqueeze(0) + emissions.select(1, 0); // [B, K]
         for t in 1..time {
