@@ -79,6 +79,54 @@ impl Recurrent {
     }
 }
 
+/// Bidirectional LSTM layers over padded batches `[batch, time, features]`:
+/// each direction reads only a sentence's own tokens (the backward LSTM runs
+/// on each sentence reversed within its length), so padding never leaks in.
+#[derive(Debug)]
+pub struct BiLstm {
+    layers: Vec<(Recurrent, Recurrent)>,
+}
+
+impl BiLstm {
+    /// `layers` layers of `hidden` units per direction on `input` features
+    /// (variables `forward{l}.*` and `backward{l}.*` under `p`).
+    pub fn new(p: &nn::Path, input: i64, hidden: i64, layers: usize) -> Self {
+        let mut input = input;
+        let layers = (0..layers)
+            .map(|l| {
+                let pair = (
+                    Recurrent::new(&(p / format!("forward{l}")), Cell::Lstm, input, hidden, 1, false, 0.0),
+                    Recurrent::new(&(p / format!("backward{l}")), Cell::Lstm, input, hidden, 1, false, 0.0),
+                );
+                input = 2 * hidden;
+                pair
+            })
+            .collect();
+        Self { layers }
+    }
+
+    /// Outputs `[batch, time, 2 * hidden]` (forward then backward states) for rows of `lengths` real tokens.
+    pub fn forward(&self, x: &Tensor, lengths: &[usize], train: bool) -> Tensor {
+        let reverse = reversal_index(lengths, x.size()[1], x.device());
+        let mut h = x.shallow_clone();
+        for (fwd, bwd) in &self.layers {
+            let f = fwd.forward(&h, train);
+            let r = h.gather(1, &reverse.unsqueeze(2).expand_as(&h), false);
+            let back = bwd.forward(&r, train);
+            let back = back.gather(1, &reverse.unsqueeze(2).expand_as(&back), false);
+            h = Tensor::cat(&[f, back], 2);
+        }
+        h
+    }
+}
+
+/// `[B, T]` positions that reverse each row's first `lengths[b]` entries and keep the padding in place.
+pub fn reversal_index(lengths: &[usize], time: i64, device: tch::Device) -> Tensor {
+    let t = time as usize;
+    let idx: Vec<i64> = lengths.iter().flat_map(|&len| (0..t).map(move |i| if i < len { (len - 1 - i) as i64 } else { i as i64 })).collect();
+    Tensor::from_slice(&idx).view([lengths.len() as i64, time]).to_device(device)
+}
+
 /// A linear layer drawn as `torch.nn.Linear` is: weight and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 pub fn torch_linear(p: nn::Path, inputs: i64, outputs: i64) -> nn::Linear {
     let bound = 1.0 / (inputs as f64).sqrt();
@@ -248,5 +296,27 @@ impl CharModel {
                 Some(m.forward(tokens, false, true).1)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reversal_keeps_padding_in_place() {
+        let r = reversal_index(&[3, 1], 4, tch::Device::Cpu);
+        assert_eq!(Vec::<i64>::try_from(r.flatten(0, -1)).unwrap(), vec![2, 1, 0, 3, 0, 1, 2, 3]);
+    }
+
+    /// Padding after a sentence changes none of its BiLSTM outputs.
+    #[test]
+    fn bilstm_outputs_ignore_padding() {
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let bi = BiLstm::new(&vs.root(), 3, 4, 2);
+        let x = Tensor::randn([1, 5, 3], (Kind::Float, tch::Device::Cpu));
+        let alone = bi.forward(&x.narrow(1, 0, 3), &[3], false);
+        let padded = bi.forward(&x, &[3], false).narrow(1, 0, 3);
+        assert!(f64::try_from((alone - padded).abs().max()).unwrap() < 1e-6);
     }
 }

@@ -5,7 +5,7 @@
 //! [`Tagger`] trains on length-bucketed batches with one seeded generator.
 
 use crate::crf::Crf;
-use crate::models::{Cell, Recurrent};
+use crate::models::BiLstm;
 use anyhow::{bail, Result};
 use nnlab_data::TaggedSentence;
 use nnlab_torch::check::{in_range, non_negative, nonzero, positive};
@@ -207,7 +207,7 @@ struct Batch {
 struct Network {
     words: nn::Embedding,
     chars: Option<(nn::Embedding, nn::Conv1D)>,
-    layers: Vec<(Recurrent, Recurrent)>,
+    bilstm: BiLstm,
     scores: nn::Linear,
     crf: Option<Crf>,
     dropout: f64,
@@ -221,22 +221,13 @@ impl Network {
             let conv = nn::conv1d(p / "char_conv", c.char_embedding as i64, c.char_filters as i64, 3, nn::ConvConfig { padding: 1, ..Default::default() });
             (emb, conv)
         });
-        let mut input = (c.word_embedding + if c.char_features { c.char_filters } else { 0 }) as i64;
+        let input = (c.word_embedding + if c.char_features { c.char_filters } else { 0 }) as i64;
         let h = c.hidden as i64;
-        let layers = (0..c.layers)
-            .map(|l| {
-                let pair = (
-                    Recurrent::new(&(p / format!("forward{l}")), Cell::Lstm, input, h, 1, false, 0.0),
-                    Recurrent::new(&(p / format!("backward{l}")), Cell::Lstm, input, h, 1, false, 0.0),
-                );
-                input = 2 * h;
-                pair
-            })
-            .collect();
+        let bilstm = BiLstm::new(p, input, h, c.layers);
         let tags = vocab.tags.len() as i64;
         let scores = nn::linear(p / "scores", 2 * h, tags, Default::default());
         let crf = (c.output == TagOutput::Crf).then(|| Crf::new(&(p / "crf"), tags));
-        Self { words, chars, layers, scores, crf, dropout: c.dropout }
+        Self { words, chars, bilstm, scores, crf, dropout: c.dropout }
     }
 
     /// Tag scores `[B, T, K]`.
@@ -248,26 +239,9 @@ impl Network {
             let features = conv.forward(&e).amax([2], false).view([batch, time, -1]);
             x = Tensor::cat(&[x, features], 2);
         }
-        let mut h = x.dropout(self.dropout, train);
-        // Each direction reads only the sentence's own tokens: the backward
-        // LSTM runs on each sentence reversed within its length.
-        let reverse = reversal_index(&b.lengths, h.size()[1], h.device());
-        for (fwd, bwd) in &self.layers {
-            let f = fwd.forward(&h, train);
-            let r = h.gather(1, &reverse.unsqueeze(2).expand_as(&h), false);
-            let back = bwd.forward(&r, train);
-            let back = back.gather(1, &reverse.unsqueeze(2).expand_as(&back), false);
-            h = Tensor::cat(&[f, back], 2);
-        }
+        let h = self.bilstm.forward(&x.dropout(self.dropout, train), &b.lengths, train);
         self.scores.forward(&h.dropout(self.dropout, train))
     }
-}
-
-/// `[B, T]` positions that reverse each row's first `lengths[b]` entries and keep the padding in place.
-fn reversal_index(lengths: &[usize], time: i64, device: Device) -> Tensor {
-    let t = time as usize;
-    let idx: Vec<i64> = lengths.iter().flat_map(|&len| (0..t).map(move |i| if i < len { (len - 1 - i) as i64 } else { i as i64 })).collect();
-    Tensor::from_slice(&idx).view([lengths.len() as i64, time]).to_device(device)
 }
 
 /// A tagger with its optimiser and random state.
@@ -486,12 +460,6 @@ mod tests {
 
     fn sent(words: &str, tags: &str) -> TaggedSentence {
         TaggedSentence { tokens: words.split(' ').map(String::from).collect(), tags: tags.split(' ').map(String::from).collect() }
-    }
-
-    #[test]
-    fn reversal_keeps_padding_in_place() {
-        let r = reversal_index(&[3, 1], 4, Device::Cpu);
-        assert_eq!(Vec::<i64>::try_from(r.flatten(0, -1)).unwrap(), vec![2, 1, 0, 3, 0, 1, 2, 3]);
     }
 
     #[test]
