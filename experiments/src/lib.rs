@@ -22,6 +22,7 @@ pub mod report;
 pub mod run_dir;
 pub mod runner;
 pub mod scaffold;
+pub mod sentiment;
 pub mod signals;
 pub mod slurm;
 pub mod summary;

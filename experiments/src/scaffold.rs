@@ -59,7 +59,8 @@ experiment_config!(
     nnlab_generative::dcgan::DcganConfig,
     nnlab_vision::CnnConfig,
     nnlab_text::CharLmConfig,
-    nnlab_text::tagger::TaggerConfig
+    nnlab_text::tagger::TaggerConfig,
+    nnlab_text::sentiment::SentimentConfig
 );
 
 /// One binary of the scaffold.

@@ -37,6 +37,9 @@ fn the_printed_config_documents_every_key_and_is_a_valid_config() {
         env!("CARGO_BIN_EXE_dcgan_fashion_mnist"),
         env!("CARGO_BIN_EXE_cnn_classifier"),
         env!("CARGO_BIN_EXE_cnn_fashion_mnist"),
+        env!("CARGO_BIN_EXE_charlm"),
+        env!("CARGO_BIN_EXE_charlm_shakespeare"),
+        env!("CARGO_BIN_EXE_sentiment"),
     ] {
         let t = run(bin, &["--print-config"]);
         assert!(t.contains("learning_rate = ") && t.parse::<toml::Table>().is_ok(), "{bin}: {t}");
@@ -45,6 +48,10 @@ fn the_printed_config_documents_every_key_and_is_a_valid_config() {
     assert!(t.contains("model = \"resnet\"") && t.contains("schedule = \"onecycle\"") && t.contains("one of: sgd, adamw"), "{t}");
     let t = run(env!("CARGO_BIN_EXE_train"), &["--algo", "ppo", "--env", "Acrobot-v1", "--print-config"]);
     assert!(t.contains("env_id = \"Acrobot-v1\""), "{t}");
+    let t = run(env!("CARGO_BIN_EXE_charlm"), &["--model", "transformer", "--quality", "--print-config"]);
+    assert!(t.contains("model = \"transformer\"") && t.contains("context = 128"), "{t}");
+    let t = run(env!("CARGO_BIN_EXE_tagger"), &["--task", "ner", "--print-config"]);
+    assert!(t.contains("output = \"crf\"") && t.contains("one of: softmax, crf"), "{t}");
 }
 
 /// Every bound in a config's schema is one its `validate` enforces: just
@@ -86,4 +93,7 @@ fn schema_bounds_agree_with_validation() {
     bounds_agree::<DdpgConfig>(DdpgConfig::validate);
     bounds_agree::<SacConfig>(SacConfig::validate);
     bounds_agree::<nnlab_vision::CnnConfig>(nnlab_vision::CnnConfig::validate);
+    bounds_agree::<nnlab_text::CharLmConfig>(nnlab_text::CharLmConfig::validate);
+    bounds_agree::<nnlab_text::tagger::TaggerConfig>(nnlab_text::tagger::TaggerConfig::validate);
+    bounds_agree::<nnlab_text::sentiment::SentimentConfig>(nnlab_text::sentiment::SentimentConfig::validate);
 }

@@ -163,9 +163,6 @@ impl CharLmConfig {
         non_negative("weight_decay", self.weight_decay)?;
         non_negative("grad_clip", self.grad_clip)?;
         in_range("dropout", self.dropout, 0.0, 1.0)?;
-        if self.dropout >= 1.0 {
-            bail!("dropout must be below 1, got {}", self.dropout);
-        }
         nonzero("layers", self.layers)?;
         nonzero("eval_interval", self.eval_interval as usize)?;
         nonzero("eval_batches", self.eval_batches)?;

@@ -9,6 +9,7 @@ pub mod charlm;
 pub mod crf;
 pub mod entities;
 pub mod models;
+pub mod sentiment;
 pub mod tagger;
 
 pub use charlm::{CharLmConfig, CharLmTrainer, LmKind, TextLoss};

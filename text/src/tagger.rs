@@ -115,9 +115,6 @@ impl TaggerConfig {
         nonzero("layers", self.layers)?;
         nonzero("eval_batch_size", self.eval_batch_size)?;
         in_range("dropout", self.dropout, 0.0, 1.0)?;
-        if self.dropout >= 1.0 {
-            bail!("dropout must be below 1, got {}", self.dropout);
-        }
         if self.char_features {
             nonzero("char_embedding", self.char_embedding)?;
             nonzero("char_filters", self.char_filters)?;

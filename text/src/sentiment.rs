@@ -1,0 +1,429 @@
+//! Sentence-level sentiment: a bag-of-words logistic regression (unigrams
+//! and bigrams, binary features) as the baseline, and a BiLSTM with
+//! attention pooling (Yang et al. 2016's additive attention over the BiLSTM
+//! states, whose weights show which words decided). Both are trained with
+//! the logistic loss on positive/negative labels; [`SentimentConfig`] holds
+//! every knob.
+
+use crate::models::BiLstm;
+use anyhow::{bail, Result};
+use nnlab_torch::check::{in_range, non_negative, nonzero, positive};
+use nnlab_torch::optim::{Adam, Optimizer, Rule};
+use nnlab_torch::with_torch_seed;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use tch::nn::{self, Module};
+use tch::{Device, Kind, Reduction, Tensor};
+
+/// Lower-cased word tokens (letters, digits and apostrophes) and single punctuation marks.
+pub fn tokenize(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() || c == '\'' {
+            word.push(c);
+        } else {
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+            if !c.is_whitespace() {
+                out.push(c.to_string());
+            }
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+/// Every knob of a sentiment run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SentimentConfig {
+    /// Seed of the initialisations, batch orders and dropout.
+    pub seed: u64,
+    /// BiLSTM: passes over the training sentences.
+    pub epochs: usize,
+    /// Sentences per optimisation step (both models).
+    pub batch_size: usize,
+    /// BiLSTM: Adam's learning rate.
+    pub learning_rate: f64,
+    /// BiLSTM: size of the word embeddings (trained from scratch).
+    pub word_embedding: usize,
+    /// Words seen fewer times in training share the unknown word's embedding.
+    pub min_word_count: usize,
+    /// BiLSTM: units per direction.
+    pub hidden: usize,
+    /// BiLSTM: size of the attention's hidden layer.
+    pub attention: usize,
+    /// BiLSTM: dropout on the embeddings and the pooled vector.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub dropout: f64,
+    /// BiLSTM: clip the gradients' joint L2 norm to this (0: no clipping).
+    #[schemars(range(min = 0.0))]
+    pub grad_clip: f64,
+    /// Tokens kept per sentence (longer ones are cut).
+    pub max_tokens: usize,
+    /// Baseline: passes over the training sentences.
+    pub baseline_epochs: usize,
+    /// Baseline: Adam's learning rate.
+    pub baseline_learning_rate: f64,
+    /// Baseline: L2 penalty on the feature weights.
+    #[schemars(range(min = 0.0))]
+    pub baseline_l2: f64,
+    /// Baseline: n-grams up to this length (1: unigrams).
+    pub baseline_ngrams: usize,
+}
+
+impl Default for SentimentConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            epochs: 8,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            word_embedding: 100,
+            min_word_count: 2,
+            hidden: 64,
+            attention: 64,
+            dropout: 0.5,
+            grad_clip: 5.0,
+            max_tokens: 100,
+            baseline_epochs: 10,
+            baseline_learning_rate: 1e-2,
+            baseline_l2: 1e-5,
+            baseline_ngrams: 2,
+        }
+    }
+}
+
+impl SentimentConfig {
+    /// Typed checks, one-line errors naming the key.
+    pub fn validate(&self) -> Result<()> {
+        nonzero("epochs", self.epochs)?;
+        nonzero("batch_size", self.batch_size)?;
+        positive("learning_rate", self.learning_rate)?;
+        nonzero("word_embedding", self.word_embedding)?;
+        nonzero("min_word_count", self.min_word_count)?;
+        nonzero("hidden", self.hidden)?;
+        nonzero("attention", self.attention)?;
+        in_range("dropout", self.dropout, 0.0, 1.0)?;
+        non_negative("grad_clip", self.grad_clip)?;
+        nonzero("max_tokens", self.max_tokens)?;
+        nonzero("baseline_epochs", self.baseline_epochs)?;
+        positive("baseline_learning_rate", self.baseline_learning_rate)?;
+        non_negative("baseline_l2", self.baseline_l2)?;
+        if !(1..=3).contains(&self.baseline_ngrams) {
+            bail!("baseline_ngrams must be 1, 2 or 3, got {}", self.baseline_ngrams);
+        }
+        Ok(())
+    }
+}
+
+/// Strings to indices, 0 for padding and 1 for the unknown one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lexicon {
+    /// Entries by index (0: `<pad>`, 1: `<unk>`).
+    pub entries: Vec<String>,
+    #[serde(skip)]
+    index: HashMap<String, i64>,
+}
+
+impl Lexicon {
+    /// The entries seen at least `min_count` times in `items`, in sorted order.
+    pub fn new<'a>(items: impl Iterator<Item = &'a str>, min_count: usize) -> Self {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for w in items {
+            *counts.entry(w).or_default() += 1;
+        }
+        let mut entries = vec!["<pad>".to_string(), "<unk>".to_string()];
+        entries.extend(counts.into_iter().filter(|(_, n)| *n >= min_count).map(|(w, _)| w.to_string()));
+        let index = entries.iter().enumerate().skip(2).map(|(i, w)| (w.clone(), i as i64)).collect();
+        Self { entries, index }
+    }
+
+    /// The index of `w` (1 when unknown).
+    pub fn get(&self, w: &str) -> i64 {
+        self.index.get(w).copied().unwrap_or(1)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Never: padding and unknown are always there.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+/// The n-grams (joined by spaces) of a token list, up to length `n`.
+pub fn ngrams(tokens: &[String], n: usize) -> Vec<String> {
+    let mut out: Vec<String> = tokens.to_vec();
+    for k in 2..=n {
+        out.extend(tokens.windows(k).map(|w| w.join(" ")));
+    }
+    out
+}
+
+/// The two models.
+#[derive(Debug)]
+enum Model {
+    /// Weights per n-gram and a bias: a logistic regression on binary bag-of-n-gram features.
+    BagOfWords { weights: nn::Embedding, bias: Tensor },
+    /// Embedding, BiLSTM, additive attention pooling, linear output.
+    BiLstmAttention { embedding: nn::Embedding, bilstm: BiLstm, attend: nn::Linear, score: nn::Linear, out: nn::Linear, dropout: f64 },
+}
+
+/// A binary sentiment classifier (either model) with its optimiser and generator.
+pub struct SentimentClassifier {
+    config: SentimentConfig,
+    lexicon: Lexicon,
+    vs: nn::VarStore,
+    model: Model,
+    optimizer: Optimizer,
+    rng: ChaCha8Rng,
+    device: Device,
+}
+
+/// A padded batch: ids `[B, L]`, mask `[B, L]` (float), lengths.
+struct Batch {
+    ids: Tensor,
+    mask: Tensor,
+    lengths: Vec<usize>,
+}
+
+impl SentimentClassifier {
+    /// The bag-of-n-grams baseline over the n-grams of `train` (tokenised sentences).
+    pub fn bag_of_words(config: SentimentConfig, train: &[Vec<String>], device: Device) -> Result<Self> {
+        config.validate()?;
+        let grams: Vec<Vec<String>> = train.iter().map(|t| ngrams(t, config.baseline_ngrams)).collect();
+        let lexicon = Lexicon::new(grams.iter().flatten().map(String::as_str), config.min_word_count);
+        let vs = nn::VarStore::new(device);
+        let model = with_torch_seed(config.seed, || Model::BagOfWords {
+            weights: nn::embedding(vs.root() / "weights", lexicon.len() as i64, 1, nn::EmbeddingConfig { ws_init: nn::Init::Const(0.0), ..Default::default() }),
+            bias: vs.root().zeros("bias", &[1]),
+        });
+        let rule = Rule::Adam(Adam { weight_decay: config.baseline_l2, ..Default::default() });
+        let optimizer = Optimizer::new(&vs, rule, config.baseline_learning_rate)?;
+        let rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xba5e);
+        Ok(Self { config, lexicon, vs, model, optimizer, rng, device })
+    }
+
+    /// The BiLSTM with attention pooling over the words of `train`.
+    pub fn bilstm_attention(config: SentimentConfig, train: &[Vec<String>], device: Device) -> Result<Self> {
+        config.validate()?;
+        let lexicon = Lexicon::new(train.iter().flatten().map(String::as_str), config.min_word_count);
+        let vs = nn::VarStore::new(device);
+        let c = &config;
+        let model = with_torch_seed(c.seed, || {
+            let p = vs.root();
+            let h2 = 2 * c.hidden as i64;
+            Model::BiLstmAttention {
+                embedding: nn::embedding(&p / "embedding", lexicon.len() as i64, c.word_embedding as i64, Default::default()),
+                bilstm: BiLstm::new(&(&p / "bilstm"), c.word_embedding as i64, c.hidden as i64, 1),
+                attend: nn::linear(&p / "attend", h2, c.attention as i64, Default::default()),
+                score: nn::linear(&p / "score", c.attention as i64, 1, nn::LinearConfig { bias: false, ..Default::default() }),
+                out: nn::linear(&p / "out", h2, 1, Default::default()),
+                dropout: c.dropout,
+            }
+        });
+        let optimizer = Optimizer::new(&vs, Rule::Adam(Adam::default()), c.learning_rate)?;
+        let rng = ChaCha8Rng::seed_from_u64(c.seed);
+        Ok(Self { config, lexicon, vs, model, optimizer, rng, device })
+    }
+
+    /// Trainable parameters.
+    pub fn parameters(&self) -> i64 {
+        self.vs.trainable_variables().iter().map(|t| t.numel() as i64).sum()
+    }
+
+    /// The lexicon (words, or n-grams for the baseline).
+    pub fn lexicon(&self) -> &Lexicon {
+        &self.lexicon
+    }
+
+    /// The variables.
+    pub fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    fn features(&self, tokens: &[String]) -> Vec<i64> {
+        match self.model {
+            Model::BagOfWords { .. } => {
+                let mut ids: Vec<i64> = ngrams(tokens, self.config.baseline_ngrams).iter().map(|g| self.lexicon.get(g)).filter(|&i| i > 1).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            }
+            Model::BiLstmAttention { .. } => tokens.iter().take(self.config.max_tokens).map(|w| self.lexicon.get(w)).collect(),
+        }
+    }
+
+    fn batch(&self, sentences: &[&[String]]) -> Batch {
+        let feats: Vec<Vec<i64>> = sentences.iter().map(|t| self.features(t)).collect();
+        let lengths: Vec<usize> = feats.iter().map(|f| f.len().max(1)).collect();
+        let width = *lengths.iter().max().unwrap_or(&1);
+        let mut ids = vec![0i64; feats.len() * width];
+        let mut mask = vec![0f32; feats.len() * width];
+        for (b, f) in feats.iter().enumerate() {
+            if f.is_empty() {
+                // An empty sentence reads as one unknown token (weight of padding stays out of the baseline).
+                ids[b * width] = if matches!(self.model, Model::BagOfWords { .. }) { 0 } else { 1 };
+                mask[b * width] = 1.0;
+            }
+            for (t, &id) in f.iter().enumerate() {
+                ids[b * width + t] = id;
+                mask[b * width + t] = 1.0;
+            }
+        }
+        let shape = [feats.len() as i64, width as i64];
+        Batch { ids: Tensor::from_slice(&ids).view(shape).to_device(self.device), mask: Tensor::from_slice(&mask).view(shape).to_device(self.device), lengths }
+    }
+
+    /// Logits `[B]` and, for the BiLSTM, attention weights `[B, L]`.
+    fn forward(&self, b: &Batch, train: bool) -> (Tensor, Option<Tensor>) {
+        match &self.model {
+            Model::BagOfWords { weights, bias } => ((weights.forward(&b.ids).squeeze_dim(2) * &b.mask).sum_dim_intlist(1, false, Kind::Float) + bias, None),
+            Model::BiLstmAttention { embedding, bilstm, attend, score, out, dropout } => {
+                let x = embedding.forward(&b.ids).dropout(*dropout, train);
+                let h = bilstm.forward(&x, &b.lengths, train);
+                let e = score.forward(&attend.forward(&h).tanh()).squeeze_dim(2);
+                let e = e.masked_fill(&b.mask.eq(0.0), f64::NEG_INFINITY);
+                let a = e.softmax(1, Kind::Float);
+                let pooled = (h * a.unsqueeze(2)).sum_dim_intlist(1, false, Kind::Float).dropout(*dropout, train);
+                (out.forward(&pooled).squeeze_dim(1), Some(a))
+            }
+        }
+    }
+
+    /// One epoch over `train` with labels (`true`: positive); the mean loss per batch.
+    pub fn train_epoch(&mut self, train: &[Vec<String>], labels: &[bool]) -> Result<f64> {
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        order.shuffle(&mut self.rng);
+        tch::manual_seed(self.rng.random::<u32>() as i64);
+        let clip = if matches!(self.model, Model::BiLstmAttention { .. }) { self.config.grad_clip } else { 0.0 };
+        let mut total = 0.0;
+        let batches = order.chunks(self.config.batch_size);
+        let n = batches.len();
+        for chunk in batches {
+            let sentences: Vec<&[String]> = chunk.iter().map(|&i| train[i].as_slice()).collect();
+            let y: Vec<f32> = chunk.iter().map(|&i| if labels[i] { 1.0 } else { 0.0 }).collect();
+            let b = self.batch(&sentences);
+            let (logits, _) = self.forward(&b, true);
+            let y = Tensor::from_slice(&y).to_device(self.device);
+            let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&y, None, None, Reduction::Mean);
+            self.optimizer.zero_grad();
+            loss.backward();
+            if clip > 0.0 {
+                self.optimizer.clip_grad_norm(clip);
+            }
+            self.optimizer.step();
+            total += f64::try_from(loss.detach())?;
+        }
+        Ok(total / n.max(1) as f64)
+    }
+
+    /// The probability of "positive" for each sentence, and (BiLSTM) each token's attention weight.
+    pub fn predict(&self, sentences: &[Vec<String>]) -> Result<(Vec<f64>, Vec<Vec<f32>>)> {
+        let _guard = tch::no_grad_guard();
+        let (mut probs, mut weights) = (Vec::new(), Vec::new());
+        for chunk in sentences.chunks(256) {
+            let refs: Vec<&[String]> = chunk.iter().map(Vec::as_slice).collect();
+            let b = self.batch(&refs);
+            let (logits, attention) = self.forward(&b, false);
+            probs.extend(Vec::<f32>::try_from(logits.sigmoid().to_device(Device::Cpu))?.into_iter().map(f64::from));
+            if let Some(a) = attention {
+                let a = Vec::<Vec<f32>>::try_from(a.to_device(Device::Cpu))?;
+                weights.extend(a.into_iter().zip(&b.lengths).map(|(row, &len)| row[..len].to_vec()));
+            }
+        }
+        Ok((probs, weights))
+    }
+
+    /// A copy of the variables (for keeping the best model).
+    pub fn snapshot(&self) -> Vec<(String, Tensor)> {
+        let _guard = tch::no_grad_guard();
+        self.vs.variables().into_iter().map(|(k, v)| (k, v.copy())).collect()
+    }
+
+    /// Puts back variables from [`SentimentClassifier::snapshot`].
+    pub fn restore_snapshot(&mut self, snapshot: &[(String, Tensor)]) {
+        let _guard = tch::no_grad_guard();
+        let vars = self.vs.variables();
+        for (name, value) in snapshot {
+            if let Some(var) = vars.get(name) {
+                var.shallow_clone().copy_(value);
+            }
+        }
+    }
+}
+
+/// Accuracy and F1 of the positive class.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct BinaryScores {
+    /// Fraction right.
+    pub accuracy: f64,
+    /// F1 of the positive class.
+    pub f1: f64,
+    /// Sentences.
+    pub support: usize,
+}
+
+impl BinaryScores {
+    /// Scores of `predicted` against `labels`.
+    pub fn new(labels: &[bool], predicted: &[bool]) -> Self {
+        let (mut tp, mut fp, mut fneg, mut right) = (0usize, 0usize, 0usize, 0usize);
+        for (&y, &p) in labels.iter().zip(predicted) {
+            right += usize::from(y == p);
+            match (y, p) {
+                (true, true) => tp += 1,
+                (false, true) => fp += 1,
+                (true, false) => fneg += 1,
+                _ => {}
+            }
+        }
+        let f1 = if 2 * tp + fp + fneg > 0 { 2.0 * tp as f64 / (2 * tp + fp + fneg) as f64 } else { 0.0 };
+        Self { accuracy: right as f64 / labels.len().max(1) as f64, f1, support: labels.len() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_and_ngrams() {
+        assert_eq!(tokenize("It's GREAT, isn't it?!"), ["it's", "great", ",", "isn't", "it", "?", "!"]);
+        assert_eq!(ngrams(&tokenize("not bad at"), 2), ["not", "bad", "at", "not bad", "bad at"]);
+        let s = BinaryScores::new(&[true, true, false, false], &[true, false, true, false]);
+        assert!((s.accuracy - 0.5).abs() < 1e-12 && (s.f1 - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn both_models_learn_a_clear_signal() {
+        let words = |s: &str| tokenize(s);
+        let train: Vec<Vec<String>> = (0..80).map(|i| words(if i % 2 == 0 { "what a good and great day" } else { "what a bad and awful day" })).collect();
+        let labels: Vec<bool> = (0..80).map(|i| i % 2 == 0).collect();
+        let c = SentimentConfig { hidden: 8, attention: 8, word_embedding: 8, min_word_count: 1, learning_rate: 1e-2, ..Default::default() };
+        for mut m in [
+            SentimentClassifier::bag_of_words(c.clone(), &train, Device::Cpu).unwrap(),
+            SentimentClassifier::bilstm_attention(c.clone(), &train, Device::Cpu).unwrap(),
+        ] {
+            for _ in 0..5 {
+                m.train_epoch(&train, &labels).unwrap();
+            }
+            let (p, a) = m.predict(&train[..2]).unwrap();
+            assert!(p[0] > 0.5 && p[1] < 0.5, "{p:?}");
+            for w in &a {
+                assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-5 && w.len() == 6);
+            }
+        }
+    }
+}
