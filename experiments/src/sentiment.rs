@@ -123,7 +123,7 @@ fn fit(
     data: &Prepared,
     mut each: impl FnMut(usize, f64, BinaryScores, f64) -> Result<()>,
 ) -> Result<(f64, usize)> {
-    let mut best: Option<(f64, usize, Vec<(String, tch::Tensor)>)> = None;
+    let mut best: Option<(f64, usize, nnlab_torch::Snapshot)> = None;
     for epoch in 1..=epochs {
         let start = Instant::now();
         let loss = model.train_epoch(&data.train, &data.train_labels)?;

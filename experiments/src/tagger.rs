@@ -188,7 +188,7 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
         Ok((token_accuracy(&splits.validation, &p), bio.then(|| EntityReport::new(&gold, &p).micro.f1)))
     };
     let (mut loss_curve, mut val_curve, mut times) = (Vec::new(), Vec::new(), Vec::new());
-    let mut best: Option<(f64, usize, nnlab_vision::trainer::Snapshot)> = None;
+    let mut best: Option<(f64, usize, nnlab_torch::Snapshot)> = None;
     if let Some(s) = run.resumed() {
         tagger.restore_train_state(&s.part("trainer"))?;
         loss_curve = checkpoint::points(s, "loss_curve")?;

@@ -348,7 +348,7 @@ impl SentimentClassifier {
     }
 
     /// A copy of the variables (for keeping the best model).
-    pub fn snapshot(&self) -> Vec<(String, Tensor)> {
+    pub fn snapshot(&self) -> nnlab_torch::Snapshot {
         let _guard = tch::no_grad_guard();
         self.vs.variables().into_iter().map(|(k, v)| (k, v.copy())).collect()
     }

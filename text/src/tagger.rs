@@ -381,7 +381,7 @@ impl Tagger {
     }
 
     /// A copy of the variables (for keeping the best model).
-    pub fn snapshot(&self) -> Vec<(String, Tensor)> {
+    pub fn snapshot(&self) -> nnlab_torch::Snapshot {
         let _guard = tch::no_grad_guard();
         let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().map(|(k, v)| (k, v.copy())).collect();
         vars.sort_by(|a, b| a.0.cmp(&b.0));

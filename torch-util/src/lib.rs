@@ -12,6 +12,9 @@ pub mod numerics;
 pub mod optim;
 pub mod state;
 
+/// A copy of a model's variables by name (for keeping the best model of a run).
+pub type Snapshot = Vec<(String, tch::Tensor)>;
+
 use rand::Rng;
 use rand_distr::StandardNormal;
 use tch::{Device, Tensor};

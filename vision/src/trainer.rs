@@ -243,8 +243,7 @@ impl CnnConfig {
     }
 }
 
-/// A copy of a network's variables by name (see [`CnnTrainer::snapshot`]).
-pub type Snapshot = Vec<(String, Tensor)>;
+pub use nnlab_torch::Snapshot;
 
 /// Means over one training epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
