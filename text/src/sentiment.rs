@@ -64,6 +64,9 @@ pub struct SentimentConfig {
     /// BiLSTM: dropout on the embeddings and the pooled vector.
     #[schemars(range(min = 0.0, max = 1.0))]
     pub dropout: f64,
+    /// BiLSTM: during training, each word is replaced by the unknown word with this probability.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub word_dropout: f64,
     /// BiLSTM: clip the gradients' joint L2 norm to this (0: no clipping).
     #[schemars(range(min = 0.0))]
     pub grad_clip: f64,
@@ -92,6 +95,7 @@ impl Default for SentimentConfig {
             hidden: 64,
             attention: 64,
             dropout: 0.5,
+            word_dropout: 0.0,
             grad_clip: 5.0,
             max_tokens: 100,
             baseline_epochs: 10,
@@ -113,6 +117,7 @@ impl SentimentConfig {
         nonzero("hidden", self.hidden)?;
         nonzero("attention", self.attention)?;
         in_range("dropout", self.dropout, 0.0, 1.0)?;
+        in_range("word_dropout", self.word_dropout, 0.0, 1.0)?;
         non_negative("grad_clip", self.grad_clip)?;
         nonzero("max_tokens", self.max_tokens)?;
         nonzero("baseline_epochs", self.baseline_epochs)?;
@@ -315,7 +320,11 @@ impl SentimentClassifier {
         for chunk in batches {
             let sentences: Vec<&[String]> = chunk.iter().map(|&i| train[i].as_slice()).collect();
             let y: Vec<f32> = chunk.iter().map(|&i| if labels[i] { 1.0 } else { 0.0 }).collect();
-            let b = self.batch(&sentences);
+            let mut b = self.batch(&sentences);
+            if self.config.word_dropout > 0.0 && matches!(self.model, Model::BiLstmAttention { .. }) {
+                let drop = b.mask.rand_like().lt(self.config.word_dropout).logical_and(&b.mask.gt(0.0));
+                b.ids = b.ids.masked_fill(&drop, 1);
+            }
             let (logits, _) = self.forward(&b, true);
             let y = Tensor::from_slice(&y).to_device(self.device);
             let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&y, None, None, Reduction::Mean);
