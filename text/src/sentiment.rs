@@ -57,6 +57,12 @@ pub struct SentimentConfig {
     pub word_embedding: usize,
     /// Words seen fewer times in training share the unknown word's embedding.
     pub min_word_count: usize,
+    /// BiLSTM: add character features to each word (a width-3 convolution
+    /// of `char_filters` over 16-d character embeddings, max-pooled): misspelt
+    /// and unseen words still say something.
+    pub char_features: bool,
+    /// BiLSTM: filters of the character convolution.
+    pub char_filters: usize,
     /// BiLSTM: units per direction.
     pub hidden: usize,
     /// BiLSTM: size of the attention's hidden layer.
@@ -92,6 +98,8 @@ impl Default for SentimentConfig {
             learning_rate: 1e-3,
             word_embedding: 100,
             min_word_count: 2,
+            char_features: false,
+            char_filters: 32,
             hidden: 64,
             attention: 64,
             dropout: 0.5,
@@ -116,6 +124,9 @@ impl SentimentConfig {
         nonzero("min_word_count", self.min_word_count)?;
         nonzero("hidden", self.hidden)?;
         nonzero("attention", self.attention)?;
+        if self.char_features {
+            nonzero("char_filters", self.char_filters)?;
+        }
         in_range("dropout", self.dropout, 0.0, 1.0)?;
         in_range("word_dropout", self.word_dropout, 0.0, 1.0)?;
         non_negative("grad_clip", self.grad_clip)?;
@@ -183,13 +194,22 @@ enum Model {
     /// Weights per n-gram and a bias: a logistic regression on binary bag-of-n-gram features.
     BagOfWords { weights: nn::Embedding, bias: Tensor },
     /// Embedding, BiLSTM, additive attention pooling, linear output.
-    BiLstmAttention { embedding: nn::Embedding, bilstm: BiLstm, attend: nn::Linear, score: nn::Linear, out: nn::Linear, dropout: f64 },
+    BiLstmAttention {
+        embedding: nn::Embedding,
+        chars: Option<(nn::Embedding, nn::Conv1D)>,
+        bilstm: BiLstm,
+        attend: nn::Linear,
+        score: nn::Linear,
+        out: nn::Linear,
+        dropout: f64,
+    },
 }
 
 /// A binary sentiment classifier (either model) with its optimiser and generator.
 pub struct SentimentClassifier {
     config: SentimentConfig,
     lexicon: Lexicon,
+    char_lexicon: Lexicon,
     vs: nn::VarStore,
     model: Model,
     optimizer: Optimizer,
@@ -200,9 +220,14 @@ pub struct SentimentClassifier {
 /// A padded batch: ids `[B, L]`, mask `[B, L]` (float), lengths.
 struct Batch {
     ids: Tensor,
+    /// Character ids `[B, L, 16]` (BiLSTM with character features).
+    chars: Option<Tensor>,
     mask: Tensor,
     lengths: Vec<usize>,
 }
+
+/// Characters kept per word for the character features.
+const WORD_CHARS: usize = 16;
 
 impl SentimentClassifier {
     /// The bag-of-n-grams baseline over the n-grams of `train` (tokenised sentences).
@@ -218,21 +243,31 @@ impl SentimentClassifier {
         let rule = Rule::Adam(Adam { weight_decay: config.baseline_l2, ..Default::default() });
         let optimizer = Optimizer::new(&vs, rule, config.baseline_learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xba5e);
-        Ok(Self { config, lexicon, vs, model, optimizer, rng, device })
+        Ok(Self { config, lexicon, char_lexicon: Lexicon::new(std::iter::empty(), 1), vs, model, optimizer, rng, device })
     }
 
     /// The BiLSTM with attention pooling over the words of `train`.
     pub fn bilstm_attention(config: SentimentConfig, train: &[Vec<String>], device: Device) -> Result<Self> {
         config.validate()?;
         let lexicon = Lexicon::new(train.iter().flatten().map(String::as_str), config.min_word_count);
+        let letters: Vec<String> = train.iter().flatten().flat_map(|w| w.chars().map(String::from)).collect();
+        let char_lexicon = Lexicon::new(letters.iter().map(String::as_str), 1);
         let vs = nn::VarStore::new(device);
         let c = &config;
         let model = with_torch_seed(c.seed, || {
             let p = vs.root();
             let h2 = 2 * c.hidden as i64;
+            let chars = c.char_features.then(|| {
+                (
+                    nn::embedding(&p / "chars", char_lexicon.len() as i64, 16, Default::default()),
+                    nn::conv1d(&p / "char_conv", 16, c.char_filters as i64, 3, nn::ConvConfig { padding: 1, ..Default::default() }),
+                )
+            });
+            let input = (c.word_embedding + if c.char_features { c.char_filters } else { 0 }) as i64;
             Model::BiLstmAttention {
                 embedding: nn::embedding(&p / "embedding", lexicon.len() as i64, c.word_embedding as i64, Default::default()),
-                bilstm: BiLstm::new(&(&p / "bilstm"), c.word_embedding as i64, c.hidden as i64, 1),
+                chars,
+                bilstm: BiLstm::new(&(&p / "bilstm"), input, c.hidden as i64, 1),
                 attend: nn::linear(&p / "attend", h2, c.attention as i64, Default::default()),
                 score: nn::linear(&p / "score", c.attention as i64, 1, nn::LinearConfig { bias: false, ..Default::default() }),
                 out: nn::linear(&p / "out", h2, 1, Default::default()),
@@ -241,7 +276,7 @@ impl SentimentClassifier {
         });
         let optimizer = Optimizer::new(&vs, Rule::Adam(Adam::default()), c.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(c.seed);
-        Ok(Self { config, lexicon, vs, model, optimizer, rng, device })
+        Ok(Self { config, lexicon, char_lexicon, vs, model, optimizer, rng, device })
     }
 
     /// Trainable parameters.
@@ -289,15 +324,38 @@ impl SentimentClassifier {
             }
         }
         let shape = [feats.len() as i64, width as i64];
-        Batch { ids: Tensor::from_slice(&ids).view(shape).to_device(self.device), mask: Tensor::from_slice(&mask).view(shape).to_device(self.device), lengths }
+        let chars = matches!(self.model, Model::BiLstmAttention { chars: Some(_), .. }).then(|| {
+            let mut c = vec![0i64; feats.len() * width * WORD_CHARS];
+            for (b, tokens) in sentences.iter().enumerate() {
+                for (t, w) in tokens.iter().take(self.config.max_tokens).enumerate() {
+                    for (k, ch) in w.chars().take(WORD_CHARS).enumerate() {
+                        let mut buf = [0u8; 4];
+                        c[(b * width + t) * WORD_CHARS + k] = self.char_lexicon.get(ch.encode_utf8(&mut buf));
+                    }
+                }
+            }
+            Tensor::from_slice(&c).view([feats.len() as i64, width as i64, WORD_CHARS as i64]).to_device(self.device)
+        });
+        Batch {
+            ids: Tensor::from_slice(&ids).view(shape).to_device(self.device),
+            chars,
+            mask: Tensor::from_slice(&mask).view(shape).to_device(self.device),
+            lengths,
+        }
     }
 
     /// Logits `[B]` and, for the BiLSTM, attention weights `[B, L]`.
     fn forward(&self, b: &Batch, train: bool) -> (Tensor, Option<Tensor>) {
         match &self.model {
             Model::BagOfWords { weights, bias } => ((weights.forward(&b.ids).squeeze_dim(2) * &b.mask).sum_dim_intlist(1, false, Kind::Float) + bias, None),
-            Model::BiLstmAttention { embedding, bilstm, attend, score, out, dropout } => {
-                let x = embedding.forward(&b.ids).dropout(*dropout, train);
+            Model::BiLstmAttention { embedding, chars, bilstm, attend, score, out, dropout } => {
+                let mut x = embedding.forward(&b.ids);
+                if let (Some((emb, conv)), Some(ids)) = (chars, &b.chars) {
+                    let (n, len, width) = ids.size3().expect("chars are [B, L, C]");
+                    let features = conv.forward(&emb.forward(&ids.view([n * len, width])).transpose(1, 2)).amax([2], false).view([n, len, -1]);
+                    x = Tensor::cat(&[x, features], 2);
+                }
+                let x = x.dropout(*dropout, train);
                 let h = bilstm.forward(&x, &b.lengths, train);
                 let e = score.forward(&attend.forward(&h).tanh()).squeeze_dim(2);
                 let e = e.masked_fill(&b.mask.eq(0.0), f64::NEG_INFINITY);
