@@ -235,6 +235,28 @@ fn a_character_transformer_killed_twice_ends_byte_identical() {
 }
 
 #[test]
+fn a_bilstm_crf_tagger_killed_twice_ends_byte_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("train.conll");
+    let mut text = String::new();
+    for i in 0..120 {
+        let (who, place) = (["Ann", "Bo", "Cy"][i % 3], ["Oslo", "New York", "Lima"][(i / 3) % 3]);
+        text += &format!("{who} B-PER\nvisited O\n");
+        for (k, w) in place.split(' ').enumerate() {
+            text += &format!("{w} {}-LOC\n", if k == 0 { "B" } else { "I" });
+        }
+        text += "\n";
+    }
+    std::fs::write(&file, text).unwrap();
+    let bin = env!("CARGO_BIN_EXE_tagger");
+    let mut args = vec!["--task", "conll", file.to_str().unwrap(), "--epochs", "8", "--numerics", "portable"];
+    for kv in ["hidden=8", "word_embedding=8", "char_filters=4", "char_embedding=4", "batch_size=8"] {
+        args.extend(["--set", kv]);
+    }
+    epoch_run_killed_twice_matches(bin, &args, tmp.path(), &["predictions.conll", "entity_report.txt"]);
+}
+
+#[test]
 fn the_gan_on_a_mixture_resumes_byte_identical() {
     let tmp = tempfile::tempdir().unwrap();
     let bin = env!("CARGO_BIN_EXE_gan_mixture");
