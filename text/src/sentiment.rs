@@ -478,7 +478,7 @@ mod tests {
         let words = |s: &str| tokenize(s);
         let train: Vec<Vec<String>> = (0..80).map(|i| words(if i % 2 == 0 { "what a good and great day" } else { "what a bad and awful day" })).collect();
         let labels: Vec<bool> = (0..80).map(|i| i % 2 == 0).collect();
-        let c = SentimentConfig { hidden: 8, attention: 8, word_embedding: 8, min_word_count: 1, learning_rate: 1e-2, ..Default::default() };
+        let c = SentimentConfig { hidden: 8, attention: 8, word_embedding: 8, min_word_count: 1, learning_rate: 1e-2, dropout: 0.0, ..Default::default() };
         for mut m in [
             SentimentClassifier::bag_of_words(c.clone(), &train, Device::Cpu).unwrap(),
             SentimentClassifier::bilstm_attention(c.clone(), &train, Device::Cpu).unwrap(),
