@@ -188,8 +188,10 @@ pub fn ngrams(tokens: &[String], n: usize) -> Vec<String> {
     out
 }
 
-/// The two models.
+/// The two models. One lives per classifier, so the size difference of the
+/// variants costs nothing.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 enum Model {
     /// Weights per n-gram and a bias: a logistic regression on binary bag-of-n-gram features.
     BagOfWords { weights: nn::Embedding, bias: Tensor },
