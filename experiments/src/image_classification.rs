@@ -24,7 +24,6 @@ use nnlab_vision::trainer::{mean_cross_entropy, Snapshot};
 use nnlab_vision::{CnnConfig, CnnTrainer, ImageShape};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-use tch::Tensor;
 
 /// `--dataset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -129,13 +128,6 @@ pub fn shape_of(set: &ImageSet) -> ImageShape {
     ImageShape { channels: set.channels as i64, height: set.rows as i64, width: set.cols as i64 }
 }
 
-fn put_snapshot(s: &mut TrainState, snapshot: &[(String, Tensor)]) -> Result<()> {
-    for (name, t) in snapshot {
-        s.put_tensor(&format!("best.{name}"), t)?;
-    }
-    Ok(())
-}
-
 /// Runs the experiment `name`; `fixed` is the dataset of a preset binary.
 pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>) -> Result<()> {
     let args: CnnArgs = parse_args_about(about);
@@ -188,13 +180,7 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
         val_acc_curve = checkpoint::points(s, "val_acc_curve")?;
         times = s.f64s("epoch_times")?;
         elapsed_before = s.get("elapsed")?;
-        if let Ok((acc, epoch)) = s.get::<(f64, usize)>("best") {
-            let mut snapshot = trainer.snapshot();
-            for (k, t) in snapshot.iter_mut() {
-                *t = s.tensor(&format!("best.{k}"))?.to_device(device);
-            }
-            best = Some((acc, epoch, snapshot));
-        }
+        best = checkpoint::best(s, trainer.snapshot(), device)?;
     }
     let started = Instant::now();
     for epoch in run.start_after() as usize + 1..=cfg.epochs {
@@ -232,10 +218,7 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
             }
             s.put_f64s("epoch_times", &times);
             s.put("elapsed", &elapsed)?;
-            if let Some((acc, at, snapshot)) = &best {
-                s.put("best", &(*acc, *at))?;
-                put_snapshot(&mut s, snapshot)?;
-            }
+            checkpoint::put_best(&mut s, &best)?;
             Ok(s)
         })?;
     }

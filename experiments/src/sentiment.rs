@@ -136,7 +136,7 @@ fn fit(
         }
     }
     let (f1, epoch, snapshot) = best.context("no epochs")?;
-    model.restore_snapshot(&snapshot);
+    model.restore_snapshot(&snapshot)?;
     Ok((f1, epoch))
 }
 

@@ -194,13 +194,7 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
         loss_curve = checkpoint::points(s, "loss_curve")?;
         val_curve = checkpoint::points(s, "val_curve")?;
         times = s.f64s("epoch_times")?;
-        if let Ok((score, epoch)) = s.get::<(f64, usize)>("best") {
-            let mut snapshot = tagger.snapshot();
-            for (k, t) in snapshot.iter_mut() {
-                *t = s.tensor(&format!("best.{k}"))?.to_device(device);
-            }
-            best = Some((score, epoch, snapshot));
-        }
+        best = checkpoint::best(s, tagger.snapshot(), device)?;
     }
     for epoch in run.start_after() as usize + 1..=cfg.epochs {
         let start = Instant::now();
@@ -233,12 +227,7 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
             checkpoint::put_points(&mut s, "loss_curve", &loss_curve);
             checkpoint::put_points(&mut s, "val_curve", &val_curve);
             s.put_f64s("epoch_times", &times);
-            if let Some((score, at, snapshot)) = &best {
-                s.put("best", &(*score, *at))?;
-                for (name, t) in snapshot {
-                    s.put_tensor(&format!("best.{name}"), t)?;
-                }
-            }
+            checkpoint::put_best(&mut s, &best)?;
             Ok(s)
         })?;
     }

@@ -435,18 +435,12 @@ impl CharLmTrainer {
 
     /// The state a checkpoint needs: weights, optimiser, generator.
     pub fn train_state(&self) -> Result<TrainState> {
-        let mut s = TrainState::new();
-        s.put_var_store("model", &self.vs)?;
-        s.put_part("optimizer", self.optimizer.train_state()?);
-        s.put("rng", &self.rng)?;
-        Ok(s)
+        nnlab_torch::state::trainer_state(&self.vs, &self.optimizer, &self.rng)
     }
 
     /// Restores what [`CharLmTrainer::train_state`] saved.
     pub fn restore_train_state(&mut self, s: &TrainState) -> Result<()> {
-        s.copy_into_var_store("model", &self.vs)?;
-        self.optimizer.restore_train_state(&s.part("optimizer"))?;
-        self.rng = s.get("rng")?;
+        self.rng = nnlab_torch::state::restore_trainer_state(s, &self.vs, &mut self.optimizer)?;
         Ok(())
     }
 }

@@ -418,19 +418,12 @@ impl SentimentClassifier {
 
     /// A copy of the variables (for keeping the best model).
     pub fn snapshot(&self) -> nnlab_torch::Snapshot {
-        let _guard = tch::no_grad_guard();
-        self.vs.variables().into_iter().map(|(k, v)| (k, v.copy())).collect()
+        nnlab_torch::snapshot(&self.vs)
     }
 
     /// Puts back variables from [`SentimentClassifier::snapshot`].
-    pub fn restore_snapshot(&mut self, snapshot: &[(String, Tensor)]) {
-        let _guard = tch::no_grad_guard();
-        let vars = self.vs.variables();
-        for (name, value) in snapshot {
-            if let Some(var) = vars.get(name) {
-                var.shallow_clone().copy_(value);
-            }
-        }
+    pub fn restore_snapshot(&mut self, snapshot: &[(String, Tensor)]) -> Result<()> {
+        nnlab_torch::restore_snapshot(&self.vs, snapshot)
     }
 }
 

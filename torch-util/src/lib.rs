@@ -15,6 +15,25 @@ pub mod state;
 /// A copy of a model's variables by name (for keeping the best model of a run).
 pub type Snapshot = Vec<(String, tch::Tensor)>;
 
+/// A copy of every variable of `vs`, sorted by name.
+pub fn snapshot(vs: &tch::nn::VarStore) -> Snapshot {
+    let _guard = tch::no_grad_guard();
+    let mut vars: Snapshot = vs.variables().into_iter().map(|(k, v)| (k, v.copy())).collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    vars
+}
+
+/// Puts back variables from [`snapshot`]; a name `vs` lacks is an error.
+pub fn restore_snapshot(vs: &tch::nn::VarStore, snapshot: &[(String, tch::Tensor)]) -> anyhow::Result<()> {
+    let _guard = tch::no_grad_guard();
+    let vars = vs.variables();
+    for (name, value) in snapshot {
+        let Some(var) = vars.get(name) else { anyhow::bail!("the snapshot has a variable {name} this network lacks") };
+        var.shallow_clone().copy_(value);
+    }
+    Ok(())
+}
+
 use rand::Rng;
 use rand_distr::StandardNormal;
 use tch::{Device, Tensor};

@@ -400,22 +400,13 @@ impl CnnTrainer {
     }
 
     /// A copy of the network's variables (for keeping the best model).
-    pub fn snapshot(&self) -> Snapshot {
-        let _guard = tch::no_grad_guard();
-        let mut vars: Snapshot = self.vs.variables().into_iter().map(|(k, v)| (k, v.copy())).collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
-        vars
+    pub fn snapshot(&self) -> nnlab_torch::Snapshot {
+        nnlab_torch::snapshot(&self.vs)
     }
 
     /// Puts back variables from [`CnnTrainer::snapshot`].
     pub fn restore_snapshot(&mut self, snapshot: &[(String, Tensor)]) -> Result<()> {
-        let _guard = tch::no_grad_guard();
-        let vars = self.vs.variables();
-        for (name, value) in snapshot {
-            let Some(var) = vars.get(name) else { bail!("the snapshot has a variable {name} this network lacks") };
-            var.shallow_clone().copy_(value);
-        }
-        Ok(())
+        nnlab_torch::restore_snapshot(&self.vs, snapshot)
     }
 
     /// Loads weights saved with [`nn::VarStore::save`] (a run's `model.safetensors`).
@@ -425,18 +416,12 @@ impl CnnTrainer {
 
     /// The state a checkpoint needs: weights, optimiser, generator.
     pub fn train_state(&self) -> Result<TrainState> {
-        let mut s = TrainState::new();
-        s.put_var_store("model", &self.vs)?;
-        s.put_part("optimizer", self.optimizer.train_state()?);
-        s.put("rng", &self.rng)?;
-        Ok(s)
+        nnlab_torch::state::trainer_state(&self.vs, &self.optimizer, &self.rng)
     }
 
     /// Restores what [`CnnTrainer::train_state`] saved.
     pub fn restore_train_state(&mut self, s: &TrainState) -> Result<()> {
-        s.copy_into_var_store("model", &self.vs)?;
-        self.optimizer.restore_train_state(&s.part("optimizer"))?;
-        self.rng = s.get("rng")?;
+        self.rng = nnlab_torch::state::restore_trainer_state(s, &self.vs, &mut self.optimizer)?;
         Ok(())
     }
 }
