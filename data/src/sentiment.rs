@@ -9,6 +9,7 @@
 
 use crate::fetch::pypi_file;
 use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -74,24 +75,59 @@ pub fn parse_ground_truth(text: &str, name: &str, source: &'static str) -> Resul
     Ok(out)
 }
 
-/// The VADER sentences, fetched into `<cache>/downloads` on first use.
-pub fn load_vader(cache: &Path) -> Result<SentimentSplits> {
+/// One file of the `vaderSentiment==3.3.2` source archive (fetched into
+/// `<cache>/downloads` on first use): the archive's path and the file's bytes.
+fn vader_file(cache: &Path, suffix: &str) -> Result<(std::path::PathBuf, Vec<u8>)> {
     let (file, sum) = VADER_SDIST;
     let sdist = pypi_file(cache, "vaderSentiment", "3.3.2", file, sum, true)?;
     let bad = |e: std::io::Error| anyhow::anyhow!("{}: not a readable source archive ({e})", sdist.display());
     let open = std::fs::File::open(&sdist).with_context(|| format!("cannot open {}", sdist.display()))?;
     let mut outer = tar::Archive::new(flate2::read::GzDecoder::new(open));
-    let mut inner_bytes = None;
     for entry in outer.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
-        if entry.path().map_err(bad)?.ends_with("additional_resources/hutto_ICWSM_2014.tar.gz") {
+        if entry.path().map_err(bad)?.ends_with(suffix) {
             let mut bytes = Vec::new();
             entry.read_to_end(&mut bytes).map_err(bad)?;
-            inner_bytes = Some(bytes);
-            break;
+            return Ok((sdist, bytes));
         }
     }
-    let Some(inner_bytes) = inner_bytes else { bail!("{}: no additional_resources/hutto_ICWSM_2014.tar.gz", sdist.display()) };
+    bail!("{}: no {suffix}", sdist.display())
+}
+
+/// VADER's word lexicon (`vaderSentiment/vader_lexicon.txt`: 7,506 tokens,
+/// each with the mean of ten human valence ratings, -4 to 4), fetched into
+/// the cache on first use.
+pub fn load_vader_lexicon(cache: &Path) -> Result<BTreeMap<String, f64>> {
+    let (sdist, bytes) = vader_file(cache, "vaderSentiment/vader_lexicon.txt")?;
+    let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: vader_lexicon.txt is not UTF-8 text", sdist.display()))?;
+    parse_valence_lexicon(&text, "vader_lexicon.txt")
+}
+
+/// `token TAB mean TAB ...` lines: each token's mean valence.
+pub fn parse_valence_lexicon(text: &str, name: &str) -> Result<BTreeMap<String, f64>> {
+    let mut out = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut fields = line.split('\t');
+        let (Some(token), Some(mean)) = (fields.next(), fields.next()) else {
+            bail!("{name}:{}: expected a token and its mean valence separated by a tab", i + 1)
+        };
+        let mean: f64 = mean.trim().parse().map_err(|_| anyhow::anyhow!("{name}:{}: valence {mean:?} is not a number", i + 1))?;
+        out.insert(token.to_string(), mean);
+    }
+    if out.is_empty() {
+        bail!("{name}: no entries");
+    }
+    Ok(out)
+}
+
+/// The VADER sentences, fetched into `<cache>/downloads` on first use.
+pub fn load_vader(cache: &Path) -> Result<SentimentSplits> {
+    let (sdist, inner_bytes) = vader_file(cache, "additional_resources/hutto_ICWSM_2014.tar.gz")?;
+    let bad = |e: std::io::Error| anyhow::anyhow!("{}: not a readable source archive ({e})", sdist.display());
     let mut inner = tar::Archive::new(flate2::read::GzDecoder::new(inner_bytes.as_slice()));
     let mut texts: Vec<Option<String>> = vec![None; VADER_SOURCES.len()];
     for entry in inner.entries().map_err(bad)? {
@@ -130,5 +166,13 @@ mod tests {
         let err = parse_ground_truth("1\tx\ttext\n", "t.txt", "tweets").unwrap_err().to_string();
         assert!(err.contains("t.txt:1") && err.contains("not a number"), "{err}");
         assert!(parse_ground_truth("1 2 3\n", "t.txt", "tweets").unwrap_err().to_string().contains("t.txt:1"));
+    }
+
+    #[test]
+    fn valence_lexicon_lines() {
+        let v = parse_valence_lexicon("good\t1.9\t0.9\t[2, 2]\r\n:(\t-1.9\t0.5\t[-2]\n", "l.txt").unwrap();
+        assert_eq!((v["good"], v[":("]), (1.9, -1.9));
+        assert!(parse_valence_lexicon("good 1.9\n", "l.txt").unwrap_err().to_string().contains("l.txt:1"));
+        assert!(parse_valence_lexicon("good\tx\n", "l.txt").unwrap_err().to_string().contains("not a number"));
     }
 }

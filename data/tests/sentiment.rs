@@ -17,3 +17,12 @@ fn vader_sentences_split_per_source() {
     let positive = all.iter().filter(|x| x.positive()).count() as f64 / all.len() as f64;
     assert!((0.4..0.7).contains(&positive), "{positive}");
 }
+
+#[test]
+fn vader_lexicon_from_the_same_archive() {
+    let v = nnlab_data::load_vader_lexicon(&cache_dir()).expect("vader_lexicon.txt in vaderSentiment's source archive");
+    // 7,520 lines, 14 of them repeating a token (the later line wins, as in VADER).
+    assert_eq!(v.len(), 7506);
+    assert!(v["good"] > 1.0 && v["awful"] < -1.0, "{} {}", v["good"], v["awful"]);
+    assert!(v.values().all(|x| (-4.0..=4.0).contains(x)));
+}

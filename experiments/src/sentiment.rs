@@ -15,8 +15,8 @@ use crate::plot::{self, Series};
 use crate::scaffold::Experiment;
 use anyhow::{bail, Context, Result};
 use nnlab_data::sentiment::parse_ground_truth;
-use nnlab_data::{cache_dir, load_vader, RatedSentence, SentimentSplits};
-use nnlab_text::sentiment::{tokenize, BinaryScores, SentimentClassifier, SentimentConfig};
+use nnlab_data::{cache_dir, load_vader, load_vader_lexicon, RatedSentence, SentimentSplits};
+use nnlab_text::sentiment::{soft_target, tokenize, BinaryScores, SentimentClassifier, SentimentConfig, Valences};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -120,13 +120,14 @@ fn load(args: &SentimentArgs) -> Result<SentimentSplits> {
 fn fit(
     model: &mut SentimentClassifier,
     epochs: usize,
+    targets: &[f32],
     data: &Prepared,
     mut each: impl FnMut(usize, f64, BinaryScores, f64) -> Result<()>,
 ) -> Result<(f64, usize)> {
     let mut best: Option<(f64, usize, nnlab_torch::Snapshot)> = None;
     for epoch in 1..=epochs {
         let start = Instant::now();
-        let loss = model.train_epoch(&data.train, &data.train_labels)?;
+        let loss = model.train_epoch(&data.train, targets)?;
         let secs = start.elapsed().as_secs_f64();
         let (p, _) = model.predict(&data.validation)?;
         let scores = BinaryScores::new(&data.validation_labels, &p.iter().map(|&x| x > 0.5).collect::<Vec<_>>());
@@ -143,7 +144,8 @@ fn fit(
 /// Tokenised splits and labels.
 struct Prepared {
     train: Vec<Vec<String>>,
-    train_labels: Vec<bool>,
+    /// Training sentences' mean ratings.
+    train_ratings: Vec<f64>,
     validation: Vec<Vec<String>>,
     validation_labels: Vec<bool>,
     test: Vec<Vec<String>>,
@@ -167,11 +169,14 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
     };
     let (cfg, device) = (run.config.clone(), run.device);
     let tok = |v: &[RatedSentence]| (v.iter().map(|s| tokenize(&s.text)).collect::<Vec<_>>(), v.iter().map(RatedSentence::positive).collect::<Vec<_>>());
-    let ((train, train_labels), (validation, validation_labels), (test, test_labels)) = (tok(&splits.train), tok(&splits.validation), tok(&splits.test));
-    let data = Prepared { train, train_labels, validation, validation_labels, test, test_labels };
+    let ((train, _), (validation, validation_labels), (test, test_labels)) = (tok(&splits.train), tok(&splits.validation), tok(&splits.test));
+    let train_ratings = splits.train.iter().map(|s| s.rating).collect();
+    let data = Prepared { train, train_ratings, validation, validation_labels, test, test_labels };
+    let targets = |scale: f64| data.train_ratings.iter().map(|&r| soft_target(scale, r)).collect::<Vec<f32>>();
 
-    let mut baseline = SentimentClassifier::bag_of_words(cfg.clone(), &data.train, device)?;
-    let mut model = SentimentClassifier::bilstm_attention(cfg.clone(), &data.train, device)?;
+    let valences: Option<Valences> = if cfg.valence_features { Some(load_vader_lexicon(&cache_dir())?.into_iter().collect()) } else { None };
+    let mut baseline = SentimentClassifier::bag_of_words(cfg.clone(), &data.train, valences.as_ref(), device)?;
+    let mut model = SentimentClassifier::bilstm_attention(cfg.clone(), &data.train, valences.as_ref(), device)?;
     run.log(format_args!(
         "{name}: {} / {} / {} sentences from {}; baseline: logistic regression on {} n-grams; BiLSTM with attention: {} words, {} parameters, {} epochs on {}, writing {}",
         data.train.len(),
@@ -185,12 +190,12 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
         device::name(device),
         run.dir.path().display()
     ));
-    let (baseline_f1, baseline_epoch) = fit(&mut baseline, cfg.baseline_epochs, &data, |_, _, _, _| Ok(()))?;
+    let (baseline_f1, baseline_epoch) = fit(&mut baseline, cfg.baseline_epochs, &targets(cfg.baseline_soft_targets), &data, |_, _, _, _| Ok(()))?;
     run.log(format_args!("baseline: validation F1 {baseline_f1:.4} (epoch {baseline_epoch})"));
     let (mut loss_curve, mut f1_curve, mut times) = (Vec::new(), Vec::new(), Vec::new());
     let metrics = &mut run.metrics;
     let quiet = run.quiet;
-    let (best_f1, best_epoch) = fit(&mut model, cfg.epochs, &data, |epoch, loss, s, secs| {
+    let (best_f1, best_epoch) = fit(&mut model, cfg.epochs, &targets(cfg.soft_targets), &data, |epoch, loss, s, secs| {
         metrics.values("epoch", epoch, &[("train_loss", loss), ("validation_accuracy", s.accuracy), ("validation_f1", s.f1)])?;
         metrics.wall_clock("epoch", epoch, &[("epoch_seconds", secs)])?;
         loss_curve.push((epoch as f64, loss));

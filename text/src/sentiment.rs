@@ -87,6 +87,20 @@ pub struct SentimentConfig {
     pub baseline_l2: f64,
     /// Baseline: n-grams up to this length (1: unigrams).
     pub baseline_ngrams: usize,
+    /// Give both models each word's prior valence from a human-rated word
+    /// lexicon (VADER's 7,506 tokens, -4 to 4, scaled to -1 to 1; 0 for
+    /// other words): the BiLSTM reads it and an in-lexicon flag beside each
+    /// word's embedding, the baseline the sums of a sentence's positive and
+    /// of its negative valences as two more features.
+    pub valence_features: bool,
+    /// BiLSTM: training targets. 0 trains on the 0/1 labels; s > 0 on
+    /// sigmoid(s x the sentence's mean rating), so a sentence rated +0.2
+    /// pulls less hard than one rated +3 (the label is still its sign).
+    #[schemars(range(min = 0.0))]
+    pub soft_targets: f64,
+    /// Baseline: training targets, as `soft_targets`.
+    #[schemars(range(min = 0.0))]
+    pub baseline_soft_targets: f64,
 }
 
 impl Default for SentimentConfig {
@@ -110,6 +124,9 @@ impl Default for SentimentConfig {
             baseline_learning_rate: 1e-2,
             baseline_l2: 1e-5,
             baseline_ngrams: 2,
+            valence_features: false,
+            soft_targets: 0.0,
+            baseline_soft_targets: 0.0,
         }
     }
 }
@@ -134,10 +151,22 @@ impl SentimentConfig {
         nonzero("baseline_epochs", self.baseline_epochs)?;
         positive("baseline_learning_rate", self.baseline_learning_rate)?;
         non_negative("baseline_l2", self.baseline_l2)?;
+        non_negative("soft_targets", self.soft_targets)?;
+        non_negative("baseline_soft_targets", self.baseline_soft_targets)?;
         if !(1..=3).contains(&self.baseline_ngrams) {
             bail!("baseline_ngrams must be 1, 2 or 3, got {}", self.baseline_ngrams);
         }
         Ok(())
+    }
+}
+
+/// The training target (probability of "positive") of a sentence with this
+/// mean rating: its label when `scale` is 0, else sigmoid(`scale` x rating).
+pub fn soft_target(scale: f64, rating: f64) -> f32 {
+    if scale > 0.0 {
+        (1.0 / (1.0 + (-scale * rating).exp())) as f32
+    } else {
+        f32::from(u8::from(rating > 0.0))
     }
 }
 
@@ -179,6 +208,9 @@ impl Lexicon {
     }
 }
 
+/// Prior valence of words (-4 to 4, as in VADER's lexicon).
+pub type Valences = HashMap<String, f64>;
+
 /// The n-grams (joined by spaces) of a token list, up to length `n`.
 pub fn ngrams(tokens: &[String], n: usize) -> Vec<String> {
     let mut out: Vec<String> = tokens.to_vec();
@@ -194,7 +226,7 @@ pub fn ngrams(tokens: &[String], n: usize) -> Vec<String> {
 #[allow(clippy::large_enum_variant)]
 enum Model {
     /// Weights per n-gram and a bias: a logistic regression on binary bag-of-n-gram features.
-    BagOfWords { weights: nn::Embedding, bias: Tensor },
+    BagOfWords { weights: nn::Embedding, bias: Tensor, valence_weights: Option<Tensor> },
     /// Embedding, BiLSTM, additive attention pooling, linear output.
     BiLstmAttention {
         embedding: nn::Embedding,
@@ -212,6 +244,7 @@ pub struct SentimentClassifier {
     config: SentimentConfig,
     lexicon: Lexicon,
     char_lexicon: Lexicon,
+    valences: Valences,
     vs: nn::VarStore,
     model: Model,
     optimizer: Optimizer,
@@ -224,6 +257,10 @@ struct Batch {
     ids: Tensor,
     /// Character ids `[B, L, 16]` (BiLSTM with character features).
     chars: Option<Tensor>,
+    /// Prior valences: `[B, L, 2]` (valence / 4, in-lexicon flag) for the
+    /// BiLSTM, `[B, 2]` (sums of positive and of negative valences / 4) for
+    /// the baseline.
+    valence: Option<Tensor>,
     mask: Tensor,
     lengths: Vec<usize>,
 }
@@ -233,24 +270,29 @@ const WORD_CHARS: usize = 16;
 
 impl SentimentClassifier {
     /// The bag-of-n-grams baseline over the n-grams of `train` (tokenised sentences).
-    pub fn bag_of_words(config: SentimentConfig, train: &[Vec<String>], device: Device) -> Result<Self> {
+    /// `valences` is required when the config asks for `valence_features`.
+    pub fn bag_of_words(config: SentimentConfig, train: &[Vec<String>], valences: Option<&Valences>, device: Device) -> Result<Self> {
         config.validate()?;
+        let valences = Self::prior_valences(&config, valences)?;
         let grams: Vec<Vec<String>> = train.iter().map(|t| ngrams(t, config.baseline_ngrams)).collect();
         let lexicon = Lexicon::new(grams.iter().flatten().map(String::as_str), config.min_word_count);
         let vs = nn::VarStore::new(device);
         let model = with_torch_seed(config.seed, || Model::BagOfWords {
             weights: nn::embedding(vs.root() / "weights", lexicon.len() as i64, 1, nn::EmbeddingConfig { ws_init: nn::Init::Const(0.0), ..Default::default() }),
             bias: vs.root().zeros("bias", &[1]),
+            valence_weights: config.valence_features.then(|| vs.root().zeros("valence_weights", &[2])),
         });
         let rule = Rule::Adam(Adam { weight_decay: config.baseline_l2, ..Default::default() });
         let optimizer = Optimizer::new(&vs, rule, config.baseline_learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xba5e);
-        Ok(Self { config, lexicon, char_lexicon: Lexicon::new(std::iter::empty(), 1), vs, model, optimizer, rng, device })
+        Ok(Self { config, lexicon, char_lexicon: Lexicon::new(std::iter::empty(), 1), valences, vs, model, optimizer, rng, device })
     }
 
     /// The BiLSTM with attention pooling over the words of `train`.
-    pub fn bilstm_attention(config: SentimentConfig, train: &[Vec<String>], device: Device) -> Result<Self> {
+    /// `valences` is required when the config asks for `valence_features`.
+    pub fn bilstm_attention(config: SentimentConfig, train: &[Vec<String>], valences: Option<&Valences>, device: Device) -> Result<Self> {
         config.validate()?;
+        let valences = Self::prior_valences(&config, valences)?;
         let lexicon = Lexicon::new(train.iter().flatten().map(String::as_str), config.min_word_count);
         let letters: Vec<String> = train.iter().flatten().flat_map(|w| w.chars().map(String::from)).collect();
         let char_lexicon = Lexicon::new(letters.iter().map(String::as_str), 1);
@@ -265,7 +307,7 @@ impl SentimentClassifier {
                     nn::conv1d(&p / "char_conv", 16, c.char_filters as i64, 3, nn::ConvConfig { padding: 1, ..Default::default() }),
                 )
             });
-            let input = (c.word_embedding + if c.char_features { c.char_filters } else { 0 }) as i64;
+            let input = (c.word_embedding + if c.char_features { c.char_filters } else { 0 } + if c.valence_features { 2 } else { 0 }) as i64;
             Model::BiLstmAttention {
                 embedding: nn::embedding(&p / "embedding", lexicon.len() as i64, c.word_embedding as i64, Default::default()),
                 chars,
@@ -278,7 +320,15 @@ impl SentimentClassifier {
         });
         let optimizer = Optimizer::new(&vs, Rule::Adam(Adam::default()), c.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(c.seed);
-        Ok(Self { config, lexicon, char_lexicon, vs, model, optimizer, rng, device })
+        Ok(Self { config, lexicon, char_lexicon, valences, vs, model, optimizer, rng, device })
+    }
+
+    fn prior_valences(config: &SentimentConfig, valences: Option<&Valences>) -> Result<Valences> {
+        match (config.valence_features, valences) {
+            (false, _) => Ok(Valences::new()),
+            (true, Some(v)) if !v.is_empty() => Ok(v.clone()),
+            (true, _) => bail!("valence_features needs a word valence lexicon, and none was given"),
+        }
     }
 
     /// Trainable parameters.
@@ -338,9 +388,36 @@ impl SentimentClassifier {
             }
             Tensor::from_slice(&c).view([feats.len() as i64, width as i64, WORD_CHARS as i64]).to_device(self.device)
         });
+        let valence = self.config.valence_features.then(|| {
+            let prior = |w: &String| self.valences.get(w).map(|&v| v / 4.0);
+            match self.model {
+                Model::BagOfWords { .. } => {
+                    let mut sums = vec![0f32; feats.len() * 2];
+                    for (b, tokens) in sentences.iter().enumerate() {
+                        for v in tokens.iter().filter_map(prior) {
+                            sums[2 * b + usize::from(v < 0.0)] += v as f32;
+                        }
+                    }
+                    Tensor::from_slice(&sums).view([feats.len() as i64, 2]).to_device(self.device)
+                }
+                Model::BiLstmAttention { .. } => {
+                    let mut v = vec![0f32; feats.len() * width * 2];
+                    for (b, tokens) in sentences.iter().enumerate() {
+                        for (t, w) in tokens.iter().take(self.config.max_tokens).enumerate() {
+                            if let Some(x) = prior(w) {
+                                v[(b * width + t) * 2] = x as f32;
+                                v[(b * width + t) * 2 + 1] = 1.0;
+                            }
+                        }
+                    }
+                    Tensor::from_slice(&v).view([feats.len() as i64, width as i64, 2]).to_device(self.device)
+                }
+            }
+        });
         Batch {
             ids: Tensor::from_slice(&ids).view(shape).to_device(self.device),
             chars,
+            valence,
             mask: Tensor::from_slice(&mask).view(shape).to_device(self.device),
             lengths,
         }
@@ -349,13 +426,22 @@ impl SentimentClassifier {
     /// Logits `[B]` and, for the BiLSTM, attention weights `[B, L]`.
     fn forward(&self, b: &Batch, train: bool) -> (Tensor, Option<Tensor>) {
         match &self.model {
-            Model::BagOfWords { weights, bias } => ((weights.forward(&b.ids).squeeze_dim(2) * &b.mask).sum_dim_intlist(1, false, Kind::Float) + bias, None),
+            Model::BagOfWords { weights, bias, valence_weights } => {
+                let mut logits = (weights.forward(&b.ids).squeeze_dim(2) * &b.mask).sum_dim_intlist(1, false, Kind::Float) + bias;
+                if let (Some(w), Some(v)) = (valence_weights, &b.valence) {
+                    logits += v.matmul(w);
+                }
+                (logits, None)
+            }
             Model::BiLstmAttention { embedding, chars, bilstm, attend, score, out, dropout } => {
                 let mut x = embedding.forward(&b.ids);
                 if let (Some((emb, conv)), Some(ids)) = (chars, &b.chars) {
                     let (n, len, width) = ids.size3().expect("chars are [B, L, C]");
                     let features = conv.forward(&emb.forward(&ids.view([n * len, width])).transpose(1, 2)).amax([2], false).view([n, len, -1]);
                     x = Tensor::cat(&[x, features], 2);
+                }
+                if let Some(v) = &b.valence {
+                    x = Tensor::cat(&[&x, v], 2);
                 }
                 let x = x.dropout(*dropout, train);
                 let h = bilstm.forward(&x, &b.lengths, train);
@@ -368,8 +454,9 @@ impl SentimentClassifier {
         }
     }
 
-    /// One epoch over `train` with labels (`true`: positive); the mean loss per batch.
-    pub fn train_epoch(&mut self, train: &[Vec<String>], labels: &[bool]) -> Result<f64> {
+    /// One epoch over `train` with targets (the probability of "positive":
+    /// 0/1 labels or [`soft_target`]s); the mean loss per batch.
+    pub fn train_epoch(&mut self, train: &[Vec<String>], targets: &[f32]) -> Result<f64> {
         let mut order: Vec<usize> = (0..train.len()).collect();
         order.shuffle(&mut self.rng);
         tch::manual_seed(self.rng.random::<u32>() as i64);
@@ -379,7 +466,7 @@ impl SentimentClassifier {
         let n = batches.len();
         for chunk in batches {
             let sentences: Vec<&[String]> = chunk.iter().map(|&i| train[i].as_slice()).collect();
-            let y: Vec<f32> = chunk.iter().map(|&i| if labels[i] { 1.0 } else { 0.0 }).collect();
+            let y: Vec<f32> = chunk.iter().map(|&i| targets[i]).collect();
             let mut b = self.batch(&sentences);
             if self.config.word_dropout > 0.0 && matches!(self.model, Model::BiLstmAttention { .. }) {
                 let drop = b.mask.rand_like().lt(self.config.word_dropout).logical_and(&b.mask.gt(0.0));
@@ -465,6 +552,8 @@ mod tests {
         assert_eq!(tokenize("It's GREAT, isn't it?!"), ["it's", "great", ",", "isn't", "it", "?", "!"]);
         assert_eq!(ngrams(&tokenize("not bad at"), 2), ["not", "bad", "at", "not bad", "bad at"]);
         let s = BinaryScores::new(&[true, true, false, false], &[true, false, true, false]);
+        assert_eq!((soft_target(0.0, 0.3), soft_target(0.0, -2.0)), (1.0, 0.0));
+        assert!((soft_target(1.0, 0.0) - 0.5).abs() < 1e-6 && soft_target(1.0, 3.0) > 0.95 && soft_target(1.0, -0.2) < 0.5);
         assert!((s.accuracy - 0.5).abs() < 1e-12 && (s.f1 - 0.5).abs() < 1e-12);
     }
 
@@ -472,11 +561,11 @@ mod tests {
     fn both_models_learn_a_clear_signal() {
         let words = |s: &str| tokenize(s);
         let train: Vec<Vec<String>> = (0..80).map(|i| words(if i % 2 == 0 { "what a good and great day" } else { "what a bad and awful day" })).collect();
-        let labels: Vec<bool> = (0..80).map(|i| i % 2 == 0).collect();
+        let labels: Vec<f32> = (0..80).map(|i| f32::from(u8::from(i % 2 == 0))).collect();
         let c = SentimentConfig { hidden: 8, attention: 8, word_embedding: 8, min_word_count: 1, learning_rate: 1e-2, dropout: 0.0, ..Default::default() };
         for mut m in [
-            SentimentClassifier::bag_of_words(c.clone(), &train, Device::Cpu).unwrap(),
-            SentimentClassifier::bilstm_attention(c.clone(), &train, Device::Cpu).unwrap(),
+            SentimentClassifier::bag_of_words(c.clone(), &train, None, Device::Cpu).unwrap(),
+            SentimentClassifier::bilstm_attention(c.clone(), &train, None, Device::Cpu).unwrap(),
         ] {
             for _ in 0..5 {
                 m.train_epoch(&train, &labels).unwrap();
@@ -486,6 +575,37 @@ mod tests {
             for w in &a {
                 assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-5 && w.len() == 6);
             }
+        }
+    }
+
+    #[test]
+    fn valence_features_carry_a_signal_the_words_do_not() {
+        // Every word is below min_word_count (unknown): only the prior valences tell the classes apart.
+        let train: Vec<Vec<String>> = (0..80).map(|i| tokenize(if i % 2 == 0 { "a good day" } else { "an awful day" })).collect();
+        let labels: Vec<f32> = (0..80).map(|i| f32::from(u8::from(i % 2 == 0))).collect();
+        let valences: Valences = [("good".to_string(), 1.9), ("awful".to_string(), -2.0)].into_iter().collect();
+        let c = SentimentConfig {
+            hidden: 8,
+            attention: 8,
+            word_embedding: 8,
+            min_word_count: 1000,
+            learning_rate: 1e-2,
+            baseline_learning_rate: 1e-1,
+            dropout: 0.0,
+            valence_features: true,
+            ..Default::default()
+        };
+        let missing = SentimentClassifier::bilstm_attention(c.clone(), &train, None, Device::Cpu).err().unwrap().to_string();
+        assert!(missing.contains("valence_features"), "{missing}");
+        for mut m in [
+            SentimentClassifier::bag_of_words(c.clone(), &train, Some(&valences), Device::Cpu).unwrap(),
+            SentimentClassifier::bilstm_attention(c.clone(), &train, Some(&valences), Device::Cpu).unwrap(),
+        ] {
+            for _ in 0..5 {
+                m.train_epoch(&train, &labels).unwrap();
+            }
+            let (p, _) = m.predict(&train[..2]).unwrap();
+            assert!(p[0] > 0.5 && p[1] < 0.5, "{p:?}");
         }
     }
 }
