@@ -10,13 +10,14 @@
 //! `curves.png`, `model.safetensors` and `summary.json`.
 
 use crate::cli::{parse_args_about, ExperimentArgs};
-use crate::device;
 use crate::plot::{self, Series};
 use crate::scaffold::Experiment;
+use crate::{checkpoint, device};
 use anyhow::{bail, Context, Result};
 use nnlab_data::sentiment::parse_ground_truth;
 use nnlab_data::{cache_dir, load_vader, load_vader_lexicon, RatedSentence, SentimentSplits};
 use nnlab_text::sentiment::{soft_target, tokenize, BinaryScores, SentimentClassifier, SentimentConfig, Valences};
+use nnlab_torch::state::TrainState;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -115,23 +116,19 @@ fn load(args: &SentimentArgs) -> Result<SentimentSplits> {
     Ok(splits)
 }
 
-/// Trains `model` for `epochs`, keeping the epoch of the best validation F1;
-/// calls `each(epoch, loss, validation scores, seconds)`.
-fn fit(
-    model: &mut SentimentClassifier,
-    epochs: usize,
-    targets: &[f32],
-    data: &Prepared,
-    mut each: impl FnMut(usize, f64, BinaryScores, f64) -> Result<()>,
-) -> Result<(f64, usize)> {
+/// Validation accuracy and F1 of `model`.
+fn validate(model: &SentimentClassifier, data: &Prepared) -> Result<BinaryScores> {
+    let (p, _) = model.predict(&data.validation)?;
+    Ok(BinaryScores::new(&data.validation_labels, &p.iter().map(|&x| x > 0.5).collect::<Vec<_>>()))
+}
+
+/// Trains the baseline for `epochs` and keeps its epoch of best validation F1
+/// (seconds of work: a resumed run trains it again, to the same bits).
+fn fit_baseline(model: &mut SentimentClassifier, epochs: usize, targets: &[f32], data: &Prepared) -> Result<(f64, usize)> {
     let mut best: Option<(f64, usize, nnlab_torch::Snapshot)> = None;
     for epoch in 1..=epochs {
-        let start = Instant::now();
-        let loss = model.train_epoch(&data.train, targets)?;
-        let secs = start.elapsed().as_secs_f64();
-        let (p, _) = model.predict(&data.validation)?;
-        let scores = BinaryScores::new(&data.validation_labels, &p.iter().map(|&x| x > 0.5).collect::<Vec<_>>());
-        each(epoch, loss, scores, secs)?;
+        model.train_epoch(&data.train, targets)?;
+        let scores = validate(model, data)?;
         if best.as_ref().is_none_or(|b| scores.f1 > b.0) {
             best = Some((scores.f1, epoch, model.snapshot()));
         }
@@ -155,9 +152,6 @@ struct Prepared {
 /// Runs the `sentiment` binary.
 pub fn run(name: &'static str, about: &'static str) -> Result<()> {
     let args: SentimentArgs = parse_args_about(about);
-    if args.experiment.shared.checkpoint_every.is_some() || args.experiment.shared.resume.is_some() {
-        bail!("sentiment runs take a few minutes and keep no checkpoints; --checkpoint-every and --resume are not available");
-    }
     let experiment = Experiment::new(name, &args.experiment, &["test_f1", "baseline_test_f1", "test_accuracy"]);
     let preset = ("experiments/configs/sentiment/vader.toml", include_str!("../configs/sentiment/vader.toml"));
     let adjust = |cfg: &mut SentimentConfig| {
@@ -190,22 +184,46 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
         device::name(device),
         run.dir.path().display()
     ));
-    let (baseline_f1, baseline_epoch) = fit(&mut baseline, cfg.baseline_epochs, &targets(cfg.baseline_soft_targets), &data, |_, _, _, _| Ok(()))?;
+    let (baseline_f1, baseline_epoch) = fit_baseline(&mut baseline, cfg.baseline_epochs, &targets(cfg.baseline_soft_targets), &data)?;
     run.log(format_args!("baseline: validation F1 {baseline_f1:.4} (epoch {baseline_epoch})"));
+
+    // The BiLSTM, epoch by epoch, with checkpoints; the epoch of best validation F1 is kept.
+    let bilstm_targets = targets(cfg.soft_targets);
     let (mut loss_curve, mut f1_curve, mut times) = (Vec::new(), Vec::new(), Vec::new());
-    let metrics = &mut run.metrics;
-    let quiet = run.quiet;
-    let (best_f1, best_epoch) = fit(&mut model, cfg.epochs, &targets(cfg.soft_targets), &data, |epoch, loss, s, secs| {
-        metrics.values("epoch", epoch, &[("train_loss", loss), ("validation_accuracy", s.accuracy), ("validation_f1", s.f1)])?;
-        metrics.wall_clock("epoch", epoch, &[("epoch_seconds", secs)])?;
+    let mut best: Option<(f64, usize, nnlab_torch::Snapshot)> = None;
+    if let Some(s) = run.resumed() {
+        model.restore_train_state(&s.part("trainer"))?;
+        loss_curve = checkpoint::points(s, "loss_curve")?;
+        f1_curve = checkpoint::points(s, "f1_curve")?;
+        times = s.f64s("epoch_times")?;
+        best = checkpoint::best(s, model.snapshot(), device)?;
+    }
+    for epoch in run.start_after() as usize + 1..=cfg.epochs {
+        let start = Instant::now();
+        let loss = model.train_epoch(&data.train, &bilstm_targets)?;
+        let secs = start.elapsed().as_secs_f64();
+        let s = validate(&model, &data)?;
+        run.metrics.values("epoch", epoch, &[("train_loss", loss), ("validation_accuracy", s.accuracy), ("validation_f1", s.f1)])?;
+        run.metrics.wall_clock("epoch", epoch, &[("epoch_seconds", secs)])?;
         loss_curve.push((epoch as f64, loss));
         f1_curve.push((epoch as f64, s.f1));
         times.push(secs);
-        if !quiet {
-            eprintln!("epoch {epoch}: train loss {loss:.4}, validation accuracy {:.4}, F1 {:.4} ({secs:.1} s)", s.accuracy, s.f1);
+        if best.as_ref().is_none_or(|b| s.f1 > b.0) {
+            best = Some((s.f1, epoch, model.snapshot()));
         }
-        Ok(())
-    })?;
+        run.log(format_args!("epoch {epoch}: train loss {loss:.4}, validation accuracy {:.4}, F1 {:.4} ({secs:.1} s)", s.accuracy, s.f1));
+        run.checkpoint_if_due(epoch as u64, || {
+            let mut state = TrainState::new();
+            state.put_part("trainer", model.train_state()?);
+            checkpoint::put_points(&mut state, "loss_curve", &loss_curve);
+            checkpoint::put_points(&mut state, "f1_curve", &f1_curve);
+            state.put_f64s("epoch_times", &times);
+            checkpoint::put_best(&mut state, &best)?;
+            Ok(state)
+        })?;
+    }
+    let (best_f1, best_epoch, snapshot) = best.context("no epochs")?;
+    model.restore_snapshot(&snapshot)?;
 
     // The test set, once.
     let (p_model, attention) = model.predict(&data.test)?;

@@ -257,6 +257,24 @@ fn a_bilstm_crf_tagger_killed_twice_ends_byte_identical() {
 }
 
 #[test]
+fn a_sentiment_bilstm_killed_twice_ends_byte_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("rated.tsv");
+    let mut text = String::new();
+    for i in 0..200 {
+        let thing = ["film", "phone", "meal", "book"][i % 4];
+        text += &if i % 2 == 0 { format!("2.5\tI loved this {thing}, truly great\n") } else { format!("-2.0\tThe {thing} was boring and bad\n") };
+    }
+    std::fs::write(&file, text).unwrap();
+    let bin = env!("CARGO_BIN_EXE_sentiment");
+    let mut args = vec!["--data-file", file.to_str().unwrap(), "--epochs", "8", "--numerics", "portable"];
+    for kv in ["hidden=8", "attention=8", "word_embedding=8", "char_filters=4", "baseline_epochs=2"] {
+        args.extend(["--set", kv]);
+    }
+    epoch_run_killed_twice_matches(bin, &args, tmp.path(), &["predictions.csv", "scores.md", "attention.html", "model.safetensors"]);
+}
+
+#[test]
 fn the_gan_on_a_mixture_resumes_byte_identical() {
     let tmp = tempfile::tempdir().unwrap();
     let bin = env!("CARGO_BIN_EXE_gan_mixture");

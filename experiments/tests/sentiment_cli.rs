@@ -90,7 +90,6 @@ fn bad_data_and_flags_are_one_line_errors() {
     one_line_error(&sentiment(&["--data-file", happy.to_str().unwrap(), "--out", o]), &["happy.tsv", "positive and negative"]);
     let data = tmp.path().join("rated.tsv");
     write_data(&data);
-    one_line_error(&sentiment(&["--data-file", data.to_str().unwrap(), "--checkpoint-every", "1", "--out", o]), &["--checkpoint-every"]);
     one_line_error(&sentiment(&["--data-file", data.to_str().unwrap(), "--set", "baseline_ngrams=5", "--out", o]), &["baseline_ngrams"]);
     assert!(!out.exists(), "nothing is written for refused input");
 }

@@ -503,6 +503,18 @@ impl SentimentClassifier {
         Ok((probs, weights))
     }
 
+    /// Everything [`SentimentClassifier::train_epoch`] depends on (variables,
+    /// optimiser moments, the batch-order generator): a checkpoint's part.
+    pub fn train_state(&self) -> Result<nnlab_torch::state::TrainState> {
+        nnlab_torch::state::trainer_state(&self.vs, &self.optimizer, &self.rng)
+    }
+
+    /// Restores what [`SentimentClassifier::train_state`] saved.
+    pub fn restore_train_state(&mut self, s: &nnlab_torch::state::TrainState) -> Result<()> {
+        self.rng = nnlab_torch::state::restore_trainer_state(s, &self.vs, &mut self.optimizer)?;
+        Ok(())
+    }
+
     /// A copy of the variables (for keeping the best model).
     pub fn snapshot(&self) -> nnlab_torch::Snapshot {
         nnlab_torch::snapshot(&self.vs)
