@@ -11,6 +11,7 @@
 //! (`seqeval`'s strict entity scores), `curves.png`, `vocabulary.json`,
 //! `model.safetensors` and `summary.json`, with the majority-tag baseline's
 //! scores beside the model's.
+//! `tagger --run RUN_DIR FILE` puts a trained model to work on new text.
 
 use crate::classification::ClassificationReport;
 use crate::cli::{parse_args_about, ExperimentArgs};
@@ -23,7 +24,7 @@ use nnlab_text::entities::EntityReport;
 use nnlab_text::tagger::{is_bio, majority_baseline, token_accuracy, Tagger, TaggerConfig, TaggerVocabulary};
 use nnlab_torch::state::TrainState;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// `--task`.
@@ -54,11 +55,14 @@ pub struct TaggerArgs {
     #[command(flatten)]
     pub experiment: ExperimentArgs,
     /// `pos` (Brown corpus), `ner` (tweets) or `conll` (your files); picks the preset.
-    #[arg(long, value_enum)]
-    pub task: TaskArg,
-    /// With --task conll: the training file (without --test-file, its sentences are split by index: mod 5 = 4 test, = 3 validation).
+    #[arg(long, value_enum, required_unless_present = "run")]
+    pub task: Option<TaskArg>,
+    /// With --task conll: the training file (without --test-file, its sentences are split by index: mod 5 = 4 test, = 3 validation). With --run: the text to tag.
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// Tag FILE (one sentence per line, tokens separated by spaces) with the trained model of this run folder instead of training: prints `token<TAB>tag` lines, a blank line after each sentence.
+    #[arg(long, value_name = "RUN_DIR", requires = "file", conflicts_with_all = ["task", "resume", "seeds", "validation_file", "test_file", "tag_column"])]
+    pub run: Option<PathBuf>,
     /// With --task conll: a validation file.
     #[arg(long, value_name = "FILE", requires = "file")]
     pub validation_file: Option<PathBuf>,
@@ -116,9 +120,9 @@ pub struct TaggerSummary {
     pub tags: usize,
 }
 
-fn load(args: &TaggerArgs) -> Result<TaggedSplits> {
-    let splits = match args.task {
-        TaskArg::Pos | TaskArg::Ner if args.file.is_some() => bail!("--task {:?} reads its own corpus; give a FILE with --task conll", args.task),
+fn load(args: &TaggerArgs, task: TaskArg) -> Result<TaggedSplits> {
+    let splits = match task {
+        TaskArg::Pos | TaskArg::Ner if args.file.is_some() => bail!("--task {task:?} reads its own corpus; give a FILE with --task conll"),
         TaskArg::Pos => load_brown(&cache_dir())?,
         TaskArg::Ner => load_wnut(&cache_dir())?,
         TaskArg::Conll => {
@@ -149,12 +153,16 @@ fn load(args: &TaggerArgs) -> Result<TaggedSplits> {
 /// Runs the `tagger` binary.
 pub fn run(name: &'static str, about: &'static str) -> Result<()> {
     let args: TaggerArgs = parse_args_about(about);
+    if let (Some(dir), Some(file)) = (&args.run, &args.file) {
+        return tag_with(dir, file);
+    }
+    let Some(task) = args.task else { bail!("--task is required (pos, ner or conll)") };
     let experiment = Experiment::new(name, &args.experiment, &["token_accuracy", "entity_f1_micro", "baseline_token_accuracy"]);
     let adjust = |cfg: &mut TaggerConfig| {
         cfg.epochs = args.epochs.unwrap_or(cfg.epochs);
         Ok(())
     };
-    let Some((mut run, splits)) = experiment.start(args.task.preset(), adjust, |_: &TaggerConfig| load(&args))? else {
+    let Some((mut run, splits)) = experiment.start(task.preset(), adjust, |_: &TaggerConfig| load(&args, task))? else {
         return Ok(());
     };
     let (cfg, device) = (run.config.clone(), run.device);
@@ -261,7 +269,7 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
     if !val_curve.is_empty() {
         series.push(Series { label: if bio { "validation entity F1" } else { "validation token accuracy" }.into(), points: val_curve });
     }
-    plot::epoch_curves(&run.dir.file("curves.png"), &format!("{:?} tagger, {:?} task (seed {})", cfg.output, args.task, cfg.seed), &series, "loss / score")?;
+    plot::epoch_curves(&run.dir.file("curves.png"), &format!("{:?} tagger, {:?} task (seed {})", cfg.output, task, cfg.seed), &series, "loss / score")?;
     tagger.var_store().save(run.dir.file("model.safetensors")).context("saving model.safetensors")?;
     let epoch_time_s = times.iter().sum::<f64>() / times.len().max(1) as f64;
     let summary = TaggerSummary {
@@ -277,7 +285,7 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
         epochs: cfg.epochs,
         epoch_time_s,
         parameters: tagger.parameters(),
-        task: format!("{:?}", args.task).to_lowercase(),
+        task: format!("{task:?}").to_lowercase(),
         corpus: splits.source.clone(),
         train_sentences: splits.train.len(),
         validation_sentences: splits.validation.len(),
@@ -310,4 +318,43 @@ fn write_conll(path: &std::path::Path, sentences: &[TaggedSentence], predicted: 
         out += "\n";
     }
     crate::run_dir::write_atomic(path, out.as_bytes())
+}
+
+/// `--run RUN_DIR FILE`: tags each line of FILE (tokens separated by
+/// whitespace) with the run's model and prints `token<TAB>tag` lines, a blank
+/// line after each sentence.
+fn tag_with(dir: &Path, file: &Path) -> Result<()> {
+    let read = |name: &str| -> Result<String> {
+        let path = dir.join(name);
+        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}: is {} a finished tagger run folder?", path.display(), dir.display()))
+    };
+    let config: TaggerConfig = crate::config::load(crate::config::Source::File(&dir.join("config.toml")), &[])?;
+    let mut vocab: TaggerVocabulary =
+        serde_json::from_str(&read("vocabulary.json")?).with_context(|| format!("{}: not a tagger vocabulary", dir.join("vocabulary.json").display()))?;
+    vocab.index();
+    let model_path = dir.join("model.safetensors");
+    if !model_path.is_file() {
+        bail!("{} has no model.safetensors: the run has not finished", dir.display());
+    }
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
+    let sentences: Vec<TaggedSentence> = text
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .filter(|t| !t.is_empty())
+        .map(|tokens| TaggedSentence { tags: vec![String::new(); tokens.len()], tokens })
+        .collect();
+    if sentences.is_empty() {
+        bail!("{}: no sentences to tag (one per line, tokens separated by spaces)", file.display());
+    }
+    let mut tagger = Tagger::new(config, vocab, tch::Device::Cpu)?;
+    tagger.load_weights(&model_path)?;
+    let mut out = String::new();
+    for (s, tags) in sentences.iter().zip(tagger.predict(&sentences)?) {
+        for (token, tag) in s.tokens.iter().zip(tags) {
+            out += &format!("{token}\t{tag}\n");
+        }
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(())
 }

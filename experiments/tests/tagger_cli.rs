@@ -75,6 +75,20 @@ fn a_bilstm_crf_tags_entities_and_writes_its_reports() {
     assert!(entity.contains("LOC") && entity.contains("PER") && entity.contains("micro avg"), "{entity}");
     let per_tag: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("report.json")).unwrap()).unwrap();
     assert!(per_tag.get("B-LOC").is_some() && per_tag.get("accuracy").is_some(), "{per_tag}");
+
+    // The trained model put to work on new text.
+    let text = tmp.path().join("new.txt");
+    std::fs::write(&text, "Carol flew to New York .\n\nDave flew to Paris .\n").unwrap();
+    let tagged = ok(&tagger(&["--run", a.to_str().unwrap(), text.to_str().unwrap()]));
+    let sentences: Vec<Vec<(&str, &str)>> =
+        tagged.split("\n\n").filter(|s| !s.trim().is_empty()).map(|s| s.lines().map(|l| l.split_once('\t').unwrap()).collect()).collect();
+    assert_eq!(sentences.len(), 2, "{tagged}");
+    assert_eq!(sentences[0], [("Carol", "B-PER"), ("flew", "O"), ("to", "O"), ("New", "B-LOC"), ("York", "I-LOC"), (".", "O")], "{tagged}");
+    assert_eq!(sentences[1][3], ("Paris", "B-LOC"), "{tagged}");
+    one_line_error(&tagger(&["--run", tmp.path().to_str().unwrap(), text.to_str().unwrap()]), &["config.toml"]);
+    let empty = tmp.path().join("empty.txt");
+    std::fs::write(&empty, "\n \n").unwrap();
+    one_line_error(&tagger(&["--run", a.to_str().unwrap(), empty.to_str().unwrap()]), &["empty.txt", "no sentences"]);
 }
 
 #[test]

@@ -380,6 +380,11 @@ impl Tagger {
         Ok(out)
     }
 
+    /// Loads the weights of a finished run (`model.safetensors`).
+    pub fn load_weights(&mut self, path: &std::path::Path) -> Result<()> {
+        self.vs.load(path).map_err(|e| anyhow::anyhow!("cannot load {}: {e}", path.display()))
+    }
+
     /// A copy of the variables (for keeping the best model).
     pub fn snapshot(&self) -> nnlab_torch::Snapshot {
         nnlab_torch::snapshot(&self.vs)
