@@ -7,7 +7,8 @@
 //! validation accuracy and F1), `tb/`, `scores.md` (accuracy and F1 per
 //! source and overall, both models), `predictions.csv`, `attention.html`
 //! (test sentences with each word shaded by its attention weight),
-//! `curves.png`, `model.safetensors` and `summary.json`.
+//! `curves.png`, `model.safetensors` and `summary.json`; with
+//! `--checkpoint-every N`, `checkpoint/` every N BiLSTM epochs for `--resume`.
 
 use crate::cli::{parse_args_about, ExperimentArgs};
 use crate::plot::{self, Series};
