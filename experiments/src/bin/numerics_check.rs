@@ -102,6 +102,16 @@ fn run() -> Result<()> {
     let loss = w.matmul(&b).tanh().square().mean(Kind::Float);
     loss.backward();
     rows.push(("torch backward (matmul, tanh, mean)", hash_tensor(&w.grad())));
+    // The convolutional models' kernels: convolution and transposed
+    // convolution with their gradients, and batch normalisation in training.
+    let (x, k) = (img.set_requires_grad(true), kernel.set_requires_grad(true));
+    let y = x.conv2d(&k, None::<Tensor>, [2, 2], [1, 1], [1, 1], 1);
+    let z = y.conv_transpose2d(&k, None::<Tensor>, [2, 2], [1, 1], [1, 1], 1, [1, 1]);
+    let normed = z.batch_norm(None::<Tensor>, None::<Tensor>, None::<Tensor>, None::<Tensor>, true, 0.1, 1e-5, false);
+    normed.tanh().square().mean(Kind::Float).backward();
+    rows.push(("torch conv, conv_transpose, batch_norm", hash_tensor(&normed)));
+    rows.push(("torch their backward (input)", hash_tensor(&x.grad())));
+    rows.push(("torch their backward (kernel)", hash_tensor(&k.grad())));
     nnlab_experiments::out!("numerics {}, ATen capability {}, MKL CBWR branch {}", args.numerics, numerics::cpu_capability(), numerics::mkl_cbwr_branch());
     for (name, h) in rows {
         nnlab_experiments::out!("{name:<38} {h}");
