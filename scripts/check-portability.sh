@@ -3,9 +3,9 @@
 # tests (recorded in portable numerics) again
 #   1. under foreign CPU-dispatch settings preset in the environment (as if
 #      ATen, MKL and oneDNN had picked the code paths of other CPUs), and
-#   2. on an emulated Intel Haswell CPU (QEMU user mode: another vendor,
-#      another instruction set, exact emulation of the approximate
-#      instructions whose bits differ between real CPU models): the numerics
+#   2. on emulated Intel Haswell and Nehalem CPUs (QEMU user mode: other
+#      instruction sets, with and without AVX2 and FMA, exact emulation of the
+#      approximate instructions whose bits differ between real CPU models): the numerics
 #      fingerprint (numerics_check: every kernel family the models use, the
 #      convolutions forward and backward included) of this CPU against the
 #      emulated one's, then one golden test per model family that is cheap
@@ -16,7 +16,7 @@
 # minutes each emulated and are left to the fingerprint and the native runs).
 # NNLAB_EMULATE_ALL=1 emulates every golden test instead (an hour or more).
 # Installs qemu-user from Debian's packages when missing.
-# About 5 minutes on 2 cores.
+# About 6 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf 'check-portability: %s\n' "$*" >&2; }
@@ -46,31 +46,35 @@ if ! command -v qemu-x86_64 >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get install -y -q qemu-user >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q qemu-user >/dev/null; }
 fi
-cpu=Haswell
-say "numerics fingerprint: this CPU against an emulated $cpu"
-native="$(target/release/numerics_check --numerics portable | grep -v -E '^numerics|torch (sqrt|pow 0.5) ')"
-emulated="$(qemu-x86_64 -cpu "$cpu" target/release/numerics_check --numerics portable 2>/dev/null | grep -v -E '^numerics|torch (sqrt|pow 0.5) ')"
-if [ "$native" != "$(cat scripts/gpu/expected-fingerprint.txt)" ]; then
-    say "note: this CPU's fingerprint differs from the committed one (recorded on an AMD EPYC, the convolution rows on an Intel Xeon) in these operations:"
-    diff scripts/gpu/expected-fingerprint.txt <(echo "$native") >&2 || true
-fi
-if [ "$native" != "$emulated" ]; then
-    diff <(echo "$native") <(echo "$emulated") >&2 || true
-    say "the portable numerics differ on the emulated $cpu"
-    exit 1
-fi
-say "golden tests on an emulated $cpu (slow: every instruction is emulated)"
-emulate() { # crate, then the exact names of its tests to run
-    local crate=$1 log; shift
-    say "  $crate: $*"
+emulate() { # CPU model, crate, then the exact names of its tests to run
+    local cpu=$1 crate=$2 log; shift 2
+    say "  $cpu, $crate: $*"
     log="$(qemu-x86_64 -cpu "$cpu" "$(exe "$crate")" ${1:+--exact} "$@" --quiet 2>&1)" || { echo "$log" >&2; say "a golden test failed on the emulated $cpu"; exit 1; }
     echo "$log" | grep -v "TCG doesn't support" >&2 || true
     [ $# -eq 0 ] || echo "$log" | grep -q "test result: ok. $# passed" || { say "expected $# tests to pass in $crate"; exit 1; }
 }
-if [ -n "${NNLAB_EMULATE_ALL:-}" ]; then # every golden test (about an hour, more on some hosts)
-    for g in "${golden[@]}"; do emulate "${g%% *}"; done
-else
-    emulate text the_seed_rnn_matches_golden_values the_lstm_matches_golden_values the_gru_matches_golden_values the_transformer_matches_golden_values
-    emulate agents reinforce_with_normalisation_on_pendulum_matches_golden_values a2c_with_a_shared_torso_on_pendulum_matches_golden_values
+native="$(target/release/numerics_check --numerics portable | grep -v -E '^numerics|torch (sqrt|pow 0.5) ')"
+if [ "$native" != "$(cat scripts/gpu/expected-fingerprint.txt)" ]; then
+    say "note: this CPU's fingerprint differs from the committed one (recorded on an AMD EPYC, the convolution rows on an Intel Xeon) in these operations:"
+    diff scripts/gpu/expected-fingerprint.txt <(echo "$native") >&2 || true
 fi
-say "ok: golden values hold under foreign dispatch settings and on an emulated $cpu"
+# Haswell: AVX2 and FMA, Intel. Nehalem: SSE4.2 only, no AVX or FMA (glibc's
+# libm takes other code paths there, which is why nnlab's Rust code uses the
+# libm crate: clippy.toml).
+for cpu in Haswell Nehalem; do
+    say "numerics fingerprint: this CPU against an emulated $cpu"
+    emulated="$(qemu-x86_64 -cpu "$cpu" target/release/numerics_check --numerics portable 2>/dev/null | grep -v -E '^numerics|torch (sqrt|pow 0.5) ')"
+    if [ "$native" != "$emulated" ]; then
+        diff <(echo "$native") <(echo "$emulated") >&2 || true
+        say "the portable numerics differ on the emulated $cpu"
+        exit 1
+    fi
+    say "golden tests on an emulated $cpu (slow: every instruction is emulated)"
+    if [ -n "${NNLAB_EMULATE_ALL:-}" ]; then # every golden test (about an hour per CPU, more on some hosts)
+        for g in "${golden[@]}"; do emulate "$cpu" "${g%% *}"; done
+    else
+        emulate "$cpu" text the_seed_rnn_matches_golden_values the_lstm_matches_golden_values the_gru_matches_golden_values the_transformer_matches_golden_values
+        emulate "$cpu" agents reinforce_with_normalisation_on_pendulum_matches_golden_values a2c_with_a_shared_torso_on_pendulum_matches_golden_values
+    fi
+done
+say "ok: golden values hold under foreign dispatch settings and on emulated Haswell and Nehalem CPUs"

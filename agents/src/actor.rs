@@ -269,7 +269,7 @@ impl HostActor {
         };
         let out = self.layers.forward(&self.slots, obs, Activation::Relu, false);
         for (i, a) in action.iter_mut().enumerate() {
-            *a = out[i].clamp(-clip, clip).tanh() * self.scale[i] + self.bias[i];
+            *a = libm::tanhf(out[i].clamp(-clip, clip)) * self.scale[i] + self.bias[i];
         }
     }
 
@@ -278,7 +278,7 @@ impl HostActor {
         let (offset, len) = self.sde.expect("a gSDE actor");
         for (x, ls) in e.iter_mut().zip(&self.layers.weights()[offset..offset + len]) {
             let z: f32 = rng.sample(StandardNormal);
-            *x = ls.exp() * z;
+            *x = libm::expf(*ls) * z;
         }
     }
 
@@ -298,7 +298,7 @@ impl HostActor {
         let d = self.act_dim;
         for (k, a) in action.iter_mut().enumerate() {
             let shift: f32 = self.features.iter().enumerate().map(|(j, phi)| phi * e[j * d + k]).sum();
-            *a = (mean[k].clamp(-clip_mean as f32, clip_mean as f32) + shift).tanh() * self.scale[k] + self.bias[k];
+            *a = libm::tanhf(mean[k].clamp(-clip_mean as f32, clip_mean as f32) + shift) * self.scale[k] + self.bias[k];
         }
     }
 
@@ -312,9 +312,9 @@ impl HostActor {
         let d = self.act_dim;
         let out = self.layers.forward(&self.slots, obs, Activation::Relu, false);
         for (i, a) in action.iter_mut().enumerate() {
-            let log_std = (out[d + i].tanh() + 1.0) * (0.5 * (max - min)) + min;
+            let log_std = (libm::tanhf(out[d + i]) + 1.0) * (0.5 * (max - min)) + min;
             let z: f32 = rng.sample(StandardNormal);
-            *a = (out[i] + log_std.exp() * z).tanh() * self.scale[i] + self.bias[i];
+            *a = libm::tanhf(out[i] + libm::expf(log_std) * z) * self.scale[i] + self.bias[i];
         }
     }
 }
@@ -411,10 +411,10 @@ mod tests {
         for i in 0..8 {
             let (m, ls, z) = (m[i] as f64, ls[i] as f64, z[i] as f64);
             assert!((-5.0..=2.0).contains(&ls));
-            let x = m + ls.exp() * z;
-            let sigma = ls.exp();
-            let normal = -((x - m) / sigma).powi(2) / 2.0 - sigma.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln();
-            let want = normal - (2.0 * (1.0 - x.tanh().powi(2)) + 1e-6).ln();
+            let x = m + libm::exp(ls) * z;
+            let sigma = libm::exp(ls);
+            let normal = -((x - m) / sigma).powi(2) / 2.0 - libm::log(sigma) - 0.5 * libm::log(2.0 * std::f64::consts::PI);
+            let want = normal - libm::log(2.0 * (1.0 - libm::tanh(x).powi(2)) + 1e-6);
             assert!((lp[i] as f64 - want).abs() < 1e-3, "{} vs {want}", lp[i]);
         }
     }

@@ -278,7 +278,7 @@ pub fn host_linear(weights: &[f32], slot: &LinearSlot, x: &[f32], out: &mut [f32
         *o = match act {
             None => s,
             Some(Activation::Relu) => s.max(0.0),
-            Some(Activation::Tanh) => s.tanh(),
+            Some(Activation::Tanh) => libm::tanhf(s),
         };
     }
 }

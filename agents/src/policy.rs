@@ -212,7 +212,7 @@ impl HostActorCritic {
         let log_std = &self.layers.weights()[offset..offset + len];
         for (n, ls) in noise.iter_mut().zip(log_std) {
             let z: f32 = rng.sample(rand_distr::StandardNormal);
-            *n = ls.exp() * z;
+            *n = libm::expf(*ls) * z;
         }
     }
 
@@ -237,10 +237,10 @@ impl HostActorCritic {
             let (mut shift, mut var) = (0.0f32, SDE_EPS as f32);
             for (j, phi) in self.latent.iter().enumerate() {
                 shift += phi * noise[j * d + k];
-                var += phi * phi * (2.0 * log_std[j * d + k]).exp();
+                var += phi * phi * libm::expf(2.0 * log_std[j * d + k]);
             }
             *dst = self.out[k] + shift;
-            lp += -0.5 * shift * shift / var - 0.5 * var.ln() - 0.5 * crate::distributions::LN_2PI as f32;
+            lp += -0.5 * shift * shift / var - 0.5 * libm::logf(var) - 0.5 * crate::distributions::LN_2PI as f32;
         }
         HostSample { log_prob: lp, value }
     }
@@ -255,9 +255,9 @@ impl HostActorCritic {
             None => {
                 // log_softmax, then the same inverse-CDF draw as `ActionDist::sample_with`.
                 let max = self.out.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                let log_sum = self.out.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
+                let log_sum = libm::logf(self.out.iter().map(|v| libm::expf(v - max)).sum::<f32>()) + max;
                 // Probabilities are recomputed (bit-identically) rather than stored: no allocation per step.
-                let prob = |v: &f32| (v - log_sum).exp();
+                let prob = |v: &f32| libm::expf(v - log_sum);
                 let u = rng.random::<f32>() * self.out.iter().map(prob).sum::<f32>();
                 let mut acc = 0.0;
                 let a = self.out.iter().position(|v| {
@@ -273,7 +273,7 @@ impl HostActorCritic {
                 let mut lp = 0.0f32;
                 for ((dst, mean), ls) in action.iter_mut().zip(&self.out).zip(log_std) {
                     let z: f32 = rng.sample(rand_distr::StandardNormal);
-                    *dst = mean + ls.exp() * z;
+                    *dst = mean + libm::expf(*ls) * z;
                     lp += -0.5 * z * z - ls - 0.5 * crate::distributions::LN_2PI as f32;
                 }
                 lp

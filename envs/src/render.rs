@@ -85,7 +85,7 @@ impl Canvas {
 
 /// Rotates `(x, y)` by `angle` radians (counter-clockwise) and moves it by `(dx, dy)`.
 fn rotate(p: (f32, f32), angle: f32, dx: f32, dy: f32) -> (f32, f32) {
-    let (s, c) = angle.sin_cos();
+    let (s, c) = libm::sincosf(angle);
     (p.0 * c - p.1 * s + dx, p.0 * s + p.1 * c + dy)
 }
 
@@ -114,7 +114,7 @@ pub fn mountain_car(position: f64) -> Frame {
     let (w, h) = (600u32, 400u32);
     let (min_x, max_x) = (-1.2f32, 0.6f32);
     let scale = w as f32 / (max_x - min_x);
-    let height = |x: f32| (3.0 * x).sin() * 0.45 + 0.55;
+    let height = |x: f32| libm::sinf(3.0 * x) * 0.45 + 0.55;
     let mut c = Canvas::new(w, h);
     let hill: Vec<_> = (0..=100)
         .map(|i| {
@@ -126,7 +126,7 @@ pub fn mountain_car(position: f64) -> Frame {
     let pos = position as f32;
     let clearance = 10.0;
     let (car_w, car_h) = (40.0f32, 20.0f32);
-    let angle = (3.0 * pos).cos();
+    let angle = libm::cosf(3.0 * pos);
     let (cx, cy) = ((pos - min_x) * scale, clearance + height(pos) * scale);
     let (l, r, t, b) = (-car_w / 2.0, car_w / 2.0, car_h, 0.0);
     let body: Vec<_> = [(l, b), (l, t), (r, t), (r, b)].iter().map(|&p| rotate(p, angle, cx, cy)).collect();
@@ -149,8 +149,8 @@ pub fn acrobot(state: &[f64; 4]) -> Frame {
     let scale = size as f32 / (2.0 * bound);
     let o = size as f32 / 2.0;
     let (s0, s1) = (state[0] as f32, state[1] as f32);
-    let p1 = (s0.sin(), -s0.cos());
-    let p2 = (p1.0 + (s0 + s1).sin(), p1.1 - (s0 + s1).cos());
+    let p1 = (libm::sinf(s0), -libm::cosf(s0));
+    let p2 = (p1.0 + libm::sinf(s0 + s1), p1.1 - libm::cosf(s0 + s1));
     let px = |p: (f32, f32)| (o + p.0 * scale, o + p.1 * scale);
     let mut c = Canvas::new(size, size);
     c.polyline(&[(0.0, o + scale), (size as f32, o + scale)], 1.0, (0, 0, 0));
@@ -168,7 +168,7 @@ pub fn pendulum(theta: f64) -> Frame {
     let scale = size as f32 / 4.4;
     let o = size as f32 / 2.0;
     let th = theta as f32;
-    let end = (o + th.sin() * -scale, o + th.cos() * scale);
+    let end = (o + libm::sinf(th) * -scale, o + libm::cosf(th) * scale);
     let mut c = Canvas::new(size, size);
     c.polyline(&[(o, o), end], 0.2 * scale, (204, 77, 77));
     c.circle(end.0, end.1, 0.1 * scale, (204, 77, 77));

@@ -9,6 +9,8 @@
 //! (test sentences with each word shaded by its attention weight),
 //! `curves.png`, `model.safetensors` and `summary.json`; with
 //! `--checkpoint-every N`, `checkpoint/` every N BiLSTM epochs for `--resume`.
+//! `vocabulary.json` holds the BiLSTM's words, characters and valences:
+//! `sentiment --run RUN_DIR FILE` puts the trained model to work on new text.
 
 use crate::cli::{parse_args_about, ExperimentArgs};
 use crate::plot::{self, Series};
@@ -17,11 +19,11 @@ use crate::{checkpoint, device};
 use anyhow::{bail, Context, Result};
 use nnlab_data::sentiment::parse_ground_truth;
 use nnlab_data::{cache_dir, load_vader, load_vader_lexicon, RatedSentence, SentimentSplits};
-use nnlab_text::sentiment::{soft_target, tokenize, BinaryScores, SentimentClassifier, SentimentConfig, Valences};
+use nnlab_text::sentiment::{soft_target, tokenize, BinaryScores, SentimentClassifier, SentimentConfig, SentimentVocabulary, Valences};
 use nnlab_torch::state::TrainState;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The sentiment flags.
@@ -36,6 +38,12 @@ pub struct SentimentArgs {
     /// BiLSTM epochs (overrides the config's `epochs`).
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Classify the sentences of FILE (one per line) with the trained BiLSTM of this run folder instead of training: prints `probability<TAB>label<TAB>sentence` lines and the words it attended to most.
+    #[arg(long, value_name = "RUN_DIR", requires = "file", conflicts_with_all = ["resume", "seeds", "data_file", "epochs"])]
+    pub run: Option<PathBuf>,
+    /// With --run: the sentences to classify, one per line.
+    #[arg(value_name = "FILE", requires = "run")]
+    pub file: Option<PathBuf>,
 }
 
 /// Both models' scores on one group of test sentences.
@@ -153,6 +161,9 @@ struct Prepared {
 /// Runs the `sentiment` binary.
 pub fn run(name: &'static str, about: &'static str) -> Result<()> {
     let args: SentimentArgs = parse_args_about(about);
+    if let (Some(dir), Some(file)) = (&args.run, &args.file) {
+        return classify_with(dir, file);
+    }
     let experiment = Experiment::new(name, &args.experiment, &["test_f1", "baseline_test_f1", "test_accuracy"]);
     let preset = ("experiments/configs/sentiment/vader.toml", include_str!("../configs/sentiment/vader.toml"));
     let adjust = |cfg: &mut SentimentConfig| {
@@ -172,6 +183,7 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
     let valences: Option<Valences> = if cfg.valence_features { Some(load_vader_lexicon(&cache_dir())?.into_iter().collect()) } else { None };
     let mut baseline = SentimentClassifier::bag_of_words(cfg.clone(), &data.train, valences.as_ref(), device)?;
     let mut model = SentimentClassifier::bilstm_attention(cfg.clone(), &data.train, valences.as_ref(), device)?;
+    run.dir.write_atomic("vocabulary.json", serde_json::to_string(&model.vocabulary())?.as_bytes())?;
     run.log(format_args!(
         "{name}: {} / {} / {} sentences from {}; baseline: logistic regression on {} n-grams; BiLSTM with attention: {} words, {} parameters, {} epochs on {}, writing {}",
         data.train.len(),
@@ -299,6 +311,47 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
         eprint!("{md}");
     }
     run.finish(&summary)
+}
+
+/// `--run RUN_DIR FILE`: the probability that each line of FILE is
+/// positive, by the run's BiLSTM, with the three words it attended to most.
+fn classify_with(dir: &Path, file: &Path) -> Result<()> {
+    let read = |name: &str| -> Result<String> {
+        let path = dir.join(name);
+        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}: is {} a finished sentiment run folder?", path.display(), dir.display()))
+    };
+    let config: SentimentConfig = crate::config::load(crate::config::Source::File(&dir.join("config.toml")), &[])?;
+    let vocabulary: SentimentVocabulary =
+        serde_json::from_str(&read("vocabulary.json")?).with_context(|| format!("{}: not a sentiment vocabulary", dir.join("vocabulary.json").display()))?;
+    let model_path = dir.join("model.safetensors");
+    if !model_path.is_file() {
+        bail!("{} has no model.safetensors: the run has not finished", dir.display());
+    }
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if lines.is_empty() {
+        bail!("{}: no sentences to classify (one per line)", file.display());
+    }
+    let tokens: Vec<Vec<String>> = lines.iter().map(|l| tokenize(l)).collect();
+    if let Some(i) = tokens.iter().position(Vec::is_empty) {
+        bail!("{}: {:?} has no words to read", file.display(), lines[i]);
+    }
+    let mut model = SentimentClassifier::bilstm_from_vocabulary(config, vocabulary, tch::Device::Cpu)?;
+    model.load_weights(&model_path)?;
+    let (probs, attention) = model.predict(&tokens)?;
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let label = if probs[i] > 0.5 { "positive" } else { "negative" };
+        out += &format!("{:.4}\t{label}\t{line}\n", probs[i]);
+        if let Some(w) = attention.get(i) {
+            let mut order: Vec<usize> = (0..w.len()).collect();
+            order.sort_by(|&a, &b| w[b].total_cmp(&w[a]));
+            let top: Vec<String> = order.iter().take(3).map(|&t| format!("{} {:.2}", tokens[i][t], w[t])).collect();
+            out += &format!("\tattended to: {}\n", top.join(", "));
+        }
+    }
+    print!("{out}");
+    Ok(())
 }
 
 /// The first five test sentences of each source, each word on a background

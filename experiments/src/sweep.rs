@@ -187,7 +187,9 @@ impl SweepSpec {
                             .map(|(key, d)| {
                                 let v = match d {
                                     Distribution::Uniform([lo, hi]) => toml::Value::Float(lo + (hi - lo) * rng.random::<f64>()),
-                                    Distribution::LogUniform([lo, hi]) => toml::Value::Float((lo.ln() + (hi.ln() - lo.ln()) * rng.random::<f64>()).exp()),
+                                    Distribution::LogUniform([lo, hi]) => {
+                                        toml::Value::Float(libm::exp(libm::log(*lo) + (libm::log(*hi) - libm::log(*lo)) * rng.random::<f64>()))
+                                    }
                                     Distribution::Choice(v) => v[rng.random_range(0..v.len())].clone(),
                                 };
                                 (key.clone(), v.to_string())

@@ -1,6 +1,7 @@
 //! `sentiment` end to end on a small `--data-file` the test writes: both
-//! models, the per-source scores, attention.html, byte-identical reruns, and
-//! one-line errors for bad files and flags. The real VADER sentences are
+//! models, the per-source scores, attention.html, byte-identical reruns, the
+//! trained model put to work (`--run`), and one-line errors for bad files and
+//! flags. The real VADER sentences are
 //! checked in nnlab-data's tests.
 
 mod common;
@@ -74,6 +75,27 @@ fn both_models_train_score_and_draw_attention_reproducibly() {
     assert!(html.matches("<span class=\"w\"").count() >= 20 && html.contains("predicted"), "{html}");
     let scores = std::fs::read_to_string(a.join("scores.md")).unwrap();
     assert!(scores.contains("| **all** | 60 |"), "{scores}");
+
+    // The trained model put to work on new sentences (`--run RUN_DIR FILE`).
+    let new = tmp.path().join("new.txt");
+    std::fs::write(&new, "What a wonderful hotel!\n\nI hated this meal, truly awful\n").unwrap();
+    let printed = ok(&sentiment(&["--run", a.to_str().unwrap(), new.to_str().unwrap()]));
+    let verdicts: Vec<(f64, &str)> = printed
+        .lines()
+        .filter(|l| !l.starts_with('\t'))
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].parse().unwrap(), f[1])
+        })
+        .collect();
+    assert_eq!(verdicts.len(), 2, "{printed}");
+    assert!(verdicts[0].0 > 0.5 && verdicts[0].1 == "positive" && verdicts[1].0 < 0.5 && verdicts[1].1 == "negative", "{printed}");
+    assert_eq!(printed.matches("\tattended to: ").count(), 2, "{printed}");
+    let empty = tmp.path().join("empty.txt");
+    std::fs::write(&empty, "\n \n").unwrap();
+    one_line_error(&sentiment(&["--run", a.to_str().unwrap(), empty.to_str().unwrap()]), &["empty.txt", "no sentences"]);
+    std::fs::remove_file(b.join("model.safetensors")).unwrap();
+    one_line_error(&sentiment(&["--run", b.to_str().unwrap(), new.to_str().unwrap()]), &["model.safetensors"]);
 }
 
 #[test]

@@ -128,10 +128,10 @@ impl Vae {
         let logits = self.decode_logits(&z.view([-1, self.latent])).view([k, b, 784]);
         let xk = x.unsqueeze(0).expand([k, b, 784], false);
         let log_px_z = -logits.binary_cross_entropy_with_logits::<Tensor>(&xk, None, None, Reduction::None).sum_dim_intlist(-1, false, Kind::Float);
-        let ln2pi = (2.0 * std::f64::consts::PI).ln();
+        let ln2pi = libm::log(2.0 * std::f64::consts::PI);
         let log_pz = (z.square() * -0.5 - 0.5 * ln2pi).sum_dim_intlist(-1, false, Kind::Float);
         let log_qz = (noise.square() * -0.5 - 0.5 * ln2pi - (logvar.unsqueeze(0) * 0.5)).sum_dim_intlist(-1, false, Kind::Float);
         let log_w = log_px_z + log_pz - log_qz; // [k, B]
-        -(log_w.logsumexp(&[0i64][..], false) - (k as f64).ln())
+        -(log_w.logsumexp(&[0i64][..], false) - libm::log(k as f64))
     }
 }

@@ -197,7 +197,7 @@ impl CharLmConfig {
         }
         let span = (self.iterations - self.warmup_iterations).saturating_sub(1).max(1);
         let frac = ((step - self.warmup_iterations) as f64 / span as f64).min(1.0);
-        min + 0.5 * (1.0 + (std::f64::consts::PI * frac).cos()) * (lr - min)
+        min + 0.5 * (1.0 + libm::cos(std::f64::consts::PI * frac)) * (lr - min)
     }
 
     /// Fails unless a training text of `train_len` symbols holds a window.
@@ -412,7 +412,7 @@ impl CharLmTrainer {
                 }
             }
             let max = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            let weights: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
+            let weights: Vec<f64> = logits.iter().map(|l| libm::exp(l - max)).collect();
             let total: f64 = weights.iter().sum();
             let mut u = rng.random::<f64>() * total;
             let mut next = weights.len() - 1;

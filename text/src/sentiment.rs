@@ -164,7 +164,7 @@ impl SentimentConfig {
 /// mean rating: its label when `scale` is 0, else sigmoid(`scale` x rating).
 pub fn soft_target(scale: f64, rating: f64) -> f32 {
     if scale > 0.0 {
-        (1.0 / (1.0 + (-scale * rating).exp())) as f32
+        (1.0 / (1.0 + libm::exp(-scale * rating))) as f32
     } else {
         f32::from(u8::from(rating > 0.0))
     }
@@ -192,6 +192,15 @@ impl Lexicon {
         Self { entries, index }
     }
 
+    /// A lexicon of these entries (index 0 padding, 1 unknown, as saved).
+    pub fn from_entries(entries: Vec<String>) -> Result<Self> {
+        if entries.len() < 2 || entries[0] != "<pad>" || entries[1] != "<unk>" {
+            bail!("a lexicon starts with <pad> and <unk>");
+        }
+        let index = entries.iter().enumerate().skip(2).map(|(i, w)| (w.clone(), i as i64)).collect();
+        Ok(Self { entries, index })
+    }
+
     /// The index of `w` (1 when unknown).
     pub fn get(&self, w: &str) -> i64 {
         self.index.get(w).copied().unwrap_or(1)
@@ -210,6 +219,19 @@ impl Lexicon {
 
 /// Prior valence of words (-4 to 4, as in VADER's lexicon).
 pub type Valences = HashMap<String, f64>;
+
+/// What a trained BiLSTM needs besides its weights to read new sentences
+/// (a run folder's `vocabulary.json`): its words, its characters and the
+/// prior valences it was given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentimentVocabulary {
+    /// Words by index (0: `<pad>`, 1: `<unk>`).
+    pub words: Vec<String>,
+    /// Characters by index (0: `<pad>`, 1: `<unk>`).
+    pub chars: Vec<String>,
+    /// Prior valences by word (empty without `valence_features`).
+    pub valences: BTreeMap<String, f64>,
+}
 
 /// The n-grams (joined by spaces) of a token list, up to length `n`.
 pub fn ngrams(tokens: &[String], n: usize) -> Vec<String> {
@@ -296,6 +318,27 @@ impl SentimentClassifier {
         let lexicon = Lexicon::new(train.iter().flatten().map(String::as_str), config.min_word_count);
         let letters: Vec<String> = train.iter().flatten().flat_map(|w| w.chars().map(String::from)).collect();
         let char_lexicon = Lexicon::new(letters.iter().map(String::as_str), 1);
+        Self::bilstm_with(config, lexicon, char_lexicon, valences, device)
+    }
+
+    /// The BiLSTM of a saved [`SentimentVocabulary`] (its weights still to be loaded).
+    pub fn bilstm_from_vocabulary(config: SentimentConfig, vocabulary: SentimentVocabulary, device: Device) -> Result<Self> {
+        config.validate()?;
+        let valences: Valences = vocabulary.valences.into_iter().collect();
+        let valences = Self::prior_valences(&config, Some(&valences))?;
+        Self::bilstm_with(config, Lexicon::from_entries(vocabulary.words)?, Lexicon::from_entries(vocabulary.chars)?, valences, device)
+    }
+
+    /// What [`SentimentClassifier::bilstm_from_vocabulary`] needs to rebuild this model.
+    pub fn vocabulary(&self) -> SentimentVocabulary {
+        SentimentVocabulary {
+            words: self.lexicon.entries.clone(),
+            chars: self.char_lexicon.entries.clone(),
+            valences: self.valences.iter().map(|(w, v)| (w.clone(), *v)).collect(),
+        }
+    }
+
+    fn bilstm_with(config: SentimentConfig, lexicon: Lexicon, char_lexicon: Lexicon, valences: Valences, device: Device) -> Result<Self> {
         let vs = nn::VarStore::new(device);
         let c = &config;
         let model = with_torch_seed(c.seed, || {
@@ -484,6 +527,11 @@ impl SentimentClassifier {
             total += f64::try_from(loss.detach())?;
         }
         Ok(total / n.max(1) as f64)
+    }
+
+    /// Loads weights saved from this model's variables (`model.safetensors`).
+    pub fn load_weights(&mut self, path: &std::path::Path) -> Result<()> {
+        self.vs.load(path).map_err(|e| anyhow::anyhow!("cannot load {}: {e}", path.display()))
     }
 
     /// The probability of "positive" for each sentence, and (BiLSTM) each token's attention weight.

@@ -60,13 +60,13 @@ fn dsdt(s: &[f64; 5]) -> [f64; 5] {
     let (m1, m2, l1) = (LINK_MASS_1, LINK_MASS_2, LINK_LENGTH_1);
     let (lc1, lc2, i1, i2, g) = (LINK_COM_POS_1, LINK_COM_POS_2, LINK_MOI, LINK_MOI, 9.8);
     let [theta1, theta2, dtheta1, dtheta2, a] = *s;
-    let d1 = m1 * lc1.powi(2) + m2 * (l1.powi(2) + lc2.powi(2) + 2.0 * l1 * lc2 * theta2.cos()) + i1 + i2;
-    let d2 = m2 * (lc2.powi(2) + l1 * lc2 * theta2.cos()) + i2;
-    let phi2 = m2 * lc2 * g * (theta1 + theta2 - PI / 2.0).cos();
-    let phi1 = -m2 * l1 * lc2 * dtheta2.powi(2) * theta2.sin() - 2.0 * m2 * l1 * lc2 * dtheta2 * dtheta1 * theta2.sin()
-        + (m1 * lc1 + m2 * l1) * g * (theta1 - PI / 2.0).cos()
+    let d1 = m1 * lc1.powi(2) + m2 * (l1.powi(2) + lc2.powi(2) + 2.0 * l1 * lc2 * libm::cos(theta2)) + i1 + i2;
+    let d2 = m2 * (lc2.powi(2) + l1 * lc2 * libm::cos(theta2)) + i2;
+    let phi2 = m2 * lc2 * g * libm::cos(theta1 + theta2 - PI / 2.0);
+    let phi1 = -m2 * l1 * lc2 * dtheta2.powi(2) * libm::sin(theta2) - 2.0 * m2 * l1 * lc2 * dtheta2 * dtheta1 * libm::sin(theta2)
+        + (m1 * lc1 + m2 * l1) * g * libm::cos(theta1 - PI / 2.0)
         + phi2;
-    let ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * dtheta1.powi(2) * theta2.sin() - phi2) / (m2 * lc2.powi(2) + i2 - d2.powi(2) / d1);
+    let ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * dtheta1.powi(2) * libm::sin(theta2) - phi2) / (m2 * lc2.powi(2) + i2 - d2.powi(2) / d1);
     let ddtheta1 = -(d2 * ddtheta2 + phi1) / d1;
     [dtheta1, dtheta2, ddtheta1, ddtheta2, 0.0]
 }
@@ -97,7 +97,7 @@ impl Acrobot {
 
     fn write_obs(&self, obs: &mut [f32]) {
         let s = &self.state;
-        let o = [s[0].cos(), s[0].sin(), s[1].cos(), s[1].sin(), s[2], s[3]];
+        let o = [libm::cos(s[0]), libm::sin(s[0]), libm::cos(s[1]), libm::sin(s[1]), s[2], s[3]];
         for (dst, v) in obs.iter_mut().zip(o) {
             *dst = v as f32;
         }
@@ -134,7 +134,7 @@ impl Env for Acrobot {
         let ns = rk4(&[s[0], s[1], s[2], s[3], AVAIL_TORQUE[a]], DT);
         self.state = [wrap(ns[0], -PI, PI), wrap(ns[1], -PI, PI), ns[2].clamp(-MAX_VEL_1, MAX_VEL_1), ns[3].clamp(-MAX_VEL_2, MAX_VEL_2)];
         let t = &self.state;
-        let terminated = -t[0].cos() - (t[1] + t[0]).cos() > 1.0;
+        let terminated = -libm::cos(t[0]) - libm::cos(t[1] + t[0]) > 1.0;
         self.write_obs(obs);
         Ok(StepResult { reward: if terminated { 0.0 } else { -1.0 }, terminated, truncated: false, episode: None })
     }

@@ -93,8 +93,8 @@ impl Env for CartPole {
         let Action::Discrete(a) = action else { unreachable!("checked above") };
         let [mut x, mut x_dot, mut theta, mut theta_dot] = self.state;
         let force = if a == 1 { FORCE_MAG } else { -FORCE_MAG };
-        let costheta = theta.cos();
-        let sintheta = theta.sin();
+        let costheta = libm::cos(theta);
+        let sintheta = libm::sin(theta);
         let temp = (force + POLEMASS_LENGTH * theta_dot * theta_dot * sintheta) / TOTAL_MASS;
         let thetaacc = (GRAVITY * sintheta - costheta * temp) / (LENGTH * (4.0 / 3.0 - MASS_POLE * costheta * costheta / TOTAL_MASS));
         let xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS;

@@ -73,7 +73,7 @@ impl Env for MountainCar {
         }
         let Action::Discrete(a) = action else { unreachable!("checked above") };
         let [mut position, mut velocity] = self.state;
-        velocity += (a as f64 - 1.0) * FORCE + (3.0 * position).cos() * (-GRAVITY);
+        velocity += (a as f64 - 1.0) * FORCE + libm::cos(3.0 * position) * (-GRAVITY);
         velocity = velocity.clamp(-MAX_SPEED, MAX_SPEED);
         position += velocity;
         position = position.clamp(MIN_POSITION, MAX_POSITION);

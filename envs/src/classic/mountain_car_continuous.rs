@@ -70,7 +70,7 @@ impl MountainCarContinuous {
     fn update<W: Width>(mut position: W, mut velocity: W, force: f32) -> (W, W, bool) {
         // `3 * position` in the state's width (exact in f64, so rounding it gives numpy's f32 product).
         let three_p = W::from_f64(3.0 * position.to_f64()).to_f64();
-        let cos_term = (0.0025 * three_p.cos()) as f32;
+        let cos_term = (0.0025 * libm::cos(three_p)) as f32;
         velocity = velocity + W::from_f64(f64::from(force * POWER - cos_term));
         let (vmax, vmin) = (W::from_f64(0.07), W::from_f64(-0.07));
         if velocity > vmax {

@@ -62,8 +62,8 @@ impl Pendulum {
 
     fn write_obs(&self, obs: &mut [f32]) {
         let [th, thdot] = self.state;
-        obs[0] = th.cos() as f32;
-        obs[1] = th.sin() as f32;
+        obs[0] = libm::cos(th) as f32;
+        obs[1] = libm::sin(th) as f32;
         obs[2] = thdot as f32;
     }
 }
@@ -101,7 +101,7 @@ impl Env for Pendulum {
         // numpy evaluates the torque terms in float32 (a float32 action times python floats).
         let norm = angle_normalize(th);
         let costs = norm * norm + 0.1 * thdot * thdot + f64::from(0.001f32 * (u * u));
-        let mut newthdot = thdot + (3.0 * G / (2.0 * L) * th.sin() + f64::from(3.0f32 * u)) * DT;
+        let mut newthdot = thdot + (3.0 * G / (2.0 * L) * libm::sin(th) + f64::from(3.0f32 * u)) * DT;
         newthdot = newthdot.clamp(-MAX_SPEED, MAX_SPEED);
         let newth = th + newthdot * DT;
         self.state = [newth, newthdot];

@@ -1,6 +1,8 @@
 //! Prints a fingerprint of the numerics of this machine: for each of a set of
-//! operations on fixed inputs (torch ops, and the libm functions that Rust
-//! code calls), the first 16 hex digits of the SHA-256 of its output bits.
+//! operations on fixed inputs (torch ops, and the `libm` crate's functions that
+//! nnlab's Rust code calls instead of the platform's: glibc's differ in the
+//! last bits between CPUs with and without FMA), the first 16 hex digits of
+//! the SHA-256 of its output bits.
 //! Two machines whose fingerprints agree compute those operations to the same
 //! bits; where they differ, the line says which operation parts them.
 //!
@@ -53,16 +55,16 @@ fn run() -> Result<()> {
     let img = Tensor::from_slice(&uniform(8 * 3 * 16 * 16, 0.0, 1.0)).view([8, 3, 16, 16]);
     let kernel = Tensor::from_slice(&uniform(4 * 3 * 3 * 3, -0.5, 0.5)).view([4, 3, 3, 3]);
     let mut rows: Vec<(&str, String)> = vec![
-        ("rust f64 sin", hash_f64(&x64.iter().map(|v| v.sin()).collect::<Vec<_>>())),
-        ("rust f64 cos", hash_f64(&x64.iter().map(|v| v.cos()).collect::<Vec<_>>())),
-        ("rust f64 exp", hash_f64(&x64.iter().map(|v| v.exp()).collect::<Vec<_>>())),
-        ("rust f64 tanh", hash_f64(&x64.iter().map(|v| v.tanh()).collect::<Vec<_>>())),
-        ("rust f64 ln", hash_f64(&x64.iter().map(|v| v.abs().ln()).collect::<Vec<_>>())),
-        ("rust f64 powf", hash_f64(&x64.iter().map(|v| v.abs().powf(0.37)).collect::<Vec<_>>())),
-        ("rust f32 exp", hash_f32(&x32.iter().map(|v| v.exp()).collect::<Vec<_>>())),
-        ("rust f32 tanh", hash_f32(&x32.iter().map(|v| v.tanh()).collect::<Vec<_>>())),
+        ("libm f64 sin", hash_f64(&x64.iter().map(|&v| libm::sin(v)).collect::<Vec<_>>())),
+        ("libm f64 cos", hash_f64(&x64.iter().map(|&v| libm::cos(v)).collect::<Vec<_>>())),
+        ("libm f64 exp", hash_f64(&x64.iter().map(|&v| libm::exp(v)).collect::<Vec<_>>())),
+        ("libm f64 tanh", hash_f64(&x64.iter().map(|&v| libm::tanh(v)).collect::<Vec<_>>())),
+        ("libm f64 log", hash_f64(&x64.iter().map(|v| libm::log(v.abs())).collect::<Vec<_>>())),
+        ("libm f64 pow", hash_f64(&x64.iter().map(|v| libm::pow(v.abs(), 0.37)).collect::<Vec<_>>())),
+        ("libm f32 expf", hash_f32(&x32.iter().map(|&v| libm::expf(v)).collect::<Vec<_>>())),
+        ("libm f32 tanhf", hash_f32(&x32.iter().map(|&v| libm::tanhf(v)).collect::<Vec<_>>())),
         ("rust f32 sqrt", hash_f32(&x32.iter().map(|v| v.abs().sqrt()).collect::<Vec<_>>())),
-        ("rust f32 ln", hash_f32(&x32.iter().map(|v| v.abs().ln()).collect::<Vec<_>>())),
+        ("libm f32 logf", hash_f32(&x32.iter().map(|v| libm::logf(v.abs())).collect::<Vec<_>>())),
         ("torch matmul 128x120x84", hash_tensor(&a.matmul(&b))),
         ("torch addmm (linear)", hash_tensor(&bias.addmm(&a, &b))),
         ("torch exp", hash_tensor(&t.exp())),
