@@ -13,9 +13,10 @@
 //! `charlm --run RUN_DIR --sample PROMPT` puts a trained model to work.
 
 use crate::cli::{parse_args_about, ExperimentArgs};
+use crate::device;
+use crate::history::History;
 use crate::plot::{self, Series};
 use crate::scaffold::Experiment;
-use crate::{checkpoint, device};
 use anyhow::{bail, Context, Result};
 use nnlab_data::{cache_dir, load_shakespeare, CharVocabulary, TextSplits};
 use nnlab_text::{CharLmConfig, CharLmTrainer, LmKind};
@@ -166,13 +167,11 @@ pub fn run(name: &'static str, about: &'static str, shakespeare_only: bool) -> R
     ));
     run.open_step_metrics()?;
     let eval_windows = trainer.eval_windows(validation.len());
-    let (mut train_curve, mut val_curve) = (Vec::new(), Vec::new());
+    let mut history = History::resume(&["train_curve", "val_curve"], run.resumed(), Vec::new, device)?;
     let (mut since_eval, mut since_log) = ((0.0, 0u64), (0.0, 0u64));
     let (mut train_secs, mut elapsed_before) = (0.0, 0.0);
     if let Some(s) = run.resumed() {
         trainer.restore_train_state(&s.part("trainer"))?;
-        train_curve = checkpoint::points(s, "train_curve")?;
-        val_curve = checkpoint::points(s, "val_curve")?;
         since_eval = s.get("since_eval")?;
         since_log = s.get("since_log")?;
         train_secs = s.get("train_secs")?;
@@ -194,8 +193,8 @@ pub fn run(name: &'static str, about: &'static str, shakespeare_only: bool) -> R
             let train_loss = since_eval.0 / since_eval.1 as f64;
             let val_loss = trainer.loss_on(&validation, &eval_windows)?;
             since_eval = (0.0, 0);
-            train_curve.push((it as f64, train_loss));
-            val_curve.push((it as f64, val_loss));
+            history.push("train_curve", it as f64, train_loss);
+            history.push("val_curve", it as f64, val_loss);
             let lr = trainer.learning_rate();
             run.metrics.values("iteration", it as usize, &[("train_loss", train_loss), ("validation_loss", val_loss), ("learning_rate", lr)])?;
             let speed = it.saturating_sub(run.start_after()).max(1) as f64 * chars_per_step / train_secs.max(1e-9);
@@ -206,8 +205,7 @@ pub fn run(name: &'static str, about: &'static str, shakespeare_only: bool) -> R
         run.checkpoint_if_due(it, || {
             let mut s = TrainState::new();
             s.put_part("trainer", trainer.train_state()?);
-            checkpoint::put_points(&mut s, "train_curve", &train_curve);
-            checkpoint::put_points(&mut s, "val_curve", &val_curve);
+            history.put(&mut s)?;
             s.put("since_eval", &since_eval)?;
             s.put("since_log", &since_log)?;
             s.put("train_secs", &train_secs)?;
@@ -228,8 +226,8 @@ pub fn run(name: &'static str, about: &'static str, shakespeare_only: bool) -> R
         &run.dir.file("losses.png"),
         &title,
         &[
-            Series { label: "train (mean since last point)".into(), points: train_curve },
-            Series { label: "validation (fixed windows)".into(), points: val_curve },
+            Series { label: "train (mean since last point)".into(), points: history.curve("train_curve") },
+            Series { label: "validation (fixed windows)".into(), points: history.curve("val_curve") },
         ],
         "iteration",
         "cross-entropy (nats per character)",

@@ -136,27 +136,6 @@ pub fn put_points(state: &mut TrainState, name: &str, points: &[(f64, f64)]) {
     state.put_f64s(name, &flat);
 }
 
-/// Stores the best model so far (score, epoch, variables) as `best` and `best.<variable>`.
-pub fn put_best(state: &mut TrainState, best: &Option<(f64, usize, nnlab_torch::Snapshot)>) -> Result<()> {
-    if let Some((score, epoch, snapshot)) = best {
-        state.put("best", &(*score, *epoch))?;
-        for (name, t) in snapshot {
-            state.put_tensor(&format!("best.{name}"), t)?;
-        }
-    }
-    Ok(())
-}
-
-/// The best model stored by [`put_best`], its variables shaped as `template`
-/// (a snapshot of the same network) and put on `device`; `None` if none was stored.
-pub fn best(state: &TrainState, mut template: nnlab_torch::Snapshot, device: tch::Device) -> Result<Option<(f64, usize, nnlab_torch::Snapshot)>> {
-    let Ok((score, epoch)) = state.get::<(f64, usize)>("best") else { return Ok(None) };
-    for (name, t) in template.iter_mut() {
-        *t = state.tensor(&format!("best.{name}"))?.to_device(device);
-    }
-    Ok(Some((score, epoch, template)))
-}
-
 /// The points stored by [`put_points`].
 pub fn points(state: &TrainState, name: &str) -> Result<Vec<(f64, f64)>> {
     Ok(state.f64s(name)?.chunks_exact(2).map(|c| (c[0], c[1])).collect())

@@ -13,14 +13,15 @@
 use crate::classification::ClassificationReport;
 use crate::classification_plots::{self, Mistake};
 use crate::cli::{parse_args_about, ExperimentArgs, ImageDataArgs};
+use crate::device;
+use crate::history::History;
 use crate::plot::{self, Series};
 use crate::scaffold::Experiment;
-use crate::{checkpoint, device};
 use anyhow::{bail, Context, Result};
 use nnlab_data::{ImageDataset, ImageSet};
 use nnlab_torch::state::TrainState;
 use nnlab_vision::models::Architecture;
-use nnlab_vision::trainer::{mean_cross_entropy, Snapshot};
+use nnlab_vision::trainer::mean_cross_entropy;
 use nnlab_vision::{CnnConfig, CnnTrainer, ImageShape};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -169,39 +170,30 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
         run.dir.path().display()
     ));
     run.open_step_metrics()?;
-    let (mut loss_curve, mut val_loss_curve, mut acc_curve, mut val_acc_curve, mut times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut best: Option<(f64, usize, Snapshot)> = None;
+    let mut history = History::resume(&["loss_curve", "val_loss_curve", "acc_curve", "val_acc_curve"], run.resumed(), || trainer.snapshot(), device)?;
     let mut elapsed_before = 0.0;
     if let Some(s) = run.resumed() {
         trainer.restore_train_state(&s.part("trainer"))?;
-        loss_curve = checkpoint::points(s, "loss_curve")?;
-        val_loss_curve = checkpoint::points(s, "val_loss_curve")?;
-        acc_curve = checkpoint::points(s, "acc_curve")?;
-        val_acc_curve = checkpoint::points(s, "val_acc_curve")?;
-        times = s.f64s("epoch_times")?;
         elapsed_before = s.get("elapsed")?;
-        best = checkpoint::best(s, trainer.snapshot(), device)?;
     }
     let started = Instant::now();
     for epoch in run.start_after() as usize + 1..=cfg.epochs {
         let start = Instant::now();
         let stats = trainer.train_epoch(&train, args.data.log_every, &mut |step, loss| run.log_step(step, &[("loss", loss)]))?;
         let secs = start.elapsed().as_secs_f64();
-        times.push(secs);
+        history.epoch_times.push(secs);
         let mut row = vec![("train_loss", stats.loss), ("train_accuracy", stats.accuracy)];
         let x = epoch as f64;
-        loss_curve.push((x, stats.loss));
-        acc_curve.push((x, stats.accuracy));
+        history.push("loss_curve", x, stats.loss);
+        history.push("acc_curve", x, stats.accuracy);
         let mut line = format!("epoch {epoch}: train loss {:.4}, accuracy {:.4}", stats.loss, stats.accuracy);
         if validation.len > 0 {
             let (val_loss, val_acc) = trainer.evaluate(&validation)?;
             row.extend([("validation_loss", val_loss), ("validation_accuracy", val_acc)]);
-            val_loss_curve.push((x, val_loss));
-            val_acc_curve.push((x, val_acc));
+            history.push("val_loss_curve", x, val_loss);
+            history.push("val_acc_curve", x, val_acc);
             line += &format!("; validation loss {val_loss:.4}, accuracy {val_acc:.4}");
-            if best.as_ref().is_none_or(|b| val_acc > b.0) {
-                best = Some((val_acc, epoch, trainer.snapshot()));
-            }
+            history.keep_if_best(val_acc, epoch, || trainer.snapshot());
         }
         row.push(("learning_rate", stats.learning_rate));
         run.metrics.values("epoch", epoch, &row)?;
@@ -211,22 +203,16 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
         run.checkpoint_if_due(epoch as u64, || {
             let mut s = TrainState::new();
             s.put_part("trainer", trainer.train_state()?);
-            for (name, points) in
-                [("loss_curve", &loss_curve), ("val_loss_curve", &val_loss_curve), ("acc_curve", &acc_curve), ("val_acc_curve", &val_acc_curve)]
-            {
-                checkpoint::put_points(&mut s, name, points);
-            }
-            s.put_f64s("epoch_times", &times);
+            history.put(&mut s)?;
             s.put("elapsed", &elapsed)?;
-            checkpoint::put_best(&mut s, &best)?;
             Ok(s)
         })?;
     }
     let training_time_s = elapsed_before + started.elapsed().as_secs_f64();
-    let (best_validation_accuracy, best_epoch) = match &best {
-        Some((acc, epoch, snapshot)) => {
-            trainer.restore_snapshot(snapshot)?;
-            (Some(*acc), *epoch)
+    let (best_validation_accuracy, best_epoch) = match history.best() {
+        Some(best) => {
+            trainer.restore_snapshot(&best.snapshot)?;
+            (Some(best.score), best.epoch)
         }
         None => (None, cfg.epochs),
     };
@@ -256,14 +242,16 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
         side,
         6,
     )?;
-    let mut series = vec![Series { label: "train accuracy".into(), points: acc_curve.clone() }];
+    let mut series = vec![Series { label: "train accuracy".into(), points: history.curve("acc_curve") }];
+    let val_acc_curve = history.curve("val_acc_curve");
     if !val_acc_curve.is_empty() {
-        series.push(Series { label: "validation accuracy".into(), points: val_acc_curve.clone() });
+        series.push(Series { label: "validation accuracy".into(), points: val_acc_curve });
     }
     plot::epoch_curves(&run.dir.file("accuracy.png"), &format!("{:?} CNN on {} (seed {})", cfg.model, dataset.name(), cfg.seed), &series, "accuracy")?;
-    let mut series = vec![Series { label: "train loss".into(), points: loss_curve.clone() }];
+    let mut series = vec![Series { label: "train loss".into(), points: history.curve("loss_curve") }];
+    let val_loss_curve = history.curve("val_loss_curve");
     if !val_loss_curve.is_empty() {
-        series.push(Series { label: "validation loss".into(), points: val_loss_curve.clone() });
+        series.push(Series { label: "validation loss".into(), points: val_loss_curve });
     }
     plot::epoch_curves(
         &run.dir.file("losses.png"),
@@ -273,7 +261,7 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
     )?;
     trainer.var_store().save(run.dir.file("model.safetensors")).context("saving model.safetensors")?;
 
-    let epoch_time_s = times.iter().sum::<f64>() / times.len().max(1) as f64;
+    let epoch_time_s = history.mean_epoch_time();
     let summary = CnnSummary {
         test_accuracy: report.accuracy,
         test_loss,
@@ -281,7 +269,7 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
         best_validation_accuracy,
         best_epoch,
         epoch_time_s,
-        epoch_times_s: times.clone(),
+        epoch_times_s: history.epoch_times.clone(),
         train_images_per_s: train.len as f64 / epoch_time_s,
         training_time_s,
         epochs: cfg.epochs,

@@ -11,6 +11,7 @@ pub mod classification_plots;
 pub mod cli;
 pub mod config;
 pub mod device;
+pub mod history;
 pub mod image_classification;
 pub mod images;
 pub mod metrics;

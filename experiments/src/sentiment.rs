@@ -13,9 +13,10 @@
 //! `sentiment --run RUN_DIR FILE` puts the trained model to work on new text.
 
 use crate::cli::{parse_args_about, ExperimentArgs};
+use crate::device;
+use crate::history::History;
 use crate::plot::{self, Series};
 use crate::scaffold::Experiment;
-use crate::{checkpoint, device};
 use anyhow::{bail, Context, Result};
 use nnlab_data::sentiment::parse_ground_truth;
 use nnlab_data::{cache_dir, load_vader, load_vader_lexicon, RatedSentence, SentimentSplits};
@@ -202,14 +203,9 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
 
     // The BiLSTM, epoch by epoch, with checkpoints; the epoch of best validation F1 is kept.
     let bilstm_targets = targets(cfg.soft_targets);
-    let (mut loss_curve, mut f1_curve, mut times) = (Vec::new(), Vec::new(), Vec::new());
-    let mut best: Option<(f64, usize, nnlab_torch::Snapshot)> = None;
+    let mut history = History::resume(&["loss_curve", "f1_curve"], run.resumed(), || model.snapshot(), device)?;
     if let Some(s) = run.resumed() {
         model.restore_train_state(&s.part("trainer"))?;
-        loss_curve = checkpoint::points(s, "loss_curve")?;
-        f1_curve = checkpoint::points(s, "f1_curve")?;
-        times = s.f64s("epoch_times")?;
-        best = checkpoint::best(s, model.snapshot(), device)?;
     }
     for epoch in run.start_after() as usize + 1..=cfg.epochs {
         let start = Instant::now();
@@ -218,25 +214,21 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
         let s = validate(&model, &data)?;
         run.metrics.values("epoch", epoch, &[("train_loss", loss), ("validation_accuracy", s.accuracy), ("validation_f1", s.f1)])?;
         run.metrics.wall_clock("epoch", epoch, &[("epoch_seconds", secs)])?;
-        loss_curve.push((epoch as f64, loss));
-        f1_curve.push((epoch as f64, s.f1));
-        times.push(secs);
-        if best.as_ref().is_none_or(|b| s.f1 > b.0) {
-            best = Some((s.f1, epoch, model.snapshot()));
-        }
+        history.push("loss_curve", epoch as f64, loss);
+        history.push("f1_curve", epoch as f64, s.f1);
+        history.epoch_times.push(secs);
+        history.keep_if_best(s.f1, epoch, || model.snapshot());
         run.log(format_args!("epoch {epoch}: train loss {loss:.4}, validation accuracy {:.4}, F1 {:.4} ({secs:.1} s)", s.accuracy, s.f1));
         run.checkpoint_if_due(epoch as u64, || {
             let mut state = TrainState::new();
             state.put_part("trainer", model.train_state()?);
-            checkpoint::put_points(&mut state, "loss_curve", &loss_curve);
-            checkpoint::put_points(&mut state, "f1_curve", &f1_curve);
-            state.put_f64s("epoch_times", &times);
-            checkpoint::put_best(&mut state, &best)?;
+            history.put(&mut state)?;
             Ok(state)
         })?;
     }
-    let (best_f1, best_epoch, snapshot) = best.context("no epochs")?;
-    model.restore_snapshot(&snapshot)?;
+    let best = history.best().context("no epochs")?;
+    let (best_f1, best_epoch) = (best.score, best.epoch);
+    model.restore_snapshot(&best.snapshot)?;
 
     // The test set, once.
     let (p_model, attention) = model.predict(&data.test)?;
@@ -280,11 +272,14 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
     plot::epoch_curves(
         &run.dir.file("curves.png"),
         &format!("BiLSTM with attention on {} (seed {})", if args.data_file.is_some() { "your sentences" } else { "VADER" }, cfg.seed),
-        &[Series { label: "train loss".into(), points: loss_curve }, Series { label: "validation F1".into(), points: f1_curve }],
+        &[
+            Series { label: "train loss".into(), points: history.curve("loss_curve") },
+            Series { label: "validation F1".into(), points: history.curve("f1_curve") },
+        ],
         "loss / F1",
     )?;
     model.var_store().save(run.dir.file("model.safetensors")).context("saving model.safetensors")?;
-    let epoch_time_s = times.iter().sum::<f64>() / times.len().max(1) as f64;
+    let epoch_time_s = history.mean_epoch_time();
     let summary = SentimentSummary {
         test_accuracy: overall.accuracy,
         test_f1: overall.f1,

@@ -15,9 +15,10 @@
 
 use crate::classification::ClassificationReport;
 use crate::cli::{parse_args_about, ExperimentArgs};
+use crate::device;
+use crate::history::History;
 use crate::plot::{self, Series};
 use crate::scaffold::Experiment;
-use crate::{checkpoint, device};
 use anyhow::{bail, Context, Result};
 use nnlab_data::{cache_dir, load_brown, load_wnut, read_conll, TaggedSentence, TaggedSplits};
 use nnlab_text::entities::EntityReport;
@@ -195,20 +196,15 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
         let gold: Vec<Vec<String>> = splits.validation.iter().map(|s| s.tags.clone()).collect();
         Ok((token_accuracy(&splits.validation, &p), bio.then(|| EntityReport::new(&gold, &p).micro.f1)))
     };
-    let (mut loss_curve, mut val_curve, mut times) = (Vec::new(), Vec::new(), Vec::new());
-    let mut best: Option<(f64, usize, nnlab_torch::Snapshot)> = None;
+    let mut history = History::resume(&["loss_curve", "val_curve"], run.resumed(), || tagger.snapshot(), device)?;
     if let Some(s) = run.resumed() {
         tagger.restore_train_state(&s.part("trainer"))?;
-        loss_curve = checkpoint::points(s, "loss_curve")?;
-        val_curve = checkpoint::points(s, "val_curve")?;
-        times = s.f64s("epoch_times")?;
-        best = checkpoint::best(s, tagger.snapshot(), device)?;
     }
     for epoch in run.start_after() as usize + 1..=cfg.epochs {
         let start = Instant::now();
         let loss = tagger.train_epoch(&splits.train)?;
         let secs = start.elapsed().as_secs_f64();
-        times.push(secs);
+        history.epoch_times.push(secs);
         let (acc, f1) = validation_score(&tagger)?;
         let mut row = vec![("train_loss", loss)];
         let mut line = format!("epoch {epoch}: train loss {loss:.4}");
@@ -220,29 +216,24 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
                 line += &format!(", entity F1 {f1:.4}");
             }
             let score = f1.unwrap_or(acc);
-            val_curve.push((epoch as f64, score));
-            if best.as_ref().is_none_or(|b| score > b.0) {
-                best = Some((score, epoch, tagger.snapshot()));
-            }
+            history.push("val_curve", epoch as f64, score);
+            history.keep_if_best(score, epoch, || tagger.snapshot());
         }
-        loss_curve.push((epoch as f64, loss));
+        history.push("loss_curve", epoch as f64, loss);
         run.metrics.values("epoch", epoch, &row)?;
         run.metrics.wall_clock("epoch", epoch, &[("epoch_seconds", secs)])?;
         run.log(format_args!("{line} ({secs:.1} s)"));
         run.checkpoint_if_due(epoch as u64, || {
             let mut s = TrainState::new();
             s.put_part("trainer", tagger.train_state()?);
-            checkpoint::put_points(&mut s, "loss_curve", &loss_curve);
-            checkpoint::put_points(&mut s, "val_curve", &val_curve);
-            s.put_f64s("epoch_times", &times);
-            checkpoint::put_best(&mut s, &best)?;
+            history.put(&mut s)?;
             Ok(s)
         })?;
     }
-    let (best_validation_score, best_epoch) = match &best {
-        Some((score, epoch, snapshot)) => {
-            tagger.restore_snapshot(snapshot)?;
-            (*score, *epoch)
+    let (best_validation_score, best_epoch) = match history.best() {
+        Some(best) => {
+            tagger.restore_snapshot(&best.snapshot)?;
+            (best.score, best.epoch)
         }
         None => (f64::NAN, cfg.epochs),
     };
@@ -265,13 +256,14 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
         run.dir.write_atomic("entity_report.txt", e.to_text(4).as_bytes())?;
         run.dir.write_atomic("entity_report.json", serde_json::to_string_pretty(&e.to_json())?.as_bytes())?;
     }
-    let mut series = vec![Series { label: "train loss".into(), points: loss_curve }];
+    let mut series = vec![Series { label: "train loss".into(), points: history.curve("loss_curve") }];
+    let val_curve = history.curve("val_curve");
     if !val_curve.is_empty() {
         series.push(Series { label: if bio { "validation entity F1" } else { "validation token accuracy" }.into(), points: val_curve });
     }
     plot::epoch_curves(&run.dir.file("curves.png"), &format!("{:?} tagger, {:?} task (seed {})", cfg.output, task, cfg.seed), &series, "loss / score")?;
     tagger.var_store().save(run.dir.file("model.safetensors")).context("saving model.safetensors")?;
-    let epoch_time_s = times.iter().sum::<f64>() / times.len().max(1) as f64;
+    let epoch_time_s = history.mean_epoch_time();
     let summary = TaggerSummary {
         token_accuracy: accuracy,
         entity_precision_micro: entity.as_ref().map(|e| e.micro.precision),

@@ -12,8 +12,8 @@
 //! `losses.png`, `generator.safetensors`, `summary.json`.
 
 use anyhow::{Context, Result};
-use nnlab_experiments::checkpoint;
 use nnlab_experiments::cli::{parse_args_about, ImageExperimentArgs};
+use nnlab_experiments::history::History;
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::scaffold::Experiment;
 use nnlab_experiments::{device, images};
@@ -75,12 +75,10 @@ fn run() -> Result<()> {
     run.open_step_metrics()?;
     // Drawn first from the run's stream, so that a resumed run (whose stream is restored after) draws the same.
     let fixed_z = gan.latent(64);
-    let (mut fd_curve, mut d_curve, mut g_curve, mut times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut history = History::resume(&["fd_curve", "d_curve", "g_curve"], run.resumed(), Vec::new, device)?;
     let (mut fd, mut last) = (f64::NAN, None);
     if let Some(s) = run.resumed() {
         gan.restore_train_state(&s.part("gan"))?;
-        (fd_curve, d_curve, g_curve) = (checkpoint::points(s, "fd_curve")?, checkpoint::points(s, "d_curve")?, checkpoint::points(s, "g_curve")?);
-        times = s.f64s("epoch_times")?;
         if let [f, d_loss, g_loss, d_real, d_fake] = s.f64s("last_epoch")?[..] {
             (fd, last) = (f, Some(DcganEpoch { d_loss, g_loss, d_real, d_fake }));
         }
@@ -90,7 +88,8 @@ fn run() -> Result<()> {
         let e = gan.train_epoch_logged(&train, args.data.log_every, &mut |step, m| {
             run.log_step(step, &[("d_loss", m.d_loss), ("g_loss", m.g_loss), ("d_real", m.d_real), ("d_fake", m.d_fake)])
         })?;
-        times.push(start.elapsed().as_secs_f64());
+        let secs = start.elapsed().as_secs_f64();
+        history.epoch_times.push(secs);
         fd = fd_to_train(&gan.generate(cfg.fd_samples))?;
         run.metrics.values(
             "epoch",
@@ -100,30 +99,24 @@ fn run() -> Result<()> {
         let grid = Vec::<f32>::try_from(gan.generate_from(&fixed_z).flatten(0, -1).to_device(tch::Device::Cpu))?;
         let grid: Vec<Vec<f32>> = grid.chunks(784).map(|c| c.to_vec()).collect();
         images::write_grid(&run.dir.file(&format!("samples_epoch_{epoch:02}.png")), &grid, 28, 8, 2)?;
-        fd_curve.push((epoch as f64, fd));
-        d_curve.push((epoch as f64, e.d_loss));
-        g_curve.push((epoch as f64, e.g_loss));
+        history.push("fd_curve", epoch as f64, fd);
+        history.push("d_curve", epoch as f64, e.d_loss);
+        history.push("g_curve", epoch as f64, e.g_loss);
         last = Some(e);
         run.log(format_args!(
             "epoch {epoch}: D loss {:.3}, G loss {:.3}, D(x) {:.3}, D(G(z)) {:.3}, Fréchet distance {fd:.3} ({:.1} s)",
-            e.d_loss,
-            e.g_loss,
-            e.d_real,
-            e.d_fake,
-            times[epoch - 1]
+            e.d_loss, e.g_loss, e.d_real, e.d_fake, secs
         ));
         run.checkpoint_if_due(epoch as u64, || {
             let mut s = TrainState::new();
             s.put_part("gan", gan.train_state()?);
-            checkpoint::put_points(&mut s, "fd_curve", &fd_curve);
-            checkpoint::put_points(&mut s, "d_curve", &d_curve);
-            checkpoint::put_points(&mut s, "g_curve", &g_curve);
-            s.put_f64s("epoch_times", &times);
+            history.put(&mut s)?;
             s.put_f64s("last_epoch", &[fd, e.d_loss, e.g_loss, e.d_real, e.d_fake]);
             Ok(s)
         })?;
     }
     gan.generator_vars().save(run.dir.file("generator.safetensors")).context("saving generator.safetensors")?;
+    let fd_curve = history.curve("fd_curve");
     let floor: Vec<(f64, f64)> = fd_curve.iter().map(|&(x, _)| (x, real_test_fd)).collect();
     let title = format!("DCGAN on Fashion-MNIST (seed {})", cfg.seed);
     plot::epoch_curves(
@@ -135,7 +128,7 @@ fn run() -> Result<()> {
     plot::epoch_curves(
         &run.dir.file("losses.png"),
         &title,
-        &[Series { label: "discriminator".into(), points: d_curve }, Series { label: "generator".into(), points: g_curve }],
+        &[Series { label: "discriminator".into(), points: history.curve("d_curve") }, Series { label: "generator".into(), points: history.curve("g_curve") }],
         "loss",
     )?;
     let last = last.expect("at least one epoch");
@@ -147,7 +140,7 @@ fn run() -> Result<()> {
         fd_samples: cfg.fd_samples,
         d_real: last.d_real,
         d_fake: last.d_fake,
-        epoch_time_s: times.iter().sum::<f64>() / times.len() as f64,
+        epoch_time_s: history.mean_epoch_time(),
         epochs: cfg.epochs,
         train_images: train_set.len,
         data: data_dir.display().to_string(),

@@ -10,8 +10,8 @@
 //! `dataset-fashion-mnist`); `--data-dir` reads MNIST-format IDX files instead.
 
 use anyhow::{Context, Result};
-use nnlab_experiments::checkpoint;
 use nnlab_experiments::cli::{parse_args_about, ImageExperimentArgs};
+use nnlab_experiments::history::History;
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::scaffold::Experiment;
 use nnlab_experiments::{device, images};
@@ -58,11 +58,10 @@ fn run() -> Result<()> {
     let test = test_set.images_tensor(device);
     let mut trainer = VaeTrainer::new(cfg.clone(), device)?;
     run.open_step_metrics()?;
-    let (mut train_curve, mut test_curve, mut times) = (Vec::new(), Vec::new(), Vec::new());
+    let mut history = History::resume(&["train_curve", "test_curve"], run.resumed(), Vec::new, device)?;
     let mut last = Elbo::default();
     if let Some(s) = run.resumed() {
         trainer.restore_train_state(&s.part("trainer"))?;
-        (train_curve, test_curve, times) = (checkpoint::points(s, "train_curve")?, checkpoint::points(s, "test_curve")?, s.f64s("epoch_times")?);
         if let [loss, reconstruction, kl] = s.f64s("last_elbo")?[..] {
             last = Elbo { loss, reconstruction, kl };
         }
@@ -70,19 +69,18 @@ fn run() -> Result<()> {
     for epoch in run.start_after() as usize + 1..=cfg.epochs {
         let start = Instant::now();
         let train_loss = trainer.train_epoch_logged(&train, args.data.log_every, &mut |step, loss| run.log_step(step, &[("loss", loss)]))?;
-        times.push(start.elapsed().as_secs_f64());
+        let secs = start.elapsed().as_secs_f64();
+        history.epoch_times.push(secs);
         last = trainer.test_elbo(&test)?;
         let row = [("train_loss", train_loss), ("test_loss", last.loss), ("test_reconstruction", last.reconstruction), ("test_kl", last.kl)];
         run.metrics.values("epoch", epoch, &row)?;
-        train_curve.push((epoch as f64, train_loss));
-        test_curve.push((epoch as f64, last.loss));
-        run.log(format_args!("epoch {epoch}: train loss {train_loss:.2}, test negative ELBO {:.2} nats/image ({:.1} s)", last.loss, times[epoch - 1]));
+        history.push("train_curve", epoch as f64, train_loss);
+        history.push("test_curve", epoch as f64, last.loss);
+        run.log(format_args!("epoch {epoch}: train loss {train_loss:.2}, test negative ELBO {:.2} nats/image ({secs:.1} s)", last.loss));
         run.checkpoint_if_due(epoch as u64, || {
             let mut s = TrainState::new();
             s.put_part("trainer", trainer.train_state()?);
-            checkpoint::put_points(&mut s, "train_curve", &train_curve);
-            checkpoint::put_points(&mut s, "test_curve", &test_curve);
-            s.put_f64s("epoch_times", &times);
+            history.put(&mut s)?;
             s.put_f64s("last_elbo", &[last.loss, last.reconstruction, last.kl]);
             Ok(s)
         })?;
@@ -93,7 +91,10 @@ fn run() -> Result<()> {
     plot::epoch_curves(
         &run.dir.file("losses.png"),
         &format!("{:?} VAE on Fashion-MNIST (latent {}, seed {})", cfg.arch, cfg.latent_dim, cfg.seed),
-        &[Series { label: "train loss".into(), points: train_curve }, Series { label: "test negative ELBO".into(), points: test_curve }],
+        &[
+            Series { label: "train loss".into(), points: history.curve("train_curve") },
+            Series { label: "test negative ELBO".into(), points: history.curve("test_curve") },
+        ],
         "nats per image",
     )?;
     let _guard = tch::no_grad_guard();
@@ -128,7 +129,7 @@ fn run() -> Result<()> {
         test_kl: last.kl,
         test_nll_iw,
         iw_samples: cfg.iw_samples,
-        epoch_time_s: times.iter().sum::<f64>() / times.len() as f64,
+        epoch_time_s: history.mean_epoch_time(),
         epochs: cfg.epochs,
         train_images: train_set.len,
         test_images: test_set.len,
