@@ -12,7 +12,7 @@
 #      to emulate (the language models, the Gaussian-policy agents).
 # Emulation costs 30-350 times the native time, and the factor varies from
 # host to host by 3 times, so the emulated goldens are chosen to take about
-# 1 minute here (the convolutional and replay-buffer goldens take 2-5
+# 1 minute per emulated CPU here (the convolutional and replay-buffer goldens take 2-5
 # minutes each emulated and are left to the fingerprint and the native runs).
 # NNLAB_EMULATE_ALL=1 emulates every golden test instead (an hour or more).
 # Installs qemu-user from Debian's packages when missing.

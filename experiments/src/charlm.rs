@@ -313,10 +313,7 @@ fn sample_from(dir: &Path, args: &CharLmArgs) -> Result<()> {
     let symbols = std::fs::read_to_string(&vocab_path).with_context(|| format!("cannot read {}: is it a charlm run folder?", vocab_path.display()))?;
     let vocab = CharVocabulary::from_symbols(&symbols).with_context(|| vocab_path.display().to_string())?;
     let ids = vocab.encode_strict(prompt)?;
-    let model_path = dir.join("model.safetensors");
-    if !model_path.is_file() {
-        bail!("{} has no model.safetensors: the run has not finished", dir.display());
-    }
+    let model_path = crate::run_dir::finished_model(dir)?;
     let mut trainer = CharLmTrainer::new(config.clone(), vocab.len(), tch::Device::Cpu)?;
     trainer.load_weights(&model_path)?;
     let seed = args.experiment.shared.seed.unwrap_or(config.seed);

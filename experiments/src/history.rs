@@ -6,7 +6,7 @@
 //! selects exactly as an uninterrupted one.
 
 use crate::checkpoint::{points, put_points};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use nnlab_torch::state::TrainState;
 use nnlab_torch::Snapshot;
 
@@ -32,7 +32,14 @@ pub struct History {
 
 impl History {
     /// Empty curves of these names (each name is also its key in the checkpoint).
+    ///
+    /// # Panics
+    /// When a name is one of the history's own keys (`epoch_times`, `best`,
+    /// `best.*`): a mistake in the experiment's code.
     pub fn new(curves: &[&'static str]) -> Self {
+        for name in curves {
+            assert!(!matches!(*name, "epoch_times" | "best") && !name.starts_with("best."), "a curve cannot be named {name}");
+        }
         Self { curves: curves.iter().map(|&n| (n, Vec::new())).collect(), epoch_times: Vec::new(), best: None }
     }
 
@@ -45,7 +52,7 @@ impl History {
         for (name, points_of) in &mut h.curves {
             *points_of = points(s, name)?;
         }
-        h.epoch_times = s.f64s("epoch_times").unwrap_or_default();
+        h.epoch_times = s.f64s("epoch_times")?;
         if let Ok((score, epoch)) = s.get::<(f64, usize)>("best") {
             let mut snapshot = template();
             for (name, t) in snapshot.iter_mut() {
@@ -99,9 +106,6 @@ impl History {
     /// Writes the curves, the epoch times and the best model into `state`.
     pub fn put(&self, state: &mut TrainState) -> Result<()> {
         for (name, p) in &self.curves {
-            if matches!(*name, "epoch_times" | "best") || name.starts_with("best.") {
-                bail!("a curve cannot be named {name}");
-            }
             put_points(state, name, p);
         }
         state.put_f64s("epoch_times", &self.epoch_times);

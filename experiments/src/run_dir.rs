@@ -99,6 +99,25 @@ fn lock(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The trained weights of a finished run folder (`model.safetensors`), for
+/// the `--run RUN_DIR` modes that put a model to work; a one-line error when
+/// the run has not finished.
+pub fn finished_model(dir: &Path) -> Result<PathBuf> {
+    let path = dir.join("model.safetensors");
+    if !path.is_file() {
+        bail!("{} has no model.safetensors: the run has not finished", dir.display());
+    }
+    Ok(path)
+}
+
+/// A JSON file that a finished `kind` run (`"tagger"`, ...) wrote into its
+/// folder, such as `vocabulary.json`, read back as `T`.
+pub fn read_run_json<T: serde::de::DeserializeOwned>(dir: &Path, name: &str, kind: &str) -> Result<T> {
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}: is {} a finished {kind} run folder?", path.display(), dir.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not a {kind} {}", path.display(), name.trim_end_matches(".json")))
+}
+
 /// Opens `path` to continue it after its first `keep` bytes (a resumed run's
 /// metric files: what was written after the checkpoint is cut), for appending.
 pub fn cut_back_for_append(path: &Path, keep: u64) -> Result<std::fs::File> {

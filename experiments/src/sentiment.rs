@@ -16,6 +16,7 @@ use crate::cli::{parse_args_about, ExperimentArgs};
 use crate::device;
 use crate::history::History;
 use crate::plot::{self, Series};
+use crate::run_dir::{finished_model, read_run_json};
 use crate::scaffold::Experiment;
 use anyhow::{bail, Context, Result};
 use nnlab_data::sentiment::parse_ground_truth;
@@ -311,17 +312,9 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
 /// `--run RUN_DIR FILE`: the probability that each line of FILE is
 /// positive, by the run's BiLSTM, with the three words it attended to most.
 fn classify_with(dir: &Path, file: &Path) -> Result<()> {
-    let read = |name: &str| -> Result<String> {
-        let path = dir.join(name);
-        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}: is {} a finished sentiment run folder?", path.display(), dir.display()))
-    };
     let config: SentimentConfig = crate::config::load(crate::config::Source::File(&dir.join("config.toml")), &[])?;
-    let vocabulary: SentimentVocabulary =
-        serde_json::from_str(&read("vocabulary.json")?).with_context(|| format!("{}: not a sentiment vocabulary", dir.join("vocabulary.json").display()))?;
-    let model_path = dir.join("model.safetensors");
-    if !model_path.is_file() {
-        bail!("{} has no model.safetensors: the run has not finished", dir.display());
-    }
+    let vocabulary: SentimentVocabulary = read_run_json(dir, "vocabulary.json", "sentiment")?;
+    let model_path = finished_model(dir)?;
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     if lines.is_empty() {

@@ -18,6 +18,7 @@ use crate::cli::{parse_args_about, ExperimentArgs};
 use crate::device;
 use crate::history::History;
 use crate::plot::{self, Series};
+use crate::run_dir::{finished_model, read_run_json};
 use crate::scaffold::Experiment;
 use anyhow::{bail, Context, Result};
 use nnlab_data::{cache_dir, load_brown, load_wnut, read_conll, TaggedSentence, TaggedSplits};
@@ -316,18 +317,10 @@ fn write_conll(path: &std::path::Path, sentences: &[TaggedSentence], predicted: 
 /// whitespace) with the run's model and prints `token<TAB>tag` lines, a blank
 /// line after each sentence.
 fn tag_with(dir: &Path, file: &Path) -> Result<()> {
-    let read = |name: &str| -> Result<String> {
-        let path = dir.join(name);
-        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}: is {} a finished tagger run folder?", path.display(), dir.display()))
-    };
     let config: TaggerConfig = crate::config::load(crate::config::Source::File(&dir.join("config.toml")), &[])?;
-    let mut vocab: TaggerVocabulary =
-        serde_json::from_str(&read("vocabulary.json")?).with_context(|| format!("{}: not a tagger vocabulary", dir.join("vocabulary.json").display()))?;
+    let mut vocab: TaggerVocabulary = read_run_json(dir, "vocabulary.json", "tagger")?;
     vocab.index();
-    let model_path = dir.join("model.safetensors");
-    if !model_path.is_file() {
-        bail!("{} has no model.safetensors: the run has not finished", dir.display());
-    }
+    let model_path = finished_model(dir)?;
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
     let sentences: Vec<TaggedSentence> = text
         .lines()
