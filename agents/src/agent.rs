@@ -92,26 +92,41 @@ fn describe_safetensors_error(e: &safetensors::SafeTensorError) -> String {
     }
 }
 
+/// One finished evaluation episode.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EvalEpisode {
+    /// Undiscounted return.
+    pub episode_return: f64,
+    /// Length in steps.
+    pub length: usize,
+}
+
 /// Runs `episodes` deterministic episodes on a fresh environment; episode `i`
 /// resets with seed `seed + i`. Returns each episode's return.
 pub fn evaluate(agent: &mut dyn Agent, episodes: usize, seed: u64) -> Result<Vec<f64>> {
+    Ok(evaluate_episodes(agent, episodes, seed)?.iter().map(|e| e.episode_return).collect())
+}
+
+/// As [`evaluate`], with each episode's length beside its return.
+pub fn evaluate_episodes(agent: &mut dyn Agent, episodes: usize, seed: u64) -> Result<Vec<EvalEpisode>> {
     let mut env = nnlab_envs::make(agent.env_id())?;
     let space = env.action_space().clone();
-    let mut returns = Vec::with_capacity(episodes);
+    let mut out = Vec::with_capacity(episodes);
     for i in 0..episodes {
         let mut obs = env.reset(Some(seed + i as u64));
-        let mut total = 0.0;
+        let (mut total, mut length) = (0.0, 0);
         loop {
             let mut a = agent.act(&obs)?;
             let r = env.step_into(a.clipped(&space), &mut obs)?;
             total += r.reward;
+            length += 1;
             if r.done() {
                 break;
             }
         }
-        returns.push(total);
+        out.push(EvalEpisode { episode_return: total, length });
     }
-    Ok(returns)
+    Ok(out)
 }
 
 /// Plays one deterministic episode (reset with `seed`) and returns its rendered frames,

@@ -409,6 +409,7 @@ impl Dqn {
             if crate::observer::progress_says_stop(observer, global_step) {
                 return Ok(());
             }
+            crate::evaluate_if_due(observer, global_step, self);
             crate::checkpoint_if_due(observer, global_step, || {
                 run.progress.remember(&last);
                 self.train_state_with(run)

@@ -30,7 +30,7 @@ pub mod schedule;
 pub mod td3;
 pub mod validate;
 
-pub use agent::{evaluate, read_weights, record_episode, Agent, OwnedAction, TrainStats};
-pub use observer::{checkpoint_if_due, EpisodeRecord, NullObserver, Observer, Stats, TrainProgress};
+pub use agent::{evaluate, evaluate_episodes, read_weights, record_episode, Agent, EvalEpisode, OwnedAction, TrainStats};
+pub use observer::{checkpoint_if_due, evaluate_if_due, EpisodeRecord, NullObserver, Observer, Stats, TrainProgress};
 
 pub use nnlab_torch::with_torch_seed;

@@ -1,5 +1,6 @@
 //! How agents report progress without knowing about files or terminals.
 
+use crate::agent::Agent;
 use nnlab_torch::state::TrainState;
 
 /// A finished training episode.
@@ -45,6 +46,23 @@ pub trait Observer {
     /// The agent's complete state at `global_step`, when a checkpoint was due;
     /// every report up to `global_step` has been made, none after it.
     fn on_checkpoint(&mut self, _global_step: usize, _state: TrainState) {}
+    /// Asked at the same points, before [`Observer::checkpoint_due`]: whether to
+    /// evaluate the current policy at `global_step` (SB3's `EvalCallback`).
+    fn evaluation_due(&self, _global_step: usize) -> bool {
+        false
+    }
+    /// The current policy at `global_step`, when an evaluation was due: the
+    /// observer plays its episodes with [`Agent::act`] (deterministic, so
+    /// training goes on exactly as without the evaluation) and may save it.
+    fn on_evaluation(&mut self, _global_step: usize, _agent: &mut dyn Agent) {}
+}
+
+/// At a point where training can continue exactly: lends `agent` to `observer`
+/// for an evaluation if one is due.
+pub fn evaluate_if_due(observer: &mut dyn Observer, global_step: usize, agent: &mut dyn Agent) {
+    if observer.evaluation_due(global_step) {
+        observer.on_evaluation(global_step, agent);
+    }
 }
 
 /// At a point where training can continue exactly: hands the agent's state

@@ -277,6 +277,7 @@ impl<L: OffPolicyLearner> OffPolicy<L> {
             if crate::observer::progress_says_stop(observer, global_step) {
                 return Ok(());
             }
+            crate::evaluate_if_due(observer, global_step, self);
             crate::checkpoint_if_due(observer, global_step, || {
                 run.progress.remember(&last);
                 self.state_with(run)

@@ -248,6 +248,7 @@ impl Ppo {
             }
             self.progress.next = iteration + 1;
             self.progress.remember(&last);
+            crate::evaluate_if_due(observer, global_step, self);
             crate::checkpoint_if_due(observer, global_step, || self.core.train_state(&self.progress))?;
         }
         Ok(TrainStats { episode_returns: self.core.collector.episode_returns.clone(), updates: self.progress.updates })

@@ -131,13 +131,13 @@ impl Reinforce {
     /// Trains for `config.total_timesteps` steps, reporting to `observer`.
     pub fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
         let cfg = self.config.clone();
-        let (core, progress) = (&mut self.core, &mut self.progress);
-        let act_dim = core.policy.act_dim();
+        let act_dim = self.core.policy.act_dim();
         let mut last: [(&'static str, Option<f64>); 4] = [("policy_loss", None), ("value_loss", None), ("entropy", None), ("explained_variance", None)];
         // From the start, or where a restored state left off (`progress.next`: the step of the next progress report).
-        progress.recall(&mut last);
-        observer.on_update(core.collector.global_step(), &last);
-        while core.collector.global_step() < cfg.total_timesteps {
+        self.progress.recall(&mut last);
+        observer.on_update(self.core.collector.global_step(), &last);
+        while self.core.collector.global_step() < cfg.total_timesteps {
+            let (core, progress) = (&mut self.core, &mut self.progress);
             // 1. One complete episode in every environment with the current policy.
             let batch = core.collector.collect_episodes(&core.policy, &mut core.rng, cfg.baseline, observer)?;
 
@@ -189,10 +189,11 @@ impl Reinforce {
                     break;
                 }
             }
-            progress.remember(&last);
-            crate::checkpoint_if_due(observer, global_step, || core.train_state(progress))?;
+            self.progress.remember(&last);
+            crate::evaluate_if_due(observer, global_step, self);
+            crate::checkpoint_if_due(observer, global_step, || self.core.train_state(&self.progress))?;
         }
-        Ok(TrainStats { episode_returns: core.collector.episode_returns.clone(), updates: progress.updates })
+        Ok(TrainStats { episode_returns: self.core.collector.episode_returns.clone(), updates: self.progress.updates })
     }
 }
 

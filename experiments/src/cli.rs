@@ -103,27 +103,27 @@ impl SharedArgs {
     /// Starts a run of `experiment` with the validated `config` and `seed`:
     /// sets up torch ([`Self::init_torch`]), creates the run folder (refusing
     /// a non-empty `--out`) and writes `config.toml` there, with a `[run]`
-    /// table recording the numerics and threads.
+    /// table recording the numerics, the threads and what `options` adds.
     pub fn start_run<C: serde::Serialize>(
         &self,
         experiment: &str,
         algo: Option<&str>,
-        no_gif: bool,
         config: &C,
         seed: u64,
+        options: impl FnOnce(&mut crate::config::RunRecord),
     ) -> Result<(crate::run_dir::RunDir, Device, crate::config::RunRecord)> {
         let (mode, device) = self.init_torch()?;
         let run = crate::run_dir::RunDir::create(self.out.clone(), experiment, seed)?;
-        let record = crate::config::RunRecord {
+        let mut record = crate::config::RunRecord {
             experiment: Some(experiment.to_string()),
             algo: algo.map(str::to_string),
             checkpoint_every: self.checkpoint_every,
-            no_gif,
             allow_nan: self.allow_nan,
-            args: own_flags(&std::env::args().skip(1).collect::<Vec<_>>()),
+            args: own_flags(&std::env::args().skip(1).collect::<Vec<_>>(), algo.is_some()),
             eval_seed: algo.map(|_| crate::summary::eval_seed_for(seed)),
             ..crate::config::RunRecord::new(mode, self.threads)
         };
+        options(&mut record);
         run.write_atomic("config.toml", crate::config::to_toml_with_run(config, &record)?.as_bytes())?;
         Ok((run, device, record))
     }
@@ -229,6 +229,16 @@ pub struct CommonArgs {
     /// Skip the GIF of the trained agent.
     #[arg(long)]
     pub no_gif: bool,
+    /// Evaluate the deterministic policy every N environment steps while training, as
+    /// SB3's `EvalCallback`: `evaluations.csv`, TensorBoard `eval/mean_reward`, and the best
+    /// model so far in `best_model.safetensors`, evaluated again at the end (`summary.json`'s
+    /// `best_model`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "resume")]
+    pub eval_every: Option<u64>,
+    /// Episodes of each evaluation during training (`--eval-every`); their start states
+    /// are other than the final evaluation's.
+    #[arg(long, value_name = "K", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..), requires = "eval_every", conflicts_with = "resume")]
+    pub eval_every_episodes: u64,
 }
 
 /// The flags of the binaries on 28x28 images: the shared ones, `--seeds`, `--epochs` and `--data-dir`.
@@ -257,17 +267,20 @@ const RECORDED_FLAGS: [&str; 12] = [
     "--total-timesteps",
     "--epochs",
 ];
+/// The RL runs' flags that their `[run]` table records (other binaries have an `--eval-every` of their own).
+const RECORDED_RL_FLAGS: [&str; 2] = ["--eval-every", "--eval-every-episodes"];
 const RECORDED_SWITCHES: [&str; 5] = ["--quiet", "--allow-nan", "--print-config", "--no-gif", "--help"];
 
 /// A binary's own flags in `argv` (`--data-dir DIR`, `--eval-every 100`, ...):
-/// what is left without the shared flags, which the run records in its config.
-pub fn own_flags(argv: &[String]) -> Vec<String> {
+/// what is left without the shared flags (and, for an RL run, its evaluation
+/// flags), which the run records in its config.
+pub fn own_flags(argv: &[String], rl: bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < argv.len() {
         let a = &argv[i];
         let name = a.split('=').next().unwrap_or(a);
-        if RECORDED_FLAGS.contains(&name) {
+        if RECORDED_FLAGS.contains(&name) || (rl && RECORDED_RL_FLAGS.contains(&name)) {
             i += if a.contains('=') { 1 } else { 2 };
         } else if RECORDED_SWITCHES.contains(&a.as_str()) {
             i += 1;

@@ -38,6 +38,12 @@ pub struct RunRecord {
     /// `--checkpoint-every`, which a resumed run keeps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_every: Option<u64>,
+    /// `--eval-every`, which a resumed run keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_every: Option<u64>,
+    /// `--eval-every-episodes` (with `--eval-every`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_every_episodes: Option<u64>,
     /// `--no-gif`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_gif: bool,
@@ -56,7 +62,19 @@ pub struct RunRecord {
 impl RunRecord {
     /// The record of a run with these numerics and threads, and no other option.
     pub fn new(numerics: nnlab_torch::numerics::Numerics, threads: i32) -> Self {
-        Self { numerics, threads, experiment: None, algo: None, checkpoint_every: None, no_gif: false, allow_nan: false, args: Vec::new(), eval_seed: None }
+        Self {
+            numerics,
+            threads,
+            experiment: None,
+            algo: None,
+            checkpoint_every: None,
+            eval_every: None,
+            eval_every_episodes: None,
+            no_gif: false,
+            allow_nan: false,
+            args: Vec::new(),
+            eval_seed: None,
+        }
     }
 }
 

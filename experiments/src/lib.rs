@@ -16,6 +16,7 @@ pub mod image_classification;
 pub mod images;
 pub mod metrics;
 pub mod multi_seed;
+pub mod periodic_eval;
 pub mod plot;
 pub mod print_config;
 pub mod progress;

@@ -206,6 +206,13 @@ impl Metrics {
     /// A row of wall-clock values: to the sinks that take them (TensorBoard),
     /// not to `metrics.csv`, which stays byte-identical between runs of one seed.
     pub fn wall_clock(&mut self, index_name: &str, index: usize, values: &[(&str, f64)]) -> Result<()> {
+        self.side_values(index_name, index, values)
+    }
+
+    /// A row for the sinks that take rows of any shape (TensorBoard), kept out
+    /// of `metrics.csv`, whose columns its first row fixed (an RL run's
+    /// evaluations during training, say, beside its per-episode rows).
+    pub fn side_values(&mut self, index_name: &str, index: usize, values: &[(&str, f64)]) -> Result<()> {
         let values: Vec<(&str, Option<f64>)> = values.iter().map(|(n, v)| (*n, Some(*v))).collect();
         for sink in &mut self.sinks {
             sink.write_wall_clock(&Row { index_name, index: index as u64, values: &values })?;

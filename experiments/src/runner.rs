@@ -10,12 +10,13 @@ use crate::checkpoint;
 use crate::cli::CommonArgs;
 use crate::config::RunRecord;
 use crate::metrics::Metrics;
+use crate::periodic_eval::{PeriodicEvaluation, BEST_MODEL};
 use crate::plot::{self, Reference, Series};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
 use crate::{device, multi_seed, summary, video};
 use anyhow::{bail, Result};
-use nnlab_agents::{evaluate, record_episode, EpisodeRecord, Observer, Stats};
+use nnlab_agents::{evaluate, record_episode, Agent, EpisodeRecord, Observer, Stats};
 use nnlab_torch::state::TrainState;
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -42,6 +43,8 @@ struct RunObserver {
     stats: Vec<(&'static str, Option<f64>)>,
     run: RunDir,
     checkpoints: Option<checkpoint::Schedule>,
+    /// `--eval-every`: the evaluations during training.
+    evaluations: Option<PeriodicEvaluation>,
     /// Wall-clock seconds of the earlier attempts of a resumed run.
     elapsed_before: f64,
     started: Instant,
@@ -55,6 +58,9 @@ impl RunObserver {
         checkpoint::put_points(s, "run.losses", &self.losses);
         s.put("run.loss_name", &self.loss_name)?;
         s.put_f64s("run.elapsed_s", &[self.elapsed_before + self.started.elapsed().as_secs_f64()]);
+        if let Some(e) = &self.evaluations {
+            e.save_into(s);
+        }
         Ok(())
     }
 
@@ -71,6 +77,9 @@ impl RunObserver {
         };
         self.recent = self.curve.iter().rev().take(100).rev().map(|p| p.1).collect();
         self.elapsed_before = s.f64s("run.elapsed_s")?.first().copied().unwrap_or(0.0);
+        if let Some(e) = &mut self.evaluations {
+            e.restore(s)?;
+        }
         Ok(())
     }
 }
@@ -110,6 +119,16 @@ impl Observer for RunObserver {
     }
     fn checkpoint_due(&self, global_step: usize) -> bool {
         self.error.is_none() && self.checkpoints.is_some_and(|c| c.due(global_step as u64))
+    }
+    fn evaluation_due(&self, global_step: usize) -> bool {
+        self.error.is_none() && self.evaluations.as_ref().is_some_and(|e| e.due(global_step))
+    }
+    fn on_evaluation(&mut self, global_step: usize, agent: &mut dyn Agent) {
+        if let Some(e) = &mut self.evaluations {
+            if let Err(err) = e.evaluate(global_step, agent, &self.run, &mut self.metrics) {
+                self.error = Some(err);
+            }
+        }
     }
     fn on_checkpoint(&mut self, global_step: usize, agent: TrainState) {
         let mut state = TrainState::new();
@@ -190,7 +209,11 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>,
         crate::out!("results: {}", root.display());
         return Ok(());
     }
-    let (run, device, record) = args.shared.start_run(name, Some(C::ALGO), args.no_gif, &cfg, cfg.seed())?;
+    let (run, device, record) = args.shared.start_run(name, Some(C::ALGO), &cfg, cfg.seed(), |r| {
+        r.no_gif = args.no_gif;
+        r.eval_every = args.eval_every;
+        r.eval_every_episodes = args.eval_every.map(|_| args.eval_every_episodes);
+    })?;
     if !args.shared.quiet {
         let numerics = nnlab_torch::numerics::current().unwrap_or_default();
         eprintln!(
@@ -236,6 +259,7 @@ fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, re
     let name = record.experiment.clone().unwrap_or_else(|| C::ALGO.to_string());
     let mut agent = cfg.build(device)?;
     let (metrics, start_step) = checkpoint::open_metrics(&run, record.allow_nan, state.as_ref())?;
+    let eval_seed = record.eval_seed.unwrap_or_else(|| summary::eval_seed_for(cfg.seed()));
     let mut observer = RunObserver {
         metrics,
         progress: Progress::new(cfg.total_timesteps() as u64, quiet),
@@ -247,6 +271,7 @@ fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, re
         stats: Vec::new(),
         run: run.clone(),
         checkpoints: record.checkpoint_every.map(|every| checkpoint::Schedule::new(every, start_step)),
+        evaluations: record.eval_every.map(|every| PeriodicEvaluation::new(every, record.eval_every_episodes.unwrap_or(10) as usize, eval_seed, start_step)),
         elapsed_before: 0.0,
         started: Instant::now(),
     };
@@ -257,12 +282,16 @@ fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, re
     }
     let stats = agent.train(&mut observer)?;
     let wall_time_s = observer.elapsed_before + observer.started.elapsed().as_secs_f64();
+    // The final model is a candidate for the best one too.
+    let total = cfg.total_timesteps();
+    if observer.evaluations.as_ref().is_some_and(|e| e.last_step().is_none_or(|s| s + 1 < total)) && observer.error.is_none() {
+        observer.on_evaluation(total, agent.as_mut());
+    }
     observer.progress.finish();
     if let Some(e) = observer.error.take() {
         return Err(e);
     }
 
-    let eval_seed = record.eval_seed.unwrap_or_else(|| summary::eval_seed_for(cfg.seed()));
     let eval_returns = evaluate(agent.as_mut(), cfg.eval_episodes(), eval_seed)?;
     agent.save(&run.file("model.safetensors"))?;
     let lower = observer.loss_name.map(|n| Series { label: n.replace('_', " "), points: observer.losses.clone() });
@@ -278,7 +307,16 @@ fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, re
         let frames: Vec<_> = record_episode(agent.as_mut(), eval_seed, 2)?.iter().map(video::downscale2).collect();
         video::write_gif(&run.file("episode.gif"), &frames, 4)?;
     }
-    let s = summary::RlSummary::new(
+    // The best model of the evaluations during training, on the final evaluation's episodes.
+    let best_model = match observer.evaluations.as_ref().and_then(PeriodicEvaluation::best) {
+        Some((step, selection_mean)) => {
+            agent.load(&run.file(BEST_MODEL))?;
+            let returns = evaluate(agent.as_mut(), cfg.eval_episodes(), eval_seed)?;
+            Some(summary::BestModel::new(step, selection_mean, &returns))
+        }
+        None => None,
+    };
+    let mut s = summary::RlSummary::new(
         cfg.env_id(),
         C::ALGO,
         cfg.seed(),
@@ -291,6 +329,7 @@ fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, re
         stats.updates,
         wall_time_s,
     );
+    s.best_model = best_model;
     run.write_atomic("summary.json", serde_json::to_string_pretty(&s)?.as_bytes())?;
     if !quiet {
         eprintln!(
@@ -301,6 +340,12 @@ fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, re
             wall_time_s,
             s.steps_per_second
         );
+        if let Some(b) = &s.best_model {
+            eprintln!(
+                "{name}: best model (step {}, {:.2} on the evaluations during training): eval {:.2}",
+                b.global_step, b.selection_return_mean, b.eval_return_mean
+            );
+        }
     }
     crate::out!("results: {}", run.path().display());
     Ok(())

@@ -135,7 +135,7 @@ impl<'a> Experiment<'a> {
             return Ok(None);
         }
         let data = prepare(&config)?;
-        let (dir, device, record) = self.shared.start_run(self.name, None, false, &config, config.seed())?;
+        let (dir, device, record) = self.shared.start_run(self.name, None, &config, config.seed(), |_| {})?;
         let metrics = Metrics::for_run(&dir, self.shared.allow_nan)?;
         let checkpoints = record.checkpoint_every.map(|every| checkpoint::Schedule::new(every, 0));
         let run = Run {

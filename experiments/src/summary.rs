@@ -93,9 +93,36 @@ pub struct RlSummary {
     pub wall_time_s: f64,
     /// `total_steps / wall_time_s`.
     pub steps_per_second: f64,
+    /// With `--eval-every`: the best model of the evaluations during training.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub best_model: Option<BestModel>,
     /// Device, threads, versions, commit.
     #[serde(flatten)]
     pub provenance: Provenance,
+}
+
+/// The model kept by the evaluations during training (`best_model.safetensors`),
+/// evaluated on the run's final evaluation episodes.
+#[derive(Debug, Clone, Serialize)]
+pub struct BestModel {
+    /// The step of the evaluation that chose it.
+    pub global_step: usize,
+    /// Its mean return on the evaluation that chose it.
+    pub selection_return_mean: f64,
+    /// Its mean return on the final evaluation episodes (the same as `eval_returns`').
+    pub eval_return_mean: f64,
+    /// Standard deviation of those returns.
+    pub eval_return_std: f64,
+    /// Each of those returns.
+    pub eval_returns: Vec<f64>,
+}
+
+impl BestModel {
+    /// The record of the model chosen at `global_step` with `selection_return_mean`, which scored `returns`.
+    pub fn new(global_step: usize, selection_return_mean: f64, returns: &[f64]) -> Self {
+        let (m, std) = mean_std(returns);
+        Self { global_step, selection_return_mean, eval_return_mean: m, eval_return_std: std, eval_returns: returns.to_vec() }
+    }
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -145,6 +172,7 @@ impl RlSummary {
             updates,
             wall_time_s,
             steps_per_second: total_steps as f64 / wall_time_s.max(1e-9),
+            best_model: None,
             provenance: Provenance::new(device, threads),
         }
     }

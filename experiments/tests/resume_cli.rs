@@ -78,6 +78,9 @@ fn killed_three_times_matches(bin: &str, args: &[&str], every: &str) {
     assert!(finish(bin, &killed).contains("results:"));
     assert!(!killed.join("checkpoint/.partial-interrupted.safetensors").exists());
     assert_same_run(&straight, &killed);
+    if straight.join("evaluations.csv").exists() {
+        assert_same_files(&straight, &killed, &["evaluations.csv", "best_model.safetensors"]);
+    }
     // Resuming a finished run changes nothing.
     let before = std::fs::read(killed.join("summary.json")).unwrap();
     finish(bin, &killed);
@@ -93,6 +96,26 @@ fn ppo_killed_three_times_ends_byte_identical() {
 #[test]
 fn dqn_killed_three_times_ends_byte_identical() {
     let args = ["--total-timesteps", "15000", "--set", "learning_starts=2000", "--seed", "5", "--numerics", "portable", "--no-gif"];
+    killed_three_times_matches(env!("CARGO_BIN_EXE_dqn_cartpole"), &args, "1000");
+}
+
+#[test]
+fn dqn_with_evaluations_during_training_killed_three_times_ends_byte_identical() {
+    let args = [
+        "--total-timesteps",
+        "12000",
+        "--set",
+        "learning_starts=2000",
+        "--seed",
+        "6",
+        "--numerics",
+        "portable",
+        "--no-gif",
+        "--eval-every",
+        "1500",
+        "--eval-every-episodes",
+        "2",
+    ];
     killed_three_times_matches(env!("CARGO_BIN_EXE_dqn_cartpole"), &args, "1000");
 }
 

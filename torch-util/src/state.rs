@@ -63,6 +63,11 @@ impl TrainState {
         Self::default()
     }
 
+    /// Whether anything (an array or a host value) is stored under `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.arrays.contains_key(name) || self.host.contains_key(name)
+    }
+
     /// Stores a copy of `tensor` (float, double, int64 or uint8; any device).
     pub fn put_tensor(&mut self, name: &str, tensor: &Tensor) -> Result<()> {
         let t = tensor.detach().to_device(Device::Cpu).contiguous();

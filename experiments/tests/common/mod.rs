@@ -36,6 +36,21 @@ pub fn assert_scalars_match_csv(run: &Path, tb: &serde_json::Value) -> Vec<Strin
     if run.join("steps.csv").exists() {
         tags.extend(assert_file_matches(run, "steps.csv", tb));
     }
+    if let Ok(csv) = std::fs::read_to_string(run.join("evaluations.csv")) {
+        // RL evaluations during training (`--eval-every`): two of the columns, in TensorBoard as SB3 names them.
+        let rows: Vec<Vec<f64>> = csv.lines().skip(1).map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+        for (col, tag) in [(1, "eval/mean_reward"), (3, "eval/mean_ep_length")] {
+            let want: Vec<(i64, f64)> = rows.iter().map(|r| (r[0] as i64, f64::from(r[col] as f32))).collect();
+            let got: Vec<(i64, f64)> = tb["scalars"][tag]
+                .as_array()
+                .unwrap_or_else(|| panic!("no tag {tag}"))
+                .iter()
+                .map(|e| (e[0].as_i64().unwrap(), e[1].as_f64().unwrap()))
+                .collect();
+            assert_eq!(got, want, "{}: {tag} differs from evaluations.csv", run.display());
+            tags.push(tag.to_string());
+        }
+    }
     let text = tb["text"]["hyperparameters"][0].as_str().expect("the config as text");
     assert!(text.starts_with("|param|value|") && text.contains("|seed|"), "{text}");
     tags
