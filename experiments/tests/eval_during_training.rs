@@ -63,6 +63,17 @@ fn evaluations_during_training_keep_the_best_model_and_change_no_training_byte()
     }
     assert!(evaluated.join("best_model.safetensors").is_file());
 
+    // `enjoy --best` plays the best model and finds the returns of summary.json's best_model.
+    let enjoy = |run: &Path| Command::new(env!("CARGO_BIN_EXE_enjoy")).args(["--run", run.to_str().unwrap(), "--best"]).output().unwrap();
+    let o = enjoy(&evaluated);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("the same returns as the run's evaluation"),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    common::one_line_error(&enjoy(&plain), &["no best_model.safetensors", "--eval-every"]);
+
     // TensorBoard has eval/mean_reward and eval/mean_ep_length as in the file.
     let tags = common::assert_scalars_match_csv(&evaluated, &common::read_with_tensorboard(&evaluated));
     assert!(tags.iter().any(|t| t == "eval/mean_reward"), "{tags:?}");

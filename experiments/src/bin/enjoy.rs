@@ -1,6 +1,8 @@
 //! Plays a trained agent from its run folder (the SB3 zoo's `enjoy`): rebuilds
 //! the agent from the folder's `config.toml`, loads `model.safetensors`, runs
-//! deterministic episodes and prints their returns; `--gif` records one.
+//! deterministic episodes and prints their returns; `--gif` records one;
+//! `--best` plays `best_model.safetensors` of a run made with `--eval-every`
+//! (the zoo's `--load-best`).
 //!
 //!     cargo run --release --bin enjoy -- --run results/reference/dqn_MountainCar-v0/seed-1
 //!     cargo run --release --bin enjoy -- --run <DIR> --episodes 100 --seed 7 --gif play.gif
@@ -36,6 +38,9 @@ struct Args {
     /// Also write a GIF of the first episode here (a new file, or an existing GIF with --force; never a file of the run folder).
     #[arg(long)]
     gif: Option<PathBuf>,
+    /// Play the best model of the evaluations during training (`best_model.safetensors`, from `--eval-every`).
+    #[arg(long)]
+    best: bool,
     /// Let --gif replace an existing file.
     #[arg(long)]
     force: bool,
@@ -51,6 +56,13 @@ struct Args {
 #[derive(serde::Deserialize)]
 struct RunSummary {
     algo: String,
+    eval_returns: Vec<f64>,
+    best_model: Option<BestModelReturns>,
+}
+
+/// The part of `summary.json`'s `best_model` that `enjoy` reads.
+#[derive(serde::Deserialize)]
+struct BestModelReturns {
     eval_returns: Vec<f64>,
 }
 
@@ -94,6 +106,16 @@ fn run() -> Result<()> {
     let device = if mode == Numerics::Portable { tch::Device::Cpu } else { device::resolve(args.device)? };
     let algorithm = nnlab_experiments::algos::find(&summary.algo).map_err(|e| anyhow::anyhow!("{}: {e}", summary_path.display()))?;
     let LoadedAgent { mut agent, seed, eval_episodes } = (algorithm.load)(&args.run, device)?;
+    let recorded_returns = if args.best {
+        let best = args.run.join(nnlab_experiments::periodic_eval::BEST_MODEL);
+        if !best.is_file() {
+            bail!("{}: no {} (a run made without --eval-every)", args.run.display(), nnlab_experiments::periodic_eval::BEST_MODEL);
+        }
+        agent.load(&best)?;
+        summary.best_model.map(|b| b.eval_returns).unwrap_or_default()
+    } else {
+        summary.eval_returns
+    };
     // The run's own evaluation seeds (recorded; older runs used seed + 1000000).
     let run_eval_seed = record.and_then(|r| r.eval_seed).unwrap_or(seed.saturating_add(EVAL_SEED_OFFSET));
     let first_seed = args.seed.unwrap_or(run_eval_seed);
@@ -116,12 +138,12 @@ fn run() -> Result<()> {
         agent.env_id()
     );
     if args.seed.is_none() && args.episodes.is_none() {
-        if returns == summary.eval_returns {
+        if returns == recorded_returns {
             nnlab_experiments::out!("the same returns as the run's evaluation (summary.json)");
         } else {
             nnlab_experiments::out!(
                 "differs from the run's evaluation in summary.json (mean {:.2}): another device or build, or statistics saved as f32 by an older nnlab",
-                mean_std(&summary.eval_returns).0
+                mean_std(&recorded_returns).0
             );
         }
     }
