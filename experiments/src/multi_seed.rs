@@ -74,6 +74,9 @@ pub struct SeedResult {
     pub train_return_last100: f64,
     /// Greedy evaluation mean return.
     pub eval_return_mean: f64,
+    /// With `--eval-every`: the best model's evaluation mean return (`summary.json`'s `best_model`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_model_eval_return_mean: Option<f64>,
     /// Training wall time.
     pub wall_time_s: f64,
 }
@@ -89,6 +92,9 @@ pub struct SeedsSummary {
     pub train_return_last100_std: f64,
     /// Mean over seeds of `eval_return_mean`.
     pub eval_return_mean: f64,
+    /// With `--eval-every`: the mean over seeds of `best_model_eval_return_mean`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub best_model_eval_return_mean: Option<f64>,
     /// Mean training wall time.
     pub wall_time_s_mean: f64,
 }
@@ -267,6 +273,7 @@ pub fn run_seeds(experiment: &str, seeds: &[u64], root: &Path, references: &[Ref
             run_dir: format!("seed-{seed}"),
             train_return_last100: get("train_return_last100"),
             eval_return_mean: get("eval_return_mean"),
+            best_model_eval_return_mean: s["best_model"]["eval_return_mean"].as_f64(),
             wall_time_s: get("wall_time_s"),
         });
         curves.push(Series { label: format!("seed {seed}"), points: read_curve(dir)? });
@@ -278,6 +285,7 @@ pub fn run_seeds(experiment: &str, seeds: &[u64], root: &Path, references: &[Ref
         train_return_last100_mean: m,
         train_return_last100_std: (results.iter().map(|r| (r.train_return_last100 - m).powi(2)).sum::<f64>() / n).sqrt(),
         eval_return_mean: mean(&|r| r.eval_return_mean),
+        best_model_eval_return_mean: results.iter().map(|r| r.best_model_eval_return_mean).collect::<Option<Vec<f64>>>().map(|v| v.iter().sum::<f64>() / n),
         wall_time_s_mean: mean(&|r| r.wall_time_s),
         seeds: results.clone(),
     };

@@ -204,7 +204,8 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>,
         refs.extend(crate::algos::published_score(C::ALGO, cfg.env_id()));
         let s = multi_seed::run_seeds(&title, &seeds, &root, &refs)?;
         for r in &s.seeds {
-            eprintln!("seed {}: train return (last 100) {:.2}, eval {:.2}, {:.1} s", r.seed, r.train_return_last100, r.eval_return_mean, r.wall_time_s);
+            let best = r.best_model_eval_return_mean.map(|b| format!(", best model {b:.2}")).unwrap_or_default();
+            eprintln!("seed {}: train return (last 100) {:.2}, eval {:.2}{best}, {:.1} s", r.seed, r.train_return_last100, r.eval_return_mean, r.wall_time_s);
         }
         crate::out!("results: {}", root.display());
         return Ok(());
