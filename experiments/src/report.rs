@@ -3,7 +3,9 @@
 //! grouped by their parent (one config, several seeds); any other run is a
 //! group of its own. `report.md` ranks the groups by their headline metric
 //! (mean and 95% Student-t interval over seeds), with the published
-//! reference where nnlab knows one and the sweep's failed or unfinished runs;
+//! reference where nnlab knows one and the sweep's failed or unfinished runs
+//! (RL runs: beside it, the mean deterministic evaluation, and the best
+//! model's of `--eval-every` runs);
 //! `report.png` draws each group's learning curve (mean and 95% band).
 
 use crate::plot::{self, mean_ci, Reference, Series};
@@ -36,6 +38,17 @@ struct RunData {
     headline: (&'static str, f64, bool),
     curve: Vec<(f64, f64)>,
     reference: Option<Reference>,
+    /// RL: the final model's evaluation, and the best model's (`--eval-every`).
+    evals: [Option<f64>; 2],
+}
+
+/// The columns of [`RunData::evals`] in `report.md`.
+const EVAL_COLUMNS: [&str; 2] = ["eval", "best model eval"];
+
+/// The mean of `values` when every one is there.
+fn mean_of_all(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let v: Vec<f64> = values.collect::<Option<_>>()?;
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
 /// One config's line of the report.
@@ -47,6 +60,7 @@ struct Row {
     min: f64,
     max: f64,
     reference: Option<Reference>,
+    evals: [Option<f64>; 2],
 }
 
 /// The run folders under `dir` (those with `summary.json`), at most three levels down.
@@ -96,7 +110,8 @@ fn read_run(dir: &Path) -> Result<Option<RunData>> {
         (Some(algo), Some(env)) => crate::algos::published_score(algo, env),
         _ => None,
     };
-    Ok(Some(RunData { dir: dir.to_path_buf(), headline, curve, reference }))
+    let evals = [summary["eval_return_mean"].as_f64(), summary["best_model"]["eval_return_mean"].as_f64()];
+    Ok(Some(RunData { dir: dir.to_path_buf(), headline, curve, reference, evals }))
 }
 
 /// The group of a run: its parent for a `seed-<k>` folder, else itself (relative to `root`).
@@ -134,7 +149,8 @@ pub fn write(dir: &Path) -> Result<String> {
             let values: Vec<f64> = runs.iter().map(|r| r.headline.1).collect();
             let (mean, ci) = mean_ci(&values);
             let (min, max) = values.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-            Row { name: name.clone(), mean, ci, seeds: values.len(), min, max, reference: runs[0].reference.clone() }
+            let evals = [0, 1].map(|k| mean_of_all(runs.iter().map(|r| r.evals[k])));
+            Row { name: name.clone(), mean, ci, seeds: values.len(), min, max, reference: runs[0].reference.clone(), evals }
         })
         .collect();
     let higher = key.is_none_or(|k| k.2);
@@ -148,11 +164,16 @@ pub fn write(dir: &Path) -> Result<String> {
             "Headline metric: `{name}` ({} is better), mean and 95% interval (Student's t) over seeds; ranked.\n",
             if higher { "higher" } else { "lower" }
         );
-        let _ = writeln!(md, "| rank | config | seeds | {name} | min .. max | published |");
-        let _ = writeln!(md, "| --- | --- | --- | --- | --- | --- |");
+        // The evaluation columns that some config has.
+        let shown: Vec<usize> = (0..EVAL_COLUMNS.len()).filter(|&k| rows.iter().any(|r| r.evals[k].is_some())).collect();
+        let heads: String = shown.iter().map(|&k| format!(" {} (mean) |", EVAL_COLUMNS[k])).collect();
+        let _ = writeln!(md, "| rank | config | seeds | {name} | min .. max | published |{heads}");
+        let _ = writeln!(md, "| --- | --- | --- | --- | --- | --- |{}", " --- |".repeat(shown.len()));
         for (rank, r) in rows.iter().enumerate() {
             let published = r.reference.as_ref().map(|p| format!("{} ({})", p.value, p.label)).unwrap_or_else(|| "-".into());
-            let _ = writeln!(md, "| {} | {} | {} | {:.2} ± {:.2} | {:.2} .. {:.2} | {published} |", rank + 1, r.name, r.seeds, r.mean, r.ci, r.min, r.max);
+            let cells: String = shown.iter().map(|&k| r.evals[k].map(|v| format!(" {v:.2} |")).unwrap_or_else(|| " - |".into())).collect();
+            let _ =
+                writeln!(md, "| {} | {} | {} | {:.2} ± {:.2} | {:.2} .. {:.2} | {published} |{cells}", rank + 1, r.name, r.seeds, r.mean, r.ci, r.min, r.max);
         }
     }
     if let Some(s) = &sweep {
@@ -205,6 +226,13 @@ mod tests {
         assert_eq!(m, 2.0);
         assert!((ci - 4.303 * 1.0 / 3f64.sqrt()).abs() < 1e-9, "{ci}");
         assert_eq!(mean_ci(&[5.0]), (5.0, 0.0));
+    }
+
+    #[test]
+    fn an_evaluation_column_needs_every_seed() {
+        assert_eq!(mean_of_all([Some(1.0), Some(2.0)].into_iter()), Some(1.5));
+        assert_eq!(mean_of_all([Some(1.0), None].into_iter()), None);
+        assert_eq!(mean_of_all(std::iter::empty()), None);
     }
 
     #[test]

@@ -50,6 +50,7 @@ learning_rate = [0.00025, -1.0]
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("| 1 | learning_rate=0.00025 | 3 |") && md.contains("CleanRL ppo.py"), "{md}");
     assert!(md.contains("learning_rate=-1.0/seed-2 | failed:"), "{md}");
+    assert!(md.contains("| eval (mean) |") && !md.contains("best model eval"), "RL runs without --eval-every: {md}");
     assert!(out.join("report.png").exists());
 
     // An unfinished run (no summary.json) is resumed; finished ones are skipped.
