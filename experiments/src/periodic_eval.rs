@@ -39,21 +39,13 @@ pub struct PeriodicEvaluation {
     episodes: usize,
     seed: u64,
     rows: Vec<Row>,
-    /// The step and mean return of the best evaluation so far.
-    best: Option<(usize, f64)>,
 }
 
 impl PeriodicEvaluation {
     /// Every `every` steps after `start_step`, `episodes` episodes from seeds
     /// derived from the run's final `eval_seed` (disjoint from its episodes).
     pub fn new(every: u64, episodes: usize, eval_seed: u64, start_step: u64) -> Self {
-        Self {
-            schedule: checkpoint::Schedule::new(every, start_step),
-            episodes,
-            seed: eval_seed.wrapping_add(SELECTION_SEED_OFFSET),
-            rows: Vec::new(),
-            best: None,
-        }
+        Self { schedule: checkpoint::Schedule::new(every, start_step), episodes, seed: eval_seed.wrapping_add(SELECTION_SEED_OFFSET), rows: Vec::new() }
     }
 
     /// Whether an evaluation is due at `step`.
@@ -66,9 +58,12 @@ impl PeriodicEvaluation {
         self.rows.last().map(|r| r.step)
     }
 
-    /// The step and selection mean of the best model, if any evaluation was made.
+    /// The step and selection mean of the best model (the first of the highest
+    /// means: SB3 keeps a new model only when it is strictly better), if any
+    /// evaluation was made.
     pub fn best(&self) -> Option<(usize, f64)> {
-        self.best
+        let best = self.rows.iter().fold(None, |best: Option<&Row>, r| if best.is_none_or(|b| r.mean_return > b.mean_return) { Some(r) } else { best });
+        best.map(|r| (r.step, r.mean_return))
     }
 
     /// Evaluates `agent` at `step`: a row in `evaluations.csv` (rewritten
@@ -78,13 +73,13 @@ impl PeriodicEvaluation {
         let returns: Vec<f64> = episodes.iter().map(|e| e.episode_return).collect();
         let (mean_return, std_return) = crate::summary::mean_std(&returns);
         let mean_length = episodes.iter().map(|e| e.length as f64).sum::<f64>() / episodes.len().max(1) as f64;
+        let improves = self.best().is_none_or(|(_, best)| mean_return > best);
         self.rows.push(Row { step, mean_return, std_return, mean_length });
         self.schedule.taken(step as u64);
         metrics.side_values("eval_step", step, &[("mean_reward", mean_return), ("mean_ep_length", mean_length)])?;
         run.write_atomic("evaluations.csv", self.csv().as_bytes())?;
-        if self.best.is_none_or(|(_, best)| mean_return > best) {
+        if improves {
             run.produce(BEST_MODEL, |tmp| agent.save(tmp))?;
-            self.best = Some((step, mean_return));
         }
         Ok(())
     }
@@ -101,7 +96,6 @@ impl PeriodicEvaluation {
     pub fn save_into(&self, s: &mut TrainState) {
         let flat: Vec<f64> = self.rows.iter().flat_map(|r| [r.step as f64, r.mean_return, r.std_return, r.mean_length]).collect();
         s.put_f64s("run.evaluations", &flat);
-        s.put_f64s("run.best_evaluation", &self.best.map(|(step, mean)| vec![step as f64, mean]).unwrap_or_default());
     }
 
     /// Restores what [`PeriodicEvaluation::save_into`] stored (a checkpoint
@@ -115,11 +109,6 @@ impl PeriodicEvaluation {
             bail!("the checkpoint's evaluations are damaged ({} values, not rows of 4)", flat.len());
         }
         self.rows = flat.chunks_exact(4).map(|c| Row { step: c[0] as usize, mean_return: c[1], std_return: c[2], mean_length: c[3] }).collect();
-        self.best = match s.f64s("run.best_evaluation")?.as_slice() {
-            [] => None,
-            [step, mean] => Some((*step as usize, *mean)),
-            other => bail!("the checkpoint's best evaluation is damaged ({} values)", other.len()),
-        };
         Ok(())
     }
 }
@@ -135,16 +124,17 @@ mod tests {
             Row { step: 100, mean_return: -5.0, std_return: 1.0, mean_length: 20.0 },
             Row { step: 200, mean_return: -2.5, std_return: 0.5, mean_length: 18.0 },
         ];
-        e.best = Some((200, -2.5));
+        e.rows.push(Row { step: 300, mean_return: -2.5, std_return: 0.1, mean_length: 18.0 });
+        assert_eq!(e.best(), Some((200, -2.5)), "the first of the highest means");
         let mut s = TrainState::new();
         e.save_into(&mut s);
         let mut back = PeriodicEvaluation::new(100, 3, 7, 200);
         back.restore(&s).unwrap();
-        assert_eq!((back.rows.clone(), back.best), (e.rows.clone(), e.best));
-        assert_eq!(back.csv(), "global_step,mean_reward,std_reward,mean_ep_length\n100,-5,1,20\n200,-2.5,0.5,18\n");
+        assert_eq!((back.rows.clone(), back.best()), (e.rows.clone(), e.best()));
+        assert_eq!(back.csv(), "global_step,mean_reward,std_reward,mean_ep_length\n100,-5,1,20\n200,-2.5,0.5,18\n300,-2.5,0.1,18\n");
         assert!(!back.due(299) && back.due(300), "the schedule goes on after the checkpoint's step");
         let mut none = PeriodicEvaluation::new(100, 3, 7, 0);
         none.restore(&TrainState::new()).unwrap();
-        assert_eq!((none.rows.len(), none.best), (0, None));
+        assert_eq!((none.rows.len(), none.best()), (0, None));
     }
 }
