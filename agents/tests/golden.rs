@@ -58,8 +58,8 @@ fn run(mut agent: Box<dyn Agent>, episodes: usize) -> (Collect, Vec<f64>) {
 
 /// Runs `make` twice (same seed, same bits), then compares the episode
 /// returns, evaluation returns and the last value of every reported
-/// statistic with `golden` exactly.
-fn check(name: &str, golden: &str, episodes: usize, make: impl Fn() -> Box<dyn Agent>) -> Collect {
+/// statistic with `tests/golden/<name>.json` exactly.
+fn check(name: &str, episodes: usize, make: impl Fn() -> Box<dyn Agent>) -> Collect {
     nnlab_torch::numerics::portable_for_tests();
     let (a, eval_a) = run(make(), episodes);
     let (b, eval_b) = run(make(), episodes);
@@ -69,15 +69,7 @@ fn check(name: &str, golden: &str, episodes: usize, make: impl Fn() -> Box<dyn A
     assert_eq!(eval_a, eval_b, "{name}");
     let last: serde_json::Map<String, Value> = a.names.iter().map(|n| (n.to_string(), json!(a.last(n)))).collect();
     let got = json!({"episode_returns": a.returns, "eval_returns": eval_a, "last_stats": last});
-    if std::env::var_os("NNLAB_WRITE_GOLDEN").is_some() {
-        let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
-        std::fs::write(&path, format!("{got}\n")).expect("writing the golden file");
-        return a;
-    }
-    let want: Value = serde_json::from_str(golden).expect("golden file parses");
-    for key in ["episode_returns", "eval_returns", "last_stats"] {
-        assert_eq!(got[key], want[key], "{name}: {key} differs from tests/golden/{name}.json");
-    }
+    nnlab_torch::golden::check(env!("CARGO_MANIFEST_DIR"), name, &got);
     a
 }
 
@@ -101,7 +93,7 @@ fn dqn_matches_golden_values_and_learns() {
         tau: 0.5,
         ..Default::default()
     };
-    let a = check("dqn_short_seed7", include_str!("golden/dqn_short_seed7.json"), 3, || Box::new(Dqn::new(cfg(7), Device::Cpu).unwrap()));
+    let a = check("dqn_short_seed7", 3, || Box::new(Dqn::new(cfg(7), Device::Cpu).unwrap()));
     let n = a.returns.len();
     assert!(mean(&a.returns[n - 10..]) > 2.0 * mean(&a.returns[..10]), "4k steps of DQN improve CartPole");
     let (other, _) = run(Box::new(Dqn::new(cfg(8), Device::Cpu).unwrap()), 1);
@@ -111,7 +103,7 @@ fn dqn_matches_golden_values_and_learns() {
 #[test]
 fn a2c_matches_golden_values_and_learns() {
     let cfg = A2cConfig { total_timesteps: 20_000, seed: 3, ..Default::default() };
-    let a = check("a2c_cartpole_seed3", include_str!("golden/a2c_cartpole_seed3.json"), 2, || Box::new(A2c::new(cfg.clone(), Device::Cpu).unwrap()));
+    let a = check("a2c_cartpole_seed3", 2, || Box::new(A2c::new(cfg.clone(), Device::Cpu).unwrap()));
     let n = a.returns.len();
     assert!(mean(&a.returns[n - 20..]) > 2.0 * mean(&a.returns[..20]), "20k steps of A2C improve CartPole");
 }
@@ -120,15 +112,13 @@ fn a2c_matches_golden_values_and_learns() {
 fn a2c_with_a_shared_torso_on_pendulum_matches_golden_values() {
     let cfg =
         A2cConfig { env_id: "Pendulum-v1".into(), total_timesteps: 4000, shared_network: true, normalize_observation: true, seed: 3, ..Default::default() };
-    check("a2c_pendulum_shared_seed3", include_str!("golden/a2c_pendulum_shared_seed3.json"), 2, || Box::new(A2c::new(cfg.clone(), Device::Cpu).unwrap()));
+    check("a2c_pendulum_shared_seed3", 2, || Box::new(A2c::new(cfg.clone(), Device::Cpu).unwrap()));
 }
 
 #[test]
 fn reinforce_matches_golden_values_and_learns() {
     let cfg = ReinforceConfig { total_timesteps: 30_000, seed: 3, ..Default::default() };
-    let a = check("reinforce_cartpole_seed3", include_str!("golden/reinforce_cartpole_seed3.json"), 2, || {
-        Box::new(Reinforce::new(cfg.clone(), Device::Cpu).unwrap())
-    });
+    let a = check("reinforce_cartpole_seed3", 2, || Box::new(Reinforce::new(cfg.clone(), Device::Cpu).unwrap()));
     let n = a.returns.len();
     assert!(mean(&a.returns[n - 16..]) > 1.5 * mean(&a.returns[..16]), "30k steps of REINFORCE improve CartPole");
 }
@@ -144,15 +134,13 @@ fn reinforce_with_normalisation_on_pendulum_matches_golden_values() {
         seed: 3,
         ..Default::default()
     };
-    check("reinforce_pendulum_normalized_seed3", include_str!("golden/reinforce_pendulum_normalized_seed3.json"), 2, || {
-        Box::new(Reinforce::new(cfg.clone(), Device::Cpu).unwrap())
-    });
+    check("reinforce_pendulum_normalized_seed3", 2, || Box::new(Reinforce::new(cfg.clone(), Device::Cpu).unwrap()));
 }
 
 #[test]
 fn discrete_ppo_matches_golden_values_and_learns() {
     let cfg = PpoConfig { total_timesteps: 8192, seed: 5, ..Default::default() };
-    let a = check("ppo_cartpole_seed5", include_str!("golden/ppo_cartpole_seed5.json"), 2, || Box::new(Ppo::new(cfg.clone(), Device::Cpu).unwrap()));
+    let a = check("ppo_cartpole_seed5", 2, || Box::new(Ppo::new(cfg.clone(), Device::Cpu).unwrap()));
     let n = a.returns.len();
     assert!(mean(&a.returns[n - 20..]) > 1.5 * mean(&a.returns[..20]), "8k steps of PPO improve CartPole");
 }
@@ -174,14 +162,14 @@ fn gaussian_ppo_matches_golden_values() {
         seed: 5,
         ..Default::default()
     };
-    let a = check("ppo_pendulum_seed5", include_str!("golden/ppo_pendulum_seed5.json"), 2, || Box::new(Ppo::new(cfg.clone(), Device::Cpu).unwrap()));
+    let a = check("ppo_pendulum_seed5", 2, || Box::new(Ppo::new(cfg.clone(), Device::Cpu).unwrap()));
     assert_eq!(a.returns.len(), 20, "4096 steps of 200-step episodes");
 }
 
 #[test]
 fn sac_matches_golden_values() {
     let cfg = SacConfig { total_timesteps: 3000, learning_starts: 500, batch_size: 64, hidden_sizes: vec![64, 64], seed: 2, ..Default::default() };
-    let a = check("sac_pendulum_seed2", include_str!("golden/sac_pendulum_seed2.json"), 2, || Box::new(Sac::agent(cfg.clone(), Device::Cpu).unwrap()));
+    let a = check("sac_pendulum_seed2", 2, || Box::new(Sac::agent(cfg.clone(), Device::Cpu).unwrap()));
     assert_eq!(a.returns.len(), 15, "3000 steps of 200-step episodes");
     let alpha = a.last("alpha").unwrap();
     assert!(alpha > 0.0 && alpha < 1.0, "the tuned temperature fell from 1: {alpha}");
@@ -199,7 +187,7 @@ fn td3_with_ou_noise_matches_golden_values() {
         seed: 4,
         ..Default::default()
     };
-    check("td3_pendulum_ou_seed4", include_str!("golden/td3_pendulum_ou_seed4.json"), 2, || Box::new(Td3::agent(cfg.clone(), Device::Cpu).unwrap()));
+    check("td3_pendulum_ou_seed4", 2, || Box::new(Td3::agent(cfg.clone(), Device::Cpu).unwrap()));
 }
 
 #[test]
@@ -213,7 +201,7 @@ fn ddpg_matches_golden_values() {
         seed: 6,
         ..Default::default()
     };
-    let a = check("ddpg_pendulum_seed6", include_str!("golden/ddpg_pendulum_seed6.json"), 2, || Box::new(Td3::ddpg(cfg.clone(), Device::Cpu).unwrap()));
+    let a = check("ddpg_pendulum_seed6", 2, || Box::new(Td3::ddpg(cfg.clone(), Device::Cpu).unwrap()));
     assert_eq!(a.names, ["qf1_loss", "qf1_values", "actor_loss"]);
 }
 
@@ -228,7 +216,7 @@ fn c51_matches_golden_values_and_learns() {
         seed: 7,
         ..Default::default()
     };
-    let a = check("c51_cartpole_seed7", include_str!("golden/c51_cartpole_seed7.json"), 3, || Box::new(Dqn::c51(&cfg, Device::Cpu).unwrap()));
+    let a = check("c51_cartpole_seed7", 3, || Box::new(Dqn::c51(&cfg, Device::Cpu).unwrap()));
     let n = a.returns.len();
     assert!(mean(&a.returns[n - 10..]) > 2.0 * mean(&a.returns[..10]), "4k steps of C51 improve CartPole");
 }
@@ -246,7 +234,7 @@ fn qrdqn_matches_golden_values_and_learns() {
         seed: 7,
         ..Default::default()
     };
-    let a = check("qrdqn_cartpole_seed7", include_str!("golden/qrdqn_cartpole_seed7.json"), 3, || Box::new(Dqn::qrdqn(&cfg, Device::Cpu).unwrap()));
+    let a = check("qrdqn_cartpole_seed7", 3, || Box::new(Dqn::qrdqn(&cfg, Device::Cpu).unwrap()));
     let n = a.returns.len();
     assert!(mean(&a.returns[n - 10..]) > 2.0 * mean(&a.returns[..10]), "4k steps of QR-DQN improve CartPole");
 }
@@ -268,7 +256,7 @@ fn gsde_ppo_matches_golden_values() {
         seed: 5,
         ..Default::default()
     };
-    let a = check("ppo_pendulum_gsde_seed5", include_str!("golden/ppo_pendulum_gsde_seed5.json"), 2, || Box::new(Ppo::new(cfg.clone(), Device::Cpu).unwrap()));
+    let a = check("ppo_pendulum_gsde_seed5", 2, || Box::new(Ppo::new(cfg.clone(), Device::Cpu).unwrap()));
     assert_eq!(a.returns.len(), 20, "4096 steps of 200-step episodes");
 }
 
@@ -292,6 +280,6 @@ fn sac_with_gsde_matches_golden_values() {
         seed: 3,
         ..Default::default()
     };
-    let a = check("sac_mcc_gsde_seed3", include_str!("golden/sac_mcc_gsde_seed3.json"), 1, || Box::new(Sac::agent(cfg.clone(), Device::Cpu).unwrap()));
+    let a = check("sac_mcc_gsde_seed3", 1, || Box::new(Sac::agent(cfg.clone(), Device::Cpu).unwrap()));
     assert!(a.last("actor_loss").is_some());
 }

@@ -12,6 +12,7 @@ use nnlab_generative::gan::{Gan, GanConfig};
 use nnlab_generative::mixture::{evaluate, Mixture};
 use nnlab_generative::vae::VaeArch;
 use nnlab_generative::vae_trainer::{VaeConfig, VaeTrainer};
+use nnlab_torch::golden::{torch_test_lock, twice};
 use serde_json::{json, Value};
 use tch::{Device, Kind, Tensor};
 
@@ -24,40 +25,9 @@ fn images() -> (Tensor, Tensor) {
     (x, labels)
 }
 
-/// The committed golden file `tests/golden/<name>.json`.
-fn golden_text(name: &str) -> &'static str {
-    match name {
-        "vae_mlp_seed3" => include_str!("golden/vae_mlp_seed3.json"),
-        "vae_conv_seed3" => include_str!("golden/vae_conv_seed3.json"),
-        "gan_ring_pack1_seed3" => include_str!("golden/gan_ring_pack1_seed3.json"),
-        "gan_ring_pack4_seed3" => include_str!("golden/gan_ring_pack4_seed3.json"),
-        "dcgan_seed3" => include_str!("golden/dcgan_seed3.json"),
-        "classifier_seed3" => include_str!("golden/classifier_seed3.json"),
-        other => panic!("no golden file {other}"),
-    }
-}
-
-/// Compares `got` with `tests/golden/<name>.json` exactly (floats are written
-/// in their shortest round-trip form, so equal JSON means equal bits).
+/// Compares `got` with `tests/golden/<name>.json` bit for bit.
 fn check(name: &str, got: Value) {
-    if std::env::var_os("NNLAB_WRITE_GOLDEN").is_some() {
-        let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
-        std::fs::write(&path, format!("{got}\n")).expect("writing the golden file");
-        return;
-    }
-    let want: Value = serde_json::from_str(golden_text(name)).expect("golden file parses");
-    assert_eq!(got, want, "{name}: differs from tests/golden/{name}.json");
-}
-
-/// Torch's global RNG and thread count are per process: one test at a time.
-static TORCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn twice<T: PartialEq + std::fmt::Debug>(f: impl Fn() -> T) -> T {
-    nnlab_torch::numerics::portable_for_tests();
-    let _lock = TORCH.lock().unwrap_or_else(|e| e.into_inner());
-    let (a, b) = (f(), f());
-    assert_eq!(a, b, "same seed, same numbers");
-    a
+    nnlab_torch::golden::check(env!("CARGO_MANIFEST_DIR"), name, &got);
 }
 
 #[test]
@@ -140,7 +110,7 @@ fn shipped_classifier_gives_its_recorded_test_accuracy() {
     nnlab_torch::numerics::portable_for_tests();
     let (_, _, test) = nnlab_generative::data::load_28x28(None).expect("Fashion-MNIST");
     // Loading seeds torch's global generator (the initialisation it overwrites): one test at a time.
-    let _lock = TORCH.lock().unwrap_or_else(|e| e.into_inner());
+    let _lock = torch_test_lock();
     let c = nnlab_generative::classifier::shipped(Device::Cpu).expect("the shipped weights load");
     // Saving gives the committed bytes back: the format is deterministic.
     let bytes = c.safetensors_bytes().unwrap();

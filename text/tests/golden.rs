@@ -10,6 +10,7 @@
 
 use nnlab_data::CharVocabulary;
 use nnlab_text::{CharLmConfig, CharLmTrainer, LmKind};
+use nnlab_torch::golden::{check, twice};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -17,35 +18,9 @@ use tch::Device;
 
 const TEXT: &str = "Shall I compare thee to a summer's day?\nThou art more lovely and more temperate:\n";
 
-fn golden_text(name: &str) -> &'static str {
-    match name {
-        "rnn_seed2" => include_str!("golden/rnn_seed2.json"),
-        "lstm_seed2" => include_str!("golden/lstm_seed2.json"),
-        "gru_seed2" => include_str!("golden/gru_seed2.json"),
-        "transformer_seed2" => include_str!("golden/transformer_seed2.json"),
-        other => panic!("no golden file {other}"),
-    }
-}
-
-/// Compares `got` with `tests/golden/<name>.json` exactly (shortest round-trip floats: equal JSON, equal bits).
-fn check(name: &str, got: Value) {
-    if std::env::var_os("NNLAB_WRITE_GOLDEN").is_some() {
-        let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
-        std::fs::write(&path, format!("{got}\n")).expect("writing the golden file");
-        return;
-    }
-    let want: Value = serde_json::from_str(golden_text(name)).expect("golden file parses");
-    assert_eq!(got, want, "{name}: differs from tests/golden/{name}.json");
-}
-
-/// Torch's global RNG (dropout masks) is per process: one test at a time.
-static TORCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// Trains `model` for 12 steps twice and returns the losses, the loss over
 /// the whole text and a sample; both runs must agree.
 fn run(model: LmKind) -> Value {
-    nnlab_torch::numerics::portable_for_tests();
-    let _lock = TORCH.lock().unwrap_or_else(|e| e.into_inner());
     let config = CharLmConfig {
         seed: 2,
         model,
@@ -72,27 +47,25 @@ fn run(model: LmKind) -> Value {
         let sample: String = sample.iter().map(|&i| vocab.char(i as usize)).collect();
         json!({"losses": losses, "text_nats": whole.nats, "text_bits_per_char": whole.bits_per_char, "sample": sample, "lr": t.learning_rate()})
     };
-    let (a, b) = (once(), once());
-    assert_eq!(a, b, "same seed, same numbers");
-    a
+    twice(once)
 }
 
 #[test]
 fn the_seed_rnn_matches_golden_values() {
-    check("rnn_seed2", run(LmKind::Rnn));
+    check(env!("CARGO_MANIFEST_DIR"), "rnn_seed2", &run(LmKind::Rnn));
 }
 
 #[test]
 fn the_lstm_matches_golden_values() {
-    check("lstm_seed2", run(LmKind::Lstm));
+    check(env!("CARGO_MANIFEST_DIR"), "lstm_seed2", &run(LmKind::Lstm));
 }
 
 #[test]
 fn the_gru_matches_golden_values() {
-    check("gru_seed2", run(LmKind::Gru));
+    check(env!("CARGO_MANIFEST_DIR"), "gru_seed2", &run(LmKind::Gru));
 }
 
 #[test]
 fn the_transformer_matches_golden_values() {
-    check("transformer_seed2", run(LmKind::Transformer));
+    check(env!("CARGO_MANIFEST_DIR"), "transformer_seed2", &run(LmKind::Transformer));
 }

@@ -8,6 +8,7 @@
 //! rewrites the files under `tests/golden/` (review the diff before committing).
 
 use nnlab_data::ImageSet;
+use nnlab_torch::golden::{check, twice};
 use nnlab_vision::models::Architecture;
 use nnlab_vision::trainer::{LrSchedule, OptimizerKind};
 use nnlab_vision::{CnnConfig, CnnTrainer, ImageShape};
@@ -27,34 +28,10 @@ fn images() -> ImageSet {
     ImageSet { len: n, channels: 1, rows: 28, cols: 28, pixels, labels: (0..n).map(|i| (i % 4) as u8).collect() }
 }
 
-fn golden_text(name: &str) -> &'static str {
-    match name {
-        "seed_cnn_seed3" => include_str!("golden/seed_cnn_seed3.json"),
-        "resnet_seed3" => include_str!("golden/resnet_seed3.json"),
-        other => panic!("no golden file {other}"),
-    }
-}
-
-/// Compares `got` with `tests/golden/<name>.json` exactly (shortest round-trip floats: equal JSON, equal bits).
-fn check(name: &str, got: Value) {
-    if std::env::var_os("NNLAB_WRITE_GOLDEN").is_some() {
-        let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
-        std::fs::write(&path, format!("{got}\n")).expect("writing the golden file");
-        return;
-    }
-    let want: Value = serde_json::from_str(golden_text(name)).expect("golden file parses");
-    assert_eq!(got, want, "{name}: differs from tests/golden/{name}.json");
-}
-
-/// Torch's global RNG (dropout masks) is per process: one test at a time.
-static TORCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// Trains `config` for its epochs on [`images`] (the first 32 held out) twice
 /// and returns the epochs' losses and accuracies, the validation accuracy and
 /// the probabilities of the first four validation images; both runs must agree.
 fn run(config: CnnConfig) -> Value {
-    nnlab_torch::numerics::portable_for_tests();
-    let _lock = TORCH.lock().unwrap_or_else(|e| e.into_inner());
     let once = || {
         let data = images();
         let (train, val) = CnnTrainer::split(&config, &data);
@@ -70,15 +47,13 @@ fn run(config: CnnConfig) -> Value {
         let probs = Vec::<f32>::try_from(t.probabilities(&val).unwrap().narrow(0, 0, 4).flatten(0, -1).to_kind(Kind::Float)).unwrap();
         json!({"epochs": epochs, "validation_loss": val_loss, "validation_accuracy": val_acc, "probabilities": probs})
     };
-    let (a, b) = (once(), once());
-    assert_eq!(a, b, "same seed, same numbers");
-    a
+    twice(once)
 }
 
 #[test]
 fn the_seed_cnn_matches_golden_values() {
     let config = CnnConfig { seed: 3, epochs: 2, batch_size: 16, validation_size: 32, learning_rate: 0.01, ..Default::default() };
-    check("seed_cnn_seed3", run(config));
+    check(env!("CARGO_MANIFEST_DIR"), "seed_cnn_seed3", &run(config));
 }
 
 #[test]
@@ -100,5 +75,5 @@ fn the_resnet_recipe_matches_golden_values() {
         horizontal_flip: true,
         ..Default::default()
     };
-    check("resnet_seed3", run(config));
+    check(env!("CARGO_MANIFEST_DIR"), "resnet_seed3", &run(config));
 }
