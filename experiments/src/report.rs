@@ -45,6 +45,43 @@ struct RunData {
 /// The columns of [`RunData::evals`] in `report.md`.
 const EVAL_COLUMNS: [&str; 2] = ["eval", "best model eval"];
 
+/// What `report.md` ranks the configs by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum RankBy {
+    /// The headline metric (RL: the mean return of the last 100 training episodes).
+    #[default]
+    Headline,
+    /// RL: the final model's mean deterministic evaluation return (the zoo's measure).
+    Eval,
+    /// RL: the best model's evaluation return (runs with `--eval-every`).
+    BestModelEval,
+}
+
+impl RankBy {
+    /// The index into [`RunData::evals`] this ranks by, if not the headline.
+    fn eval_index(self) -> Option<usize> {
+        match self {
+            RankBy::Headline => None,
+            RankBy::Eval => Some(0),
+            RankBy::BestModelEval => Some(1),
+        }
+    }
+}
+
+/// Sorts `rows` best first: by the headline (`higher` is better) or by the
+/// evaluation column `eval` (higher is better; configs without it last, in headline order).
+fn rank(rows: &mut [Row], higher: bool, eval: Option<usize>) {
+    rows.sort_by(|a, b| if higher { b.mean.total_cmp(&a.mean) } else { a.mean.total_cmp(&b.mean) });
+    if let Some(k) = eval {
+        rows.sort_by(|a, b| match (a.evals[k], b.evals[k]) {
+            (Some(x), Some(y)) => y.total_cmp(&x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+    }
+}
+
 /// The mean of `values` when every one is there.
 fn mean_of_all(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     let v: Vec<f64> = values.collect::<Option<_>>()?;
@@ -125,8 +162,9 @@ fn group_of(root: &Path, run: &Path) -> String {
     }
 }
 
-/// Writes `report.md` and `report.png` into `dir`; returns the Markdown.
-pub fn write(dir: &Path) -> Result<String> {
+/// Writes `report.md` and `report.png` into `dir`, configs ranked by
+/// `rank_by`; returns the Markdown.
+pub fn write(dir: &Path, rank_by: RankBy) -> Result<String> {
     if !dir.is_dir() {
         bail!("{}: no such folder", dir.display());
     }
@@ -153,16 +191,25 @@ pub fn write(dir: &Path) -> Result<String> {
             Row { name: name.clone(), mean, ci, seeds: values.len(), min, max, reference: runs[0].reference.clone(), evals }
         })
         .collect();
-    let higher = key.is_none_or(|k| k.2);
-    rows.sort_by(|a, b| if higher { b.mean.total_cmp(&a.mean) } else { a.mean.total_cmp(&b.mean) });
+    if let Some(k) = rank_by.eval_index() {
+        if !rows.iter().any(|r| r.evals[k].is_some()) {
+            let needs = if k == 0 { "RL runs" } else { "RL runs trained with --eval-every" };
+            bail!("{}: no config has a `{} (mean)` to rank by (it needs {needs}, every seed finished)", dir.display(), EVAL_COLUMNS[k]);
+        }
+    }
+    rank(&mut rows, key.is_none_or(|k| k.2), rank_by.eval_index());
 
     let mut md = String::new();
     let _ = writeln!(md, "# Report: {}\n", dir.display());
     if let Some((name, _, higher)) = key {
         let _ = writeln!(
             md,
-            "Headline metric: `{name}` ({} is better), mean and 95% interval (Student's t) over seeds; ranked.\n",
-            if higher { "higher" } else { "lower" }
+            "Headline metric: `{name}` ({} is better), mean and 95% interval (Student's t) over seeds; ranked by {}.\n",
+            if higher { "higher" } else { "lower" },
+            match rank_by.eval_index() {
+                None => "it".to_string(),
+                Some(k) => format!("`{} (mean)`, higher is better", EVAL_COLUMNS[k]),
+            }
         );
         // The evaluation columns that some config has.
         let shown: Vec<usize> = (0..EVAL_COLUMNS.len()).filter(|&k| rows.iter().any(|r| r.evals[k].is_some())).collect();
@@ -226,6 +273,28 @@ mod tests {
         assert_eq!(m, 2.0);
         assert!((ci - 4.303 * 1.0 / 3f64.sqrt()).abs() < 1e-9, "{ci}");
         assert_eq!(mean_ci(&[5.0]), (5.0, 0.0));
+    }
+
+    #[test]
+    fn ranking_by_an_evaluation_puts_configs_without_it_last() {
+        let row = |name: &str, mean: f64, eval: Option<f64>| Row {
+            name: name.into(),
+            mean,
+            ci: 0.0,
+            seeds: 1,
+            min: mean,
+            max: mean,
+            reference: None,
+            evals: [eval, None],
+        };
+        let names = |rows: &[Row]| rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+        let mut rows = vec![row("a", 3.0, Some(1.0)), row("b", 1.0, None), row("c", 2.0, Some(5.0)), row("d", 4.0, None)];
+        rank(&mut rows, true, None);
+        assert_eq!(names(&rows), ["d", "a", "c", "b"]);
+        rank(&mut rows, false, None);
+        assert_eq!(names(&rows), ["b", "c", "a", "d"]);
+        rank(&mut rows, true, Some(0));
+        assert_eq!(names(&rows), ["c", "a", "d", "b"]);
     }
 
     #[test]

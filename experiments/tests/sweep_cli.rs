@@ -52,6 +52,13 @@ learning_rate = [0.00025, -1.0]
     assert!(md.contains("learning_rate=-1.0/seed-2 | failed:"), "{md}");
     assert!(md.contains("| eval (mean) |") && !md.contains("best model eval"), "RL runs without --eval-every: {md}");
     assert!(out.join("report.png").exists());
+    let r = Command::new(env!("CARGO_BIN_EXE_report")).args([out.to_str().unwrap(), "--quiet", "--rank-by", "eval"]).output().unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("ranked by `eval (mean)`") && md.contains("| 1 | learning_rate=0.00025 | 3 |"), "{md}");
+    let r = Command::new(env!("CARGO_BIN_EXE_report")).args([out.to_str().unwrap(), "--rank-by", "best-model-eval"]).output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(!r.status.success() && err.contains("--eval-every") && err.lines().count() == 1, "{err}");
 
     // An unfinished run (no summary.json) is resumed; finished ones are skipped.
     let seed2 = out.join("learning_rate=0.00025/seed-2");
