@@ -2,8 +2,8 @@
 //! writes them: an MLP with ReLU hidden layers whose output is squashed by
 //! `tanh` and rescaled into the action space's bounds.
 //!
-//! - [`Actor::Deterministic`] (DDPG, TD3): `a = tanh(mu(s)) * scale + bias`.
-//! - [`Actor::SquashedGaussian`] (SAC): a head of `2 * act_dim` outputs, the
+//! - [`ActorKind::Deterministic`] (DDPG, TD3): `a = tanh(mu(s)) * scale + bias`.
+//! - [`ActorKind::SquashedGaussian`] (SAC): a head of `2 * act_dim` outputs, the
 //!   mean and the state-dependent log-std, the latter squashed by `tanh` into
 //!   `[log_std_min, log_std_max]` (CleanRL's `[-5, 2]`); a sample is
 //!   `tanh(mean + std * eps) * scale + bias` and its log-probability carries

@@ -41,7 +41,7 @@ pub struct SharedArgs {
     /// `--config` written by nnlab, else fast.
     #[arg(long, env = "NNLAB_NUMERICS", value_name = "fast|portable", value_parser = parse_numerics)]
     pub numerics: Option<Numerics>,
-    /// Run folder (default: results/<experiment>/<UTC time>-seed<seed>).
+    /// Run folder (default: `results/<experiment>/<UTC time>-seed<seed>`).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// No progress bar or log lines; only the final line with the results folder.

@@ -11,7 +11,7 @@
 //!   [`portable_sqrt`] takes the square root as `1 / rsqrt(x)`, two
 //!   correctly rounded ATen kernels, the same bits everywhere.
 //! - **Their state is ours**: moments and step count are plain tensors and a
-//!   number ([`Optimizer::state`]), which checkpoints can save and restore.
+//!   number ([`Optimizer::train_state`]), which checkpoints can save and restore.
 
 use anyhow::{bail, Result};
 use tch::{nn, Tensor};

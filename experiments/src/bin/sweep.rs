@@ -20,9 +20,9 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// The sweep file (TOML: binary, args, seeds, [grid], [random]).
+    /// The sweep file (TOML: binary, args, seeds, `[grid]`, `[random]`).
     sweep: PathBuf,
-    /// The sweep folder: runs go to DIR/<config>/seed-<k>/.
+    /// The sweep folder: runs go to `DIR/<config>/seed-<k>/`.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Local worker processes (default: the number of cores).
