@@ -83,6 +83,10 @@ fn impossible_off_policy_settings_are_one_line_errors() {
         &["v_min (10) must be less than v_max (-10)"],
     );
     one_line_error(&run(TRAIN, &["--algo", "qrdqn", "--env", "CartPole-v1", "--set", "n_quantiles=0", "--out", o]), &["n_quantiles"]);
+    for algo in ["dqn", "c51", "qrdqn"] {
+        let args = ["--algo", algo, "--env", "CartPole-v1", "--total-timesteps", "100", "--set", "learning_starts=1000", "--out", o];
+        one_line_error(&run(TRAIN, &args), &["learning_starts (1000) must be less than total_timesteps (100)"]);
+    }
     one_line_error(&run(TRAIN, &["--algo", "ppo", "--env", "CartPole-v1", "--set", "use_sde=true", "--out", o]), &["use_sde needs continuous (Box) actions"]);
     let cases: [(&str, &[&str], &str); 7] = [
         (SAC, &["--set", "tau=0"], "tau must be in (0, 1], got 0"),

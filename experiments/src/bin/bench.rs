@@ -240,9 +240,12 @@ fn sac_run(steps: usize, threads: i32) -> Result<(f64, f64)> {
     result
 }
 
-/// The DQN and PPO whole runs of `steps` steps: (seconds, last-100 return) each.
+/// The DQN and PPO whole runs of `steps` steps (DQN learning from a quarter of
+/// the run at the latest): (seconds, last-100 return) each.
 fn whole_runs(steps: usize) -> Result<((f64, f64), (f64, f64))> {
-    let dqn = whole_run(Dqn::new(DqnConfig { total_timesteps: steps, ..DqnConfig::default() }, tch::Device::Cpu)?)?;
+    let defaults = DqnConfig::default();
+    let learning_starts = defaults.learning_starts.min(steps / 4);
+    let dqn = whole_run(Dqn::new(DqnConfig { total_timesteps: steps, learning_starts, ..defaults }, tch::Device::Cpu)?)?;
     let ppo = whole_run(Ppo::new(PpoConfig { total_timesteps: steps, ..PpoConfig::default() }, tch::Device::Cpu)?)?;
     Ok((dqn, ppo))
 }
