@@ -46,6 +46,7 @@ presets!(Rnn => "rnn", Lstm => "lstm", Gru => "gru", Transformer => "transformer
 #[derive(Debug, Clone, clap::Parser)]
 #[command(version)]
 pub struct CharLmArgs {
+    /// The shared flags and `--seeds`.
     #[command(flatten)]
     pub experiment: ExperimentArgs,
     /// The model whose preset to start from (without --config).

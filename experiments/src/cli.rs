@@ -177,8 +177,10 @@ pub struct SeedsArg {
 /// The flags of the generative and supervised binaries: the shared ones and `--seeds`.
 #[derive(Debug, Clone, Args)]
 pub struct ExperimentArgs {
+    /// The flags every experiment takes.
     #[command(flatten)]
     pub shared: SharedArgs,
+    /// `--seeds`.
     #[command(flatten)]
     pub seeds: SeedsArg,
 }
@@ -217,6 +219,7 @@ impl ImageDataArgs {
 /// The flags every RL experiment takes: the shared ones, seed sweeps, length and GIF.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
+    /// The flags every experiment takes.
     #[command(flatten)]
     pub shared: SharedArgs,
     /// Run several seeds (e.g. `1,2,3,4,5` or `1-5`) in parallel processes, each in
@@ -245,8 +248,10 @@ pub struct CommonArgs {
 #[derive(Debug, Clone, clap::Parser)]
 #[command(version)]
 pub struct ImageExperimentArgs {
+    /// The shared flags and `--seeds`.
     #[command(flatten)]
     pub experiment: ExperimentArgs,
+    /// `--epochs`, `--data-dir` and `--log-every`.
     #[command(flatten)]
     pub data: ImageDataArgs,
 }

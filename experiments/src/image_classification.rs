@@ -69,8 +69,10 @@ impl ModelArg {
 #[derive(Debug, Clone, clap::Parser)]
 #[command(version)]
 pub struct CnnArgs {
+    /// The shared flags and `--seeds`.
     #[command(flatten)]
     pub experiment: ExperimentArgs,
+    /// `--epochs`, `--data-dir` and `--log-every`.
     #[command(flatten)]
     pub data: ImageDataArgs,
     /// The images: `fashion-mnist` (fetched, or IDX files in --data-dir), `mnist-idx` or `cifar10-bin` (files in --data-dir).

@@ -32,6 +32,7 @@ use std::time::Instant;
 #[derive(Debug, Clone, clap::Parser)]
 #[command(version)]
 pub struct SentimentArgs {
+    /// The shared flags and `--seeds`.
     #[command(flatten)]
     pub experiment: ExperimentArgs,
     /// Your own sentences instead of VADER's: `rating<TAB>text` lines (positive above 0, negative below, 0 dropped), split by index (mod 5 = 4 test, = 3 validation).

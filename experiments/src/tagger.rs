@@ -54,6 +54,7 @@ impl TaskArg {
 #[derive(Debug, Clone, clap::Parser)]
 #[command(version)]
 pub struct TaggerArgs {
+    /// The shared flags and `--seeds`.
     #[command(flatten)]
     pub experiment: ExperimentArgs,
     /// `pos` (Brown corpus), `ner` (tweets) or `conll` (your files); picks the preset.
