@@ -149,9 +149,7 @@ impl DqnConfig {
         if self.batch_size > self.buffer_size {
             bail!("batch_size ({}) must not exceed buffer_size ({})", self.batch_size, self.buffer_size);
         }
-        if self.learning_starts >= self.total_timesteps {
-            bail!("learning_starts ({}) must be less than total_timesteps ({}): the run would never learn", self.learning_starts, self.total_timesteps);
-        }
+        validate::learning_starts_before_end(self.learning_starts, self.total_timesteps)?;
         in_range("start_e", self.start_e, 0.0, 1.0)?;
         in_range("end_e", self.end_e, 0.0, 1.0)?;
         in_range("exploration_fraction", self.exploration_fraction, 0.0, 1.0)?;

@@ -341,9 +341,7 @@ impl LoopSettings {
         if self.batch_size > self.buffer_size {
             bail!("batch_size ({}) must not exceed buffer_size ({})", self.batch_size, self.buffer_size);
         }
-        if self.learning_starts >= self.total_timesteps {
-            bail!("learning_starts ({}) must be less than total_timesteps ({}): the run would never learn", self.learning_starts, self.total_timesteps);
-        }
+        crate::validate::learning_starts_before_end(self.learning_starts, self.total_timesteps)?;
         nonzero("train_frequency", self.train_frequency)?;
         nonzero("gradient_steps", self.gradient_steps)
     }

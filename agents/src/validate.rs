@@ -18,6 +18,14 @@ pub fn hidden_sizes(sizes: &[usize]) -> Result<()> {
     nnlab_torch::check::network_fits("hidden_sizes", nnlab_torch::check::mlp_parameters(8, sizes, 3))
 }
 
+/// `learning_starts` must come before the end of the run, or nothing is learnt.
+pub fn learning_starts_before_end(learning_starts: usize, total_timesteps: usize) -> Result<()> {
+    if learning_starts >= total_timesteps {
+        bail!("learning_starts ({learning_starts}) must be less than total_timesteps ({total_timesteps}): the run would never learn");
+    }
+    Ok(())
+}
+
 /// At least one rollout of `num_envs * num_steps` steps fits in `total_timesteps`.
 pub fn rollout_fits(num_envs: usize, num_steps: usize, total_timesteps: usize) -> Result<()> {
     match num_envs.checked_mul(num_steps) {
