@@ -4,7 +4,7 @@
 //! regression baseline and a BiLSTM with attention pooling, each keeping the
 //! epoch of its best validation F1; the test set is read once. The run
 //! folder: `config.toml`, `metrics.csv` (per BiLSTM epoch: training loss,
-//! validation accuracy and F1), `tb/`, `scores.md` (accuracy and F1 per
+//! validation accuracy and F1, learning rate), `tb/`, `scores.md` (accuracy and F1 per
 //! source and overall, both models), `predictions.csv`, `attention.html`
 //! (test sentences with each word shaded by its attention weight),
 //! `curves.png`, `model.safetensors` and `summary.json`; with
@@ -211,10 +211,12 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
     }
     for epoch in run.start_after() as usize + 1..=cfg.epochs {
         let start = Instant::now();
+        let lr = cfg.learning_rate_at(epoch);
+        model.set_learning_rate(lr);
         let loss = model.train_epoch(&data.train, &bilstm_targets)?;
         let secs = start.elapsed().as_secs_f64();
         let s = validate(&model, &data)?;
-        run.metrics.values("epoch", epoch, &[("train_loss", loss), ("validation_accuracy", s.accuracy), ("validation_f1", s.f1)])?;
+        run.metrics.values("epoch", epoch, &[("train_loss", loss), ("validation_accuracy", s.accuracy), ("validation_f1", s.f1), ("learning_rate", lr)])?;
         run.metrics.wall_clock("epoch", epoch, &[("epoch_seconds", secs)])?;
         history.push("loss_curve", epoch as f64, loss);
         history.push("f1_curve", epoch as f64, s.f1);

@@ -64,7 +64,7 @@ fn both_models_train_score_and_draw_attention_reproducibly() {
         assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f}");
     }
     let m = std::fs::read_to_string(a.join("metrics.csv")).unwrap();
-    assert!(m.starts_with("epoch,train_loss,validation_accuracy,validation_f1\n") && m.lines().count() == 5, "{m}");
+    assert!(m.starts_with("epoch,train_loss,validation_accuracy,validation_f1,learning_rate\n") && m.lines().count() == 5, "{m}");
     let s: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("summary.json")).unwrap()).unwrap();
     assert_eq!((s["train_sentences"].as_u64(), s["validation_sentences"].as_u64(), s["test_sentences"].as_u64()), (Some(180), Some(60), Some(60)));
     for key in ["test_f1", "test_accuracy", "baseline_test_f1"] {

@@ -31,8 +31,12 @@ pub struct SentimentConfig {
     pub epochs: usize,
     /// Sentences per optimisation step (both models).
     pub batch_size: usize,
-    /// BiLSTM: Adam's learning rate.
+    /// BiLSTM: Adam's learning rate (in the first epoch, with `cosine_decay`).
     pub learning_rate: f64,
+    /// BiLSTM: anneal the learning rate from `learning_rate` toward 0 on a
+    /// half cosine, set once per epoch (PyTorch's `CosineAnnealingLR` with
+    /// `T_max = epochs`, stepped after each epoch); false keeps it constant.
+    pub cosine_decay: bool,
     /// BiLSTM: size of the word embeddings (trained from scratch).
     pub word_embedding: usize,
     /// Words seen fewer times in training share the unknown word's embedding.
@@ -90,6 +94,7 @@ impl Default for SentimentConfig {
             epochs: 8,
             batch_size: 32,
             learning_rate: 1e-3,
+            cosine_decay: false,
             word_embedding: 100,
             min_word_count: 2,
             char_features: false,
@@ -112,6 +117,16 @@ impl Default for SentimentConfig {
 }
 
 impl SentimentConfig {
+    /// The BiLSTM's learning rate in `epoch` (1-based): `learning_rate`, or
+    /// with `cosine_decay` `learning_rate * (1 + cos(pi * (epoch - 1) / epochs)) / 2`.
+    pub fn learning_rate_at(&self, epoch: usize) -> f64 {
+        if !self.cosine_decay {
+            return self.learning_rate;
+        }
+        let progress = epoch.saturating_sub(1) as f64 / self.epochs.max(1) as f64;
+        self.learning_rate * 0.5 * (1.0 + libm::cos(std::f64::consts::PI * progress))
+    }
+
     /// Typed checks, one-line errors naming the key.
     pub fn validate(&self) -> Result<()> {
         nonzero("epochs", self.epochs)?;
@@ -437,6 +452,11 @@ impl SentimentClassifier {
         Ok(total / n.max(1) as f64)
     }
 
+    /// Sets the optimiser's learning rate for the next steps.
+    pub fn set_learning_rate(&mut self, lr: f64) {
+        self.optimizer.set_lr(lr);
+    }
+
     /// Loads weights saved from this model's variables (`model.safetensors`).
     pub fn load_weights(&mut self, path: &std::path::Path) -> Result<()> {
         self.vs.load(path).map_err(|e| anyhow::anyhow!("cannot load {}: {e}", path.display()))
@@ -514,6 +534,18 @@ impl BinaryScores {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cosine_decay_anneals_once_per_epoch() {
+        let constant = SentimentConfig { epochs: 4, learning_rate: 1e-3, ..Default::default() };
+        assert!((1..=4).all(|e| constant.learning_rate_at(e) == 1e-3));
+        let cosine = SentimentConfig { cosine_decay: true, ..constant };
+        // CosineAnnealingLR(T_max = 4) over epochs 1-4: 1, (1 + cos(pi/4))/2, 1/2, (1 + cos(3pi/4))/2.
+        let expected = [1e-3, 0.853_553_390_593_273_8e-3, 0.5e-3, 0.146_446_609_406_726_24e-3];
+        for (e, want) in (1..=4).zip(expected) {
+            assert!((cosine.learning_rate_at(e) - want).abs() < 1e-15, "epoch {e}: {}", cosine.learning_rate_at(e));
+        }
+    }
 
     #[test]
     fn tokens_and_ngrams() {
