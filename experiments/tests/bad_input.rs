@@ -164,6 +164,9 @@ fn p12_the_environment_has_one_source() {
     let cfg = tmp.path().join("cartpole.toml");
     std::fs::write(&cfg, "env_id = \"CartPole-v1\"\n").unwrap();
     one_line_error(&run(PPO_PENDULUM, &["--config", cfg.to_str().unwrap(), "--out", o]), &["is for CartPole-v1"]);
+    let no_env = tmp.path().join("no-env.toml");
+    std::fs::write(&no_env, "learning_rate = 1e-3\n").unwrap();
+    one_line_error(&run(TRAIN, &["--algo", "dqn", "--config", no_env.to_str().unwrap(), "--out", o]), &["has no env_id (pass --env)"]);
     assert!(!out.exists());
 }
 

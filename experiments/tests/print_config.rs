@@ -48,6 +48,10 @@ fn the_printed_config_documents_every_key_and_is_a_valid_config() {
     assert!(t.contains("model = \"resnet\"") && t.contains("schedule = \"onecycle\"") && t.contains("one of: sgd, adamw"), "{t}");
     let t = run(env!("CARGO_BIN_EXE_train"), &["--algo", "ppo", "--env", "Acrobot-v1", "--print-config"]);
     assert!(t.contains("env_id = \"Acrobot-v1\""), "{t}");
+    // `--config` without `--env`: the file's env_id is the environment (here a config that is not a preset).
+    let zoo = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/qrdqn/MountainCar-v0-zoo.toml");
+    let t = run(env!("CARGO_BIN_EXE_train"), &["--algo", "qrdqn", "--config", zoo, "--print-config"]);
+    assert!(t.contains("env_id = \"MountainCar-v0\"") && t.contains("learning_rate = 0.004") && !t.contains("final_learning_rate = 0"), "{t}");
     let t = run(env!("CARGO_BIN_EXE_charlm"), &["--model", "transformer", "--quality", "--print-config"]);
     assert!(t.contains("model = \"transformer\"") && t.contains("context = 128"), "{t}");
     let t = run(env!("CARGO_BIN_EXE_tagger"), &["--task", "ner", "--print-config"]);

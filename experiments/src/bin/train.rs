@@ -5,7 +5,7 @@
 //! Uses the shipped preset `experiments/configs/<algo>/<env>.toml` when there
 //! is one (as the SB3 zoo ships hyperparameters per algorithm and env), the
 //! algorithm's defaults otherwise, or `--config FILE` (whose `env_id` `--env`
-//! overrides). Run folders land in `results/<algo>_<env>/`.
+//! overrides; without `--env` the file's `env_id` is the environment). Run folders land in `results/<algo>_<env>/`.
 
 use clap::Parser;
 use nnlab_experiments::algos::{algo_value_parser, find, preset};
@@ -19,8 +19,8 @@ struct Args {
     /// The algorithm.
     #[arg(long, value_parser = algo_value_parser(), required_unless_present = "resume", conflicts_with = "resume")]
     algo: Option<String>,
-    /// Gymnasium id: CartPole-v1, MountainCar-v0, MountainCarContinuous-v0, Acrobot-v1, Pendulum-v1.
-    #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
+    /// Gymnasium id: CartPole-v1, MountainCar-v0, MountainCarContinuous-v0, Acrobot-v1, Pendulum-v1 (default with `--config`: the file's `env_id`).
+    #[arg(long, required_unless_present_any = ["resume", "config"], conflicts_with = "resume")]
     env: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
@@ -35,7 +35,12 @@ fn main() -> std::process::ExitCode {
             let algorithm = find(&algo)?;
             return (algorithm.run)(&format!("{algo}_{}", env.replace('/', "_")), &args.common, None, &env);
         }
-        let (algo, env) = (args.algo.clone().expect("required by clap"), args.env.clone().expect("required by clap"));
+        let algo = args.algo.clone().expect("required by clap");
+        let env = match (&args.env, &args.common.shared.config) {
+            (Some(env), _) => env.clone(),
+            (None, Some(file)) => env_id(file)?,
+            (None, None) => unreachable!("clap requires --env without --config"),
+        };
         nnlab_envs::registry::spec(&env)?;
         let algorithm = find(&algo)?;
         let algo = algorithm.name;
@@ -58,8 +63,12 @@ fn recorded_run(dir: &std::path::Path) -> anyhow::Result<(String, String)> {
     }
     let record = nnlab_experiments::config::run_record(&path)?;
     let algo = record.and_then(|r| r.algo).ok_or_else(|| anyhow::anyhow!("{} is not an RL run made by nnlab (no algo in its [run] table)", dir.display()))?;
-    let table: toml::Table =
-        nnlab_experiments::config::read_config_text(&path)?.parse().map_err(|_| anyhow::anyhow!("{} is not valid TOML", path.display()))?;
-    let env = table.get("env_id").and_then(|v| v.as_str()).ok_or_else(|| anyhow::anyhow!("{} has no env_id", path.display()))?;
-    Ok((algo, env.to_string()))
+    Ok((algo, env_id(&path)?))
+}
+
+/// The `env_id` of a config file.
+fn env_id(path: &std::path::Path) -> anyhow::Result<String> {
+    let table: toml::Table = nnlab_experiments::config::read_config_text(path)?.parse().map_err(|_| anyhow::anyhow!("{} is not valid TOML", path.display()))?;
+    let env = table.get("env_id").and_then(|v| v.as_str()).ok_or_else(|| anyhow::anyhow!("{} has no env_id (pass --env)", path.display()))?;
+    Ok(env.to_string())
 }
