@@ -196,8 +196,7 @@ impl CharLmConfig {
             return lr * (step + 1) as f64 / (self.warmup_iterations + 1) as f64;
         }
         let span = (self.iterations - self.warmup_iterations).saturating_sub(1).max(1);
-        let frac = ((step - self.warmup_iterations) as f64 / span as f64).min(1.0);
-        min + 0.5 * (1.0 + libm::cos(std::f64::consts::PI * frac)) * (lr - min)
+        nnlab_torch::optim::cosine_anneal(lr, min, (step - self.warmup_iterations) as f64 / span as f64)
     }
 
     /// Fails unless a training text of `train_len` symbols holds a window.

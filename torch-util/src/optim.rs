@@ -22,6 +22,13 @@ pub fn portable_sqrt(x: &Tensor) -> Tensor {
     x.rsqrt().reciprocal()
 }
 
+/// Half-cosine annealing from `from` (at `frac = 0`) to `to` (at `frac = 1`;
+/// `frac` is clamped to [0, 1]), the curve of PyTorch's `CosineAnnealingLR`
+/// and of each phase of `OneCycleLR`. `libm::cos`, so the same bits on every CPU.
+pub fn cosine_anneal(from: f64, to: f64, frac: f64) -> f64 {
+    to + (from - to) / 2.0 * (1.0 + libm::cos(std::f64::consts::PI * frac.clamp(0.0, 1.0)))
+}
+
 /// Adam (Kingma and Ba 2015) as `torch.optim.Adam`: L2 weight decay added to
 /// the gradient, bias-corrected moments, `eps` added after the square root.
 #[derive(Debug, Clone, Copy, PartialEq)]

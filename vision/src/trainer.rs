@@ -216,7 +216,7 @@ impl CnnConfig {
     /// The learning rate at optimisation step `step` (from 0) of `total`.
     pub fn lr_at(&self, step: u64, total: u64) -> f64 {
         let lr = self.learning_rate;
-        let cos = |from: f64, to: f64, frac: f64| to + (from - to) / 2.0 * (1.0 + libm::cos(std::f64::consts::PI * frac.clamp(0.0, 1.0)));
+        let cos = nnlab_torch::optim::cosine_anneal;
         match self.schedule {
             LrSchedule::Constant => lr,
             LrSchedule::Cosine => {

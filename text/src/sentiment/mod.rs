@@ -123,8 +123,7 @@ impl SentimentConfig {
         if !self.cosine_decay {
             return self.learning_rate;
         }
-        let progress = epoch.saturating_sub(1) as f64 / self.epochs.max(1) as f64;
-        self.learning_rate * 0.5 * (1.0 + libm::cos(std::f64::consts::PI * progress))
+        nnlab_torch::optim::cosine_anneal(self.learning_rate, 0.0, epoch.saturating_sub(1) as f64 / self.epochs.max(1) as f64)
     }
 
     /// Typed checks, one-line errors naming the key.
