@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 /// Which network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -47,6 +47,11 @@ pub struct ResnetShape {
     pub blocks_per_stage: usize,
     /// Dropout before the linear classifier.
     pub dropout: f64,
+    /// Mixed precision: convolutions and batch norm compute in bfloat16 on
+    /// bfloat16 casts of the float32 weights (the weights, their gradients,
+    /// the batch-norm statistics, the classifier and the loss stay float32),
+    /// as `torch.autocast("cpu", dtype=torch.bfloat16)` does.
+    pub bfloat16: bool,
 }
 
 /// A built network: call [`Network::logits`].
@@ -132,25 +137,47 @@ impl ModuleT for SeedCnn {
     }
 }
 
-fn conv3x3(p: nn::Path, cin: i64, cout: i64, stride: i64) -> nn::Conv2D {
-    nn::conv2d(p, cin, cout, 3, nn::ConvConfig { stride, padding: 1, bias: false, ..Default::default() })
+/// A bias-free convolution that remembers its stride and padding, so that it
+/// can run on a cast of its weight (tch keeps a `Conv2D`'s config private).
+#[derive(Debug)]
+struct Conv {
+    conv: nn::Conv2D,
+    stride: i64,
+    padding: i64,
+}
+
+impl Conv {
+    fn new(p: nn::Path, cin: i64, cout: i64, kernel: i64, stride: i64, padding: i64) -> Self {
+        let conv = nn::conv2d(p, cin, cout, kernel, nn::ConvConfig { stride, padding, bias: false, ..Default::default() });
+        Self { conv, stride, padding }
+    }
+
+    /// The convolution of `x` (float32 or bfloat16) with the weight in `x`'s kind.
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let ws = if x.kind() == self.conv.ws.kind() { self.conv.ws.shallow_clone() } else { self.conv.ws.to_kind(x.kind()) };
+        x.conv2d(&ws, None::<Tensor>, [self.stride; 2], [self.padding; 2], [1; 2], 1)
+    }
+}
+
+fn conv3x3(p: nn::Path, cin: i64, cout: i64, stride: i64) -> Conv {
+    Conv::new(p, cin, cout, 3, stride, 1)
 }
 
 /// Two 3x3 convolutions with batch norm and a shortcut (a strided 1x1
 /// convolution with batch norm where the shape changes).
 #[derive(Debug)]
 struct BasicBlock {
-    conv1: nn::Conv2D,
+    conv1: Conv,
     bn1: nn::BatchNorm,
-    conv2: nn::Conv2D,
+    conv2: Conv,
     bn2: nn::BatchNorm,
-    shortcut: Option<(nn::Conv2D, nn::BatchNorm)>,
+    shortcut: Option<(Conv, nn::BatchNorm)>,
 }
 
 impl BasicBlock {
     fn new(p: &nn::Path, cin: i64, cout: i64, stride: i64) -> Self {
         let shortcut = (stride != 1 || cin != cout).then(|| {
-            let conv = nn::conv2d(p / "shortcut", cin, cout, 1, nn::ConvConfig { stride, bias: false, ..Default::default() });
+            let conv = Conv::new(p / "shortcut", cin, cout, 1, stride, 0);
             (conv, nn::batch_norm2d(p / "shortcut_bn", cout, Default::default()))
         });
         Self {
@@ -165,10 +192,10 @@ impl BasicBlock {
 
 impl ModuleT for BasicBlock {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let h = x.apply(&self.conv1).apply_t(&self.bn1, train).relu();
-        let h = h.apply(&self.conv2).apply_t(&self.bn2, train);
+        let h = self.conv1.forward(x).apply_t(&self.bn1, train).relu();
+        let h = self.conv2.forward(&h).apply_t(&self.bn2, train);
         let skip = match &self.shortcut {
-            Some((conv, bn)) => x.apply(conv).apply_t(bn, train),
+            Some((conv, bn)) => conv.forward(x).apply_t(bn, train),
             None => x.shallow_clone(),
         };
         (h + skip).relu()
@@ -178,11 +205,12 @@ impl ModuleT for BasicBlock {
 /// See [`Architecture::Resnet`].
 #[derive(Debug)]
 pub struct ResNet {
-    stem: nn::Conv2D,
+    stem: Conv,
     stem_bn: nn::BatchNorm,
     blocks: Vec<BasicBlock>,
     dropout: f64,
     head: nn::Linear,
+    bfloat16: bool,
 }
 
 impl ResNet {
@@ -203,17 +231,20 @@ impl ResNet {
             blocks,
             dropout: s.dropout,
             head: nn::linear(p / "head", cin, classes, Default::default()),
+            bfloat16: s.bfloat16,
         })
     }
 }
 
 impl ModuleT for ResNet {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let mut h = x.apply(&self.stem).apply_t(&self.stem_bn, train).relu();
+        let x = if self.bfloat16 { x.to_kind(Kind::BFloat16) } else { x.shallow_clone() };
+        let mut h = self.stem.forward(&x).apply_t(&self.stem_bn, train).relu();
         for block in &self.blocks {
             h = block.forward_t(&h, train);
         }
-        h.adaptive_avg_pool2d([1, 1]).flatten(1, -1).dropout(self.dropout, train).apply(&self.head)
+        let features = h.adaptive_avg_pool2d([1, 1]).flatten(1, -1).to_kind(Kind::Float);
+        features.dropout(self.dropout, train).apply(&self.head)
     }
 }
 
@@ -231,12 +262,14 @@ mod tests {
         // PyTorch: 320 + 18,496 + 3136*120+120 + 120*84+84 + 84*10+10 = 406,270 parameters.
         let vs = nn::VarStore::new(Device::Cpu);
         let shape = ImageShape { channels: 1, height: 28, width: 28 };
-        let net = Network::new(&vs.root(), Architecture::Seed, shape, 10, &ResnetShape { widths: vec![], blocks_per_stage: 0, dropout: 0.0 }).unwrap();
+        let net = Network::new(&vs.root(), Architecture::Seed, shape, 10, &ResnetShape { widths: vec![], blocks_per_stage: 0, dropout: 0.0, bfloat16: false })
+            .unwrap();
         assert_eq!(parameters(&vs), 406_270);
         assert_eq!(net.logits(&Tensor::zeros([2, 1, 28, 28], (Kind::Float, Device::Cpu)), false).size(), [2, 10]);
         let vs = nn::VarStore::new(Device::Cpu);
         let shape = ImageShape { channels: 3, height: 32, width: 32 };
-        let net = Network::new(&vs.root(), Architecture::Seed, shape, 10, &ResnetShape { widths: vec![], blocks_per_stage: 0, dropout: 0.0 }).unwrap();
+        let net = Network::new(&vs.root(), Architecture::Seed, shape, 10, &ResnetShape { widths: vec![], blocks_per_stage: 0, dropout: 0.0, bfloat16: false })
+            .unwrap();
         // conv1 on 3 channels: 896; fc1 on 64x8x8 = 4096 inputs.
         assert_eq!(parameters(&vs), 896 + 18_496 + 4096 * 120 + 120 + 120 * 84 + 84 + 850);
         assert_eq!(net.logits(&Tensor::zeros([1, 3, 32, 32], (Kind::Float, Device::Cpu)), false).size(), [1, 10]);
@@ -246,12 +279,42 @@ mod tests {
     fn the_resnet_halves_the_resolution_per_stage_and_ends_in_the_classes() {
         let vs = nn::VarStore::new(Device::Cpu);
         let shape = ImageShape { channels: 1, height: 28, width: 28 };
-        let s = ResnetShape { widths: vec![8, 16, 32], blocks_per_stage: 2, dropout: 0.5 };
+        let s = ResnetShape { widths: vec![8, 16, 32], blocks_per_stage: 2, dropout: 0.5, bfloat16: false };
         let net = Network::new(&vs.root(), Architecture::Resnet, shape, 7, &s).unwrap();
         let x = Tensor::randn([4, 1, 28, 28], (Kind::Float, Device::Cpu));
         assert_eq!(net.logits(&x, true).size(), [4, 7]);
         assert_eq!(net.logits(&x, false).size(), [4, 7]);
         // Evaluation is deterministic (running statistics, no dropout).
         assert!(net.logits(&x, false).equal(&net.logits(&x, false)));
+    }
+
+    #[test]
+    fn bfloat16_mixed_precision_keeps_float32_weights_and_logits_and_trains_them() {
+        let shape = ImageShape { channels: 1, height: 28, width: 28 };
+        let build = |bfloat16| {
+            let vs = nn::VarStore::new(Device::Cpu);
+            tch::manual_seed(3);
+            let s = ResnetShape { widths: vec![8, 16], blocks_per_stage: 1, dropout: 0.0, bfloat16 };
+            let net = Network::new(&vs.root(), Architecture::Resnet, shape, 5, &s).unwrap();
+            (vs, net)
+        };
+        let (vs32, net32) = build(false);
+        let (vs16, net16) = build(true);
+        tch::manual_seed(4);
+        let x = Tensor::randn([6, 1, 28, 28], (Kind::Float, Device::Cpu));
+        let (l32, l16) = (net32.logits(&x, true), net16.logits(&x, true));
+        assert_eq!(l16.kind(), Kind::Float);
+        // The same weights; bfloat16 keeps about 3 significant digits.
+        let gap = (&l32 - &l16).abs().max().double_value(&[]);
+        let scale = l32.abs().max().double_value(&[]);
+        assert!(gap < 0.05 * scale.max(1.0), "bfloat16 logits {gap} away from float32's (scale {scale})");
+        l16.sum(Kind::Float).backward();
+        for (name, var) in vs16.variables() {
+            assert_eq!(var.kind(), Kind::Float, "{name}");
+            if var.requires_grad() {
+                assert!(var.grad().defined() && var.grad().kind() == Kind::Float, "{name} has no float32 gradient");
+            }
+        }
+        assert_eq!(vs32.len(), vs16.len());
     }
 }
