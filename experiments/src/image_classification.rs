@@ -21,10 +21,11 @@ use anyhow::{bail, Context, Result};
 use nnlab_data::{ImageDataset, ImageSet};
 use nnlab_torch::state::TrainState;
 use nnlab_vision::models::Architecture;
-use nnlab_vision::trainer::mean_cross_entropy;
+use nnlab_vision::trainer::{mean_cross_entropy, Precision};
 use nnlab_vision::{CnnConfig, CnnTrainer, ImageShape};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
+use tch::Device;
 
 /// `--dataset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -171,6 +172,11 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
         device::name(device),
         run.dir.path().display()
     ));
+    if cfg.precision == Precision::Bfloat16 && device == Device::Cpu && !nnlab_torch::numerics::cpu_has_amx_bf16() {
+        run.log(format_args!(
+            "{name}: warning: precision = \"bfloat16\" on a CPU without AMX is slower than float32 (oneDNN has no fast bfloat16 kernels for it)"
+        ));
+    }
     run.open_step_metrics()?;
     let mut history = History::resume(&["loss_curve", "val_loss_curve", "acc_curve", "val_acc_curve"], run.resumed(), || trainer.snapshot(), device)?;
     let mut elapsed_before = 0.0;
