@@ -85,6 +85,9 @@ pub struct SentimentConfig {
     /// Baseline: training targets, as `soft_targets`.
     #[schemars(range(min = 0.0))]
     pub baseline_soft_targets: f64,
+    /// BiLSTM: beside the attention pooling, a max-pool over time of the
+    /// BiLSTM states (as InferSent's encoder), both into the output layer.
+    pub max_pooling: bool,
 }
 
 impl Default for SentimentConfig {
@@ -112,6 +115,7 @@ impl Default for SentimentConfig {
             valence_features: false,
             soft_targets: 0.0,
             baseline_soft_targets: 0.0,
+            max_pooling: false,
         }
     }
 }
@@ -180,6 +184,7 @@ enum Model {
         score: nn::Linear,
         out: nn::Linear,
         dropout: f64,
+        max_pooling: bool,
     },
 }
 
@@ -279,8 +284,9 @@ impl SentimentClassifier {
                 bilstm: BiLstm::new(&(&p / "bilstm"), input, c.hidden as i64, 1),
                 attend: nn::linear(&p / "attend", h2, c.attention as i64, Default::default()),
                 score: nn::linear(&p / "score", c.attention as i64, 1, nn::LinearConfig { bias: false, ..Default::default() }),
-                out: nn::linear(&p / "out", h2, 1, Default::default()),
+                out: nn::linear(&p / "out", if c.max_pooling { 2 * h2 } else { h2 }, 1, Default::default()),
                 dropout: c.dropout,
+                max_pooling: c.max_pooling,
             }
         });
         let optimizer = Optimizer::new(&vs, Rule::Adam(Adam::default()), c.learning_rate)?;
@@ -398,7 +404,7 @@ impl SentimentClassifier {
                 }
                 (logits, None)
             }
-            Model::BiLstmAttention { embedding, chars, bilstm, attend, score, out, dropout } => {
+            Model::BiLstmAttention { embedding, chars, bilstm, attend, score, out, dropout, max_pooling } => {
                 let mut x = embedding.forward(&b.ids);
                 if let (Some((emb, conv)), Some(ids)) = (chars, &b.chars) {
                     let (n, len, width) = ids.size3().expect("chars are [B, L, C]");
@@ -413,7 +419,14 @@ impl SentimentClassifier {
                 let e = score.forward(&attend.forward(&h).tanh()).squeeze_dim(2);
                 let e = e.masked_fill(&b.mask.eq(0.0), f64::NEG_INFINITY);
                 let a = e.softmax(1, Kind::Float);
-                let pooled = (h * a.unsqueeze(2)).sum_dim_intlist(1, false, Kind::Float).dropout(*dropout, train);
+                let pooled = (&h * a.unsqueeze(2)).sum_dim_intlist(1, false, Kind::Float);
+                let pooled = if *max_pooling {
+                    let most = h.masked_fill(&b.mask.eq(0.0).unsqueeze(2), f64::NEG_INFINITY).amax([1], false);
+                    Tensor::cat(&[pooled, most], 1)
+                } else {
+                    pooled
+                };
+                let pooled = pooled.dropout(*dropout, train);
                 (out.forward(&pooled).squeeze_dim(1), Some(a))
             }
         }
@@ -565,6 +578,7 @@ mod tests {
         for mut m in [
             SentimentClassifier::bag_of_words(c.clone(), &train, None, Device::Cpu).unwrap(),
             SentimentClassifier::bilstm_attention(c.clone(), &train, None, Device::Cpu).unwrap(),
+            SentimentClassifier::bilstm_attention(SentimentConfig { max_pooling: true, ..c.clone() }, &train, None, Device::Cpu).unwrap(),
         ] {
             for _ in 0..5 {
                 m.train_epoch(&train, &labels).unwrap();
@@ -575,6 +589,16 @@ mod tests {
                 assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-5 && w.len() == 6);
             }
         }
+    }
+
+    #[test]
+    fn padding_does_not_change_a_sentences_prediction() {
+        let train: Vec<Vec<String>> = ["a good day", "what an awful and bad long day it was"].iter().map(|s| tokenize(s)).collect();
+        let c = SentimentConfig { hidden: 4, attention: 4, word_embedding: 4, min_word_count: 1, max_pooling: true, ..Default::default() };
+        let m = SentimentClassifier::bilstm_attention(c, &train, None, Device::Cpu).unwrap();
+        let (alone, _) = m.predict(&train[..1]).unwrap();
+        let (padded, _) = m.predict(&train).unwrap();
+        assert!((alone[0] - padded[0]).abs() < 1e-6, "{alone:?} {padded:?}");
     }
 
     #[test]
