@@ -161,7 +161,12 @@ fn bad_data_and_bad_keys_are_one_line_errors() {
     let data = tmp.path().join("ok");
     write_data(&data, 200, 40);
     let d = data.to_str().unwrap();
-    for (set, needle) in [("validation_size=500", "validation_size"), ("label_smoothing=2", "label_smoothing"), ("optimizer=\"lion\"", "optimizer"), ("precision=\"bfloat16\"", "resnet model only")] {
+    for (set, needle) in [
+        ("validation_size=500", "validation_size"),
+        ("label_smoothing=2", "label_smoothing"),
+        ("optimizer=\"lion\"", "optimizer"),
+        ("precision=\"bfloat16\"", "resnet model only"),
+    ] {
         one_line_error(&cnn(&["--dataset", "mnist-idx", "--data-dir", d, "--out", o, "--set", set, "--quiet"]), &[needle]);
     }
     one_line_error(&cnn(&["--dataset", "cifar10-bin", "--out", o, "--quiet"]), &["--data-dir"]);
