@@ -56,8 +56,8 @@ pub enum Precision {
     Float32,
     /// Mixed precision (ResNet only): convolutions and batch norm in
     /// bfloat16 on casts of float32 weights, as PyTorch's CPU autocast;
-    /// about twice as fast on CPUs with AMX or AVX-512 BF16 (Intel Sapphire
-    /// Rapids and later), slower on CPUs without bfloat16 instructions.
+    /// about twice as fast on CPUs with AMX (Intel Sapphire Rapids and
+    /// later), slower than float32 on others (even with AVX-512 BF16).
     Bfloat16,
 }
 
