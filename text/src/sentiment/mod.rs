@@ -417,11 +417,12 @@ impl SentimentClassifier {
                 let x = x.dropout(*dropout, train);
                 let h = bilstm.forward(&x, &b.lengths, train);
                 let e = score.forward(&attend.forward(&h).tanh()).squeeze_dim(2);
-                let e = e.masked_fill(&b.mask.eq(0.0), f64::NEG_INFINITY);
+                let padding = b.mask.eq(0.0);
+                let e = e.masked_fill(&padding, f64::NEG_INFINITY);
                 let a = e.softmax(1, Kind::Float);
                 let pooled = (&h * a.unsqueeze(2)).sum_dim_intlist(1, false, Kind::Float);
                 let pooled = if *max_pooling {
-                    let most = h.masked_fill(&b.mask.eq(0.0).unsqueeze(2), f64::NEG_INFINITY).amax([1], false);
+                    let most = h.masked_fill(&padding.unsqueeze(2), f64::NEG_INFINITY).amax([1], false);
                     Tensor::cat(&[pooled, most], 1)
                 } else {
                     pooled
