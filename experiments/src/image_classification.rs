@@ -53,7 +53,7 @@ impl From<DatasetArg> for ImageDataset {
 pub enum ModelArg {
     /// `experiments/configs/cnn/fashion-mnist-seed.toml`: the seed's CNN and recipe, unchanged.
     Seed,
-    /// `experiments/configs/cnn/fashion-mnist-resnet.toml`: a ResNet with AdamW, one-cycle, label smoothing, crops and flips.
+    /// `experiments/configs/cnn/fashion-mnist-resnet.toml`: a ResNet with AdamW, one-cycle, label smoothing, crops, flips and random erasing.
     Resnet,
 }
 

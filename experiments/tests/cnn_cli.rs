@@ -166,6 +166,7 @@ fn bad_data_and_bad_keys_are_one_line_errors() {
         ("label_smoothing=2", "label_smoothing"),
         ("optimizer=\"lion\"", "optimizer"),
         ("precision=\"bfloat16\"", "resnet model only"),
+        ("channels_last=true", "resnet model only"),
     ] {
         one_line_error(&cnn(&["--dataset", "mnist-idx", "--data-dir", d, "--out", o, "--set", set, "--quiet"]), &[needle]);
     }

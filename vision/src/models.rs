@@ -52,6 +52,11 @@ pub struct ResnetShape {
     /// the batch-norm statistics, the classifier and the loss stay float32),
     /// as `torch.autocast("cpu", dtype=torch.bfloat16)` does.
     pub bfloat16: bool,
+    /// Channels-last (NHWC) activations, as PyTorch's
+    /// `memory_format=torch.channels_last`: the input is laid out NHWC and
+    /// oneDNN's convolutions keep that layout through the network, which
+    /// spares them a reorder per layer (about 1.25x faster on CPU).
+    pub channels_last: bool,
 }
 
 /// A built network: call [`Network::logits`].
@@ -202,6 +207,15 @@ impl ModuleT for BasicBlock {
     }
 }
 
+/// `x` (`[N, C, H, W]`) stored NHWC: what PyTorch's
+/// `x.contiguous(memory_format=torch.channels_last)` returns. The strides are
+/// set explicitly because a permuted copy of a one-channel image would keep
+/// NCHW strides, which convolutions read as the default layout.
+fn to_channels_last(x: &Tensor) -> Tensor {
+    let (n, c, h, w) = x.size4().expect("a [N, C, H, W] batch");
+    x.permute([0, 2, 3, 1]).contiguous().as_strided([n, c, h, w], [h * w * c, 1, w * c, c], None)
+}
+
 /// See [`Architecture::Resnet`].
 #[derive(Debug)]
 pub struct ResNet {
@@ -211,6 +225,7 @@ pub struct ResNet {
     dropout: f64,
     head: nn::Linear,
     bfloat16: bool,
+    channels_last: bool,
 }
 
 impl ResNet {
@@ -232,6 +247,7 @@ impl ResNet {
             dropout: s.dropout,
             head: nn::linear(p / "head", cin, classes, Default::default()),
             bfloat16: s.bfloat16,
+            channels_last: s.channels_last,
         })
     }
 }
@@ -239,6 +255,7 @@ impl ResNet {
 impl ModuleT for ResNet {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         let x = if self.bfloat16 { x.to_kind(Kind::BFloat16) } else { x.shallow_clone() };
+        let x = if self.channels_last { to_channels_last(&x) } else { x };
         let mut h = self.stem.forward(&x).apply_t(&self.stem_bn, train).relu();
         for block in &self.blocks {
             h = block.forward_t(&h, train);
@@ -262,14 +279,26 @@ mod tests {
         // PyTorch: 320 + 18,496 + 3136*120+120 + 120*84+84 + 84*10+10 = 406,270 parameters.
         let vs = nn::VarStore::new(Device::Cpu);
         let shape = ImageShape { channels: 1, height: 28, width: 28 };
-        let net = Network::new(&vs.root(), Architecture::Seed, shape, 10, &ResnetShape { widths: vec![], blocks_per_stage: 0, dropout: 0.0, bfloat16: false })
-            .unwrap();
+        let net = Network::new(
+            &vs.root(),
+            Architecture::Seed,
+            shape,
+            10,
+            &ResnetShape { widths: vec![], blocks_per_stage: 0, dropout: 0.0, bfloat16: false, channels_last: false },
+        )
+        .unwrap();
         assert_eq!(parameters(&vs), 406_270);
         assert_eq!(net.logits(&Tensor::zeros([2, 1, 28, 28], (Kind::Float, Device::Cpu)), false).size(), [2, 10]);
         let vs = nn::VarStore::new(Device::Cpu);
         let shape = ImageShape { channels: 3, height: 32, width: 32 };
-        let net = Network::new(&vs.root(), Architecture::Seed, shape, 10, &ResnetShape { widths: vec![], blocks_per_stage: 0, dropout: 0.0, bfloat16: false })
-            .unwrap();
+        let net = Network::new(
+            &vs.root(),
+            Architecture::Seed,
+            shape,
+            10,
+            &ResnetShape { widths: vec![], blocks_per_stage: 0, dropout: 0.0, bfloat16: false, channels_last: false },
+        )
+        .unwrap();
         // conv1 on 3 channels: 896; fc1 on 64x8x8 = 4096 inputs.
         assert_eq!(parameters(&vs), 896 + 18_496 + 4096 * 120 + 120 + 120 * 84 + 84 + 850);
         assert_eq!(net.logits(&Tensor::zeros([1, 3, 32, 32], (Kind::Float, Device::Cpu)), false).size(), [1, 10]);
@@ -279,7 +308,7 @@ mod tests {
     fn the_resnet_halves_the_resolution_per_stage_and_ends_in_the_classes() {
         let vs = nn::VarStore::new(Device::Cpu);
         let shape = ImageShape { channels: 1, height: 28, width: 28 };
-        let s = ResnetShape { widths: vec![8, 16, 32], blocks_per_stage: 2, dropout: 0.5, bfloat16: false };
+        let s = ResnetShape { widths: vec![8, 16, 32], blocks_per_stage: 2, dropout: 0.5, bfloat16: false, channels_last: false };
         let net = Network::new(&vs.root(), Architecture::Resnet, shape, 7, &s).unwrap();
         let x = Tensor::randn([4, 1, 28, 28], (Kind::Float, Device::Cpu));
         assert_eq!(net.logits(&x, true).size(), [4, 7]);
@@ -293,7 +322,7 @@ mod tests {
         let shape = ImageShape { channels: 1, height: 28, width: 28 };
         let build = |bfloat16| {
             let vs = nn::VarStore::new(Device::Cpu);
-            let s = ResnetShape { widths: vec![8, 16], blocks_per_stage: 1, dropout: 0.0, bfloat16 };
+            let s = ResnetShape { widths: vec![8, 16], blocks_per_stage: 1, dropout: 0.0, bfloat16, channels_last: false };
             let net = Network::new(&vs.root(), Architecture::Resnet, shape, 5, &s).unwrap();
             (vs, net)
         };
@@ -316,5 +345,35 @@ mod tests {
             }
         }
         assert_eq!(vs32.len(), vs16.len());
+    }
+    #[test]
+    fn channels_last_computes_the_same_logits_and_gradients_in_nhwc() {
+        let shape = ImageShape { channels: 1, height: 28, width: 28 };
+        let build = |channels_last| {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let s = ResnetShape { widths: vec![8, 16], blocks_per_stage: 1, dropout: 0.0, bfloat16: false, channels_last };
+            let net = Network::new(&vs.root(), Architecture::Resnet, shape, 5, &s).unwrap();
+            (vs, net)
+        };
+        let (vs_nchw, nchw) = build(false);
+        let (mut vs_nhwc, nhwc) = build(true);
+        vs_nhwc.copy(&vs_nchw).unwrap();
+        let x = Tensor::randn([6, 1, 28, 28], (Kind::Float, Device::Cpu));
+        let (a, b) = (nchw.logits(&x, true), nhwc.logits(&x, true));
+        assert!(a.allclose(&b, 1e-4, 1e-5, false), "logits differ: {}", (&a - &b).abs().max().double_value(&[]));
+        a.sum(Kind::Float).backward();
+        b.sum(Kind::Float).backward();
+        let nchw_vars = vs_nchw.variables();
+        for (name, var) in vs_nhwc.variables() {
+            if var.requires_grad() {
+                let (g, h) = (nchw_vars[&name].grad(), var.grad());
+                assert!(g.allclose(&h, 1e-3, 1e-4, false), "{name}: gradients differ by {}", (&g - &h).abs().max().double_value(&[]));
+            }
+        }
+        // A stem activation of an NHWC input keeps NHWC strides: channels vary fastest.
+        let Network::Resnet(resnet) = &nhwc else { unreachable!() };
+        let input = to_channels_last(&x);
+        assert!(input.equal(&x) && input.stride() == [784, 1, 28, 1]);
+        assert_eq!(resnet.stem.forward(&input).stride(), [28 * 28 * 8, 1, 28 * 8, 8]);
     }
 }

@@ -109,6 +109,10 @@ pub struct CnnConfig {
     pub crop_padding: usize,
     /// Random horizontal flips of the training images.
     pub horizontal_flip: bool,
+    /// Probability of random erasing per training image (torchvision's
+    /// `RandomErasing` after normalisation; 0: off).
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub random_erasing: f64,
     /// Evaluate (validation, test, `classify`) on each image and its mirror
     /// image, averaging the two predicted distributions (test-time augmentation).
     pub test_time_flip: bool,
@@ -125,6 +129,10 @@ pub struct CnnConfig {
     pub dropout: f64,
     /// `float32`, or `bfloat16` mixed precision (ResNet only).
     pub precision: Precision,
+    /// ResNet: channels-last (NHWC) activations, PyTorch's
+    /// `memory_format=torch.channels_last` (the same network and numbers up
+    /// to rounding; about 1.25x faster on CPU).
+    pub channels_last: bool,
 }
 
 impl Default for CnnConfig {
@@ -149,6 +157,7 @@ impl Default for CnnConfig {
             label_smoothing: 0.0,
             crop_padding: 0,
             horizontal_flip: false,
+            random_erasing: 0.0,
             test_time_flip: false,
             normalize_mean: 0.5,
             normalize_std: 0.5,
@@ -156,6 +165,7 @@ impl Default for CnnConfig {
             blocks_per_stage: 1,
             dropout: 0.0,
             precision: Precision::Float32,
+            channels_last: false,
         }
     }
 }
@@ -178,6 +188,7 @@ impl CnnConfig {
         non_negative("min_learning_rate", self.min_learning_rate)?;
         in_range("label_smoothing", self.label_smoothing, 0.0, 1.0)?;
         in_range("dropout", self.dropout, 0.0, 1.0)?;
+        in_range("random_erasing", self.random_erasing, 0.0, 1.0)?;
         positive("normalize_std", self.normalize_std)?;
         if !self.normalize_mean.is_finite() {
             bail!("normalize_mean must be a finite number, got {}", self.normalize_mean);
@@ -198,6 +209,8 @@ impl CnnConfig {
             nonzero("blocks_per_stage", self.blocks_per_stage)?;
         } else if self.precision != Precision::Float32 {
             bail!("precision = \"bfloat16\" applies to the resnet model only (the seed CNN reproduces PyTorch in float32)");
+        } else if self.channels_last {
+            bail!("channels_last = true applies to the resnet model only (the seed CNN reproduces PyTorch's default layout)");
         }
         Ok(())
     }
@@ -223,6 +236,7 @@ impl CnnConfig {
             std: self.normalize_std as f32,
             crop_padding: if augment { self.crop_padding } else { 0 },
             horizontal_flip: augment && self.horizontal_flip,
+            random_erasing: if augment { self.random_erasing } else { 0.0 },
         }
     }
 
@@ -303,6 +317,7 @@ impl CnnTrainer {
             blocks_per_stage: config.blocks_per_stage,
             dropout: config.dropout,
             bfloat16: config.precision == Precision::Bfloat16,
+            channels_last: config.channels_last,
         };
         let network = with_torch_seed(config.seed, || Network::new(&vs.root(), config.model, shape, classes, &resnet))?;
         let rule = match config.optimizer {
