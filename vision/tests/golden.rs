@@ -1,5 +1,6 @@
 //! Fixed-seed regression tests: a short run of the seed CNN and of a small
-//! ResNet (crops, flips, dropout, label smoothing, one-cycle, AdamW) on
+//! ResNet (crops, flips, random erasing, dropout, label smoothing, one-cycle,
+//! AdamW, channels-last activations) on
 //! synthetic images must repeat its committed numbers bit for bit, in
 //! portable numerics (`nnlab_torch::numerics`), so on any x86-64 CPU
 //! (`scripts/check-portability.sh` runs this file under foreign dispatch
@@ -76,4 +77,29 @@ fn the_resnet_recipe_matches_golden_values() {
         ..Default::default()
     };
     check(env!("CARGO_MANIFEST_DIR"), "resnet_seed3", &run(config));
+}
+
+#[test]
+fn the_resnet_with_channels_last_and_random_erasing_matches_golden_values() {
+    let config = CnnConfig {
+        seed: 4,
+        model: Architecture::Resnet,
+        widths: vec![4, 8],
+        dropout: 0.2,
+        epochs: 2,
+        batch_size: 16,
+        validation_size: 32,
+        optimizer: OptimizerKind::Adamw,
+        learning_rate: 3e-3,
+        weight_decay: 0.05,
+        schedule: LrSchedule::Onecycle,
+        label_smoothing: 0.1,
+        crop_padding: 2,
+        horizontal_flip: true,
+        random_erasing: 0.5,
+        test_time_flip: true,
+        channels_last: true,
+        ..Default::default()
+    };
+    check(env!("CARGO_MANIFEST_DIR"), "resnet_channels_last_erasing_seed4", &run(config));
 }
