@@ -47,7 +47,8 @@ impl Preprocess {
 
     /// The images `indices` of `set` augmented: per image a crop offset in
     /// `[0, 2 * crop_padding]` along each axis, then (when on) a coin for the
-    /// flip, drawn from `rng` in that order.
+    /// flip, then (when on) the random erasing's draws, from `rng` in that
+    /// order.
     pub fn augmented_batch(&self, set: &ImageSet, indices: &[usize], rng: &mut impl Rng, device: Device) -> Tensor {
         if self.crop_padding == 0 && !self.horizontal_flip && self.random_erasing == 0.0 {
             return self.batch(set, indices, device);
@@ -166,7 +167,7 @@ mod tests {
             let (h, w) = (rows.iter().max().unwrap() - rows.iter().min().unwrap() + 1, cols.iter().max().unwrap() - cols.iter().min().unwrap() + 1);
             assert_eq!(h * w, zeros.len());
         }
-        // p = 0 never erases and draws nothing.
+        // p = 0 never erases.
         let off = Preprocess { random_erasing: 0.0, ..p };
         assert!(off.augmented_batch(&set, &[0], &mut rng, Device::Cpu).min().double_value(&[]) == 1.0);
     }

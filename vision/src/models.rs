@@ -55,7 +55,7 @@ pub struct ResnetShape {
     /// Channels-last (NHWC) activations, as PyTorch's
     /// `memory_format=torch.channels_last`: the input is laid out NHWC and
     /// oneDNN's convolutions keep that layout through the network, which
-    /// spares them a reorder per layer (about 1.25x faster on CPU).
+    /// spares them a reorder per layer (about 1.2x faster on CPU).
     pub channels_last: bool,
 }
 

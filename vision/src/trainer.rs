@@ -131,7 +131,7 @@ pub struct CnnConfig {
     pub precision: Precision,
     /// ResNet: channels-last (NHWC) activations, PyTorch's
     /// `memory_format=torch.channels_last` (the same network and numbers up
-    /// to rounding; about 1.25x faster on CPU).
+    /// to rounding; about 1.2x faster on CPU).
     pub channels_last: bool,
 }
 
