@@ -274,31 +274,30 @@ mod tests {
         vs.trainable_variables().iter().map(|t| t.numel() as i64).sum()
     }
 
+    /// The ResNet shape a seed CNN is built with (unused by it).
+    fn no_resnet() -> ResnetShape {
+        ResnetShape { widths: vec![], blocks_per_stage: 0, dropout: 0.0, bfloat16: false, channels_last: false }
+    }
+
+    /// A two-stage ResNet (8, 16 channels) for 28x28 greyscale images and 5 classes.
+    fn small_resnet(bfloat16: bool, channels_last: bool) -> (nn::VarStore, Network) {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let s = ResnetShape { widths: vec![8, 16], blocks_per_stage: 1, dropout: 0.0, bfloat16, channels_last };
+        let net = Network::new(&vs.root(), Architecture::Resnet, ImageShape { channels: 1, height: 28, width: 28 }, 5, &s).unwrap();
+        (vs, net)
+    }
+
     #[test]
     fn the_seed_cnn_has_pytorchs_shapes_on_28x28_and_32x32() {
         // PyTorch: 320 + 18,496 + 3136*120+120 + 120*84+84 + 84*10+10 = 406,270 parameters.
         let vs = nn::VarStore::new(Device::Cpu);
         let shape = ImageShape { channels: 1, height: 28, width: 28 };
-        let net = Network::new(
-            &vs.root(),
-            Architecture::Seed,
-            shape,
-            10,
-            &ResnetShape { widths: vec![], blocks_per_stage: 0, dropout: 0.0, bfloat16: false, channels_last: false },
-        )
-        .unwrap();
+        let net = Network::new(&vs.root(), Architecture::Seed, shape, 10, &no_resnet()).unwrap();
         assert_eq!(parameters(&vs), 406_270);
         assert_eq!(net.logits(&Tensor::zeros([2, 1, 28, 28], (Kind::Float, Device::Cpu)), false).size(), [2, 10]);
         let vs = nn::VarStore::new(Device::Cpu);
         let shape = ImageShape { channels: 3, height: 32, width: 32 };
-        let net = Network::new(
-            &vs.root(),
-            Architecture::Seed,
-            shape,
-            10,
-            &ResnetShape { widths: vec![], blocks_per_stage: 0, dropout: 0.0, bfloat16: false, channels_last: false },
-        )
-        .unwrap();
+        let net = Network::new(&vs.root(), Architecture::Seed, shape, 10, &no_resnet()).unwrap();
         // conv1 on 3 channels: 896; fc1 on 64x8x8 = 4096 inputs.
         assert_eq!(parameters(&vs), 896 + 18_496 + 4096 * 120 + 120 + 120 * 84 + 84 + 850);
         assert_eq!(net.logits(&Tensor::zeros([1, 3, 32, 32], (Kind::Float, Device::Cpu)), false).size(), [1, 10]);
@@ -319,15 +318,8 @@ mod tests {
 
     #[test]
     fn bfloat16_mixed_precision_keeps_float32_weights_and_logits_and_trains_them() {
-        let shape = ImageShape { channels: 1, height: 28, width: 28 };
-        let build = |bfloat16| {
-            let vs = nn::VarStore::new(Device::Cpu);
-            let s = ResnetShape { widths: vec![8, 16], blocks_per_stage: 1, dropout: 0.0, bfloat16, channels_last: false };
-            let net = Network::new(&vs.root(), Architecture::Resnet, shape, 5, &s).unwrap();
-            (vs, net)
-        };
-        let (vs32, net32) = build(false);
-        let (mut vs16, net16) = build(true);
+        let (vs32, net32) = small_resnet(false, false);
+        let (mut vs16, net16) = small_resnet(true, false);
         // The same weights (copied: tests in other threads draw from torch's global generator).
         vs16.copy(&vs32).unwrap();
         let x = Tensor::randn([6, 1, 28, 28], (Kind::Float, Device::Cpu));
@@ -346,17 +338,11 @@ mod tests {
         }
         assert_eq!(vs32.len(), vs16.len());
     }
+
     #[test]
     fn channels_last_computes_the_same_logits_and_gradients_in_nhwc() {
-        let shape = ImageShape { channels: 1, height: 28, width: 28 };
-        let build = |channels_last| {
-            let vs = nn::VarStore::new(Device::Cpu);
-            let s = ResnetShape { widths: vec![8, 16], blocks_per_stage: 1, dropout: 0.0, bfloat16: false, channels_last };
-            let net = Network::new(&vs.root(), Architecture::Resnet, shape, 5, &s).unwrap();
-            (vs, net)
-        };
-        let (vs_nchw, nchw) = build(false);
-        let (mut vs_nhwc, nhwc) = build(true);
+        let (vs_nchw, nchw) = small_resnet(false, false);
+        let (mut vs_nhwc, nhwc) = small_resnet(false, true);
         vs_nhwc.copy(&vs_nchw).unwrap();
         let x = Tensor::randn([6, 1, 28, 28], (Kind::Float, Device::Cpu));
         let (a, b) = (nchw.logits(&x, true), nhwc.logits(&x, true));

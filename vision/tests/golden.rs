@@ -57,9 +57,9 @@ fn the_seed_cnn_matches_golden_values() {
     check(env!("CARGO_MANIFEST_DIR"), "seed_cnn_seed3", &run(config));
 }
 
-#[test]
-fn the_resnet_recipe_matches_golden_values() {
-    let config = CnnConfig {
+/// The preset's recipe on a tiny ResNet: AdamW, one-cycle, label smoothing, crops, flips.
+fn resnet_recipe() -> CnnConfig {
+    CnnConfig {
         seed: 3,
         model: Architecture::Resnet,
         widths: vec![4, 8],
@@ -75,31 +75,16 @@ fn the_resnet_recipe_matches_golden_values() {
         crop_padding: 2,
         horizontal_flip: true,
         ..Default::default()
-    };
-    check(env!("CARGO_MANIFEST_DIR"), "resnet_seed3", &run(config));
+    }
+}
+
+#[test]
+fn the_resnet_recipe_matches_golden_values() {
+    check(env!("CARGO_MANIFEST_DIR"), "resnet_seed3", &run(resnet_recipe()));
 }
 
 #[test]
 fn the_resnet_with_channels_last_and_random_erasing_matches_golden_values() {
-    let config = CnnConfig {
-        seed: 4,
-        model: Architecture::Resnet,
-        widths: vec![4, 8],
-        dropout: 0.2,
-        epochs: 2,
-        batch_size: 16,
-        validation_size: 32,
-        optimizer: OptimizerKind::Adamw,
-        learning_rate: 3e-3,
-        weight_decay: 0.05,
-        schedule: LrSchedule::Onecycle,
-        label_smoothing: 0.1,
-        crop_padding: 2,
-        horizontal_flip: true,
-        random_erasing: 0.5,
-        test_time_flip: true,
-        channels_last: true,
-        ..Default::default()
-    };
+    let config = CnnConfig { seed: 4, dropout: 0.2, random_erasing: 0.5, test_time_flip: true, channels_last: true, ..resnet_recipe() };
     check(env!("CARGO_MANIFEST_DIR"), "resnet_channels_last_erasing_seed4", &run(config));
 }
