@@ -116,6 +116,12 @@ pub struct CnnConfig {
     /// Evaluate (validation, test, `classify`) on each image and its mirror
     /// image, averaging the two predicted distributions (test-time augmentation).
     pub test_time_flip: bool,
+    /// Test-time translations: also evaluate each image shifted by this
+    /// many pixels down-right and up-left (black filling the edge), averaging
+    /// the predicted distributions of all views (with `test_time_flip`, of
+    /// their mirror images too; airbench weighs the unshifted view double and
+    /// pads by reflection); 0: off.
+    pub test_time_shift: usize,
     /// Subtracted from the pixels scaled to [0, 1].
     pub normalize_mean: f64,
     /// Divides the pixels after the mean is subtracted.
@@ -159,6 +165,7 @@ impl Default for CnnConfig {
             horizontal_flip: false,
             random_erasing: 0.0,
             test_time_flip: false,
+            test_time_shift: 0,
             normalize_mean: 0.5,
             normalize_std: 0.5,
             widths: vec![32, 64, 128],
@@ -198,6 +205,9 @@ impl CnnConfig {
         }
         if self.warmup_epochs > self.epochs as f64 {
             bail!("warmup_epochs ({}) is longer than the run ({} epochs)", self.warmup_epochs, self.epochs);
+        }
+        if self.test_time_shift > 8 {
+            bail!("test_time_shift must be at most 8 pixels, got {}", self.test_time_shift);
         }
         if self.crop_padding > 16 {
             bail!("crop_padding must be at most 16 pixels, got {}", self.crop_padding);
@@ -293,6 +303,15 @@ pub fn mean_cross_entropy(probs: &Tensor, labels: &[u8]) -> Result<f64> {
     let labels = Tensor::from_slice(labels).to_kind(Kind::Int64).to_device(probs.device());
     let picked = probs.gather(1, &labels.unsqueeze(1), false).clamp_min(1e-12).log().to_kind(Kind::Double);
     Ok(-f64::try_from(picked.mean(Kind::Double))?)
+}
+
+/// `x` (`[N, C, H, W]`) moved `d` pixels down and right (up and left when
+/// negative), the uncovered edge filled with `fill`.
+fn translate(x: &Tensor, d: i64, fill: f64) -> Tensor {
+    let p = d.abs();
+    let (h, w) = (x.size()[2], x.size()[3]);
+    let padded = (x - fill).constant_pad_nd([p, p, p, p]);
+    padded.narrow(2, p - d, h).narrow(3, p - d, w) + fill
 }
 
 /// A classifier with its optimiser and random state.
@@ -419,13 +438,25 @@ impl CnnTrainer {
     }
 
     /// Class probabilities (on the host) of a `[N, C, H, W]` batch already
-    /// normalised, in evaluation mode; with `test_time_flip`, the mean of the
-    /// images' and their mirror images' distributions.
+    /// normalised, in evaluation mode: the mean of the distributions of the
+    /// test-time views (the images, shifted with `test_time_shift`, mirrored
+    /// with `test_time_flip`).
     pub fn probabilities_of(&self, x: &Tensor) -> Tensor {
         let _guard = tch::no_grad_guard();
         let x = x.to_device(self.device);
-        let probs = self.network.logits(&x, false).softmax(-1, Kind::Float);
-        let probs = if self.config.test_time_flip { (probs + self.network.logits(&x.flip([3]), false).softmax(-1, Kind::Float)) * 0.5 } else { probs };
+        let shift = self.config.test_time_shift as i64;
+        let mut views = vec![x.shallow_clone()];
+        if shift > 0 {
+            let black = -self.config.normalize_mean / self.config.normalize_std;
+            views.extend([shift, -shift].map(|d| translate(&x, d, black)));
+        }
+        if self.config.test_time_flip {
+            let mirrored: Vec<Tensor> = views.iter().map(|v| v.flip([3])).collect();
+            views.extend(mirrored);
+        }
+        let n = views.len() as f64;
+        let sum = views.iter().map(|v| self.network.logits(v, false).softmax(-1, Kind::Float)).reduce(|a, b| a + b).expect("at least one view");
+        let probs = if n > 1.0 { sum / n } else { sum };
         probs.to_device(Device::Cpu)
     }
 
@@ -494,9 +525,34 @@ mod tests {
             (CnnConfig { label_smoothing: 1.5, ..Default::default() }, "label_smoothing"),
             (CnnConfig { epochs: 0, ..Default::default() }, "epochs"),
             (CnnConfig { model: Architecture::Resnet, widths: vec![], ..Default::default() }, "widths"),
+            (CnnConfig { test_time_shift: 9, ..Default::default() }, "test_time_shift"),
         ] {
             let err = c.validate().unwrap_err().to_string();
             assert!(err.contains(key), "{err}");
         }
+    }
+
+    #[test]
+    fn translation_moves_the_image_and_fills_the_edge() {
+        let x = Tensor::from_slice(&[1.0f32, 2., 3., 4., 5., 6., 7., 8., 9.]).view([1, 1, 3, 3]);
+        let down_right = translate(&x, 1, -0.5);
+        let up_left = translate(&x, -1, -0.5);
+        let expect = |v: &[f32]| Tensor::from_slice(v).view([1, 1, 3, 3]);
+        assert!(down_right.equal(&expect(&[-0.5, -0.5, -0.5, -0.5, 1., 2., -0.5, 4., 5.])), "{down_right}");
+        assert!(up_left.equal(&expect(&[5., 6., -0.5, 8., 9., -0.5, -0.5, -0.5, -0.5])), "{up_left}");
+    }
+
+    #[test]
+    fn test_time_views_average_the_shifted_and_mirrored_predictions() {
+        let shape = ImageShape { channels: 1, height: 8, width: 8 };
+        let config = CnnConfig { test_time_shift: 1, test_time_flip: true, normalize_mean: 0.25, normalize_std: 0.5, ..Default::default() };
+        let trainer = CnnTrainer::new(config, shape, 3, Device::Cpu).unwrap();
+        let x = Tensor::rand([2, 1, 8, 8], (Kind::Float, Device::Cpu));
+        let one = |v: &Tensor| trainer.network.logits(v, false).softmax(-1, Kind::Float);
+        let views = [x.shallow_clone(), translate(&x, 1, -0.5), translate(&x, -1, -0.5)];
+        let expected = views.iter().map(|v| one(v) + one(&v.flip([3]))).reduce(|a, b| a + b).unwrap() / 6.0;
+        let got = trainer.probabilities_of(&x);
+        assert!(got.allclose(&expected, 1e-6, 1e-7, false), "{got} {expected}");
+        assert!(!got.allclose(&one(&x), 1e-4, 1e-5, false), "the views change the prediction");
     }
 }
