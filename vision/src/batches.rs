@@ -30,7 +30,7 @@ pub struct Preprocess {
 
 impl Preprocess {
     /// `byte` scaled and normalised.
-    fn value(&self, byte: u8) -> f32 {
+    pub(crate) fn value(&self, byte: u8) -> f32 {
         (byte as f32 / 255.0 - self.mean) / self.std
     }
 

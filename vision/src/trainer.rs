@@ -310,8 +310,7 @@ pub fn mean_cross_entropy(probs: &Tensor, labels: &[u8]) -> Result<f64> {
 fn translate(x: &Tensor, d: i64, fill: f64) -> Tensor {
     let p = d.abs();
     let (h, w) = (x.size()[2], x.size()[3]);
-    let padded = (x - fill).constant_pad_nd([p, p, p, p]);
-    padded.narrow(2, p - d, h).narrow(3, p - d, w) + fill
+    x.pad([p, p, p, p], "constant", fill).narrow(2, p - d, h).narrow(3, p - d, w)
 }
 
 /// A classifier with its optimiser and random state.
@@ -447,17 +446,15 @@ impl CnnTrainer {
         let shift = self.config.test_time_shift as i64;
         let mut views = vec![x.shallow_clone()];
         if shift > 0 {
-            let black = -self.config.normalize_mean / self.config.normalize_std;
+            let black = self.config.eval_preprocess().value(0) as f64;
             views.extend([shift, -shift].map(|d| translate(&x, d, black)));
         }
         if self.config.test_time_flip {
             let mirrored: Vec<Tensor> = views.iter().map(|v| v.flip([3])).collect();
             views.extend(mirrored);
         }
-        let n = views.len() as f64;
         let sum = views.iter().map(|v| self.network.logits(v, false).softmax(-1, Kind::Float)).reduce(|a, b| a + b).expect("at least one view");
-        let probs = if n > 1.0 { sum / n } else { sum };
-        probs.to_device(Device::Cpu)
+        (sum / views.len() as f64).to_device(Device::Cpu)
     }
 
     /// (mean cross-entropy without smoothing, accuracy) on `set`.
