@@ -128,9 +128,9 @@ fn load(args: &SentimentArgs) -> Result<SentimentSplits> {
     Ok(splits)
 }
 
-/// Validation accuracy and F1 of `model`.
+/// Validation accuracy and F1 of `model` (of its moving average of weights, with `weight_average`).
 fn validate(model: &SentimentClassifier, data: &Prepared) -> Result<BinaryScores> {
-    let (p, _) = model.predict(&data.validation)?;
+    let (p, _) = model.with_evaluated_weights(|m| m.predict(&data.validation))?;
     Ok(BinaryScores::new(&data.validation_labels, &p.iter().map(|&x| x > 0.5).collect::<Vec<_>>()))
 }
 

@@ -291,7 +291,8 @@ fn a_sentiment_bilstm_killed_twice_ends_byte_identical() {
     std::fs::write(&file, text).unwrap();
     let bin = env!("CARGO_BIN_EXE_sentiment");
     let mut args = vec!["--data-file", file.to_str().unwrap(), "--epochs", "8", "--numerics", "portable"];
-    for kv in ["hidden=8", "attention=8", "word_embedding=8", "char_filters=4", "baseline_epochs=2"] {
+    // With a moving average of the weights, which the checkpoints carry too.
+    for kv in ["hidden=8", "attention=8", "word_embedding=8", "char_filters=4", "baseline_epochs=2", "weight_average=0.9"] {
         args.extend(["--set", kv]);
     }
     epoch_run_killed_twice_matches(bin, &args, tmp.path(), &["predictions.csv", "scores.md", "attention.html", "model.safetensors"]);

@@ -6,8 +6,10 @@
 //!   thread, behind a process-wide lock.
 //! - [`standard_normal`]: noise tensors drawn from a model's own RNG.
 //! - [`state::TrainState`]: a trainer's complete state, for checkpoints.
+//! - [`average::WeightAverage`]: an exponential moving average of the weights.
 //! - [`golden`]: bit-exact golden-value checks for the crates' tests.
 
+pub mod average;
 pub mod check;
 pub mod golden;
 pub mod numerics;

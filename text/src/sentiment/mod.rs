@@ -7,6 +7,7 @@
 
 use crate::models::BiLstm;
 use anyhow::{bail, Result};
+use nnlab_torch::average::WeightAverage;
 use nnlab_torch::check::{in_range, non_negative, nonzero, positive};
 use nnlab_torch::optim::{Adam, Optimizer, Rule};
 use nnlab_torch::with_torch_seed;
@@ -88,6 +89,12 @@ pub struct SentimentConfig {
     /// BiLSTM: beside the attention pooling, a max-pool over time of the
     /// BiLSTM states (as InferSent's encoder), both into the output layer.
     pub max_pooling: bool,
+    /// BiLSTM: evaluate (and keep) an exponential moving average of the
+    /// weights, updated after every step with this decay (timm's warm-up,
+    /// `min(decay, (1 + n) / (10 + n))` at step n), instead of the trained
+    /// weights themselves; 0 evaluates the trained weights.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub weight_average: f64,
 }
 
 impl Default for SentimentConfig {
@@ -116,6 +123,7 @@ impl Default for SentimentConfig {
             soft_targets: 0.0,
             baseline_soft_targets: 0.0,
             max_pooling: false,
+            weight_average: 0.0,
         }
     }
 }
@@ -151,6 +159,9 @@ impl SentimentConfig {
         non_negative("baseline_l2", self.baseline_l2)?;
         non_negative("soft_targets", self.soft_targets)?;
         non_negative("baseline_soft_targets", self.baseline_soft_targets)?;
+        if !(0.0..1.0).contains(&self.weight_average) {
+            bail!("weight_average must be in [0, 1) (0: off), got {}", self.weight_average);
+        }
         if !(1..=3).contains(&self.baseline_ngrams) {
             bail!("baseline_ngrams must be 1, 2 or 3, got {}", self.baseline_ngrams);
         }
@@ -197,6 +208,8 @@ pub struct SentimentClassifier {
     vs: nn::VarStore,
     model: Model,
     optimizer: Optimizer,
+    /// The BiLSTM's moving average of its weights (`weight_average` > 0).
+    average: Option<WeightAverage>,
     rng: ChaCha8Rng,
     device: Device,
 }
@@ -234,7 +247,7 @@ impl SentimentClassifier {
         let rule = Rule::Adam(Adam { weight_decay: config.baseline_l2, ..Default::default() });
         let optimizer = Optimizer::new(&vs, rule, config.baseline_learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xba5e);
-        Ok(Self { config, lexicon, char_lexicon: Lexicon::new(std::iter::empty(), 1), valences, vs, model, optimizer, rng, device })
+        Ok(Self { config, lexicon, char_lexicon: Lexicon::new(std::iter::empty(), 1), valences, vs, model, optimizer, average: None, rng, device })
     }
 
     /// The BiLSTM with attention pooling over the words of `train`.
@@ -291,7 +304,8 @@ impl SentimentClassifier {
         });
         let optimizer = Optimizer::new(&vs, Rule::Adam(Adam::default()), c.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(c.seed);
-        Ok(Self { config, lexicon, char_lexicon, valences, vs, model, optimizer, rng, device })
+        let average = if c.weight_average > 0.0 { Some(WeightAverage::new(&vs, c.weight_average)?) } else { None };
+        Ok(Self { config, lexicon, char_lexicon, valences, vs, model, optimizer, average, rng, device })
     }
 
     fn prior_valences(config: &SentimentConfig, valences: Option<&Valences>) -> Result<Valences> {
@@ -460,6 +474,9 @@ impl SentimentClassifier {
                 self.optimizer.clip_grad_norm(clip);
             }
             self.optimizer.step();
+            if let Some(average) = &mut self.average {
+                average.update(&self.vs)?;
+            }
             total += f64::try_from(loss.detach())?;
         }
         Ok(total / n.max(1) as f64)
@@ -495,18 +512,38 @@ impl SentimentClassifier {
     /// Everything [`SentimentClassifier::train_epoch`] depends on (variables,
     /// optimiser moments, the batch-order generator): a checkpoint's part.
     pub fn train_state(&self) -> Result<nnlab_torch::state::TrainState> {
-        nnlab_torch::state::trainer_state(&self.vs, &self.optimizer, &self.rng)
+        let mut s = nnlab_torch::state::trainer_state(&self.vs, &self.optimizer, &self.rng)?;
+        if let Some(average) = &self.average {
+            s.put_part("weight_average", average.train_state()?);
+        }
+        Ok(s)
     }
 
     /// Restores what [`SentimentClassifier::train_state`] saved.
     pub fn restore_train_state(&mut self, s: &nnlab_torch::state::TrainState) -> Result<()> {
         self.rng = nnlab_torch::state::restore_trainer_state(s, &self.vs, &mut self.optimizer)?;
+        if let Some(average) = &mut self.average {
+            average.restore_train_state(&s.part("weight_average"))?;
+        }
         Ok(())
     }
 
-    /// A copy of the variables (for keeping the best model).
+    /// A copy of the weights that are evaluated (for keeping the best
+    /// model): the moving average with `weight_average`, else the variables.
     pub fn snapshot(&self) -> nnlab_torch::Snapshot {
-        nnlab_torch::snapshot(&self.vs)
+        match &self.average {
+            Some(average) => average.averages().iter().map(|(k, v)| (k.clone(), v.copy())).collect(),
+            None => nnlab_torch::snapshot(&self.vs),
+        }
+    }
+
+    /// Runs `f` on this model with the weights that are evaluated in place
+    /// (the moving average with `weight_average`), then puts the trained ones back.
+    pub fn with_evaluated_weights<T>(&self, f: impl FnOnce(&Self) -> Result<T>) -> Result<T> {
+        match &self.average {
+            Some(average) => average.with_averages(&self.vs, || f(self)),
+            None => f(self),
+        }
     }
 
     /// Puts back variables from [`SentimentClassifier::snapshot`].

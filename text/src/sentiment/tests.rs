@@ -47,6 +47,23 @@ fn both_models_learn_a_clear_signal() {
 }
 
 #[test]
+fn the_moving_average_of_the_weights_is_what_is_evaluated_and_kept() {
+    let train: Vec<Vec<String>> = (0..40).map(|i| tokenize(if i % 2 == 0 { "a good day" } else { "a bad day" })).collect();
+    let labels: Vec<f32> = (0..40).map(|i| f32::from(u8::from(i % 2 == 0))).collect();
+    let c = SentimentConfig { hidden: 4, attention: 4, word_embedding: 4, min_word_count: 1, learning_rate: 1e-2, weight_average: 0.9, ..Default::default() };
+    let mut m = SentimentClassifier::bilstm_attention(c, &train, None, Device::Cpu).unwrap();
+    m.train_epoch(&train, &labels).unwrap();
+    let trained = m.predict(&train[..2]).unwrap().0;
+    let evaluated = m.with_evaluated_weights(|m| m.predict(&train[..2])).unwrap().0;
+    assert_ne!(trained, evaluated);
+    assert_eq!(m.predict(&train[..2]).unwrap().0, trained, "training goes on from the trained weights");
+    m.restore_snapshot(&m.snapshot()).unwrap();
+    assert_eq!(m.predict(&train[..2]).unwrap().0, evaluated, "the kept snapshot is the average");
+    let bad = SentimentConfig { weight_average: 1.0, ..Default::default() };
+    assert!(bad.validate().unwrap_err().to_string().starts_with("weight_average must be in [0, 1)"));
+}
+
+#[test]
 fn padding_does_not_change_a_sentences_prediction() {
     let train: Vec<Vec<String>> = ["a good day", "what an awful and bad long day it was"].iter().map(|s| tokenize(s)).collect();
     let c = SentimentConfig { hidden: 4, attention: 4, word_embedding: 4, min_word_count: 1, max_pooling: true, ..Default::default() };
