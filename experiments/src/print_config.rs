@@ -40,8 +40,10 @@ fn accepted(prop: &Value, defs: &Value) -> String {
             _ => "a whole number".into(),
         }
     } else if types.contains(&"number") {
-        match (resolved.get("minimum").and_then(Value::as_f64), resolved.get("maximum").and_then(Value::as_f64)) {
-            (Some(lo), Some(hi)) => format!("a number in [{lo}, {hi}]"),
+        let bound = |key: &str| resolved.get(key).and_then(Value::as_f64);
+        match (bound("minimum"), bound("maximum").or(bound("exclusiveMaximum"))) {
+            (Some(lo), Some(hi)) if bound("maximum").is_some() => format!("a number in [{lo}, {hi}]"),
+            (Some(lo), Some(hi)) => format!("a number in [{lo}, {hi})"),
             (Some(lo), None) => format!("a number >= {lo}"),
             _ => match resolved.get("exclusiveMinimum").and_then(Value::as_f64) {
                 Some(lo) => format!("a number > {lo}"),

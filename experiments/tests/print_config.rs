@@ -54,6 +54,8 @@ fn the_printed_config_documents_every_key_and_is_a_valid_config() {
     assert!(t.contains("env_id = \"MountainCar-v0\"") && t.contains("learning_rate = 0.004") && !t.contains("final_learning_rate = 0"), "{t}");
     let t = run(env!("CARGO_BIN_EXE_charlm"), &["--model", "transformer", "--quality", "--print-config"]);
     assert!(t.contains("model = \"transformer\"") && t.contains("context = 128"), "{t}");
+    let t = run(env!("CARGO_BIN_EXE_sentiment"), &["--print-config"]);
+    assert!(t.contains("# default 0.0; a number in [0, 1)\nweight_average = 0.0"), "{t}");
     let t = run(env!("CARGO_BIN_EXE_tagger"), &["--task", "ner", "--print-config"]);
     assert!(t.contains("output = \"crf\"") && t.contains("one of: softmax, crf"), "{t}");
 }

@@ -93,7 +93,7 @@ pub struct SentimentConfig {
     /// weights, updated after every step with this decay (timm's warm-up,
     /// `min(decay, (1 + n) / (10 + n))` at step n), instead of the trained
     /// weights themselves; 0 evaluates the trained weights.
-    #[schemars(range(min = 0.0, max = 1.0))]
+    #[schemars(range(min = 0.0), extend("exclusiveMaximum" = 1.0))]
     pub weight_average: f64,
 }
 
