@@ -41,11 +41,11 @@ fn accepted(prop: &Value, defs: &Value) -> String {
         }
     } else if types.contains(&"number") {
         let bound = |key: &str| resolved.get(key).and_then(Value::as_f64);
-        match (bound("minimum"), bound("maximum").or(bound("exclusiveMaximum"))) {
-            (Some(lo), Some(hi)) if bound("maximum").is_some() => format!("a number in [{lo}, {hi}]"),
-            (Some(lo), Some(hi)) => format!("a number in [{lo}, {hi})"),
-            (Some(lo), None) => format!("a number >= {lo}"),
-            _ => match resolved.get("exclusiveMinimum").and_then(Value::as_f64) {
+        match (bound("minimum"), bound("maximum"), bound("exclusiveMaximum")) {
+            (Some(lo), Some(hi), _) => format!("a number in [{lo}, {hi}]"),
+            (Some(lo), None, Some(hi)) => format!("a number in [{lo}, {hi})"),
+            (Some(lo), None, None) => format!("a number >= {lo}"),
+            _ => match bound("exclusiveMinimum") {
                 Some(lo) => format!("a number > {lo}"),
                 None => "a number".into(),
             },

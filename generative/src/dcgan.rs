@@ -67,9 +67,7 @@ impl DcganConfig {
         let (g, d, z) = (self.g_features as u128, self.d_features as u128, self.latent_dim as u128);
         let params = (g.saturating_mul(g).saturating_add(d.saturating_mul(d))).saturating_mul(64).saturating_add(z.saturating_mul(g).saturating_mul(2 * 49));
         nnlab_torch::check::network_fits("g_features, d_features, latent_dim", params)?;
-        if !(0.0..1.0).contains(&self.beta1) {
-            bail!("beta1 must be in [0, 1), got {}", self.beta1);
-        }
+        nnlab_torch::check::in_half_open("beta1", self.beta1, 0.0, 1.0)?;
         Ok(())
     }
 }

@@ -109,9 +109,7 @@ impl GanConfig {
             |width: i64, n: usize, input: u128| (width as u128).saturating_add(input).saturating_add(1).saturating_mul(width as u128).saturating_mul(n as u128);
         let params = layers(self.g_hidden, self.g_layers, self.latent_dim as u128).saturating_add(layers(self.d_hidden, self.d_layers, 2 * self.pack as u128));
         check::network_fits("g_hidden, g_layers, d_hidden, d_layers", params)?;
-        if !(0.0..1.0).contains(&self.beta1) {
-            bail!("beta1 must be in [0, 1), got {}", self.beta1);
-        }
+        check::in_half_open("beta1", self.beta1, 0.0, 1.0)?;
         Ok(())
     }
 }

@@ -12,7 +12,7 @@
 
 use crate::models::{Cell, CharModel, RecurrentLm, Transformer, TransformerShape};
 use anyhow::{bail, Result};
-use nnlab_torch::check::{in_range, non_negative, nonzero, positive};
+use nnlab_torch::check::{in_half_open, in_range, non_negative, nonzero, positive};
 use nnlab_torch::optim::{AdamW, Optimizer, Rule};
 use nnlab_torch::state::TrainState;
 use nnlab_torch::with_torch_seed;
@@ -155,11 +155,8 @@ impl CharLmConfig {
         if self.warmup_iterations > self.iterations {
             bail!("warmup_iterations ({}) is longer than the run ({} iterations)", self.warmup_iterations, self.iterations);
         }
-        for (key, beta) in [("beta1", self.beta1), ("beta2", self.beta2)] {
-            if !(0.0..1.0).contains(&beta) {
-                bail!("{key} must be in [0, 1), got {beta}");
-            }
-        }
+        in_half_open("beta1", self.beta1, 0.0, 1.0)?;
+        in_half_open("beta2", self.beta2, 0.0, 1.0)?;
         non_negative("weight_decay", self.weight_decay)?;
         non_negative("grad_clip", self.grad_clip)?;
         in_range("dropout", self.dropout, 0.0, 1.0)?;

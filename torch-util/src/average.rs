@@ -24,9 +24,7 @@ pub struct WeightAverage {
 impl WeightAverage {
     /// An average starting at the current variables of `vs`; `decay` in `[0, 1)`.
     pub fn new(vs: &VarStore, decay: f64) -> Result<Self> {
-        if !(0.0..1.0).contains(&decay) {
-            bail!("the weight average's decay must be in [0, 1), got {decay}");
-        }
+        crate::check::in_half_open("the weight average's decay", decay, 0.0, 1.0)?;
         Ok(Self { decay, updates: 0, averages: crate::snapshot(vs) })
     }
 

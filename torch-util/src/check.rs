@@ -49,6 +49,14 @@ pub fn in_range(key: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
     Ok(())
 }
 
+/// A number in `[lo, hi)` (such as Adam's betas or a moving average's decay).
+pub fn in_half_open(key: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
+    if !(lo..hi).contains(&v) {
+        bail!("{key} must be in [{}, {}), got {}", fmt_num(lo), fmt_num(hi), fmt_num(v));
+    }
+    Ok(())
+}
+
 /// A count greater than zero.
 pub fn nonzero(key: &str, v: usize) -> Result<()> {
     if v == 0 {
@@ -105,5 +113,7 @@ mod tests {
         let e = network_fits("hidden_sizes", mlp_parameters(4, &[100_000_000_000], 2)).unwrap_err().to_string();
         assert!(e.contains("hidden_sizes") && !e.contains('\n'), "{e}");
         assert!(network_fits("hidden_sizes", mlp_parameters(4, &[64, 64], 2)).is_ok());
+        assert_eq!(in_half_open("beta1", 1.0, 0.0, 1.0).unwrap_err().to_string(), "beta1 must be in [0, 1), got 1");
+        assert!(in_half_open("beta2", f64::NAN, 0.0, 1.0).is_err() && in_half_open("beta2", 0.0, 0.0, 1.0).is_ok());
     }
 }

@@ -13,7 +13,7 @@ use crate::batches::Preprocess;
 use crate::models::{Architecture, ImageShape, Network, ResnetShape};
 use anyhow::{bail, Result};
 use nnlab_data::ImageSet;
-use nnlab_torch::check::{in_range, non_negative, nonzero, positive};
+use nnlab_torch::check::{in_half_open, in_range, non_negative, nonzero, positive};
 use nnlab_torch::optim::{AdamW, Optimizer, Rule, Sgd};
 use nnlab_torch::state::TrainState;
 use nnlab_torch::with_torch_seed;
@@ -186,11 +186,8 @@ impl CnnConfig {
         positive("learning_rate", self.learning_rate)?;
         in_range("momentum", self.momentum, 0.0, 1.0)?;
         non_negative("weight_decay", self.weight_decay)?;
-        for (key, beta) in [("beta1", self.beta1), ("beta2", self.beta2)] {
-            if !(0.0..1.0).contains(&beta) {
-                bail!("{key} must be in [0, 1), got {beta}");
-            }
-        }
+        in_half_open("beta1", self.beta1, 0.0, 1.0)?;
+        in_half_open("beta2", self.beta2, 0.0, 1.0)?;
         non_negative("warmup_epochs", self.warmup_epochs)?;
         non_negative("min_learning_rate", self.min_learning_rate)?;
         in_range("label_smoothing", self.label_smoothing, 0.0, 1.0)?;

@@ -8,7 +8,7 @@
 use crate::models::BiLstm;
 use anyhow::{bail, Result};
 use nnlab_torch::average::WeightAverage;
-use nnlab_torch::check::{in_range, non_negative, nonzero, positive};
+use nnlab_torch::check::{in_half_open, in_range, non_negative, nonzero, positive};
 use nnlab_torch::optim::{Adam, Optimizer, Rule};
 use nnlab_torch::with_torch_seed;
 use rand::seq::SliceRandom;
@@ -159,9 +159,7 @@ impl SentimentConfig {
         non_negative("baseline_l2", self.baseline_l2)?;
         non_negative("soft_targets", self.soft_targets)?;
         non_negative("baseline_soft_targets", self.baseline_soft_targets)?;
-        if !(0.0..1.0).contains(&self.weight_average) {
-            bail!("weight_average must be in [0, 1) (0: off), got {}", self.weight_average);
-        }
+        in_half_open("weight_average", self.weight_average, 0.0, 1.0)?;
         if !(1..=3).contains(&self.baseline_ngrams) {
             bail!("baseline_ngrams must be 1, 2 or 3, got {}", self.baseline_ngrams);
         }
