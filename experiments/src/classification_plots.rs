@@ -2,7 +2,7 @@
 //! (counts and row-normalised, class names on the axes) and a grid of its
 //! most confident mistakes with their true and predicted names.
 
-use crate::run_dir::produce_atomic;
+use crate::run_dir::produce_png;
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -32,7 +32,7 @@ pub fn confusion_matrix(path: &Path, title: &str, confusion: &[Vec<usize>], clas
     let grid = cell * k as i32;
     let panel_w = label_w + grid + 30;
     let (w, h) = (2 * panel_w as u32, (60 + grid + label_w + 30) as u32);
-    produce_atomic(path, |tmp| {
+    produce_png(path, |tmp| {
         let root = BitMapBackend::new(tmp, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         root.draw(&Text::new(title.to_string(), (10, 8), ("sans-serif", 18).into_font())).map_err(plot_err)?;
@@ -98,7 +98,7 @@ pub fn misclassified_grid(path: &Path, title: &str, mistakes: &[Mistake], channe
     let cell_w = img.max(150) + 12;
     let cell_h = img + 52;
     let (w, h) = ((cols as i32 * cell_w + 10) as u32, (rows as i32 * cell_h + 40) as u32);
-    produce_atomic(path, |tmp| {
+    produce_png(path, |tmp| {
         let root = BitMapBackend::new(tmp, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         root.draw(&Text::new(title.to_string(), (10, 8), ("sans-serif", 16).into_font())).map_err(plot_err)?;

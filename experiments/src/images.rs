@@ -1,6 +1,6 @@
 //! Grids of greyscale images as PNG files (reconstructions, samples, manifolds).
 
-use crate::run_dir::produce_atomic;
+use crate::run_dir::produce_png;
 use anyhow::{anyhow, Result};
 use std::path::Path;
 
@@ -25,7 +25,7 @@ pub fn write_grid(path: &Path, images: &[Vec<f32>], side: usize, cols: usize, sc
             }
         }
     }
-    produce_atomic(path, |tmp| {
+    produce_png(path, |tmp| {
         image::GrayImage::from_raw(w as u32, h as u32, buf)
             .ok_or_else(|| anyhow!("grid buffer size"))?
             .save_with_format(tmp, image::ImageFormat::Png)

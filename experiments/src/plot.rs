@@ -1,7 +1,7 @@
 //! Plots drawn with plotters into PNG files, with an embedded font (DejaVu
 //! Sans) so that text renders on machines without fonts installed.
 
-use crate::run_dir::produce_atomic;
+use crate::run_dir::produce_png;
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 use std::path::Path;
@@ -23,6 +23,12 @@ pub struct Reference {
     pub value: f64,
     /// Its label in the legend.
     pub label: String,
+}
+
+/// The published score for `env` among `published` (`(environment, score,
+/// label)`), as a reference line.
+pub fn published_reference(published: &[(&str, f64, &str)], env: &str) -> Option<Reference> {
+    published.iter().find(|p| p.0 == env).map(|&(_, value, label)| Reference { value, label: label.into() })
 }
 
 /// One named series of points.
@@ -147,7 +153,7 @@ fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<()> {
 /// optional second panel (for example the TD loss) on a log scale.
 pub fn learning_curve(path: &Path, title: &str, episodes: &[(f64, f64)], window: usize, references: &[Reference], lower: Option<&Series>) -> Result<()> {
     ensure_font();
-    produce_atomic(path, |tmp| {
+    produce_png(path, |tmp| {
         let root = BitMapBackend::new(tmp, (1000, if lower.is_some() { 750 } else { 520 })).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
         let (top, bottom) = match lower {
@@ -202,7 +208,7 @@ pub fn learning_curve(path: &Path, title: &str, episodes: &[(f64, f64)], window:
 /// Several runs' smoothed curves on one chart (for example seeds 1-5 of one preset).
 pub fn compare_curves(path: &Path, title: &str, runs: &[Series], window: usize, references: &[Reference]) -> Result<()> {
     ensure_font();
-    produce_atomic(path, |tmp| {
+    produce_png(path, |tmp| {
         let root = BitMapBackend::new(tmp, (1000, 560)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
         let smooth: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| rolling_mean(&r.points, window)).collect();
@@ -282,7 +288,7 @@ pub fn aggregate(runs: &[Series], window: usize, grid: usize) -> Vec<(f64, f64, 
 pub fn aggregate_curve(path: &Path, title: &str, runs: &[Series], window: usize, references: &[Reference], final_evals: &[f64]) -> Result<()> {
     ensure_font();
     let agg = aggregate(runs, window, 400);
-    produce_atomic(path, |tmp| {
+    produce_png(path, |tmp| {
         let root = BitMapBackend::new(tmp, (1000, 560)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
         let lows: Vec<(f64, f64)> = agg.iter().map(|a| (a.0, a.2)).collect();
@@ -323,7 +329,7 @@ pub fn aggregate_curve(path: &Path, title: &str, runs: &[Series], window: usize,
 pub fn compare_aggregates(path: &Path, title: &str, configs: &[(String, Vec<Series>)], window: usize, references: &[Reference], y_desc: &str) -> Result<()> {
     ensure_font();
     let aggs: Vec<Vec<(f64, f64, f64, f64)>> = configs.iter().map(|(_, runs)| aggregate(runs, window, 200)).collect();
-    produce_atomic(path, |tmp| {
+    produce_png(path, |tmp| {
         let root = BitMapBackend::new(tmp, (1000, 600)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
         let lows: Vec<Vec<(f64, f64)>> = aggs.iter().map(|a| a.iter().map(|p| (p.0, p.2)).collect()).collect();
@@ -359,7 +365,7 @@ pub fn epoch_curves(path: &Path, title: &str, series: &[Series], y_desc: &str) -
 /// Lines with points of each series against `x_desc` (iterations, epochs), with a legend.
 pub fn curves(path: &Path, title: &str, series: &[Series], x_desc: &str, y_desc: &str) -> Result<()> {
     ensure_font();
-    produce_atomic(path, |tmp| {
+    produce_png(path, |tmp| {
         let root = BitMapBackend::new(tmp, (900, 520)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
         let slices: Vec<&[(f64, f64)]> = series.iter().map(|s| s.points.as_slice()).collect();
@@ -382,7 +388,7 @@ pub fn curves(path: &Path, title: &str, series: &[Series], x_desc: &str, y_desc:
 /// A scatter of 2-D points coloured by class (0-9), with a legend of class names.
 pub fn class_scatter(path: &Path, title: &str, points: &[(f64, f64, u8)], class_names: &[&str]) -> Result<()> {
     ensure_font();
-    produce_atomic(path, |tmp| {
+    produce_png(path, |tmp| {
         let root = BitMapBackend::new(tmp, (900, 800)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
         let xy: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.1)).collect();
@@ -409,7 +415,7 @@ pub fn sample_panels(path: &Path, title: &str, panels: &[(String, Vec<f32>)], mo
     ensure_font();
     let cols = panels.len().clamp(1, 4);
     let rows = panels.len().div_ceil(cols).max(1);
-    produce_atomic(path, |tmp| {
+    produce_png(path, |tmp| {
         let root = BitMapBackend::new(tmp, (300 * cols as u32, 300 * rows as u32 + 40)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
         let root = root.titled(title, ("sans-serif", 22)).map_err(|e| anyhow!("plot: {e}"))?;

@@ -2,7 +2,7 @@
 //! map per layer and head, with the passage's characters on both axes.
 
 use crate::classification_plots::{blues, plot_err};
-use crate::run_dir::produce_atomic;
+use crate::run_dir::produce_png;
 use anyhow::Result;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -30,7 +30,7 @@ pub fn attention_maps(path: &Path, title: &str, passage: &[char], weights: &[Vec
     let panel_w = grid + margin + 24;
     let panel_h = grid + margin + 40;
     let (w, h) = ((heads * panel_w + 30) as u32, (weights.len() as i32 * panel_h + 70) as u32);
-    produce_atomic(path, |tmp| {
+    produce_png(path, |tmp| {
         let root = BitMapBackend::new(tmp, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         root.draw(&Text::new(title.to_string(), (10, 8), ("sans-serif", 16).into_font())).map_err(plot_err)?;
