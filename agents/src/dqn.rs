@@ -13,30 +13,23 @@
 //! and replay sampling), and the training env's `reset(Some(seed))`.
 
 use crate::agent::{Agent, OwnedAction, TrainStats};
-use crate::distributional::{self, C51Config, QrDqnConfig, ValueHead};
+use crate::algorithm::{common_config_fields, obs_dim, AlgorithmConfig, PublishedScore};
 use crate::network::{clip_grad_norm, soft_update, GreedyPolicy, QNetwork};
 use crate::observer::{EpisodeRecord, Observer, TrainProgress};
 use crate::replay_buffer::{Batch, ReplayBuffer};
 use crate::schedule::LinearSchedule;
 use crate::validate::{self, in_range, nonzero, positive};
+pub use crate::value_head::TdLoss;
+use crate::value_head::{self, ValueHead};
 use anyhow::{bail, Context, Result};
 use nnlab_envs::{Actions, Space, SyncVectorEnv};
+use nnlab_torch::check::fits_in_memory;
 use nnlab_torch::state::TrainState;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
-use tch::{Device, Kind, Reduction, Tensor};
-
-/// The TD loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TdLoss {
-    /// Mean squared error (CleanRL).
-    Mse,
-    /// Huber loss with delta 1 (SB3, the Nature DQN's error clipping).
-    Huber,
-}
+use tch::{Device, Kind, Tensor};
 
 /// Every DQN hyperparameter, with CleanRL's `dqn.py` defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -256,20 +249,9 @@ impl Dqn {
         Self::with_head("dqn", config, ValueHead::Expected, device)
     }
 
-    /// A C51 agent (CleanRL's `c51.py`) on `device`.
-    pub fn c51(config: &C51Config, device: Device) -> Result<Self> {
-        config.validate()?;
-        Self::with_head("c51", config.as_dqn(), config.head(), device)
-    }
-
-    /// A QR-DQN agent (SB3-contrib's `QRDQN`) on `device`.
-    pub fn qrdqn(config: &QrDqnConfig, device: Device) -> Result<Self> {
-        config.validate()?;
-        Self::with_head("qrdqn", config.as_dqn(), config.head(), device)
-    }
-
-    /// The agent `algo` with the value head `head` on DQN's loop.
-    fn with_head(algo: &'static str, config: DqnConfig, head: ValueHead, device: Device) -> Result<Self> {
+    /// The agent `algo` with the value head `head` on DQN's loop
+    /// (C51 and QR-DQN: [`crate::distributional`]).
+    pub(crate) fn with_head(algo: &'static str, config: DqnConfig, head: ValueHead, device: Device) -> Result<Self> {
         config.validate()?;
         let env = nnlab_envs::make(&config.env_id)?;
         let n_actions = match env.action_space() {
@@ -435,35 +417,27 @@ impl Dqn {
     /// the target network's max (or, with double DQN, its value of the online network's argmax).
     /// A truncated transition has `terminated = 0` and so bootstraps from its final observation.
     pub fn td_target(&self, batch: &Batch) -> Tensor {
-        let gamma = self.config.gamma;
+        let (next_target, next_online) = self.next_values(batch);
+        value_head::expected_target(batch, self.config.gamma, &next_target, next_online.as_ref())
+    }
+
+    /// The target network's outputs on `batch`'s next observations and, for
+    /// double DQN, the online network's (which choose the next action).
+    fn next_values(&self, batch: &Batch) -> (Tensor, Option<Tensor>) {
         tch::no_grad(|| {
-            let next_q_target = self.target_network.forward(&batch.next_observations);
-            let next_value = if self.config.double_dqn {
-                let next_actions = self.q_network.forward(&batch.next_observations).argmax(-1, true);
-                next_q_target.gather(1, &next_actions, false).squeeze_dim(1)
-            } else {
-                next_q_target.amax(-1, false)
-            };
-            &batch.rewards + gamma * next_value * (1.0 - &batch.terminated)
+            let next_target = self.target_network.forward(&batch.next_observations);
+            let next_online = (self.config.double_dqn && self.head == ValueHead::Expected).then(|| self.q_network.forward(&batch.next_observations));
+            (next_target, next_online)
         })
     }
 
     /// One gradient step on `batch`; returns the (detached) loss and mean Q of the taken actions.
     pub fn update(&mut self, batch: &Batch) -> (Tensor, Tensor) {
         let cfg = &self.config;
-        let (loss, mean_q) = if self.head == ValueHead::Expected {
-            let td_target = self.td_target(batch);
-            let old_val = self.q_network.forward(&batch.observations).gather(1, &batch.actions.unsqueeze(1), false).squeeze_dim(1);
-            let loss = match cfg.loss {
-                TdLoss::Mse => old_val.mse_loss(&td_target, Reduction::Mean),
-                TdLoss::Huber => old_val.huber_loss(&td_target, Reduction::Mean, 1.0),
-            };
-            (loss, old_val.detach().mean(Kind::Float))
-        } else {
-            let next_target = tch::no_grad(|| self.target_network.forward(&batch.next_observations));
-            let online = self.q_network.forward(&batch.observations);
-            distributional::loss(self.head, &self.support, self.n_actions, cfg.gamma, &online, &next_target, batch)
-        };
+        let (next_target, next_online) = self.next_values(batch);
+        let online = self.q_network.forward(&batch.observations);
+        let (loss, mean_q) =
+            value_head::loss(self.head, &self.support, self.n_actions, cfg.gamma, cfg.loss, &online, &next_target, next_online.as_ref(), batch);
         self.optimizer.zero_grad();
         loss.backward();
         if let Some(max) = cfg.max_grad_norm {
@@ -520,5 +494,20 @@ impl Agent for Dqn {
         self.run = Some(run);
         self.policy_stale = true;
         Ok(())
+    }
+}
+
+impl AlgorithmConfig for DqnConfig {
+    const ALGO: &'static str = "dqn";
+    const ABOUT: &'static str = "Deep Q-Network: double, dueling, Huber or MSE (discrete actions)";
+    const PUBLISHED: &'static [PublishedScore] =
+        &[("CartPole-v1", 488.69, "CleanRL dqn.py 488.69"), ("Acrobot-v1", -76.6, "SB3 zoo -76.6"), ("MountainCar-v0", -100.8, "SB3 zoo -100.8")];
+    common_config_fields!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        fits_in_memory("buffer_size", self.replay_bytes(obs_dim(&self.env_id)?))
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn Agent>> {
+        Ok(Box::new(Dqn::new(self.clone(), device)?))
     }
 }

@@ -8,6 +8,7 @@
 pub mod a2c;
 pub mod actor;
 pub mod agent;
+pub mod algorithm;
 pub mod collector;
 pub mod critic;
 pub mod distributional;
@@ -29,6 +30,7 @@ pub mod sac;
 pub mod schedule;
 pub mod td3;
 pub mod validate;
+pub mod value_head;
 
 pub use agent::{evaluate, evaluate_episodes, read_weights, record_episode, Agent, EvalEpisode, OwnedAction, TrainStats};
 pub use observer::{checkpoint_if_due, evaluate_if_due, EpisodeRecord, NullObserver, Observer, Stats, TrainProgress};

@@ -2,8 +2,8 @@
 //! parameters in one flat tensor ([`crate::flat`]), and a plain-Rust
 //! [`GreedyPolicy`] for acting.
 
-use crate::distributional::ValueHead;
 use crate::flat::{host_linear, Activation, FlatBuilder, FlatParams, LayerInit, LinearSlot};
+use crate::value_head::ValueHead;
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 

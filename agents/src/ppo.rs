@@ -17,6 +17,7 @@
 //! shuffling), and the vector env's `reset(seed)` (env `i` gets `seed + i`).
 
 use crate::agent::TrainStats;
+use crate::algorithm::{common_config_fields, obs_dim, AlgorithmConfig, PublishedScore};
 use crate::observer::{Observer, TrainProgress};
 use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore, RolloutTensors};
 use crate::policy::ActorCritic;
@@ -24,6 +25,7 @@ use crate::rollout::RolloutBuffer;
 use crate::schedule::annealed_lr;
 use crate::validate::{nonzero, positive};
 use anyhow::{bail, Result};
+use nnlab_torch::check::fits_in_memory;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
@@ -309,3 +311,21 @@ impl Ppo {
 }
 
 crate::actor_critic_agent!(Ppo, "ppo");
+
+impl AlgorithmConfig for PpoConfig {
+    const ALGO: &'static str = "ppo";
+    const ABOUT: &'static str = "Proximal Policy Optimization (discrete or Box actions)";
+    const PUBLISHED: &'static [PublishedScore] = &[
+        ("CartPole-v1", 490.04, "CleanRL ppo.py 490.04"),
+        ("Acrobot-v1", -86.36, "CleanRL ppo.py -86.36"),
+        ("Pendulum-v1", -172.0, "SB3 zoo (gSDE) about -172"),
+    ];
+    common_config_fields!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        fits_in_memory("num_envs * num_steps", (self.batch_size() * (obs_dim(&self.env_id)? + 8) * 4 * 3) as u128)
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
+        Ok(Box::new(Ppo::new(self.clone(), device)?))
+    }
+}

@@ -14,6 +14,7 @@
 //! resets with `seed + i` once, then continues its own stream.
 
 use crate::agent::TrainStats;
+use crate::algorithm::{common_config_fields, AlgorithmConfig, PublishedScore};
 use crate::observer::{Observer, TrainProgress};
 use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore, ActorCriticSpec, CollectorSettings};
 use crate::rollout::returns_to_go;
@@ -198,3 +199,16 @@ impl Reinforce {
 }
 
 crate::actor_critic_agent!(Reinforce, "reinforce");
+
+impl AlgorithmConfig for ReinforceConfig {
+    const ALGO: &'static str = "reinforce";
+    const ABOUT: &'static str = "REINFORCE with an optional value baseline (discrete or Box actions)";
+    const PUBLISHED: &'static [PublishedScore] = &[];
+    common_config_fields!();
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
+        Ok(Box::new(Reinforce::new(self.clone(), device)?))
+    }
+}

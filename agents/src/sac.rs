@@ -20,11 +20,13 @@
 //! sample (acting and updates) and the replay batches.
 
 use crate::actor::{Actor, ActorKind, ActorMirror};
+use crate::algorithm::{common_config_fields, AlgorithmConfig, PublishedScore};
 use crate::critic::QCritics;
 use crate::offpolicy::{box_action_space, load_actor_critics, save_actor_critics, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::Batch;
 use crate::validate::{self, nonzero, positive};
 use anyhow::{bail, Result};
+use nnlab_torch::check::fits_in_memory;
 use nnlab_torch::optim::{Adam, Optimizer};
 use nnlab_torch::state::TrainState;
 use rand::SeedableRng;
@@ -406,6 +408,20 @@ impl OffPolicyLearner for Sac {
         self.explore_steps = s.get("explore_steps")?;
         self.host.mark_stale();
         Ok(())
+    }
+}
+
+impl AlgorithmConfig for SacConfig {
+    const ALGO: &'static str = "sac";
+    const ABOUT: &'static str = "Soft Actor-Critic with automatic entropy tuning (Box actions)";
+    const PUBLISHED: &'static [PublishedScore] = &[("Pendulum-v1", -157.0, "SB3 zoo -157.0"), ("MountainCarContinuous-v0", 94.7, "SB3 zoo (gSDE) 94.7")];
+    common_config_fields!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        fits_in_memory("buffer_size", self.loop_settings().replay_bytes()?)
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
+        Ok(Box::new(Sac::agent(self.clone(), device)?))
     }
 }
 

@@ -14,12 +14,14 @@
 //! smoothing noise and replay batches; the environment resets with `seed`.
 
 use crate::actor::{Actor, ActorKind, ActorMirror};
+use crate::algorithm::{common_config_fields, AlgorithmConfig, PublishedScore};
 use crate::critic::QCritics;
 use crate::noise::{ActionNoise, NoiseKind};
 use crate::offpolicy::{box_action_space, load_actor_critics, save_actor_critics, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::Batch;
 use crate::validate::{self, non_negative, nonzero, positive};
 use anyhow::Result;
+use nnlab_torch::check::fits_in_memory;
 use nnlab_torch::optim::{Adam, Optimizer};
 use nnlab_torch::state::TrainState;
 use rand::SeedableRng;
@@ -439,6 +441,34 @@ impl OffPolicyLearner for Td3 {
         self.noise.restore_bits(&s.get::<Vec<u64>>("noise")?)?;
         self.host.mark_stale();
         Ok(())
+    }
+}
+
+impl AlgorithmConfig for DdpgConfig {
+    const ALGO: &'static str = "ddpg";
+    const ABOUT: &'static str = "Deep Deterministic Policy Gradient (Box actions)";
+    const PUBLISHED: &'static [PublishedScore] = &[("Pendulum-v1", -152.1, "SB3 zoo -152.1"), ("MountainCarContinuous-v0", 93.5, "SB3 zoo 93.5")];
+    common_config_fields!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        fits_in_memory("buffer_size", self.as_td3().loop_settings().replay_bytes()?)
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
+        Ok(Box::new(Td3::ddpg(self.clone(), device)?))
+    }
+}
+
+impl AlgorithmConfig for Td3Config {
+    const ALGO: &'static str = "td3";
+    const ABOUT: &'static str = "Twin Delayed DDPG (Box actions)";
+    const PUBLISHED: &'static [PublishedScore] = &[("Pendulum-v1", -151.9, "SB3 zoo -151.9"), ("MountainCarContinuous-v0", 93.5, "SB3 zoo 93.5")];
+    common_config_fields!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        fits_in_memory("buffer_size", self.loop_settings().replay_bytes()?)
+    }
+    fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
+        Ok(Box::new(Td3::agent(self.clone(), device)?))
     }
 }
 

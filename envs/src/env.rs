@@ -28,8 +28,9 @@ pub enum EnvError {
     /// A snapshot that does not fit this environment.
     #[error("cannot restore the environment: {0}")]
     BadSnapshot(String),
-    /// An environment id that the registry does not know.
-    #[error("unknown environment '{0}' (known: CartPole-v1, MountainCar-v0, MountainCarContinuous-v0, Acrobot-v1, Pendulum-v1)")]
+    /// An environment id that the registry does not know: the id, quoted,
+    /// and the ids it knows.
+    #[error("unknown environment {0}")]
     UnknownEnv(String),
 }
 
@@ -152,26 +153,6 @@ impl<E: Env + ?Sized> Env for Box<E> {
     fn render(&self) -> Option<Frame> {
         (**self).render()
     }
-}
-
-/// `value` as a snapshot (environment states always serialise).
-pub(crate) fn to_snapshot<T: serde::Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).expect("an environment's state serialises")
-}
-
-/// A snapshot read back as `T`, or an error naming the environment.
-pub(crate) fn from_snapshot<T: serde::de::DeserializeOwned>(id: &str, snapshot: &serde_json::Value) -> Result<T, EnvError> {
-    serde_json::from_value(snapshot.clone()).map_err(|e| EnvError::BadSnapshot(format!("{id}: {e}")))
-}
-
-/// The bits of an `f64` array (exact, and NaN-safe in JSON).
-pub(crate) fn bits<const N: usize>(v: &[f64; N]) -> [u64; N] {
-    v.map(f64::to_bits)
-}
-
-/// An `f64` array from its bits.
-pub(crate) fn from_bits<const N: usize>(b: [u64; N]) -> [f64; N] {
-    b.map(f64::from_bits)
 }
 
 /// The seeding rule shared by all environments: `Some(seed)` reseeds,

@@ -14,7 +14,9 @@
 //! `reset(None)` with the next number of a ChaCha stream seeded with it (gym-rs
 //! itself would draw a fresh seed from the OS), so a seeded run repeats.
 
-use crate::env::{bits, from_bits, from_snapshot, to_snapshot, Env, EnvError, StepResult};
+use crate::env::{Env, EnvError, StepResult};
+use crate::registration::{EnvSpec, Registration};
+use crate::snapshot;
 use crate::spaces::{Action, BoxSpace, Space};
 use gym_rs::core::Env as _;
 use gym_rs::envs::classical_control::cartpole::{CartPoleEnv, CartPoleObservation};
@@ -23,8 +25,16 @@ use gym_rs::utils::renderer::RenderMode;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// gym-rs's environments in nnlab's registry, after nnlab's own
+/// ([`crate::registry::registrations`]): the same 500-step limit and
+/// threshold as `CartPole-v1`.
+pub const REGISTRY: &[Registration] = &[Registration {
+    spec: EnvSpec { id: "gym-rs/CartPole-v1", max_episode_steps: 500, reward_threshold: Some(475.0) },
+    make: || Box::new(GymRsCartPole::new()),
+}];
+
 /// The ids of gym-rs's environments in nnlab's registry.
-pub const GYM_RS_IDS: [&str; 1] = ["gym-rs/CartPole-v1"];
+pub const GYM_RS_IDS: [&str; 1] = [REGISTRY[0].spec.id];
 
 /// gym-rs's `CartPoleEnv` as an nnlab [`Env`].
 #[derive(Debug, Clone)]
@@ -81,7 +91,7 @@ impl GymRsCartPole {
 
 impl Env for GymRsCartPole {
     fn id(&self) -> &'static str {
-        "gym-rs/CartPole-v1"
+        REGISTRY[0].spec.id
     }
     fn observation_space(&self) -> &BoxSpace {
         &self.observation_space
@@ -122,11 +132,11 @@ impl Env for GymRsCartPole {
         Ok(())
     }
     fn snapshot(&self) -> serde_json::Value {
-        to_snapshot(&(bits(&self.state4()), self.inner.steps_beyond_terminated, &self.seeds, self.ready))
+        snapshot::save(&(self.state4().map(f64::to_bits), self.inner.steps_beyond_terminated, &self.seeds, self.ready))
     }
     fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
-        let (state, steps_beyond_terminated, seeds, ready): ([u64; 4], Option<usize>, Option<ChaCha8Rng>, bool) = from_snapshot(self.id(), snapshot)?;
-        self.set_state4(from_bits(state));
+        let (state, steps_beyond_terminated, seeds, ready): ([u64; 4], Option<usize>, Option<ChaCha8Rng>, bool) = snapshot::read(self.id(), snapshot)?;
+        self.set_state4(state.map(f64::from_bits));
         self.inner.steps_beyond_terminated = steps_beyond_terminated;
         self.seeds = seeds;
         self.ready = ready;

@@ -25,14 +25,16 @@ pub mod env;
 #[cfg(feature = "gym-rs")]
 pub mod gym_rs;
 pub mod parity;
+pub mod registration;
 pub mod registry;
 pub mod render;
+pub mod snapshot;
 pub mod spaces;
 pub mod vector;
 pub mod wrappers;
 
 pub use env::{Env, EnvError, EpisodeStats, StepResult, Transition};
-pub use registry::{make, make_raw, EnvSpec, ENV_IDS};
+pub use registry::{make, make_raw, EnvSpec, Registration, ENV_IDS, REGISTRY};
 pub use render::Frame;
 pub use spaces::{Action, BoxSpace, Space};
 pub use vector::{Actions, SyncVectorEnv};

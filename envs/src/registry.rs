@@ -1,66 +1,72 @@
-//! Making environments by their Gymnasium id.
+//! Making environments by their Gymnasium id: one table, [`REGISTRY`], with
+//! one line per environment. Each environment's file defines its own
+//! [`Registration`] (id, time limit, reward threshold, constructor); drawing
+//! is its [`Env::render`]. `train`, `enjoy`, `bench`, the tests and the docs
+//! read the table, so adding an environment is its file, its `mod` line and
+//! its line here.
 
-use crate::classic::{Acrobot, CartPole, MountainCar, MountainCarContinuous, Pendulum};
 use crate::env::{Env, EnvError};
+pub use crate::registration::{EnvSpec, Registration};
 use crate::wrappers::{RecordEpisodeStatistics, TimeLimit};
 
-/// Registry facts about one environment id.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EnvSpec {
-    /// Gymnasium id.
-    pub id: &'static str,
-    /// Time limit applied by [`make`].
-    pub max_episode_steps: usize,
-    /// Gymnasium's `reward_threshold` ("solved" score), if any.
-    pub reward_threshold: Option<f64>,
-}
+/// nnlab's own environments, in the order `train --help` and the tables list them.
+#[rustfmt::skip]
+pub const REGISTRY: &[Registration] = &[
+    crate::classic::cartpole::REGISTRATION,
+    crate::classic::mountain_car::REGISTRATION,
+    crate::classic::mountain_car_continuous::REGISTRATION,
+    crate::classic::acrobot::REGISTRATION,
+    crate::classic::pendulum::REGISTRATION,
+];
 
-/// The ids that [`make`] knows.
-pub const ENV_IDS: [&str; 5] = ["CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Acrobot-v1", "Pendulum-v1"];
+/// The ids of [`REGISTRY`] (nnlab's own environments), in its order.
+pub const ENV_IDS: [&str; REGISTRY.len()] = {
+    let mut ids = [""; REGISTRY.len()];
+    let mut i = 0;
+    while i < REGISTRY.len() {
+        ids[i] = REGISTRY[i].spec.id;
+        i += 1;
+    }
+    ids
+};
 
-/// The registry entry of `id`.
-pub fn spec(id: &str) -> Result<EnvSpec, EnvError> {
-    let (max_episode_steps, reward_threshold) = match id {
-        "CartPole-v1" => (500, Some(475.0)),
-        "MountainCar-v0" => (200, Some(-110.0)),
-        "MountainCarContinuous-v0" => (999, Some(90.0)),
-        "Acrobot-v1" => (500, Some(-100.0)),
-        "Pendulum-v1" => (200, None),
-        #[cfg(feature = "gym-rs")]
-        "gym-rs/CartPole-v1" => (500, Some(475.0)),
-        _ => return Err(EnvError::UnknownEnv(id.to_string())),
-    };
-    let id = all_ids().find(|k| *k == id).expect("listed above");
-    Ok(EnvSpec { id, max_episode_steps, reward_threshold })
-}
-
-/// The bare environment, without time limit or statistics.
-pub fn make_raw(id: &str) -> Result<Box<dyn Env>, EnvError> {
-    Ok(match id {
-        "CartPole-v1" => Box::new(CartPole::new()),
-        "MountainCar-v0" => Box::new(MountainCar::new()),
-        "MountainCarContinuous-v0" => Box::new(MountainCarContinuous::new()),
-        "Acrobot-v1" => Box::new(Acrobot::new()),
-        "Pendulum-v1" => Box::new(Pendulum::new()),
-        #[cfg(feature = "gym-rs")]
-        "gym-rs/CartPole-v1" => Box::new(crate::gym_rs::GymRsCartPole::new()),
-        _ => return Err(EnvError::UnknownEnv(id.to_string())),
-    })
+/// Every registration [`make`] knows: [`REGISTRY`], and gym-rs's with the `gym-rs` feature.
+pub fn registrations() -> impl Iterator<Item = &'static Registration> {
+    #[cfg(feature = "gym-rs")]
+    let extra = crate::gym_rs::REGISTRY.iter();
+    #[cfg(not(feature = "gym-rs"))]
+    let extra = [].iter();
+    REGISTRY.iter().chain(extra)
 }
 
 /// Every id [`make`] knows: nnlab's own, and gym-rs's with the `gym-rs` feature.
 pub fn all_ids() -> impl Iterator<Item = &'static str> {
-    #[cfg(feature = "gym-rs")]
-    let extra = crate::gym_rs::GYM_RS_IDS.iter().copied();
-    #[cfg(not(feature = "gym-rs"))]
-    let extra = std::iter::empty();
-    ENV_IDS.iter().copied().chain(extra)
+    registrations().map(|r| r.spec.id)
+}
+
+/// The known ids as one comma-separated list, for messages.
+pub fn known_ids() -> String {
+    all_ids().collect::<Vec<_>>().join(", ")
+}
+
+fn registration(id: &str) -> Result<&'static Registration, EnvError> {
+    registrations().find(|r| r.spec.id == id).ok_or_else(|| EnvError::UnknownEnv(format!("'{id}' (known: {})", known_ids())))
+}
+
+/// The registry entry of `id`.
+pub fn spec(id: &str) -> Result<EnvSpec, EnvError> {
+    Ok(registration(id)?.spec)
+}
+
+/// The bare environment, without time limit or statistics.
+pub fn make_raw(id: &str) -> Result<Box<dyn Env>, EnvError> {
+    Ok((registration(id)?.make)())
 }
 
 /// Like `gymnasium.make(id)`: the environment inside its registered [`TimeLimit`].
 pub fn make(id: &str) -> Result<Box<dyn Env>, EnvError> {
-    let spec = spec(id)?;
-    Ok(Box::new(TimeLimit::new(make_raw(id)?, spec.max_episode_steps)))
+    let registration = registration(id)?;
+    Ok(Box::new(TimeLimit::new((registration.make)(), registration.spec.max_episode_steps)))
 }
 
 /// [`make`] plus [`RecordEpisodeStatistics`], the form training loops use.

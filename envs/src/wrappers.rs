@@ -1,7 +1,8 @@
 //! Wrappers with Gymnasium's semantics: a time limit and episode statistics.
 
-use crate::env::{from_snapshot, Env, EnvError, EpisodeStats, StepResult};
+use crate::env::{Env, EnvError, EpisodeStats, StepResult};
 use crate::render::Frame;
+use crate::snapshot::read as from_snapshot;
 use crate::spaces::{Action, BoxSpace, Space};
 
 /// Truncates an episode after `max_episode_steps` steps (Gymnasium's `TimeLimit`).

@@ -12,9 +12,9 @@
 //! are byte-identical to an uninterrupted run's.
 
 use crate::config::RunRecord;
-use crate::metrics::{Metrics, MetricsPosition};
+use crate::metrics::{Metrics, Stream};
 use crate::run_dir::RunDir;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use nnlab_torch::state::TrainState;
 use std::path::Path;
 
@@ -76,27 +76,6 @@ pub fn read(run_dir: &Path) -> Result<Option<TrainState>> {
     TrainState::from_bytes(&bytes).map(Some).with_context(|| format!("{} is damaged", path.display()))
 }
 
-/// Stores a run's [`MetricsPosition`] in its checkpoint, under `prefix.`
-/// (`metrics` for `metrics.csv`; another name for a further stream).
-pub fn put_metrics_position(state: &mut TrainState, prefix: &str, position: &MetricsPosition) -> Result<()> {
-    state.put(&format!("{prefix}.csv_bytes"), &position.csv_bytes)?;
-    state.put(&format!("{prefix}.step"), &position.step)?;
-    state.put(&format!("{prefix}.tb"), &position.tb)
-}
-
-/// The [`MetricsPosition`] stored by [`put_metrics_position`] under `prefix`,
-/// checked against the file `csv`: a file shorter than at the checkpoint
-/// cannot be continued.
-pub fn metrics_position(state: &TrainState, prefix: &str, csv: &Path) -> Result<MetricsPosition> {
-    let (csv_bytes, step): (u64, u64) = (state.get(&format!("{prefix}.csv_bytes"))?, state.get(&format!("{prefix}.step"))?);
-    let tb: Option<(String, u64)> = state.get(&format!("{prefix}.tb")).unwrap_or(None);
-    let len = std::fs::metadata(csv).map(|m| m.len()).unwrap_or(0);
-    if len < csv_bytes {
-        bail!("{} has {len} bytes, fewer than the {csv_bytes} it had at the checkpoint; the run cannot be continued", csv.display());
-    }
-    Ok(MetricsPosition { step, csv_bytes, tb })
-}
-
 /// Opens the run in `dir` to continue it (`--resume`): its folder (locked)
 /// and the `[run]` record of its `config.toml`, which `check` accepts or
 /// refuses (the binary that resumes must be the one that made it). `None`
@@ -122,10 +101,7 @@ pub fn open_for_resume(dir: &Path, name: &str, quiet: bool, check: impl FnOnce(&
 /// Returns them with the checkpoint's step (0 for a new start).
 pub fn open_metrics(run: &RunDir, allow_nan: bool, state: Option<&TrainState>) -> Result<(Metrics, u64)> {
     match state {
-        Some(s) => {
-            let position = metrics_position(s, "metrics", &run.file("metrics.csv"))?;
-            Ok((Metrics::resume_for_run(run, allow_nan, &position)?, position.step))
-        }
+        Some(s) => Metrics::resume(run, Stream::MAIN, allow_nan, s),
         None => Ok((Metrics::for_run(run, allow_nan)?, 0)),
     }
 }

@@ -198,6 +198,15 @@ pub fn to_toml_with_run<T: Serialize>(config: &T, run: &RunRecord) -> Result<Str
 
 pub use nnlab_torch::check::{available_memory_bytes, fits_in_memory as check_fits_in_memory};
 
+/// The config a run starts from when `--config` is not given.
+#[derive(Debug, Clone)]
+pub struct Preset {
+    /// Where it lives in the repository, for the records.
+    pub name: String,
+    /// Its TOML text.
+    pub text: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

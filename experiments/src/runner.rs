@@ -5,9 +5,9 @@
 //! child processes and aggregates them; `--checkpoint-every` writes
 //! checkpoints and `--resume` continues a run from its last one.
 
-use crate::algos::AlgoConfig;
 use crate::checkpoint;
 use crate::cli::CommonArgs;
+pub use crate::config::Preset;
 use crate::config::RunRecord;
 use crate::metrics::Metrics;
 use crate::periodic_eval::{PeriodicEvaluation, BEST_MODEL};
@@ -16,19 +16,11 @@ use crate::progress::Progress;
 use crate::run_dir::RunDir;
 use crate::{device, multi_seed, summary, video};
 use anyhow::{bail, Result};
+use nnlab_agents::algorithm::AlgorithmConfig as AlgoConfig;
 use nnlab_agents::{evaluate, record_episode, Agent, EpisodeRecord, Observer, Stats};
 use nnlab_torch::state::TrainState;
 use std::collections::VecDeque;
 use std::time::Instant;
-
-/// The config a run starts from when `--config` is not given.
-#[derive(Debug, Clone)]
-pub struct Preset {
-    /// Where it lives in the repository, for the records.
-    pub name: String,
-    /// Its TOML text.
-    pub text: String,
-}
 
 /// Writes metrics rows and drives the progress bar.
 struct RunObserver {
@@ -53,7 +45,7 @@ struct RunObserver {
 impl RunObserver {
     /// The run's part of a checkpoint: the curves, the metrics position and the time so far.
     fn save_into(&self, s: &mut TrainState, step: usize) -> Result<()> {
-        checkpoint::put_metrics_position(s, "metrics", &self.metrics.position(step as u64)?)?;
+        self.metrics.save_position(s, crate::metrics::Stream::MAIN, step as u64)?;
         checkpoint::put_points(s, "run.curve", &self.curve);
         checkpoint::put_points(s, "run.losses", &self.losses);
         s.put("run.loss_name", &self.loss_name)?;
@@ -201,7 +193,7 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>,
         let root = args.shared.out.clone().unwrap_or_else(|| RunDir::default_path(name, &format!("seeds-{list}")));
         let title = format!("{} on {}", C::ALGO.to_uppercase(), cfg.env_id());
         let mut refs = solved_line(cfg.env_id());
-        refs.extend(crate::algos::published_score(C::ALGO, cfg.env_id()));
+        refs.extend(plot::published_reference(C::PUBLISHED, cfg.env_id()));
         let s = multi_seed::run_seeds(&title, &seeds, &root, &refs)?;
         for r in &s.seeds {
             let best = r.best_model_eval_return_mean.map(|b| format!(", best model {b:.2}")).unwrap_or_default();

@@ -17,7 +17,7 @@
 
 use crate::checkpoint;
 use crate::cli::{SeedsArg, SharedArgs};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Stream};
 use crate::run_dir::RunDir;
 use crate::summary::Provenance;
 use anyhow::{anyhow, bail, Result};
@@ -101,8 +101,8 @@ struct StepMetrics {
     last_index: Option<u64>,
 }
 
-/// Where a checkpoint keeps the position of `steps.csv`.
-const STEPS_PREFIX: &str = "step_metrics";
+/// The per-step stream, `steps.csv`.
+const STEPS: Stream<'static> = Stream { name: "steps", main: false };
 
 impl<'a> Experiment<'a> {
     /// The binary `name` with its flags; sweeps tabulate `summary_keys`.
@@ -236,10 +236,9 @@ impl<C: ExperimentConfig> Run<C> {
             return Ok(());
         }
         let mut s = state()?;
-        checkpoint::put_metrics_position(&mut s, "metrics", &self.metrics.position(index)?)?;
+        self.metrics.save_position(&mut s, Stream::MAIN, index)?;
         if let Some(steps) = &self.steps {
-            let at = steps.last_index.unwrap_or(0);
-            checkpoint::put_metrics_position(&mut s, STEPS_PREFIX, &steps.metrics.position(at)?)?;
+            steps.metrics.save_position(&mut s, STEPS, steps.last_index.unwrap_or(0))?;
         }
         checkpoint::write(&self.dir, &s)?;
         schedule.taken(index);
@@ -253,11 +252,8 @@ impl<C: ExperimentConfig> Run<C> {
     pub fn open_step_metrics(&mut self) -> Result<()> {
         let allow_nan = self.metrics.allows_non_finite();
         let metrics = match &self.resumed {
-            Some(s) => {
-                let position = checkpoint::metrics_position(s, STEPS_PREFIX, &self.dir.file("steps.csv"))?;
-                Metrics::resume_stream(&self.dir, "steps.csv", allow_nan, &position)?
-            }
-            None => Metrics::create_stream(&self.dir, "steps.csv", allow_nan, false)?,
+            Some(s) => Metrics::resume(&self.dir, STEPS, allow_nan, s)?.0,
+            None => Metrics::create(&self.dir, STEPS, allow_nan)?,
         };
         self.steps = Some(StepMetrics { metrics, last_index: None });
         Ok(())

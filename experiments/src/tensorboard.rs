@@ -10,7 +10,8 @@
 //! to the OS, as `metrics.csv` is) when [`MetricsSink::write`] returns, and an
 //! I/O error is an error, not a panic in a writer thread.
 
-use crate::metrics::{MetricsSink, Row};
+use crate::run_dir::RunDir;
+use crate::sink::{MetricsSink, Row, SinkKind, Stream};
 use anyhow::{Context, Result};
 use protobuf::{Message, RepeatedField};
 use std::fs::File;
@@ -50,6 +51,46 @@ pub fn tag(index_name: &str, name: &str) -> String {
         (true, "epoch") => format!("epoch/{name}"),
         (true, _) => format!("losses/{name}"),
         (false, _) => format!("eval/{name}"),
+    }
+}
+
+/// Its line in [`crate::metrics::SINKS`]. Its checkpoint position is the
+/// event file's name and length.
+pub const KIND: SinkKind = SinkKind { name: "tensorboard", create: create_for_run, resume: resume_for_run };
+
+/// The run's event files: `<run>/tb/`.
+fn folder(dir: &RunDir) -> PathBuf {
+    dir.file("tb")
+}
+
+/// A new event file for `stream`; the main stream first clears what an
+/// earlier, interrupted attempt left in `tb/`, and records the run's
+/// `config.toml` (when it is there) as text.
+fn create_for_run(dir: &RunDir, stream: Stream<'_>) -> Result<Box<dyn MetricsSink>> {
+    let tb = folder(dir);
+    let mut config = None;
+    if stream.main {
+        if tb.exists() {
+            std::fs::remove_dir_all(&tb).with_context(|| format!("cannot clear {}", tb.display()))?;
+        }
+        config = std::fs::read_to_string(dir.file("config.toml")).ok();
+    }
+    Ok(Box::new(TensorBoardSink::create(&tb, config.as_deref())?))
+}
+
+/// Continues the event file recorded at the checkpoint; without one (or
+/// when it is gone), a new file marks the restart after `step`, and
+/// TensorBoard drops the later events of the earlier files.
+fn resume_for_run(dir: &RunDir, _stream: Stream<'_>, position: Option<&serde_json::Value>, step: u64) -> Result<Box<dyn MetricsSink>> {
+    let tb = folder(dir);
+    let recorded: Option<(String, u64)> = position.and_then(|p| serde_json::from_value(p.clone()).ok()).flatten();
+    match recorded {
+        Some((name, bytes)) if tb.join(&name).is_file() => Ok(Box::new(TensorBoardSink::append(&tb.join(name), bytes)?)),
+        _ => {
+            let mut sink = TensorBoardSink::create(&tb, None)?;
+            sink.restart_at(step + 1)?;
+            Ok(Box::new(sink))
+        }
     }
 }
 
@@ -135,6 +176,12 @@ impl TensorBoardSink {
 }
 
 impl MetricsSink for TensorBoardSink {
+    fn position(&self) -> Result<serde_json::Value> {
+        let len = std::fs::metadata(&self.path).map(|m| m.len()).with_context(|| format!("cannot read {}", self.path.display()))?;
+        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Ok(serde_json::json!(Some((name, len))))
+    }
+
     fn write(&mut self, row: &Row<'_>) -> Result<()> {
         let mut values: Vec<Summary_Value> = Vec::new();
         for (name, value) in row.values {

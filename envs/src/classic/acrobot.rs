@@ -1,9 +1,12 @@
 //! `Acrobot-v1`: swing a two-link chain above a bar (Sutton 1996, "book" dynamics, RK4).
 
-use crate::env::{bits, copy_state, from_bits, from_snapshot, reseed, to_snapshot, uniform, Env, EnvError, StepResult};
-use crate::render::{self, Frame};
+use crate::env::{copy_state, reseed, uniform, Env, EnvError, StepResult};
+use crate::registration::{EnvSpec, Registration};
+use crate::render::{Canvas, Frame};
+use crate::snapshot;
 use crate::spaces::{Action, BoxSpace, Space};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
 /// Seconds per step.
@@ -30,12 +33,23 @@ pub const AVAIL_TORQUE: [f64; 3] = [-1.0, 0.0, 1.0];
 /// Acrobot: reward -1 a step, 0 on the step that reaches the goal height.
 #[derive(Debug, Clone)]
 pub struct Acrobot {
-    state: [f64; 4],
-    rng: Option<ChaCha8Rng>,
-    ready: bool,
+    progress: Progress,
     observation_space: BoxSpace,
     action_space: Space,
 }
+
+/// What changes as the environment runs: its [`Env::snapshot`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Progress {
+    #[serde(with = "crate::snapshot::bits")]
+    state: [f64; 4],
+    rng: Option<ChaCha8Rng>,
+    ready: bool,
+}
+
+/// Its line in the registry ([`crate::registry::REGISTRY`]).
+pub const REGISTRATION: Registration =
+    Registration { spec: EnvSpec { id: "Acrobot-v1", max_episode_steps: 500, reward_threshold: Some(-100.0) }, make: || Box::new(Acrobot::new()) };
 
 impl Default for Acrobot {
     fn default() -> Self {
@@ -86,17 +100,11 @@ impl Acrobot {
     /// A new environment; call `reset` before stepping.
     pub fn new() -> Self {
         let high = vec![1.0, 1.0, 1.0, 1.0, MAX_VEL_1 as f32, MAX_VEL_2 as f32];
-        Self {
-            state: [0.0; 4],
-            rng: None,
-            ready: false,
-            observation_space: BoxSpace::new(high.iter().map(|h| -h).collect(), high),
-            action_space: Space::Discrete(3),
-        }
+        Self { progress: Progress::default(), observation_space: BoxSpace::new(high.iter().map(|h| -h).collect(), high), action_space: Space::Discrete(3) }
     }
 
     fn write_obs(&self, obs: &mut [f32]) {
-        let s = &self.state;
+        let s = &self.progress.state;
         let o = [libm::cos(s[0]), libm::sin(s[0]), libm::cos(s[1]), libm::sin(s[1]), s[2], s[3]];
         for (dst, v) in obs.iter_mut().zip(o) {
             *dst = v as f32;
@@ -106,7 +114,7 @@ impl Acrobot {
 
 impl Env for Acrobot {
     fn id(&self) -> &'static str {
-        "Acrobot-v1"
+        REGISTRATION.spec.id
     }
     fn observation_space(&self) -> &BoxSpace {
         &self.observation_space
@@ -116,50 +124,66 @@ impl Env for Acrobot {
     }
 
     fn reset_into(&mut self, seed: Option<u64>, obs: &mut [f32]) {
-        let rng = reseed(&mut self.rng, seed);
-        for s in self.state.iter_mut() {
+        let rng = reseed(&mut self.progress.rng, seed);
+        for s in self.progress.state.iter_mut() {
             *s = uniform(rng, -0.1, 0.1);
         }
-        self.ready = true;
+        self.progress.ready = true;
         self.write_obs(obs);
     }
 
     fn step_into(&mut self, action: Action<'_>, obs: &mut [f32]) -> Result<StepResult, EnvError> {
         self.action_space.check(action)?;
-        if !self.ready {
+        if !self.progress.ready {
             return Err(EnvError::ResetNeeded);
         }
         let Action::Discrete(a) = action else { unreachable!("checked above") };
-        let s = self.state;
+        let s = self.progress.state;
         let ns = rk4(&[s[0], s[1], s[2], s[3], AVAIL_TORQUE[a]], DT);
-        self.state = [wrap(ns[0], -PI, PI), wrap(ns[1], -PI, PI), ns[2].clamp(-MAX_VEL_1, MAX_VEL_1), ns[3].clamp(-MAX_VEL_2, MAX_VEL_2)];
-        let t = &self.state;
+        self.progress.state = [wrap(ns[0], -PI, PI), wrap(ns[1], -PI, PI), ns[2].clamp(-MAX_VEL_1, MAX_VEL_1), ns[3].clamp(-MAX_VEL_2, MAX_VEL_2)];
+        let t = &self.progress.state;
         let terminated = -libm::cos(t[0]) - libm::cos(t[1] + t[0]) > 1.0;
         self.write_obs(obs);
         Ok(StepResult { reward: if terminated { 0.0 } else { -1.0 }, terminated, truncated: false, episode: None })
     }
 
     fn state(&self) -> Vec<f64> {
-        self.state.to_vec()
+        self.progress.state.to_vec()
     }
     fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
-        copy_state(&mut self.state, state)?;
-        self.ready = true;
+        copy_state(&mut self.progress.state, state)?;
+        self.progress.ready = true;
         Ok(())
     }
 
     fn snapshot(&self) -> serde_json::Value {
-        to_snapshot(&(bits(&self.state), &self.rng, self.ready))
+        snapshot::save(&self.progress)
     }
     fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
-        let (state, rng, ready): ([u64; 4], Option<rand_chacha::ChaCha8Rng>, bool) = from_snapshot(self.id(), snapshot)?;
-        self.state = from_bits(state);
-        self.rng = rng;
-        self.ready = ready;
-        Ok(())
+        snapshot::load(&mut self.progress, REGISTRATION.spec.id, snapshot)
     }
 
     fn render(&self) -> Option<Frame> {
-        Some(render::acrobot(&self.state))
+        Some(draw(&self.progress.state))
     }
+}
+
+/// Acrobot: 500x500, two links hanging from a pivot, and the goal line.
+fn draw(state: &[f64; 4]) -> Frame {
+    let size = 500u32;
+    let bound = 2.2f32;
+    let scale = size as f32 / (2.0 * bound);
+    let o = size as f32 / 2.0;
+    let (s0, s1) = (state[0] as f32, state[1] as f32);
+    let p1 = (libm::sinf(s0), -libm::cosf(s0));
+    let p2 = (p1.0 + libm::sinf(s0 + s1), p1.1 - libm::cosf(s0 + s1));
+    let px = |p: (f32, f32)| (o + p.0 * scale, o + p.1 * scale);
+    let mut c = Canvas::new(size, size);
+    c.polyline(&[(0.0, o + scale), (size as f32, o + scale)], 1.0, (0, 0, 0));
+    for (a, b) in [((0.0, 0.0), p1), (p1, p2)] {
+        c.polyline(&[px(a), px(b)], 0.2 * scale, (0, 204, 204));
+        let (x, y) = px(a);
+        c.circle(x, y, 0.1 * scale, (204, 204, 0));
+    }
+    c.into_frame()
 }

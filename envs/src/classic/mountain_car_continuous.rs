@@ -6,10 +6,13 @@
 //! This port does the same, operation by operation, so that states agree
 //! with Gymnasium's bit for bit.
 
-use crate::env::{bits, copy_state, from_bits, from_snapshot, reseed, to_snapshot, uniform, Env, EnvError, StepResult};
-use crate::render::{self, Frame};
+use crate::env::{copy_state, reseed, uniform, Env, EnvError, StepResult};
+use crate::registration::{EnvSpec, Registration};
+use crate::render::Frame;
+use crate::snapshot;
 use crate::spaces::{Action, BoxSpace, Space};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 /// Leftmost position.
 pub const MIN_POSITION: f32 = -1.2;
@@ -25,14 +28,27 @@ pub const POWER: f32 = 0.0015;
 /// MountainCarContinuous: reward +100 at the goal, minus `0.1 * action^2` each step.
 #[derive(Debug, Clone)]
 pub struct MountainCarContinuous {
+    progress: Progress,
+    observation_space: BoxSpace,
+    action_space: Space,
+}
+
+/// What changes as the environment runs: its [`Env::snapshot`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Progress {
+    #[serde(with = "crate::snapshot::bits")]
     state: [f64; 2],
     /// Whether `state` holds float32 values (after a step) or float64 ones (after reset).
     state_is_f32: bool,
     rng: Option<ChaCha8Rng>,
     ready: bool,
-    observation_space: BoxSpace,
-    action_space: Space,
 }
+
+/// Its line in the registry ([`crate::registry::REGISTRY`]).
+pub const REGISTRATION: Registration = Registration {
+    spec: EnvSpec { id: "MountainCarContinuous-v0", max_episode_steps: 999, reward_threshold: Some(90.0) },
+    make: || Box::new(MountainCarContinuous::new()),
+};
 
 impl Default for MountainCarContinuous {
     fn default() -> Self {
@@ -98,10 +114,7 @@ impl MountainCarContinuous {
     /// A new environment; call `reset` before stepping.
     pub fn new() -> Self {
         Self {
-            state: [0.0; 2],
-            state_is_f32: false,
-            rng: None,
-            ready: false,
+            progress: Progress::default(),
             observation_space: BoxSpace::new(vec![MIN_POSITION, -MAX_SPEED], vec![MAX_POSITION, MAX_SPEED]),
             action_space: Space::Box(BoxSpace::new(vec![-1.0], vec![1.0])),
         }
@@ -110,7 +123,7 @@ impl MountainCarContinuous {
 
 impl Env for MountainCarContinuous {
     fn id(&self) -> &'static str {
-        "MountainCarContinuous-v0"
+        REGISTRATION.spec.id
     }
     fn observation_space(&self) -> &BoxSpace {
         &self.observation_space
@@ -120,64 +133,59 @@ impl Env for MountainCarContinuous {
     }
 
     fn reset_into(&mut self, seed: Option<u64>, obs: &mut [f32]) {
-        let rng = reseed(&mut self.rng, seed);
-        self.state = [uniform(rng, -0.6, -0.4), 0.0];
-        self.state_is_f32 = false;
-        self.ready = true;
-        obs[0] = self.state[0] as f32;
-        obs[1] = self.state[1] as f32;
+        let rng = reseed(&mut self.progress.rng, seed);
+        self.progress.state = [uniform(rng, -0.6, -0.4), 0.0];
+        self.progress.state_is_f32 = false;
+        self.progress.ready = true;
+        obs[0] = self.progress.state[0] as f32;
+        obs[1] = self.progress.state[1] as f32;
     }
 
     fn step_into(&mut self, action: Action<'_>, obs: &mut [f32]) -> Result<StepResult, EnvError> {
         self.action_space.check(action)?;
-        if !self.ready {
+        if !self.progress.ready {
             return Err(EnvError::ResetNeeded);
         }
         let Action::Continuous(a) = action else { unreachable!("checked above") };
         let force = a[0]; // inside [-1, 1]: checked above
-        let (position, velocity, terminated) = if self.state_is_f32 {
-            let (p, v, t) = Self::update(self.state[0] as f32, self.state[1] as f32, force);
+        let (position, velocity, terminated) = if self.progress.state_is_f32 {
+            let (p, v, t) = Self::update(self.progress.state[0] as f32, self.progress.state[1] as f32, force);
             (f64::from(p), f64::from(v), t)
         } else {
-            Self::update(self.state[0], self.state[1], force)
+            Self::update(self.progress.state[0], self.progress.state[1], force)
         };
         let mut reward = 0.0;
         if terminated {
             reward = 100.0;
         }
         reward -= f64::from(force).powi(2) * 0.1;
-        self.state = [f64::from(position as f32), f64::from(velocity as f32)];
-        self.state_is_f32 = true;
+        self.progress.state = [f64::from(position as f32), f64::from(velocity as f32)];
+        self.progress.state_is_f32 = true;
         obs[0] = position as f32;
         obs[1] = velocity as f32;
         Ok(StepResult { reward, terminated, truncated: false, episode: None })
     }
 
     fn state(&self) -> Vec<f64> {
-        self.state.to_vec()
+        self.progress.state.to_vec()
     }
     /// Sets the state; values that are all exact `f32` numbers are taken as
     /// Gymnasium's float32 state after a step, others as a float64 reset state.
     fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
-        copy_state(&mut self.state, state)?;
-        self.state_is_f32 = state.iter().all(|&v| f64::from(v as f32) == v);
-        self.ready = true;
+        copy_state(&mut self.progress.state, state)?;
+        self.progress.state_is_f32 = state.iter().all(|&v| f64::from(v as f32) == v);
+        self.progress.ready = true;
         Ok(())
     }
 
     fn snapshot(&self) -> serde_json::Value {
-        to_snapshot(&(bits(&self.state), self.state_is_f32, &self.rng, self.ready))
+        snapshot::save(&self.progress)
     }
     fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
-        let (state, state_is_f32, rng, ready): ([u64; 2], bool, Option<rand_chacha::ChaCha8Rng>, bool) = from_snapshot(self.id(), snapshot)?;
-        self.state = from_bits(state);
-        self.state_is_f32 = state_is_f32;
-        self.rng = rng;
-        self.ready = ready;
-        Ok(())
+        snapshot::load(&mut self.progress, REGISTRATION.spec.id, snapshot)
     }
 
     fn render(&self) -> Option<Frame> {
-        Some(render::mountain_car(self.state[0]))
+        Some(super::mountain_car::draw(self.progress.state[0]))
     }
 }

@@ -1,9 +1,12 @@
 //! `Pendulum-v1`: swing a pendulum up and keep it upright with a limited torque.
 
-use crate::env::{bits, copy_state, from_bits, from_snapshot, reseed, to_snapshot, uniform, Env, EnvError, StepResult};
-use crate::render::{self, Frame};
+use crate::env::{copy_state, reseed, uniform, Env, EnvError, StepResult};
+use crate::registration::{EnvSpec, Registration};
+use crate::render::{Canvas, Frame};
+use crate::snapshot;
 use crate::spaces::{Action, BoxSpace, Space};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
 /// Largest angular speed.
@@ -32,13 +35,25 @@ pub fn angle_normalize(x: f64) -> f64 {
 /// Pendulum: reward `-(angle^2 + 0.1 thdot^2 + 0.001 u^2)`, never terminates.
 #[derive(Debug, Clone)]
 pub struct Pendulum {
-    state: [f64; 2],
-    rng: Option<ChaCha8Rng>,
-    ready: bool,
-    last_u: Option<f32>,
+    progress: Progress,
     observation_space: BoxSpace,
     action_space: Space,
 }
+
+/// What changes as the environment runs: its [`Env::snapshot`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Progress {
+    #[serde(with = "crate::snapshot::bits")]
+    state: [f64; 2],
+    rng: Option<ChaCha8Rng>,
+    ready: bool,
+    #[serde(with = "crate::snapshot::f32_bits")]
+    last_u: Option<f32>,
+}
+
+/// Its line in the registry ([`crate::registry::REGISTRY`]).
+pub const REGISTRATION: Registration =
+    Registration { spec: EnvSpec { id: "Pendulum-v1", max_episode_steps: 200, reward_threshold: None }, make: || Box::new(Pendulum::new()) };
 
 impl Default for Pendulum {
     fn default() -> Self {
@@ -51,17 +66,14 @@ impl Pendulum {
     pub fn new() -> Self {
         let high = vec![1.0, 1.0, MAX_SPEED as f32];
         Self {
-            state: [0.0; 2],
-            rng: None,
-            ready: false,
-            last_u: None,
+            progress: Progress::default(),
             observation_space: BoxSpace::new(high.iter().map(|h| -h).collect(), high),
             action_space: Space::Box(BoxSpace::new(vec![-MAX_TORQUE], vec![MAX_TORQUE])),
         }
     }
 
     fn write_obs(&self, obs: &mut [f32]) {
-        let [th, thdot] = self.state;
+        let [th, thdot] = self.progress.state;
         obs[0] = libm::cos(th) as f32;
         obs[1] = libm::sin(th) as f32;
         obs[2] = thdot as f32;
@@ -70,7 +82,7 @@ impl Pendulum {
 
 impl Env for Pendulum {
     fn id(&self) -> &'static str {
-        "Pendulum-v1"
+        REGISTRATION.spec.id
     }
     fn observation_space(&self) -> &BoxSpace {
         &self.observation_space
@@ -80,57 +92,66 @@ impl Env for Pendulum {
     }
 
     fn reset_into(&mut self, seed: Option<u64>, obs: &mut [f32]) {
-        let rng = reseed(&mut self.rng, seed);
+        let rng = reseed(&mut self.progress.rng, seed);
         let th = uniform(rng, -PI, PI);
         let thdot = uniform(rng, -1.0, 1.0);
-        self.state = [th, thdot];
-        self.last_u = None;
-        self.ready = true;
+        self.progress.state = [th, thdot];
+        self.progress.last_u = None;
+        self.progress.ready = true;
         self.write_obs(obs);
     }
 
     fn step_into(&mut self, action: Action<'_>, obs: &mut [f32]) -> Result<StepResult, EnvError> {
         self.action_space.check(action)?;
-        if !self.ready {
+        if !self.progress.ready {
             return Err(EnvError::ResetNeeded);
         }
         let Action::Continuous(a) = action else { unreachable!("checked above") };
         let u = a[0].clamp(-MAX_TORQUE, MAX_TORQUE);
-        self.last_u = Some(u);
-        let [th, thdot] = self.state;
+        self.progress.last_u = Some(u);
+        let [th, thdot] = self.progress.state;
         // numpy evaluates the torque terms in float32 (a float32 action times python floats).
         let norm = angle_normalize(th);
         let costs = norm * norm + 0.1 * thdot * thdot + f64::from(0.001f32 * (u * u));
         let mut newthdot = thdot + (3.0 * G / (2.0 * L) * libm::sin(th) + f64::from(3.0f32 * u)) * DT;
         newthdot = newthdot.clamp(-MAX_SPEED, MAX_SPEED);
         let newth = th + newthdot * DT;
-        self.state = [newth, newthdot];
+        self.progress.state = [newth, newthdot];
         self.write_obs(obs);
         Ok(StepResult { reward: -costs, terminated: false, truncated: false, episode: None })
     }
 
     fn state(&self) -> Vec<f64> {
-        self.state.to_vec()
+        self.progress.state.to_vec()
     }
     fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
-        copy_state(&mut self.state, state)?;
-        self.ready = true;
+        copy_state(&mut self.progress.state, state)?;
+        self.progress.ready = true;
         Ok(())
     }
 
     fn snapshot(&self) -> serde_json::Value {
-        to_snapshot(&(bits(&self.state), &self.rng, self.ready, self.last_u.map(f32::to_bits)))
+        snapshot::save(&self.progress)
     }
     fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
-        let (state, rng, ready, last_u): ([u64; 2], Option<rand_chacha::ChaCha8Rng>, bool, Option<u32>) = from_snapshot(self.id(), snapshot)?;
-        self.state = from_bits(state);
-        self.rng = rng;
-        self.ready = ready;
-        self.last_u = last_u.map(f32::from_bits);
-        Ok(())
+        snapshot::load(&mut self.progress, REGISTRATION.spec.id, snapshot)
     }
 
     fn render(&self) -> Option<Frame> {
-        Some(render::pendulum(self.state[0]))
+        Some(draw(self.progress.state[0]))
     }
+}
+
+/// Pendulum: 500x500, a rod from the centre (theta 0 points up).
+fn draw(theta: f64) -> Frame {
+    let size = 500u32;
+    let scale = size as f32 / 4.4;
+    let o = size as f32 / 2.0;
+    let th = theta as f32;
+    let end = (o + libm::sinf(th) * -scale, o + libm::cosf(th) * scale);
+    let mut c = Canvas::new(size, size);
+    c.polyline(&[(o, o), end], 0.2 * scale, (204, 77, 77));
+    c.circle(end.0, end.1, 0.1 * scale, (204, 77, 77));
+    c.circle(o, o, 0.05 * scale, (0, 0, 0));
+    c.into_frame()
 }

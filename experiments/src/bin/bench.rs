@@ -73,8 +73,9 @@ struct Args {
     portable_child: bool,
 }
 
-/// Gymnasium's CartPole-v1 with random actions on these machines (from the issue tracker).
-const GYMNASIUM_CARTPOLE_STEPS_PER_S: f64 = 110_000.0;
+/// Gymnasium's raw steps per second with random actions on these machines
+/// (from the issue tracker), by environment id: CartPole-v1 only so far.
+const GYMNASIUM_STEPS_PER_S: &[(&str, f64)] = &[("CartPole-v1", 110_000.0)];
 /// CleanRL's dqn.py, 500k steps, CartPole-v1, 2 threads, on these machines.
 const CLEANRL_DQN_500K_S: f64 = 346.0;
 /// CleanRL's ppo.py, 500k steps, CartPole-v1, seed 1, on these machines.
@@ -277,7 +278,7 @@ fn run() -> Result<()> {
 
     let rows_env: Vec<(String, f64)> = nnlab_envs::ENV_IDS
         .iter()
-        .filter(|id| !id.contains("Continuous") && **id != "Pendulum-v1")
+        .filter(|id| nnlab_envs::make_raw(id).is_ok_and(|env| matches!(env.action_space(), nnlab_envs::Space::Discrete(_))))
         .map(|id| Ok((id.to_string(), raw_env_steps_per_s(id, 2_000_000)?)))
         .collect::<Result<_>>()?;
     let dqn_updates = dqn_updates_per_s(3000)?;
@@ -296,10 +297,9 @@ fn run() -> Result<()> {
     nnlab_experiments::out!("nnlab bench (CPU, {} torch thread(s))", args.threads);
     nnlab_experiments::out!("{:<44} {:>14} {:>16} {:>8}", "benchmark", "nnlab", "reference", "ratio");
     for (id, sps) in &rows_env {
-        let (reference, ratio) = if id == "CartPole-v1" {
-            (format!("{GYMNASIUM_CARTPOLE_STEPS_PER_S:.0}"), format!("{:.0}x", sps / GYMNASIUM_CARTPOLE_STEPS_PER_S))
-        } else {
-            ("-".into(), "-".into())
+        let (reference, ratio) = match GYMNASIUM_STEPS_PER_S.iter().find(|(gym_id, _)| gym_id == id) {
+            Some(&(_, gym)) => (format!("{gym:.0}"), format!("{:.0}x", sps / gym)),
+            None => ("-".into(), "-".into()),
         };
         nnlab_experiments::out!("{:<44} {:>14.0} {:>16} {:>8}", format!("raw {id} steps/s"), sps, reference, ratio);
     }

@@ -19,11 +19,16 @@ struct Args {
     /// The algorithm.
     #[arg(long, value_parser = algo_value_parser(), required_unless_present = "resume", conflicts_with = "resume")]
     algo: Option<String>,
-    /// Gymnasium id: CartPole-v1, MountainCar-v0, MountainCarContinuous-v0, Acrobot-v1, Pendulum-v1 (default with `--config`: the file's `env_id`).
-    #[arg(long, required_unless_present_any = ["resume", "config"], conflicts_with = "resume")]
+    /// Gymnasium id of a registered environment (default with `--config`: the file's `env_id`).
+    #[arg(long, help = env_help(), required_unless_present_any = ["resume", "config"], conflicts_with = "resume")]
     env: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
+}
+
+/// `--env`'s help line, listing the registry's ids.
+fn env_help() -> String {
+    format!("Gymnasium id: {} (default with `--config`: the file's `env_id`)", nnlab_envs::registry::known_ids())
 }
 
 fn main() -> std::process::ExitCode {
