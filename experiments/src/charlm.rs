@@ -14,18 +14,16 @@
 
 use crate::cli::{parse_args_about, ExperimentArgs};
 use crate::device;
-use crate::history::History;
+use crate::fit::{fit, Fitted};
 use crate::plot::{self, Series};
 use crate::scaffold::Experiment;
 use anyhow::{bail, Context, Result};
 use nnlab_data::{cache_dir, load_shakespeare, CharVocabulary, TextSplits};
-use nnlab_text::{CharLmConfig, CharLmTrainer, LmKind};
-use nnlab_torch::state::TrainState;
+use nnlab_text::{CharLmConfig, CharLmFit, CharLmTrainer, LmKind};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 macro_rules! presets {
     ($($kind:ident => $name:literal),* $(,)?) => {
@@ -149,7 +147,7 @@ pub fn run(name: &'static str, about: &'static str, shakespeare_only: bool) -> R
     };
     let (cfg, device) = (run.config.clone(), run.device);
     let (train, validation, test) = (vocab.encode(&splits.train), vocab.encode(&splits.validation), vocab.encode(&splits.test));
-    let mut trainer = CharLmTrainer::new(cfg.clone(), vocab.len(), device)?;
+    let trainer = CharLmTrainer::new(cfg.clone(), vocab.len(), device)?;
     run.dir.write_atomic("vocabulary.txt", vocab.symbols().as_bytes())?;
     run.log(format_args!(
         "{name}: {} ({} parameters, {} symbols) on {} ({} / {} / {} characters), {} steps of {}x{} on {}, writing {}",
@@ -166,54 +164,11 @@ pub fn run(name: &'static str, about: &'static str, shakespeare_only: bool) -> R
         device::name(device),
         run.dir.path().display()
     ));
-    run.open_step_metrics()?;
-    let eval_windows = trainer.eval_windows(validation.len());
-    let mut history = History::resume(&["train_curve", "val_curve"], run.resumed(), Vec::new, device)?;
-    let (mut since_eval, mut since_log) = ((0.0, 0u64), (0.0, 0u64));
-    let (mut train_secs, mut elapsed_before) = (0.0, 0.0);
-    if let Some(s) = run.resumed() {
-        trainer.restore_train_state(&s.part("trainer"))?;
-        since_eval = s.get("since_eval")?;
-        since_log = s.get("since_log")?;
-        train_secs = s.get("train_secs")?;
-        elapsed_before = s.get("elapsed")?;
-    }
-    let started = Instant::now();
+    let train_chars = train.len();
+    let mut fitting = CharLmFit::new(trainer, train, validation.clone(), args.log_every);
+    let Fitted { history, training_time_s } = fit(&mut run, &mut fitting)?;
+    let CharLmFit { trainer, train_secs, .. } = fitting;
     let chars_per_step = (cfg.batch_size * cfg.context) as f64;
-    for it in run.start_after() + 1..=cfg.iterations {
-        let t0 = Instant::now();
-        let loss = trainer.train_step(&train)?;
-        train_secs += t0.elapsed().as_secs_f64();
-        since_eval = (since_eval.0 + loss, since_eval.1 + 1);
-        since_log = (since_log.0 + loss, since_log.1 + 1);
-        if args.log_every > 0 && it.is_multiple_of(args.log_every) {
-            run.log_step(it, &[("loss", since_log.0 / since_log.1 as f64)])?;
-            since_log = (0.0, 0);
-        }
-        if it.is_multiple_of(cfg.eval_interval) || it == cfg.iterations {
-            let train_loss = since_eval.0 / since_eval.1 as f64;
-            let val_loss = trainer.loss_on(&validation, &eval_windows)?;
-            since_eval = (0.0, 0);
-            history.push("train_curve", it as f64, train_loss);
-            history.push("val_curve", it as f64, val_loss);
-            let lr = trainer.learning_rate();
-            run.metrics.values("iteration", it as usize, &[("train_loss", train_loss), ("validation_loss", val_loss), ("learning_rate", lr)])?;
-            let speed = it.saturating_sub(run.start_after()).max(1) as f64 * chars_per_step / train_secs.max(1e-9);
-            run.metrics.wall_clock("iteration", it as usize, &[("train_chars_per_second", speed)])?;
-            run.log(format_args!("step {it}: train loss {train_loss:.4}, validation loss {val_loss:.4} (estimate), lr {lr:.2e}, {speed:.0} chars/s"));
-        }
-        let elapsed = elapsed_before + started.elapsed().as_secs_f64();
-        run.checkpoint_if_due(it, || {
-            let mut s = TrainState::new();
-            s.put_part("trainer", trainer.train_state()?);
-            history.put(&mut s)?;
-            s.put("since_eval", &since_eval)?;
-            s.put("since_log", &since_log)?;
-            s.put("train_secs", &train_secs)?;
-            s.put("elapsed", &elapsed)?;
-            Ok(s)
-        })?;
-    }
     // A resumed run's speed counts the steps of this process only.
     let steps_here = cfg.iterations.saturating_sub(run.start_after()).max(1);
     let train_chars_per_second = if run.resumed().is_some() { f64::NAN } else { steps_here as f64 * chars_per_step / train_secs.max(1e-9) };
@@ -221,7 +176,6 @@ pub fn run(name: &'static str, about: &'static str, shakespeare_only: bool) -> R
     // The whole validation and test texts, once, with the final model.
     let val = trainer.text_loss(&validation)?;
     let tst = trainer.text_loss(&test)?;
-    let training_time_s = elapsed_before + started.elapsed().as_secs_f64();
     let title = format!("{} on {} (seed {})", cfg.model.name(), corpus_name(&args), cfg.seed);
     plot::curves(
         &run.dir.file("losses.png"),
@@ -271,7 +225,7 @@ pub fn run(name: &'static str, about: &'static str, shakespeare_only: bool) -> R
         iterations: cfg.iterations,
         vocabulary_size: vocab.len(),
         corpus: splits.source.clone(),
-        train_chars: train.len(),
+        train_chars,
         validation_chars: validation.len(),
         test_chars: test.len(),
         sample: sample.clone(),

@@ -14,17 +14,15 @@ use crate::classification::ClassificationReport;
 use crate::classification_plots::{self, Mistake};
 use crate::cli::{parse_args_about, ExperimentArgs, ImageDataArgs};
 use crate::device;
-use crate::history::History;
+use crate::fit::{fit, Fitted};
 use crate::plot::{self, Series};
 use crate::scaffold::Experiment;
 use anyhow::{bail, Context, Result};
 use nnlab_data::{ImageDataset, ImageSet};
-use nnlab_torch::state::TrainState;
 use nnlab_vision::models::Architecture;
 use nnlab_vision::trainer::{mean_cross_entropy, Precision};
-use nnlab_vision::{CnnConfig, CnnTrainer, ImageShape};
+use nnlab_vision::{CnnConfig, CnnFit, CnnTrainer, ImageShape};
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
 use tch::Device;
 
 /// `--dataset`.
@@ -158,7 +156,7 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
     let (cfg, device) = (run.config.clone(), run.device);
     let (train, validation) = CnnTrainer::split(&cfg, &data.train);
     let shape = shape_of(&data.train);
-    let mut trainer = CnnTrainer::new(cfg.clone(), shape, data.classes.len() as i64, device)?;
+    let trainer = CnnTrainer::new(cfg.clone(), shape, data.classes.len() as i64, device)?;
     run.log(format_args!(
         "{name}: {:?} network ({} parameters) on {} {shape} images ({} train, {} validation, {} test) from {}, {} epochs on {}, writing {}",
         cfg.model,
@@ -177,46 +175,9 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
             "{name}: warning: precision = \"bfloat16\" on a CPU without AMX is slower than float32 (oneDNN has no fast bfloat16 kernels for it)"
         ));
     }
-    run.open_step_metrics()?;
-    let mut history = History::resume(&["loss_curve", "val_loss_curve", "acc_curve", "val_acc_curve"], run.resumed(), || trainer.snapshot(), device)?;
-    let mut elapsed_before = 0.0;
-    if let Some(s) = run.resumed() {
-        trainer.restore_train_state(&s.part("trainer"))?;
-        elapsed_before = s.get("elapsed")?;
-    }
-    let started = Instant::now();
-    for epoch in run.start_after() as usize + 1..=cfg.epochs {
-        let start = Instant::now();
-        let stats = trainer.train_epoch(&train, args.data.log_every, &mut |step, loss| run.log_step(step, &[("loss", loss)]))?;
-        let secs = start.elapsed().as_secs_f64();
-        history.epoch_times.push(secs);
-        let mut row = vec![("train_loss", stats.loss), ("train_accuracy", stats.accuracy)];
-        let x = epoch as f64;
-        history.push("loss_curve", x, stats.loss);
-        history.push("acc_curve", x, stats.accuracy);
-        let mut line = format!("epoch {epoch}: train loss {:.4}, accuracy {:.4}", stats.loss, stats.accuracy);
-        if validation.len > 0 {
-            let (val_loss, val_acc) = trainer.evaluate(&validation)?;
-            row.extend([("validation_loss", val_loss), ("validation_accuracy", val_acc)]);
-            history.push("val_loss_curve", x, val_loss);
-            history.push("val_acc_curve", x, val_acc);
-            line += &format!("; validation loss {val_loss:.4}, accuracy {val_acc:.4}");
-            history.keep_if_best(val_acc, epoch, || trainer.snapshot());
-        }
-        row.push(("learning_rate", stats.learning_rate));
-        run.metrics.values("epoch", epoch, &row)?;
-        run.metrics.wall_clock("epoch", epoch, &[("epoch_seconds", secs)])?;
-        run.log(format_args!("{line} ({secs:.1} s)"));
-        let elapsed = elapsed_before + started.elapsed().as_secs_f64();
-        run.checkpoint_if_due(epoch as u64, || {
-            let mut s = TrainState::new();
-            s.put_part("trainer", trainer.train_state()?);
-            history.put(&mut s)?;
-            s.put("elapsed", &elapsed)?;
-            Ok(s)
-        })?;
-    }
-    let training_time_s = elapsed_before + started.elapsed().as_secs_f64();
+    let mut fitting = CnnFit::new(trainer, train, validation, args.data.log_every);
+    let Fitted { history, training_time_s } = fit(&mut run, &mut fitting)?;
+    let CnnFit { mut trainer, train, validation, .. } = fitting;
     let (best_validation_accuracy, best_epoch) = match history.best() {
         Some(best) => {
             trainer.restore_snapshot(&best.snapshot)?;

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod csv_sink;
 pub mod device;
+pub mod fit;
 pub mod history;
 pub mod image_classification;
 pub mod images;

@@ -1,6 +1,7 @@
 //! The scaffold of the supervised and generative binaries (VAE, GANs, DCGAN,
-//! and the model families to come): one way to go from the command line to a
-//! run folder, so that each binary's `run` holds only its model's loop.
+//! image classifiers, language models, taggers, sentiment): one way to go
+//! from the command line to a run folder, and with [`crate::fit::fit`] one
+//! loop, so that each binary holds only its setup and final evaluation.
 //!
 //! [`Experiment::start`] handles `--seeds` (a sweep of child processes), loads
 //! the config (preset or `--config`, then `--set`, then `--seed`), lets the
@@ -9,11 +10,10 @@
 //! folder with `config.toml` and [`Metrics`]. [`Run::finish`] writes
 //! `summary.json` last, with the seed and the provenance record added.
 //!
-//! With `--checkpoint-every N` the binary's loop calls
-//! [`Run::checkpoint_if_due`] after each epoch (or step) with its trainer's
-//! state; `--resume RUN_DIR` gives that state back ([`Run::resumed`]) and the
-//! loop goes on after [`Run::start_after`], with `metrics.csv` cut back to
-//! the checkpoint (see [`crate::checkpoint`]).
+//! With `--checkpoint-every N`, `fit` calls [`Run::checkpoint_if_due`] after
+//! each round with the trainer's state; `--resume RUN_DIR` gives that state
+//! back ([`Run::resumed`]) and the loop goes on after [`Run::start_after`],
+//! with the metric files cut back to the checkpoint (see [`crate::checkpoint`]).
 
 use crate::checkpoint;
 use crate::cli::{SeedsArg, SharedArgs};

@@ -14,19 +14,17 @@
 
 use crate::cli::{parse_args_about, ExperimentArgs};
 use crate::device;
-use crate::history::History;
+use crate::fit::{fit, Fitted};
 use crate::plot::{self, Series};
 use crate::run_dir::{finished_model, read_run_json};
 use crate::scaffold::Experiment;
 use anyhow::{bail, Context, Result};
 use nnlab_data::sentiment::parse_ground_truth;
 use nnlab_data::{cache_dir, load_vader, load_vader_lexicon, RatedSentence, SentimentSplits};
-use nnlab_text::sentiment::{soft_target, tokenize, BinaryScores, SentimentClassifier, SentimentConfig, SentimentVocabulary, Valences};
-use nnlab_torch::state::TrainState;
+use nnlab_text::sentiment::{soft_target, tokenize, BinaryScores, SentimentClassifier, SentimentConfig, SentimentFit, SentimentVocabulary, Valences};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// The sentiment flags.
 #[derive(Debug, Clone, clap::Parser)]
@@ -130,8 +128,7 @@ fn load(args: &SentimentArgs) -> Result<SentimentSplits> {
 
 /// Validation accuracy and F1 of `model` (of its moving average of weights, with `weight_average`).
 fn validate(model: &SentimentClassifier, data: &Prepared) -> Result<BinaryScores> {
-    let (p, _) = model.with_evaluated_weights(|m| m.predict(&data.validation))?;
-    Ok(BinaryScores::new(&data.validation_labels, &p.iter().map(|&x| x > 0.5).collect::<Vec<_>>()))
+    SentimentFit::validate(model, &data.validation, &data.validation_labels)
 }
 
 /// Trains the baseline for `epochs` and keeps its epoch of best validation F1
@@ -185,7 +182,7 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
 
     let valences: Option<Valences> = if cfg.valence_features { Some(load_vader_lexicon(&cache_dir())?.into_iter().collect()) } else { None };
     let mut baseline = SentimentClassifier::bag_of_words(cfg.clone(), &data.train, valences.as_ref(), device)?;
-    let mut model = SentimentClassifier::bilstm_attention(cfg.clone(), &data.train, valences.as_ref(), device)?;
+    let model = SentimentClassifier::bilstm_attention(cfg.clone(), &data.train, valences.as_ref(), device)?;
     run.dir.write_atomic("vocabulary.json", serde_json::to_string(&model.vocabulary())?.as_bytes())?;
     run.log(format_args!(
         "{name}: {} / {} / {} sentences from {}; baseline: logistic regression on {} n-grams; BiLSTM with attention: {} words, {} parameters, {} epochs on {}, writing {}",
@@ -204,32 +201,9 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
     run.log(format_args!("baseline: validation F1 {baseline_f1:.4} (epoch {baseline_epoch})"));
 
     // The BiLSTM, epoch by epoch, with checkpoints; the epoch of best validation F1 is kept.
-    let bilstm_targets = targets(cfg.soft_targets);
-    let mut history = History::resume(&["loss_curve", "f1_curve"], run.resumed(), || model.snapshot(), device)?;
-    if let Some(s) = run.resumed() {
-        model.restore_train_state(&s.part("trainer"))?;
-    }
-    for epoch in run.start_after() as usize + 1..=cfg.epochs {
-        let start = Instant::now();
-        let lr = cfg.learning_rate_at(epoch);
-        model.set_learning_rate(lr);
-        let loss = model.train_epoch(&data.train, &bilstm_targets)?;
-        let secs = start.elapsed().as_secs_f64();
-        let s = validate(&model, &data)?;
-        run.metrics.values("epoch", epoch, &[("train_loss", loss), ("validation_accuracy", s.accuracy), ("validation_f1", s.f1), ("learning_rate", lr)])?;
-        run.metrics.wall_clock("epoch", epoch, &[("epoch_seconds", secs)])?;
-        history.push("loss_curve", epoch as f64, loss);
-        history.push("f1_curve", epoch as f64, s.f1);
-        history.epoch_times.push(secs);
-        history.keep_if_best(s.f1, epoch, || model.snapshot());
-        run.log(format_args!("epoch {epoch}: train loss {loss:.4}, validation accuracy {:.4}, F1 {:.4} ({secs:.1} s)", s.accuracy, s.f1));
-        run.checkpoint_if_due(epoch as u64, || {
-            let mut state = TrainState::new();
-            state.put_part("trainer", model.train_state()?);
-            history.put(&mut state)?;
-            Ok(state)
-        })?;
-    }
+    let mut fitting = SentimentFit::new(model, &data.train, targets(cfg.soft_targets), &data.validation, &data.validation_labels);
+    let Fitted { history, .. } = fit(&mut run, &mut fitting)?;
+    let SentimentFit { mut model, .. } = fitting;
     let best = history.best().context("no epochs")?;
     let (best_f1, best_epoch) = (best.score, best.epoch);
     model.restore_snapshot(&best.snapshot)?;

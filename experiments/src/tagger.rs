@@ -16,7 +16,7 @@
 use crate::classification::ClassificationReport;
 use crate::cli::{parse_args_about, ExperimentArgs};
 use crate::device;
-use crate::history::History;
+use crate::fit::{fit, Fitted};
 use crate::plot::{self, Series};
 use crate::run_dir::{finished_model, read_run_json};
 use crate::scaffold::Experiment;
@@ -24,10 +24,9 @@ use anyhow::{bail, Context, Result};
 use nnlab_data::{cache_dir, load_brown, load_wnut, read_conll, TaggedSentence, TaggedSplits};
 use nnlab_text::entities::EntityReport;
 use nnlab_text::tagger::{is_bio, majority_baseline, token_accuracy, Tagger, TaggerConfig, TaggerVocabulary};
-use nnlab_torch::state::TrainState;
+use nnlab_text::tagger_fit::TaggerFit;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// `--task`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -171,7 +170,7 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
     let (cfg, device) = (run.config.clone(), run.device);
     let vocab = TaggerVocabulary::new(&splits.train, cfg.min_word_count, cfg.lowercase_words, &[&splits.train, &splits.validation, &splits.test]);
     let bio = is_bio(&vocab.tags);
-    let mut tagger = Tagger::new(cfg.clone(), vocab.clone(), device)?;
+    let tagger = Tagger::new(cfg.clone(), vocab.clone(), device)?;
     run.dir.write_atomic("vocabulary.json", serde_json::to_string(&vocab)?.as_bytes())?;
     let tokens = |v: &[TaggedSentence]| v.iter().map(|s| s.tokens.len()).sum::<usize>();
     run.log(format_args!(
@@ -190,48 +189,9 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
         device::name(device),
         run.dir.path().display()
     ));
-    let validation_score = |t: &Tagger| -> Result<(f64, Option<f64>)> {
-        if splits.validation.is_empty() {
-            return Ok((f64::NAN, None));
-        }
-        let p = t.predict(&splits.validation)?;
-        let gold: Vec<Vec<String>> = splits.validation.iter().map(|s| s.tags.clone()).collect();
-        Ok((token_accuracy(&splits.validation, &p), bio.then(|| EntityReport::new(&gold, &p).micro.f1)))
-    };
-    let mut history = History::resume(&["loss_curve", "val_curve"], run.resumed(), || tagger.snapshot(), device)?;
-    if let Some(s) = run.resumed() {
-        tagger.restore_train_state(&s.part("trainer"))?;
-    }
-    for epoch in run.start_after() as usize + 1..=cfg.epochs {
-        let start = Instant::now();
-        let loss = tagger.train_epoch(&splits.train)?;
-        let secs = start.elapsed().as_secs_f64();
-        history.epoch_times.push(secs);
-        let (acc, f1) = validation_score(&tagger)?;
-        let mut row = vec![("train_loss", loss)];
-        let mut line = format!("epoch {epoch}: train loss {loss:.4}");
-        if !splits.validation.is_empty() {
-            row.push(("validation_token_accuracy", acc));
-            line += &format!(", validation token accuracy {acc:.4}");
-            if let Some(f1) = f1 {
-                row.push(("validation_entity_f1", f1));
-                line += &format!(", entity F1 {f1:.4}");
-            }
-            let score = f1.unwrap_or(acc);
-            history.push("val_curve", epoch as f64, score);
-            history.keep_if_best(score, epoch, || tagger.snapshot());
-        }
-        history.push("loss_curve", epoch as f64, loss);
-        run.metrics.values("epoch", epoch, &row)?;
-        run.metrics.wall_clock("epoch", epoch, &[("epoch_seconds", secs)])?;
-        run.log(format_args!("{line} ({secs:.1} s)"));
-        run.checkpoint_if_due(epoch as u64, || {
-            let mut s = TrainState::new();
-            s.put_part("trainer", tagger.train_state()?);
-            history.put(&mut s)?;
-            Ok(s)
-        })?;
-    }
+    let mut fitting = TaggerFit::new(tagger, &splits.train, &splits.validation, bio);
+    let Fitted { history, .. } = fit(&mut run, &mut fitting)?;
+    let TaggerFit { mut tagger, .. } = fitting;
     let (best_validation_score, best_epoch) = match history.best() {
         Some(best) => {
             tagger.restore_snapshot(&best.snapshot)?;

@@ -15,6 +15,8 @@ use crate::adversarial::{bce_to, Adversaries};
 use crate::ops::leaky_relu;
 use anyhow::{bail, Result};
 use nnlab_torch::standard_normal;
+use nnlab_torch::state::TrainState;
+use nnlab_torch::trainer::{ImageGrid, Report, StepLog, Trainer};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -270,5 +272,92 @@ impl Dcgan {
     pub fn generate(&mut self, n: usize) -> Tensor {
         let z = self.latent(n);
         self.generate_from(&z)
+    }
+}
+
+/// Scores generated images (lower is better): DCGAN's Fréchet distance to
+/// the training set in a classifier's feature space.
+pub type ImageScore<'a> = Box<dyn FnMut(&Tensor) -> Result<f64> + 'a>;
+
+/// DCGAN's training as the experiments' `fit` drives it: each epoch trains
+/// (logging the losses every `log_every` steps), then scores `fd_samples`
+/// generated images and draws the same 64 latent vectors as
+/// `samples_epoch_<k>.png`.
+pub struct DcganFit<'a> {
+    /// The GAN.
+    pub gan: Dcgan,
+    /// Training images `[N, 784]` in [0, 1].
+    pub train: Tensor,
+    /// The last epoch's Fréchet distance.
+    pub frechet_distance: f64,
+    /// The last epoch's losses.
+    pub last: Option<DcganEpoch>,
+    fixed_z: Tensor,
+    log_every: u64,
+    score: ImageScore<'a>,
+}
+
+impl<'a> DcganFit<'a> {
+    /// Trains `gan` on `train`, scoring with `score`. The 64 fixed latent
+    /// vectors are drawn first from the GAN's stream, so that a resumed run
+    /// (whose stream is restored after) draws the same.
+    pub fn new(mut gan: Dcgan, train: Tensor, log_every: u64, score: ImageScore<'a>) -> Self {
+        let fixed_z = gan.latent(64);
+        Self { gan, train, frechet_distance: f64::NAN, last: None, fixed_z, log_every, score }
+    }
+}
+
+impl Trainer for DcganFit<'_> {
+    fn index_name(&self) -> &'static str {
+        "epoch"
+    }
+    fn rounds(&self) -> Vec<u64> {
+        (1..=self.gan.config.epochs as u64).collect()
+    }
+    fn curves(&self) -> &'static [&'static str] {
+        &["fd_curve", "d_curve", "g_curve"]
+    }
+    fn logs_steps(&self) -> bool {
+        true
+    }
+    fn train(&mut self, from: u64, to: u64, log_step: &mut StepLog<'_>) -> Result<()> {
+        for _ in from..to {
+            let e = self.gan.train_epoch_logged(&self.train, self.log_every, &mut |step, m| {
+                log_step(step, &[("d_loss", m.d_loss), ("g_loss", m.g_loss), ("d_real", m.d_real), ("d_fake", m.d_fake)])
+            })?;
+            self.last = Some(e);
+        }
+        Ok(())
+    }
+    fn report(&mut self, epoch: u64, train_seconds: f64) -> Result<Report> {
+        let e = self.last.expect("an epoch was trained");
+        let generated = self.gan.generate(self.gan.config.fd_samples);
+        let fd = (self.score)(&generated)?;
+        self.frechet_distance = fd;
+        let mut report = Report::values(&[("d_loss", e.d_loss), ("g_loss", e.g_loss), ("d_real", e.d_real), ("d_fake", e.d_fake), ("frechet_distance", fd)]);
+        let grid = Vec::<f32>::try_from(self.gan.generate_from(&self.fixed_z).flatten(0, -1).to_device(Device::Cpu))?;
+        let images = grid.chunks(784).map(|c| c.to_vec()).collect();
+        report.pictures.push(ImageGrid { name: format!("samples_epoch_{epoch:02}.png"), images, side: 28, cols: 8, scale: 2 });
+        report.curves = vec![("fd_curve", fd), ("d_curve", e.d_loss), ("g_curve", e.g_loss)];
+        report.line = Some(format!(
+            "epoch {epoch}: D loss {:.3}, G loss {:.3}, D(x) {:.3}, D(G(z)) {:.3}, Fréchet distance {fd:.3} ({train_seconds:.1} s)",
+            e.d_loss, e.g_loss, e.d_real, e.d_fake
+        ));
+        Ok(report)
+    }
+    fn state(&self) -> Result<TrainState> {
+        let mut s = TrainState::new();
+        s.put_part("gan", self.gan.train_state()?);
+        if let Some(e) = self.last {
+            s.put_f64s("last_epoch", &[self.frechet_distance, e.d_loss, e.g_loss, e.d_real, e.d_fake]);
+        }
+        Ok(s)
+    }
+    fn restore(&mut self, s: &TrainState) -> Result<()> {
+        self.gan.restore_train_state(&s.part("gan"))?;
+        if let [fd, d_loss, g_loss, d_real, d_fake] = s.f64s("last_epoch")?[..] {
+            (self.frechet_distance, self.last) = (fd, Some(DcganEpoch { d_loss, g_loss, d_real, d_fake }));
+        }
+        Ok(())
     }
 }

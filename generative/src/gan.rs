@@ -18,6 +18,8 @@ use crate::adversarial::{bce_to, Adversaries};
 use crate::mixture::Mixture;
 use crate::ops::leaky_relu;
 use anyhow::{bail, Result};
+use nnlab_torch::state::TrainState;
+use nnlab_torch::trainer::{Report, StepLog, Trainer};
 use nnlab_torch::{check, standard_normal};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -229,5 +231,79 @@ impl Gan {
     /// The configuration.
     pub fn config(&self) -> &GanConfig {
         &self.config
+    }
+}
+
+/// A GAN's training on a 2-D mixture as the experiments' `fit` drives it:
+/// steps, with a row every `eval_every` steps (and at the last) of the mean
+/// losses since the previous row and the mode metrics of `eval_samples`
+/// samples; samples are also kept at 0, 10, 25, 50, 75 and 100% of training
+/// for the snapshot plot. Checkpoints fall on rows, where the running sums
+/// are empty.
+pub struct GanFit {
+    /// The GAN.
+    pub gan: Gan,
+    /// `(label, samples)` at the snapshot steps so far.
+    pub snapshots: Vec<(String, Vec<f32>)>,
+    eval_every: usize,
+    snapshot_at: Vec<usize>,
+    sums: (f64, f64, usize),
+}
+
+impl GanFit {
+    /// Trains `gan`, reporting every `eval_every` steps (at least 1).
+    pub fn new(gan: Gan, eval_every: usize) -> Self {
+        let steps = gan.config.steps;
+        let snapshot_at = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0].iter().map(|f| ((steps as f64 * f) as usize).max(1)).collect();
+        Self { gan, snapshots: Vec::new(), eval_every: eval_every.max(1), snapshot_at, sums: (0.0, 0.0, 0) }
+    }
+}
+
+impl Trainer for GanFit {
+    fn index_name(&self) -> &'static str {
+        "step"
+    }
+    fn rounds(&self) -> Vec<u64> {
+        let steps = self.gan.config.steps;
+        (1..=steps).filter(|s| s % self.eval_every == 0 || *s == steps).map(|s| s as u64).collect()
+    }
+    fn train(&mut self, from: u64, to: u64, _log_step: &mut StepLog<'_>) -> Result<()> {
+        for step in from as usize + 1..=to as usize {
+            let l = self.gan.step();
+            self.sums = (self.sums.0 + l.d_loss, self.sums.1 + l.g_loss, self.sums.2 + 1);
+            if self.snapshot_at.contains(&step) {
+                self.snapshots.push((format!("step {step}"), self.gan.generate(self.gan.config.eval_samples)?));
+            }
+        }
+        Ok(())
+    }
+    fn report(&mut self, _step: u64, _train_seconds: f64) -> Result<Report> {
+        let m = crate::mixture::evaluate(self.gan.config.dataset, &self.gan.generate(self.gan.config.eval_samples)?);
+        let (d, g, n) = self.sums;
+        self.sums = (0.0, 0.0, 0);
+        // The reverse KL is undefined (an empty cell) while no sample is near a mode.
+        let row = vec![
+            ("d_loss", Some(d / n as f64)),
+            ("g_loss", Some(g / n as f64)),
+            ("modes_covered", Some(m.modes_covered as f64)),
+            ("high_quality_fraction", Some(m.high_quality_fraction)),
+            ("reverse_kl", m.reverse_kl),
+        ];
+        Ok(Report { row, ..Report::default() })
+    }
+    fn state(&self) -> Result<TrainState> {
+        let mut s = TrainState::new();
+        s.put_part("gan", self.gan.train_state()?);
+        s.put("snapshot_labels", &self.snapshots.iter().map(|x| x.0.clone()).collect::<Vec<_>>())?;
+        for (i, (_, samples)) in self.snapshots.iter().enumerate() {
+            s.put_f32s(&format!("snapshot.{i}"), samples);
+        }
+        Ok(s)
+    }
+    fn restore(&mut self, s: &TrainState) -> Result<()> {
+        self.gan.restore_train_state(&s.part("gan"))?;
+        let labels: Vec<String> = s.get("snapshot_labels")?;
+        self.snapshots = labels.into_iter().enumerate().map(|(i, label)| Ok((label, s.f32s(&format!("snapshot.{i}"))?))).collect::<Result<_>>()?;
+        Ok(())
     }
 }

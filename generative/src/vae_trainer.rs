@@ -9,6 +9,8 @@
 
 use crate::vae::{Vae, VaeArch};
 use anyhow::{bail, Result};
+use nnlab_torch::state::TrainState;
+use nnlab_torch::trainer::{Report, StepLog, Trainer};
 use nnlab_torch::{standard_normal, with_torch_seed};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -224,5 +226,70 @@ impl VaeTrainer {
             total += f64::try_from(self.model.iw_nll(&test.narrow(0, start, len), &noise).sum(Kind::Double))?;
         }
         Ok(total / n as f64)
+    }
+}
+
+/// The VAE's training as the experiments' `fit` drives it: each epoch trains
+/// (logging the loss every `log_every` steps), then scores the test ELBO.
+pub struct VaeFit {
+    /// The trainer (model, optimiser, RNG).
+    pub trainer: VaeTrainer,
+    /// Training images `[N, 784]` in [0, 1].
+    pub train: Tensor,
+    /// Test images `[M, 784]` in [0, 1].
+    pub test: Tensor,
+    /// The last epoch's test ELBO.
+    pub last: Elbo,
+    log_every: u64,
+    train_loss: f64,
+}
+
+impl VaeFit {
+    /// Trains `trainer` on `train`, scoring on `test` after each epoch.
+    pub fn new(trainer: VaeTrainer, train: Tensor, test: Tensor, log_every: u64) -> Self {
+        Self { trainer, train, test, last: Elbo::default(), log_every, train_loss: f64::NAN }
+    }
+}
+
+impl Trainer for VaeFit {
+    fn index_name(&self) -> &'static str {
+        "epoch"
+    }
+    fn rounds(&self) -> Vec<u64> {
+        (1..=self.trainer.config.epochs as u64).collect()
+    }
+    fn curves(&self) -> &'static [&'static str] {
+        &["train_curve", "test_curve"]
+    }
+    fn logs_steps(&self) -> bool {
+        true
+    }
+    fn train(&mut self, from: u64, to: u64, log_step: &mut StepLog<'_>) -> Result<()> {
+        for _ in from..to {
+            self.train_loss = self.trainer.train_epoch_logged(&self.train, self.log_every, &mut |step, loss| log_step(step, &[("loss", loss)]))?;
+        }
+        Ok(())
+    }
+    fn report(&mut self, epoch: u64, train_seconds: f64) -> Result<Report> {
+        self.last = self.trainer.test_elbo(&self.test)?;
+        let (train_loss, last) = (self.train_loss, self.last);
+        let mut report =
+            Report::values(&[("train_loss", train_loss), ("test_loss", last.loss), ("test_reconstruction", last.reconstruction), ("test_kl", last.kl)]);
+        report.curves = vec![("train_curve", train_loss), ("test_curve", last.loss)];
+        report.line = Some(format!("epoch {epoch}: train loss {train_loss:.2}, test negative ELBO {:.2} nats/image ({train_seconds:.1} s)", last.loss));
+        Ok(report)
+    }
+    fn state(&self) -> Result<TrainState> {
+        let mut s = TrainState::new();
+        s.put_part("trainer", self.trainer.train_state()?);
+        s.put_f64s("last_elbo", &[self.last.loss, self.last.reconstruction, self.last.kl]);
+        Ok(s)
+    }
+    fn restore(&mut self, s: &TrainState) -> Result<()> {
+        self.trainer.restore_train_state(&s.part("trainer"))?;
+        if let [loss, reconstruction, kl] = s.f64s("last_elbo")?[..] {
+            self.last = Elbo { loss, reconstruction, kl };
+        }
+        Ok(())
     }
 }

@@ -6,11 +6,14 @@
 //! run folder.
 
 pub mod charlm;
+pub mod charlm_fit;
 pub mod crf;
 pub mod entities;
 pub mod models;
 pub mod sentiment;
 pub mod tagger;
+pub mod tagger_fit;
 
 pub use charlm::{CharLmConfig, CharLmTrainer, LmKind, TextLoss};
+pub use charlm_fit::CharLmFit;
 pub use models::{Cell, CharModel, Recurrent};

@@ -253,6 +253,11 @@ pub struct Tagger {
 }
 
 impl Tagger {
+    /// Its config.
+    pub fn config(&self) -> &TaggerConfig {
+        &self.config
+    }
+
     /// A fresh tagger for `vocab`, initialised under the seed.
     pub fn new(config: TaggerConfig, vocab: TaggerVocabulary, device: Device) -> Result<Self> {
         config.validate()?;

@@ -8,6 +8,8 @@
 //! - [`state::TrainState`]: a trainer's complete state, for checkpoints.
 //! - [`average::WeightAverage`]: an exponential moving average of the weights.
 //! - [`golden`]: bit-exact golden-value checks for the crates' tests.
+//! - [`trainer::Trainer`]: the shape of every supervised and generative
+//!   training loop, which the experiments' `fit` drives.
 
 pub mod average;
 pub mod check;
@@ -15,6 +17,7 @@ pub mod golden;
 pub mod numerics;
 pub mod optim;
 pub mod state;
+pub mod trainer;
 
 /// A copy of a model's variables by name (for keeping the best model of a run).
 pub type Snapshot = Vec<(String, tch::Tensor)>;

@@ -13,16 +13,14 @@
 
 use anyhow::{Context, Result};
 use nnlab_experiments::cli::{parse_args_about, ImageExperimentArgs};
-use nnlab_experiments::history::History;
+use nnlab_experiments::device;
+use nnlab_experiments::fit::{fit, Fitted};
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::scaffold::Experiment;
-use nnlab_experiments::{device, images};
 use nnlab_generative::classifier;
-use nnlab_generative::dcgan::{Dcgan, DcganConfig, DcganEpoch};
+use nnlab_generative::dcgan::{Dcgan, DcganConfig, DcganFit};
 use nnlab_generative::frechet::{frechet_distance, gaussian_stats};
-use nnlab_torch::state::TrainState;
 use serde::Serialize;
-use std::time::Instant;
 use tch::Tensor;
 
 #[derive(Serialize)]
@@ -71,50 +69,9 @@ fn run() -> Result<()> {
         run.dir.path().display()
     ));
 
-    let mut gan = Dcgan::new(cfg.clone(), device)?;
-    run.open_step_metrics()?;
-    // Drawn first from the run's stream, so that a resumed run (whose stream is restored after) draws the same.
-    let fixed_z = gan.latent(64);
-    let mut history = History::resume(&["fd_curve", "d_curve", "g_curve"], run.resumed(), Vec::new, device)?;
-    let (mut fd, mut last) = (f64::NAN, None);
-    if let Some(s) = run.resumed() {
-        gan.restore_train_state(&s.part("gan"))?;
-        if let [f, d_loss, g_loss, d_real, d_fake] = s.f64s("last_epoch")?[..] {
-            (fd, last) = (f, Some(DcganEpoch { d_loss, g_loss, d_real, d_fake }));
-        }
-    }
-    for epoch in run.start_after() as usize + 1..=cfg.epochs {
-        let start = Instant::now();
-        let e = gan.train_epoch_logged(&train, args.data.log_every, &mut |step, m| {
-            run.log_step(step, &[("d_loss", m.d_loss), ("g_loss", m.g_loss), ("d_real", m.d_real), ("d_fake", m.d_fake)])
-        })?;
-        let secs = start.elapsed().as_secs_f64();
-        history.epoch_times.push(secs);
-        fd = fd_to_train(&gan.generate(cfg.fd_samples))?;
-        run.metrics.values(
-            "epoch",
-            epoch,
-            &[("d_loss", e.d_loss), ("g_loss", e.g_loss), ("d_real", e.d_real), ("d_fake", e.d_fake), ("frechet_distance", fd)],
-        )?;
-        let grid = Vec::<f32>::try_from(gan.generate_from(&fixed_z).flatten(0, -1).to_device(tch::Device::Cpu))?;
-        let grid: Vec<Vec<f32>> = grid.chunks(784).map(|c| c.to_vec()).collect();
-        images::write_grid(&run.dir.file(&format!("samples_epoch_{epoch:02}.png")), &grid, 28, 8, 2)?;
-        history.push("fd_curve", epoch as f64, fd);
-        history.push("d_curve", epoch as f64, e.d_loss);
-        history.push("g_curve", epoch as f64, e.g_loss);
-        last = Some(e);
-        run.log(format_args!(
-            "epoch {epoch}: D loss {:.3}, G loss {:.3}, D(x) {:.3}, D(G(z)) {:.3}, Fréchet distance {fd:.3} ({:.1} s)",
-            e.d_loss, e.g_loss, e.d_real, e.d_fake, secs
-        ));
-        run.checkpoint_if_due(epoch as u64, || {
-            let mut s = TrainState::new();
-            s.put_part("gan", gan.train_state()?);
-            history.put(&mut s)?;
-            s.put_f64s("last_epoch", &[fd, e.d_loss, e.g_loss, e.d_real, e.d_fake]);
-            Ok(s)
-        })?;
-    }
+    let mut fitting = DcganFit::new(Dcgan::new(cfg.clone(), device)?, train, args.data.log_every, Box::new(fd_to_train));
+    let Fitted { history, .. } = fit(&mut run, &mut fitting)?;
+    let DcganFit { gan, frechet_distance: fd, last, .. } = fitting;
     gan.generator_vars().save(run.dir.file("generator.safetensors")).context("saving generator.safetensors")?;
     let fd_curve = history.curve("fd_curve");
     let floor: Vec<(f64, f64)> = fd_curve.iter().map(|&(x, _)| (x, real_test_fd)).collect();

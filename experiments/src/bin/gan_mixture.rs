@@ -12,13 +12,12 @@ use anyhow::Result;
 use clap::{Parser, ValueEnum};
 use nnlab_experiments::cli::{parse_args_resumable, ExperimentArgs};
 use nnlab_experiments::device;
+use nnlab_experiments::fit::{fit, Fitted};
 use nnlab_experiments::plot;
 use nnlab_experiments::scaffold::Experiment;
-use nnlab_generative::gan::{Gan, GanConfig};
+use nnlab_generative::gan::{Gan, GanConfig, GanFit};
 use nnlab_generative::mixture::{evaluate, Mixture};
-use nnlab_torch::state::TrainState;
 use serde::Serialize;
-use std::time::Instant;
 
 /// The GAN variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,57 +105,9 @@ fn run() -> Result<()> {
         device::name(device),
         run.dir.path().display()
     ));
-    let mut gan = Gan::new(cfg.clone(), device)?;
-    let mut snapshots = Vec::new();
-    let snapshot_at: Vec<usize> = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0].iter().map(|f| ((cfg.steps as f64 * f) as usize).max(1)).collect();
-    let start = Instant::now();
-    let mut elapsed_before = 0.0;
-    if let Some(s) = run.resumed() {
-        gan.restore_train_state(&s.part("gan"))?;
-        let labels: Vec<String> = s.get("snapshot_labels")?;
-        for (i, label) in labels.into_iter().enumerate() {
-            snapshots.push((label, s.f32s(&format!("snapshot.{i}"))?));
-        }
-        elapsed_before = s.f64s("elapsed_s")?.first().copied().unwrap_or(0.0);
-    }
-    let (mut d_sum, mut g_sum, mut count) = (0.0, 0.0, 0usize);
-    for step in run.start_after() as usize + 1..=cfg.steps {
-        let l = gan.step();
-        d_sum += l.d_loss;
-        g_sum += l.g_loss;
-        count += 1;
-        if snapshot_at.contains(&step) {
-            snapshots.push((format!("step {step}"), gan.generate(cfg.eval_samples)?));
-        }
-        if step % args.eval_every == 0 || step == cfg.steps {
-            let m = evaluate(cfg.dataset, &gan.generate(cfg.eval_samples)?);
-            // The reverse KL is undefined (an empty cell) while no sample is near a mode.
-            run.metrics.row(
-                "step",
-                step,
-                &[
-                    ("d_loss", Some(d_sum / count as f64)),
-                    ("g_loss", Some(g_sum / count as f64)),
-                    ("modes_covered", Some(m.modes_covered as f64)),
-                    ("high_quality_fraction", Some(m.high_quality_fraction)),
-                    ("reverse_kl", m.reverse_kl),
-                ],
-            )?;
-            (d_sum, g_sum, count) = (0.0, 0.0, 0);
-            // Between rows, where the running sums are empty: a point to continue from.
-            run.checkpoint_if_due(step as u64, || {
-                let mut s = TrainState::new();
-                s.put_part("gan", gan.train_state()?);
-                s.put("snapshot_labels", &snapshots.iter().map(|x| x.0.clone()).collect::<Vec<_>>())?;
-                for (i, (_, samples)) in snapshots.iter().enumerate() {
-                    s.put_f32s(&format!("snapshot.{i}"), samples);
-                }
-                s.put_f64s("elapsed_s", &[elapsed_before + start.elapsed().as_secs_f64()]);
-                Ok(s)
-            })?;
-        }
-    }
-    let wall_time_s = elapsed_before + start.elapsed().as_secs_f64();
+    let mut fitting = GanFit::new(Gan::new(cfg.clone(), device)?, args.eval_every);
+    let Fitted { training_time_s: wall_time_s, .. } = fit(&mut run, &mut fitting)?;
+    let GanFit { mut gan, snapshots, .. } = fitting;
     let final_samples = gan.generate(cfg.eval_samples)?;
     let m = evaluate(cfg.dataset, &final_samples);
     let lim = match cfg.dataset {

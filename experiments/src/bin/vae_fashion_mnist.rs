@@ -11,15 +11,13 @@
 
 use anyhow::{Context, Result};
 use nnlab_experiments::cli::{parse_args_about, ImageExperimentArgs};
-use nnlab_experiments::history::History;
+use nnlab_experiments::fit::{fit, Fitted};
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::scaffold::Experiment;
 use nnlab_experiments::{device, images};
 use nnlab_generative::data::FASHION_MNIST_CLASSES;
-use nnlab_generative::vae_trainer::{Elbo, VaeConfig, VaeTrainer};
-use nnlab_torch::state::TrainState;
+use nnlab_generative::vae_trainer::{VaeConfig, VaeFit, VaeTrainer};
 use serde::Serialize;
-use std::time::Instant;
 use tch::{Kind, Tensor};
 
 #[derive(Serialize)]
@@ -54,37 +52,9 @@ fn run() -> Result<()> {
         data_dir.display(),
         run.dir.path().display()
     ));
-    let train = train_set.images_tensor(device);
-    let test = test_set.images_tensor(device);
-    let mut trainer = VaeTrainer::new(cfg.clone(), device)?;
-    run.open_step_metrics()?;
-    let mut history = History::resume(&["train_curve", "test_curve"], run.resumed(), Vec::new, device)?;
-    let mut last = Elbo::default();
-    if let Some(s) = run.resumed() {
-        trainer.restore_train_state(&s.part("trainer"))?;
-        if let [loss, reconstruction, kl] = s.f64s("last_elbo")?[..] {
-            last = Elbo { loss, reconstruction, kl };
-        }
-    }
-    for epoch in run.start_after() as usize + 1..=cfg.epochs {
-        let start = Instant::now();
-        let train_loss = trainer.train_epoch_logged(&train, args.data.log_every, &mut |step, loss| run.log_step(step, &[("loss", loss)]))?;
-        let secs = start.elapsed().as_secs_f64();
-        history.epoch_times.push(secs);
-        last = trainer.test_elbo(&test)?;
-        let row = [("train_loss", train_loss), ("test_loss", last.loss), ("test_reconstruction", last.reconstruction), ("test_kl", last.kl)];
-        run.metrics.values("epoch", epoch, &row)?;
-        history.push("train_curve", epoch as f64, train_loss);
-        history.push("test_curve", epoch as f64, last.loss);
-        run.log(format_args!("epoch {epoch}: train loss {train_loss:.2}, test negative ELBO {:.2} nats/image ({secs:.1} s)", last.loss));
-        run.checkpoint_if_due(epoch as u64, || {
-            let mut s = TrainState::new();
-            s.put_part("trainer", trainer.train_state()?);
-            history.put(&mut s)?;
-            s.put_f64s("last_elbo", &[last.loss, last.reconstruction, last.kl]);
-            Ok(s)
-        })?;
-    }
+    let mut vae = VaeFit::new(VaeTrainer::new(cfg.clone(), device)?, train_set.images_tensor(device), test_set.images_tensor(device), args.data.log_every);
+    let Fitted { history, .. } = fit(&mut run, &mut vae)?;
+    let VaeFit { mut trainer, test, last, .. } = vae;
     let test_nll_iw = trainer.test_nll_iw(&test)?;
 
     trainer.var_store().save(run.dir.file("model.safetensors")).context("saving model.safetensors")?;

@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Reduction, Tensor};
 
+pub mod fit;
 mod vocabulary;
+pub use fit::SentimentFit;
 pub use vocabulary::{ngrams, tokenize, Lexicon, SentimentVocabulary, Valences};
 
 /// Every knob of a sentiment run.
@@ -229,6 +231,11 @@ struct Batch {
 const WORD_CHARS: usize = 16;
 
 impl SentimentClassifier {
+    /// Its config.
+    pub fn config(&self) -> &SentimentConfig {
+        &self.config
+    }
+
     /// The bag-of-n-grams baseline over the n-grams of `train` (tokenised sentences).
     /// `valences` is required when the config asks for `valence_features`.
     pub fn bag_of_words(config: SentimentConfig, train: &[Vec<String>], valences: Option<&Valences>, device: Device) -> Result<Self> {
