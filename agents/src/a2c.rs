@@ -8,7 +8,7 @@
 //! `ChaCha8Rng::seed_from_u64(seed)` for action sampling; envs `seed + i`).
 
 use crate::agent::TrainStats;
-use crate::algorithm::{common_config_fields, AlgorithmConfig, PublishedScore};
+use crate::algorithm::{common_config_fields, seed_field, AlgorithmConfig, PublishedScore, RunConfig};
 use crate::observer::{Observer, TrainProgress};
 use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore};
 use crate::rollout::RolloutBuffer;
@@ -205,14 +205,18 @@ impl A2c {
 
 crate::actor_critic_agent!(A2c, "a2c");
 
+impl RunConfig for A2cConfig {
+    seed_field!();
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+}
+
 impl AlgorithmConfig for A2cConfig {
     const ALGO: &'static str = "a2c";
     const ABOUT: &'static str = "Advantage Actor-Critic (discrete or Box actions)";
     const PUBLISHED: &'static [PublishedScore] = &[("CartPole-v1", 500.0, "SB3 zoo 500")];
     common_config_fields!();
-    fn check(&self) -> Result<()> {
-        self.validate()
-    }
     fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
         Ok(Box::new(A2c::new(self.clone(), device)?))
     }

@@ -6,25 +6,22 @@
 
 use crate::Agent;
 use anyhow::Result;
-use serde::{de::DeserializeOwned, Serialize};
+pub use nnlab_torch::trainer::RunConfig;
 use tch::Device;
 
 /// A published score of an algorithm on an environment: `(environment id,
 /// score, label)`, drawn beside sweeps and reports (`shared/notes/anchors.md`).
 pub type PublishedScore = (&'static str, f64, &'static str);
 
-/// A config type that the experiment runner can load, check and turn into an agent.
-pub trait AlgorithmConfig: Default + Clone + Serialize + DeserializeOwned + schemars::JsonSchema {
+/// A config type that the experiment runner can load, check and turn into an
+/// agent: a [`RunConfig`] (seed, checks) with the facts of an algorithm.
+pub trait AlgorithmConfig: RunConfig {
     /// Algorithm name: `--algo`, `summary.json`'s `algo`, `experiments/configs/<ALGO>/`.
     const ALGO: &'static str;
     /// One line for `--help`.
     const ABOUT: &'static str;
     /// Published scores to draw beside sweeps.
     const PUBLISHED: &'static [PublishedScore];
-    /// The seed.
-    fn seed(&self) -> u64;
-    /// Sets the seed.
-    fn set_seed(&mut self, seed: u64);
     /// Sets the training length.
     fn set_total_timesteps(&mut self, steps: usize);
     /// Training length.
@@ -33,15 +30,12 @@ pub trait AlgorithmConfig: Default + Clone + Serialize + DeserializeOwned + sche
     fn env_id(&self) -> &str;
     /// Evaluation episodes at the end.
     fn eval_episodes(&self) -> usize;
-    /// Typed checks (one-line errors naming the key), machine limits included.
-    fn check(&self) -> Result<()>;
     /// The agent.
     fn build(&self, device: Device) -> Result<Box<dyn Agent>>;
 }
 
-/// The [`AlgorithmConfig`] getters every config has under the same field
-/// names (`seed`, `total_timesteps`, `env_id`, `eval_episodes`).
-macro_rules! common_config_fields {
+/// The [`RunConfig`] seed accessors of a config with a `seed` field.
+macro_rules! seed_field {
     () => {
         fn seed(&self) -> u64 {
             self.seed
@@ -49,6 +43,14 @@ macro_rules! common_config_fields {
         fn set_seed(&mut self, seed: u64) {
             self.seed = seed;
         }
+    };
+}
+pub(crate) use seed_field;
+
+/// The [`AlgorithmConfig`] getters every config has under the same field
+/// names (`total_timesteps`, `env_id`, `eval_episodes`).
+macro_rules! common_config_fields {
+    () => {
         fn set_total_timesteps(&mut self, steps: usize) {
             self.total_timesteps = steps;
         }

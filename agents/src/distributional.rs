@@ -13,7 +13,7 @@
 //!   (kappa 1) between every pair of online and target quantiles, summed over
 //!   the online quantiles and averaged over the batch (SB3-contrib).
 
-use crate::algorithm::{common_config_fields, obs_dim, AlgorithmConfig, PublishedScore};
+use crate::algorithm::{common_config_fields, obs_dim, seed_field, AlgorithmConfig, PublishedScore, RunConfig};
 use crate::dqn::{Dqn, DqnConfig};
 use crate::validate::{in_range, nonzero};
 use crate::value_head::{TdLoss, ValueHead};
@@ -239,18 +239,30 @@ impl Dqn {
     }
 }
 
+impl RunConfig for C51Config {
+    seed_field!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        fits_in_memory("buffer_size", self.as_dqn().replay_bytes(obs_dim(&self.env_id)?))
+    }
+}
+
 impl AlgorithmConfig for C51Config {
     const ALGO: &'static str = "c51";
     const ABOUT: &'static str = "C51 distributional DQN: a categorical return distribution per action (discrete actions)";
     const PUBLISHED: &'static [PublishedScore] =
         &[("CartPole-v1", 481.2, "CleanRL c51.py 481.2"), ("Acrobot-v1", -87.7, "CleanRL c51.py -87.7"), ("MountainCar-v0", -166.4, "CleanRL c51.py -166.4")];
     common_config_fields!();
+    fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
+        Ok(Box::new(Dqn::c51(self, device)?))
+    }
+}
+
+impl RunConfig for QrDqnConfig {
+    seed_field!();
     fn check(&self) -> Result<()> {
         self.validate()?;
         fits_in_memory("buffer_size", self.as_dqn().replay_bytes(obs_dim(&self.env_id)?))
-    }
-    fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
-        Ok(Box::new(Dqn::c51(self, device)?))
     }
 }
 
@@ -260,10 +272,6 @@ impl AlgorithmConfig for QrDqnConfig {
     const PUBLISHED: &'static [PublishedScore] =
         &[("CartPole-v1", 500.0, "SB3 zoo 500"), ("Acrobot-v1", -69.1, "SB3 zoo -69.1"), ("MountainCar-v0", -106.0, "SB3 zoo -106.0")];
     common_config_fields!();
-    fn check(&self) -> Result<()> {
-        self.validate()?;
-        fits_in_memory("buffer_size", self.as_dqn().replay_bytes(obs_dim(&self.env_id)?))
-    }
     fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
         Ok(Box::new(Dqn::qrdqn(self, device)?))
     }

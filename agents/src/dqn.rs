@@ -12,24 +12,24 @@
 //! initialisation), the agent's `ChaCha8Rng::seed_from_u64(seed)` (exploration
 //! and replay sampling), and the training env's `reset(Some(seed))`.
 
-use crate::agent::{Agent, OwnedAction, TrainStats};
-use crate::algorithm::{common_config_fields, obs_dim, AlgorithmConfig, PublishedScore};
+use crate::agent::OwnedAction;
+use crate::algorithm::{common_config_fields, obs_dim, seed_field, AlgorithmConfig, PublishedScore, RunConfig};
 use crate::network::{clip_grad_norm, soft_update, GreedyPolicy, QNetwork};
-use crate::observer::{EpisodeRecord, Observer, TrainProgress};
+use crate::offpolicy::{LoopAction, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::{Batch, ReplayBuffer};
 use crate::schedule::LinearSchedule;
 use crate::validate::{self, in_range, nonzero, positive};
 pub use crate::value_head::TdLoss;
 use crate::value_head::{self, ValueHead};
 use anyhow::{bail, Context, Result};
-use nnlab_envs::{Actions, Space, SyncVectorEnv};
+use nnlab_envs::Space;
 use nnlab_torch::check::fits_in_memory;
 use nnlab_torch::state::TrainState;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 /// Every DQN hyperparameter, with CleanRL's `dqn.py` defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -161,8 +161,9 @@ impl DqnConfig {
     }
 }
 
-/// A DQN agent: online and target networks, optimiser, replay buffer and RNG.
-pub struct Dqn {
+/// DQN's learner on the shared off-policy loop ([`crate::offpolicy`]):
+/// online and target networks, optimiser, RNG and the epsilon schedule.
+pub struct DqnLearner {
     /// `dqn`, `c51` or `qrdqn`.
     algo: &'static str,
     /// What the network outputs per action (DQN: one expected value).
@@ -172,7 +173,6 @@ pub struct Dqn {
     config: DqnConfig,
     device: Device,
     n_actions: usize,
-    obs_dim: usize,
     q_network: QNetwork,
     target_network: QNetwork,
     /// CPU copy of the online network for acting; refreshed after updates.
@@ -180,68 +180,15 @@ pub struct Dqn {
     policy_stale: bool,
     optimizer: nnlab_torch::optim::Optimizer,
     rng: ChaCha8Rng,
-    /// The training loop's state between steps (made at the start of training, or restored).
-    run: Option<DqnLoop>,
+    /// Exploration: epsilon over the environment steps.
+    epsilon: LinearSchedule,
+    /// The learning rate over the environment steps, when it decays.
+    learning_rate: Option<LinearSchedule>,
 }
 
-/// What the DQN training loop carries from one step to the next.
-struct DqnLoop {
-    envs: SyncVectorEnv,
-    rb: ReplayBuffer,
-    obs: Vec<f32>,
-    /// Sums since the last episode report, kept as tensors to avoid a host sync per update.
-    loss_sum: Tensor,
-    q_sum: Tensor,
-    updates_since_report: usize,
-    episode_returns: Vec<f64>,
-    progress: TrainProgress,
-}
-
-impl DqnLoop {
-    fn new(cfg: &DqnConfig, obs_dim: usize, device: Device) -> Result<Self> {
-        let mut envs = SyncVectorEnv::make(&cfg.env_id, 1)?;
-        let obs = envs.reset(Some(cfg.seed)).to_vec();
-        Ok(Self {
-            envs,
-            rb: ReplayBuffer::new(cfg.buffer_size, obs_dim),
-            obs,
-            loss_sum: Tensor::zeros([], (Kind::Float, device)),
-            q_sum: Tensor::zeros([], (Kind::Float, device)),
-            updates_since_report: 0,
-            episode_returns: Vec::new(),
-            progress: TrainProgress { next: 0, updates: 0, last: vec![None, None, Some(cfg.start_e)] },
-        })
-    }
-
-    fn train_state(&self) -> Result<TrainState> {
-        let mut s = TrainState::new();
-        s.put("envs", &self.envs.snapshot())?;
-        s.put_part("replay_buffer", self.rb.train_state()?);
-        s.put_f32s("obs", &self.obs);
-        s.put_tensor("loss_sum", &self.loss_sum)?;
-        s.put_tensor("q_sum", &self.q_sum)?;
-        s.put("updates_since_report", &self.updates_since_report)?;
-        s.put_f64s("episode_returns", &self.episode_returns);
-        self.progress.put(&mut s)?;
-        Ok(s)
-    }
-
-    fn restore_train_state(&mut self, s: &TrainState) -> Result<()> {
-        self.envs.restore(&s.get("envs")?)?;
-        self.rb.restore_train_state(&s.part("replay_buffer"))?;
-        let obs = s.f32s("obs")?;
-        if obs.len() != self.obs.len() {
-            bail!("the checkpoint has {} observation values, expected {}", obs.len(), self.obs.len());
-        }
-        self.obs = obs;
-        s.copy_into("loss_sum", &self.loss_sum)?;
-        s.copy_into("q_sum", &self.q_sum)?;
-        self.updates_since_report = s.get("updates_since_report")?;
-        self.episode_returns = s.f64s("episode_returns")?;
-        self.progress = TrainProgress::get(s)?;
-        Ok(())
-    }
-}
+/// A DQN agent (and C51's and QR-DQN's: another value head): [`DqnLearner`]
+/// on the shared off-policy loop.
+pub type Dqn = OffPolicy<DqnLearner>;
 
 impl Dqn {
     /// Builds the agent for `config.env_id` on `device`, seeding torch and its RNG with `config.seed`.
@@ -249,9 +196,17 @@ impl Dqn {
         Self::with_head("dqn", config, ValueHead::Expected, device)
     }
 
-    /// The agent `algo` with the value head `head` on DQN's loop
+    /// The agent `algo` with the value head `head` on the off-policy loop
     /// (C51 and QR-DQN: [`crate::distributional`]).
     pub(crate) fn with_head(algo: &'static str, config: DqnConfig, head: ValueHead, device: Device) -> Result<Self> {
+        let learner = DqnLearner::new(algo, config, head, device)?;
+        let space = Space::Discrete(learner.n_actions);
+        Ok(OffPolicy::from_learner(learner, space))
+    }
+}
+
+impl DqnLearner {
+    fn new(algo: &'static str, config: DqnConfig, head: ValueHead, device: Device) -> Result<Self> {
         config.validate()?;
         let env = nnlab_envs::make(&config.env_id)?;
         let n_actions = match env.action_space() {
@@ -272,6 +227,8 @@ impl Dqn {
         let optimizer = nnlab_torch::optim::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         let policy = GreedyPolicy::with_head(&q_network, head);
+        let epsilon = LinearSchedule::new(config.start_e, config.end_e, config.exploration_fraction * config.total_timesteps as f64);
+        let learning_rate = config.final_learning_rate.map(|end| LinearSchedule::new(config.learning_rate, end, config.total_timesteps as f64));
         Ok(Self {
             algo,
             head,
@@ -279,14 +236,14 @@ impl Dqn {
             config,
             device,
             n_actions,
-            obs_dim,
             q_network,
             target_network,
             policy,
             policy_stale: false,
             optimizer,
             rng,
-            run: None,
+            epsilon,
+            learning_rate,
         })
     }
 
@@ -310,107 +267,13 @@ impl Dqn {
         self.q_network.save_safetensors(path).with_context(|| format!("saving {}", path.display()))
     }
 
-    /// Loads weights written by [`Dqn::save`] into the online and target networks.
+    /// Loads weights written by [`DqnLearner::save`] into the online and target networks.
     pub fn load(&mut self, path: &std::path::Path) -> Result<()> {
         let named = crate::agent::read_weights(path)?;
         self.q_network.flat().load_named(&named).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         soft_update(&self.target_network, &self.q_network, 1.0);
         self.policy_stale = true;
         Ok(())
-    }
-
-    /// Trains for `config.total_timesteps` steps on one environment (from the
-    /// start, or from a restored state), reporting to `observer`.
-    pub fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
-        let cfg = self.config.clone();
-        let mut run = match self.run.take() {
-            Some(run) => run,
-            None => DqnLoop::new(&cfg, self.obs_dim, self.device)?,
-        };
-        let result = self.train_loop(&cfg, &mut run, observer);
-        let stats = TrainStats { episode_returns: run.episode_returns.clone(), updates: run.progress.updates };
-        self.run = Some(run);
-        result.map(|()| stats)
-    }
-
-    fn train_loop(&mut self, cfg: &DqnConfig, run: &mut DqnLoop, observer: &mut dyn Observer) -> Result<()> {
-        let epsilon = LinearSchedule::new(cfg.start_e, cfg.end_e, cfg.exploration_fraction * cfg.total_timesteps as f64);
-        let learning_rate = cfg.final_learning_rate.map(|end| LinearSchedule::new(cfg.learning_rate, end, cfg.total_timesteps as f64));
-        let mut last: [(&'static str, Option<f64>); 3] = [("loss", None), ("mean_q", None), ("epsilon", None)];
-        run.progress.recall(&mut last);
-        observer.on_update(run.progress.next, &last);
-
-        for global_step in run.progress.next..cfg.total_timesteps {
-            // 1. Act: epsilon-greedy on the online network.
-            let eps = epsilon.value(global_step);
-            let action = if self.rng.random::<f64>() < eps { self.rng.random_range(0..self.n_actions) } else { self.act_greedy(&run.obs) };
-            run.envs.step(Actions::Discrete(&[action]))?;
-
-            // 2. Store the transition; bootstrap through truncation from the true final observation.
-            run.rb.add(&run.obs, run.envs.next_observation(0), nnlab_envs::Action::Discrete(action), run.envs.rewards()[0], run.envs.terminated()[0]);
-            if let Some(ep) = run.envs.episodes()[0] {
-                run.episode_returns.push(ep.ret);
-                let n = run.updates_since_report;
-                let mean_of = |sum: &Tensor| -> Result<Option<f64>> {
-                    if n == 0 {
-                        return Ok(None);
-                    }
-                    Ok(Some(f64::try_from(sum).map_err(|e| anyhow::anyhow!("reading the DQN loss: {e}"))? / n as f64))
-                };
-                let record = EpisodeRecord { global_step, episode_return: ep.ret, episode_length: ep.len };
-                last = [("loss", mean_of(&run.loss_sum)?), ("mean_q", mean_of(&run.q_sum)?), ("epsilon", Some(eps))];
-                observer.on_update(global_step, &last);
-                observer.on_episode(&record);
-                if n > 0 {
-                    let _ = run.loss_sum.zero_();
-                    let _ = run.q_sum.zero_();
-                    run.updates_since_report = 0;
-                }
-            }
-            run.obs.copy_from_slice(run.envs.observations());
-
-            // 3. Learn.
-            if global_step > cfg.learning_starts {
-                if global_step % cfg.train_frequency == 0 {
-                    if let Some(lr) = &learning_rate {
-                        self.optimizer.set_lr(lr.value(global_step));
-                    }
-                    for _ in 0..cfg.gradient_steps {
-                        let batch = run.rb.sample(cfg.batch_size, &mut self.rng, self.device);
-                        let (loss, mean_q) = self.update(&batch);
-                        run.loss_sum += loss;
-                        run.q_sum += mean_q;
-                        run.updates_since_report += 1;
-                        run.progress.updates += 1;
-                    }
-                }
-                if global_step % cfg.target_network_frequency == 0 {
-                    soft_update(&self.target_network, &self.q_network, cfg.tau);
-                }
-            }
-            run.progress.next = global_step + 1;
-            if crate::observer::progress_says_stop(observer, global_step) {
-                return Ok(());
-            }
-            crate::evaluate_if_due(observer, global_step, self);
-            crate::checkpoint_if_due(observer, global_step, || {
-                run.progress.remember(&last);
-                self.train_state_with(run)
-            })?;
-        }
-        observer.on_progress(cfg.total_timesteps);
-        Ok(())
-    }
-
-    /// The agent's part of the training state, with the loop's.
-    fn train_state_with(&self, run: &DqnLoop) -> Result<TrainState> {
-        let mut s = TrainState::new();
-        s.put_tensor("q_network", self.q_network.params())?;
-        s.put_tensor("target_network", self.target_network.params())?;
-        s.put_part("optimizer", self.optimizer.train_state()?);
-        s.put("rng", &self.rng)?;
-        s.put_part("loop", run.train_state()?);
-        Ok(s)
     }
 
     /// The TD target `r + gamma * (1 - terminated) * V_target(s')`, where `V_target` is
@@ -459,41 +322,84 @@ impl Dqn {
     }
 }
 
-impl Agent for Dqn {
+impl OffPolicyLearner for DqnLearner {
     fn algo(&self) -> &'static str {
         self.algo
     }
     fn env_id(&self) -> &str {
         &self.config.env_id
     }
-    fn train(&mut self, observer: &mut dyn Observer) -> Result<TrainStats> {
-        Dqn::train(self, observer)
+    fn settings(&self) -> LoopSettings {
+        crate::loop_settings_of!(&self.config)
     }
-    fn act(&mut self, obs: &[f32]) -> Result<OwnedAction> {
-        Ok(OwnedAction::Discrete(self.act_greedy(obs)))
+    fn device(&self) -> Device {
+        self.device
+    }
+    fn stat_names(&self) -> &'static [&'static str] {
+        &["loss", "mean_q", "epsilon"]
+    }
+    fn rng(&mut self) -> &mut ChaCha8Rng {
+        &mut self.rng
+    }
+    /// Epsilon-greedy on the online network, from the first step.
+    fn explore_at(&mut self, global_step: usize, _learning_starts: usize, _space: &Space, obs: &[f32], action: &mut LoopAction) {
+        let eps = self.epsilon.value(global_step);
+        let a = if self.rng.random::<f64>() < eps { self.rng.random_range(0..self.n_actions) } else { self.act_greedy(obs) };
+        *action = LoopAction::Discrete(a);
+    }
+    fn act(&mut self, obs: &[f32], _space: &Space) -> OwnedAction {
+        OwnedAction::Discrete(self.act_greedy(obs))
+    }
+    /// The means of the loss and Q since the previous episode (none without
+    /// an update since), and the epsilon of the step.
+    fn episode_stats(&mut self, global_step: usize, means: Vec<Option<f64>>, last: &mut [(&'static str, Option<f64>)]) {
+        last[0].1 = means[0];
+        last[1].1 = means[1];
+        last[2].1 = Some(self.epsilon.value(global_step));
+    }
+    fn before_updates(&mut self, global_step: usize) {
+        if let Some(lr) = &self.learning_rate {
+            self.optimizer.set_lr(lr.value(global_step));
+        }
+    }
+    fn update(&mut self, _update: usize, batch: &Batch, stats: &mut StatSums) {
+        let (loss, mean_q) = DqnLearner::update(self, batch);
+        stats.add(0, &[loss, mean_q]);
+    }
+    fn after_learning_step(&mut self, global_step: usize) {
+        if global_step.is_multiple_of(self.config.target_network_frequency) {
+            soft_update(&self.target_network, &self.q_network, self.config.tau);
+        }
     }
     fn save(&self, path: &std::path::Path) -> Result<()> {
-        Dqn::save(self, path)
+        DqnLearner::save(self, path)
     }
     fn load(&mut self, path: &std::path::Path) -> Result<()> {
-        Dqn::load(self, path)
+        DqnLearner::load(self, path)
     }
     fn train_state(&self) -> Result<TrainState> {
-        match &self.run {
-            Some(run) => self.train_state_with(run),
-            None => self.train_state_with(&DqnLoop::new(&self.config, self.obs_dim, self.device)?),
-        }
+        let mut s = TrainState::new();
+        s.put_tensor("q_network", self.q_network.params())?;
+        s.put_tensor("target_network", self.target_network.params())?;
+        s.put_part("optimizer", self.optimizer.train_state()?);
+        s.put("rng", &self.rng)?;
+        Ok(s)
     }
     fn restore_train_state(&mut self, state: &TrainState) -> Result<()> {
         state.copy_into("q_network", self.q_network.params())?;
         state.copy_into("target_network", self.target_network.params())?;
         self.optimizer.restore_train_state(&state.part("optimizer"))?;
         self.rng = state.get("rng")?;
-        let mut run = DqnLoop::new(&self.config, self.obs_dim, self.device)?;
-        run.restore_train_state(&state.part("loop"))?;
-        self.run = Some(run);
         self.policy_stale = true;
         Ok(())
+    }
+}
+
+impl RunConfig for DqnConfig {
+    seed_field!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        fits_in_memory("buffer_size", self.replay_bytes(obs_dim(&self.env_id)?))
     }
 }
 
@@ -503,11 +409,7 @@ impl AlgorithmConfig for DqnConfig {
     const PUBLISHED: &'static [PublishedScore] =
         &[("CartPole-v1", 488.69, "CleanRL dqn.py 488.69"), ("Acrobot-v1", -76.6, "SB3 zoo -76.6"), ("MountainCar-v0", -100.8, "SB3 zoo -100.8")];
     common_config_fields!();
-    fn check(&self) -> Result<()> {
-        self.validate()?;
-        fits_in_memory("buffer_size", self.replay_bytes(obs_dim(&self.env_id)?))
-    }
-    fn build(&self, device: Device) -> Result<Box<dyn Agent>> {
+    fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
         Ok(Box::new(Dqn::new(self.clone(), device)?))
     }
 }

@@ -1,19 +1,20 @@
-//! The training loop the off-policy actor-critics (DDPG, TD3, SAC) share, as
-//! CleanRL's `*_continuous_action.py` scripts run it: uniform random actions
-//! for the first `learning_starts` steps, then the learner's exploration
-//! action; one transition into the replay buffer per step (a truncated
-//! episode stores its true final observation and is bootstrapped from it,
-//! a terminated one is not); after `learning_starts`, `gradient_steps`
-//! updates every `train_frequency` steps. An algorithm is an
-//! [`OffPolicyLearner`] (its networks, optimisers and update); [`OffPolicy`]
-//! makes any learner an [`Agent`].
+//! The training loop every off-policy algorithm shares (DQN, C51, QR-DQN,
+//! DDPG, TD3, SAC), as CleanRL's `dqn.py` and `*_continuous_action.py` run
+//! it: the learner's exploration action (for the actor-critics, uniform
+//! random actions for the first `learning_starts` steps); one transition into
+//! the replay buffer per step (a truncated episode stores its true final
+//! observation and is bootstrapped from it, a terminated one is not); after
+//! `learning_starts`, `gradient_steps` updates every `train_frequency` steps,
+//! then the learner's per-step work (DQN's target-network update). An
+//! algorithm is an [`OffPolicyLearner`] (its networks, optimisers and
+//! update); [`OffPolicy`] makes any learner an [`Agent`].
 
 use crate::agent::{Agent, OwnedAction, TrainStats};
 use crate::observer::{EpisodeRecord, Observer, TrainProgress};
 use crate::replay_buffer::{ActionStorage, Batch, ReplayBuffer};
 use anyhow::{bail, Result};
 use nnlab_envs::spaces::BoxSpace;
-use nnlab_envs::{Actions, Space, SyncVectorEnv};
+use nnlab_envs::{Action, Actions, Space, SyncVectorEnv};
 use nnlab_torch::state::TrainState;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
@@ -21,7 +22,7 @@ use tch::{Device, Kind, Tensor};
 /// The loop settings every off-policy config has.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoopSettings {
-    /// Gymnasium id (Box actions).
+    /// Gymnasium id.
     pub env_id: String,
     /// Seed of the training environment's first reset.
     pub seed: u64,
@@ -31,7 +32,7 @@ pub struct LoopSettings {
     pub buffer_size: usize,
     /// Transitions per gradient update.
     pub batch_size: usize,
-    /// Steps of uniform random actions before learning starts.
+    /// Steps before learning starts (the actor-critics act uniformly at random until then).
     pub learning_starts: usize,
     /// Environment steps between training rounds.
     pub train_frequency: usize,
@@ -118,7 +119,34 @@ impl StatSums {
     }
 }
 
-/// An off-policy algorithm for Box actions: what the shared loop asks of it.
+/// The action of one step, as the loop keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoopAction {
+    /// A discrete action's index.
+    Discrete(usize),
+    /// A continuous action.
+    Continuous(Vec<f32>),
+}
+
+impl LoopAction {
+    /// A zero action for `space`.
+    pub fn zero(space: &Space) -> Self {
+        match space {
+            Space::Discrete(_) => LoopAction::Discrete(0),
+            Space::Box(b) => LoopAction::Continuous(vec![0.0; b.dim()]),
+        }
+    }
+
+    /// Borrowed as an environment action.
+    pub fn as_action(&self) -> Action<'_> {
+        match self {
+            LoopAction::Discrete(a) => Action::Discrete(*a),
+            LoopAction::Continuous(a) => Action::Continuous(a),
+        }
+    }
+}
+
+/// An off-policy algorithm: what the shared loop asks of it.
 pub trait OffPolicyLearner {
     /// Short algorithm name (`ddpg`, `td3`, `sac`).
     fn algo(&self) -> &'static str;
@@ -132,14 +160,40 @@ pub trait OffPolicyLearner {
     fn stat_names(&self) -> &'static [&'static str];
     /// Its RNG (random actions and replay sampling draw from it too).
     fn rng(&mut self) -> &mut ChaCha8Rng;
-    /// The exploration action for one observation, inside the action bounds.
-    fn explore(&mut self, obs: &[f32], action: &mut [f32]);
-    /// The deterministic action for one observation.
-    fn act(&mut self, obs: &[f32], action: &mut [f32]);
+    /// The exploration action at `global_step` for one observation. The
+    /// default is the actor-critics': uniform random in the Box `space` before
+    /// `learning_starts`, then [`OffPolicyLearner::explore`].
+    fn explore_at(&mut self, global_step: usize, learning_starts: usize, space: &Space, obs: &[f32], action: &mut LoopAction) {
+        if let (LoopAction::Continuous(a), Space::Box(b)) = (action, space) {
+            if global_step < learning_starts {
+                a.copy_from_slice(&b.sample(self.rng()));
+            } else {
+                self.explore(obs, a);
+            }
+        }
+    }
+    /// Box actions: the exploration action for one observation, inside the
+    /// action bounds (used by the default [`OffPolicyLearner::explore_at`]).
+    fn explore(&mut self, _obs: &[f32], _action: &mut [f32]) {}
+    /// The deterministic action for one observation in `space`.
+    fn act(&mut self, obs: &[f32], space: &Space) -> OwnedAction;
     /// An episode ended (noise processes restart).
     fn on_episode_end(&mut self) {}
+    /// The statistics reported when an episode ends at `global_step`, from
+    /// the means since the previous report (`None`: no update since). By
+    /// default a statistic not updated since keeps its last value.
+    fn episode_stats(&mut self, _global_step: usize, means: Vec<Option<f64>>, last: &mut [(&'static str, Option<f64>)]) {
+        for (slot, v) in last.iter_mut().zip(means) {
+            slot.1 = v.or(slot.1);
+        }
+    }
+    /// Before the updates of a training step (DQN: the learning-rate schedule).
+    fn before_updates(&mut self, _global_step: usize) {}
     /// Gradient update number `update` (from 1) on `batch`, adding its statistics to `stats`.
     fn update(&mut self, update: usize, batch: &Batch, stats: &mut StatSums);
+    /// After every step once learning has started, whether or not it trained
+    /// (DQN: the target network's update every `target_network_frequency` steps).
+    fn after_learning_step(&mut self, _global_step: usize) {}
     /// Saves the weights used for acting (safetensors).
     fn save(&self, path: &std::path::Path) -> Result<()>;
     /// Loads what [`OffPolicyLearner::save`] wrote.
@@ -148,6 +202,14 @@ pub trait OffPolicyLearner {
     fn train_state(&self) -> Result<TrainState>;
     /// Restores what [`OffPolicyLearner::train_state`] saved.
     fn restore_train_state(&mut self, s: &TrainState) -> Result<()>;
+}
+
+/// The length of an action of `space` (1 for a discrete one).
+pub fn action_dim(space: &Space) -> usize {
+    match space {
+        Space::Discrete(_) => 1,
+        Space::Box(b) => b.dim(),
+    }
 }
 
 /// The Box action space of `env_id`, or a one-line error naming the algorithm.
@@ -205,16 +267,14 @@ impl LoopState {
 /// Any [`OffPolicyLearner`] as an [`Agent`], with the shared training loop.
 pub struct OffPolicy<L: OffPolicyLearner> {
     learner: L,
-    space: BoxSpace,
+    space: Space,
     run: Option<LoopState>,
 }
 
 impl<L: OffPolicyLearner> OffPolicy<L> {
-    /// Wraps `learner`.
-    pub fn new(learner: L) -> Result<Self> {
-        let s = learner.settings();
-        let space = box_action_space(learner.algo(), &s.env_id)?;
-        Ok(Self { learner, space, run: None })
+    /// Wraps `learner`, which acts in `space` (its environment's action space).
+    pub fn from_learner(learner: L, space: Space) -> Self {
+        Self { learner, space, run: None }
     }
 
     /// The learner.
@@ -240,25 +300,21 @@ impl<L: OffPolicyLearner> OffPolicy<L> {
         let mut last: Vec<(&'static str, Option<f64>)> = names.iter().map(|n| (*n, None)).collect();
         run.progress.recall(&mut last);
         observer.on_update(run.progress.next, &last);
-        let mut action = vec![0.0f32; self.space.dim()];
+        let mut action = LoopAction::zero(&self.space);
         for global_step in run.progress.next..cfg.total_timesteps {
-            // 1. Act: uniform random before learning starts, then the learner's exploration.
-            if global_step < cfg.learning_starts {
-                action.copy_from_slice(&self.space.sample(self.learner.rng()));
-            } else {
-                self.learner.explore(&run.obs, &mut action);
+            // 1. Act: the learner's exploration (the actor-critics: uniform random before learning starts).
+            self.learner.explore_at(global_step, cfg.learning_starts, &self.space, &run.obs, &mut action);
+            match &action {
+                LoopAction::Discrete(a) => run.envs.step(Actions::Discrete(&[*a]))?,
+                LoopAction::Continuous(a) => run.envs.step(Actions::Continuous(a))?,
             }
-            run.envs.step(Actions::Continuous(&action))?;
 
             // 2. Store; a truncation keeps its true final observation and is bootstrapped.
-            run.rb.add(&run.obs, run.envs.next_observation(0), nnlab_envs::Action::Continuous(&action), run.envs.rewards()[0], run.envs.terminated()[0]);
+            run.rb.add(&run.obs, run.envs.next_observation(0), action.as_action(), run.envs.rewards()[0], run.envs.terminated()[0]);
             if let Some(ep) = run.envs.episodes()[0] {
                 run.episode_returns.push(ep.ret);
                 let means = run.stats.take()?;
-                for (slot, v) in last.iter_mut().zip(means) {
-                    // A statistic not updated since the last episode keeps its last value.
-                    slot.1 = v.or(slot.1);
-                }
+                self.learner.episode_stats(global_step, means, &mut last);
                 observer.on_update(global_step, &last);
                 observer.on_episode(&EpisodeRecord { global_step, episode_return: ep.ret, episode_length: ep.len });
                 self.learner.on_episode_end();
@@ -266,12 +322,16 @@ impl<L: OffPolicyLearner> OffPolicy<L> {
             run.obs.copy_from_slice(run.envs.observations());
 
             // 3. Learn.
-            if global_step > cfg.learning_starts && global_step % cfg.train_frequency == 0 {
-                for _ in 0..cfg.gradient_steps {
-                    let batch = run.rb.sample(cfg.batch_size, self.learner.rng(), device);
-                    run.progress.updates += 1;
-                    self.learner.update(run.progress.updates, &batch, &mut run.stats);
+            if global_step > cfg.learning_starts {
+                if global_step % cfg.train_frequency == 0 {
+                    self.learner.before_updates(global_step);
+                    for _ in 0..cfg.gradient_steps {
+                        let batch = run.rb.sample(cfg.batch_size, self.learner.rng(), device);
+                        run.progress.updates += 1;
+                        self.learner.update(run.progress.updates, &batch, &mut run.stats);
+                    }
                 }
+                self.learner.after_learning_step(global_step);
             }
             run.progress.next = global_step + 1;
             if crate::observer::progress_says_stop(observer, global_step) {
@@ -285,6 +345,19 @@ impl<L: OffPolicyLearner> OffPolicy<L> {
         }
         observer.on_progress(cfg.total_timesteps);
         Ok(())
+    }
+}
+
+impl<L: OffPolicyLearner> std::ops::Deref for OffPolicy<L> {
+    type Target = L;
+    fn deref(&self) -> &L {
+        &self.learner
+    }
+}
+
+impl<L: OffPolicyLearner> std::ops::DerefMut for OffPolicy<L> {
+    fn deref_mut(&mut self) -> &mut L {
+        &mut self.learner
     }
 }
 
@@ -306,9 +379,7 @@ impl<L: OffPolicyLearner> Agent for OffPolicy<L> {
         result.map(|()| stats)
     }
     fn act(&mut self, obs: &[f32]) -> Result<OwnedAction> {
-        let mut a = vec![0.0; self.space.dim()];
-        self.learner.act(obs, &mut a);
-        Ok(OwnedAction::Continuous(a))
+        Ok(self.learner.act(obs, &self.space))
     }
     fn save(&self, path: &std::path::Path) -> Result<()> {
         self.learner.save(path)

@@ -17,7 +17,7 @@
 //! shuffling), and the vector env's `reset(seed)` (env `i` gets `seed + i`).
 
 use crate::agent::TrainStats;
-use crate::algorithm::{common_config_fields, obs_dim, AlgorithmConfig, PublishedScore};
+use crate::algorithm::{common_config_fields, obs_dim, seed_field, AlgorithmConfig, PublishedScore, RunConfig};
 use crate::observer::{Observer, TrainProgress};
 use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore, RolloutTensors};
 use crate::policy::ActorCritic;
@@ -312,6 +312,14 @@ impl Ppo {
 
 crate::actor_critic_agent!(Ppo, "ppo");
 
+impl RunConfig for PpoConfig {
+    seed_field!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        fits_in_memory("num_envs * num_steps", (self.batch_size() * (obs_dim(&self.env_id)? + 8) * 4 * 3) as u128)
+    }
+}
+
 impl AlgorithmConfig for PpoConfig {
     const ALGO: &'static str = "ppo";
     const ABOUT: &'static str = "Proximal Policy Optimization (discrete or Box actions)";
@@ -321,10 +329,6 @@ impl AlgorithmConfig for PpoConfig {
         ("Pendulum-v1", -172.0, "SB3 zoo (gSDE) about -172"),
     ];
     common_config_fields!();
-    fn check(&self) -> Result<()> {
-        self.validate()?;
-        fits_in_memory("num_envs * num_steps", (self.batch_size() * (obs_dim(&self.env_id)? + 8) * 4 * 3) as u128)
-    }
     fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
         Ok(Box::new(Ppo::new(self.clone(), device)?))
     }

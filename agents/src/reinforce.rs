@@ -14,7 +14,7 @@
 //! resets with `seed + i` once, then continues its own stream.
 
 use crate::agent::TrainStats;
-use crate::algorithm::{common_config_fields, AlgorithmConfig, PublishedScore};
+use crate::algorithm::{common_config_fields, seed_field, AlgorithmConfig, PublishedScore, RunConfig};
 use crate::observer::{Observer, TrainProgress};
 use crate::onpolicy::{explained_variance, normalize_advantages, ActorCriticCore, ActorCriticSpec, CollectorSettings};
 use crate::rollout::returns_to_go;
@@ -200,14 +200,18 @@ impl Reinforce {
 
 crate::actor_critic_agent!(Reinforce, "reinforce");
 
+impl RunConfig for ReinforceConfig {
+    seed_field!();
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+}
+
 impl AlgorithmConfig for ReinforceConfig {
     const ALGO: &'static str = "reinforce";
     const ABOUT: &'static str = "REINFORCE with an optional value baseline (discrete or Box actions)";
     const PUBLISHED: &'static [PublishedScore] = &[];
     common_config_fields!();
-    fn check(&self) -> Result<()> {
-        self.validate()
-    }
     fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
         Ok(Box::new(Reinforce::new(self.clone(), device)?))
     }

@@ -20,12 +20,14 @@
 //! sample (acting and updates) and the replay batches.
 
 use crate::actor::{Actor, ActorKind, ActorMirror};
-use crate::algorithm::{common_config_fields, AlgorithmConfig, PublishedScore};
+use crate::agent::OwnedAction;
+use crate::algorithm::{common_config_fields, seed_field, AlgorithmConfig, PublishedScore, RunConfig};
 use crate::critic::QCritics;
 use crate::offpolicy::{box_action_space, load_actor_critics, save_actor_critics, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::Batch;
 use crate::validate::{self, nonzero, positive};
 use anyhow::{bail, Result};
+use nnlab_envs::Space;
 use nnlab_torch::check::fits_in_memory;
 use nnlab_torch::optim::{Adam, Optimizer};
 use nnlab_torch::state::TrainState;
@@ -191,7 +193,8 @@ impl Sac {
     /// A SAC agent for `config.env_id` on `device`.
     pub fn agent(config: SacConfig, device: Device) -> Result<SacAgent> {
         config.validate()?;
-        OffPolicy::new(Self::build(config, device)?)
+        let space = Space::Box(box_action_space("SAC", &config.env_id)?);
+        Ok(OffPolicy::from_learner(Self::build(config, device)?, space))
     }
 
     fn build(config: SacConfig, device: Device) -> Result<Self> {
@@ -329,8 +332,10 @@ impl OffPolicyLearner for Sac {
         host.sample_sde(obs, &self.sde_explore, action);
     }
 
-    fn act(&mut self, obs: &[f32], action: &mut [f32]) {
-        self.host.get(&self.actor).act(obs, action);
+    fn act(&mut self, obs: &[f32], space: &Space) -> OwnedAction {
+        let mut action = vec![0.0; crate::offpolicy::action_dim(space)];
+        self.host.get(&self.actor).act(obs, &mut action);
+        OwnedAction::Continuous(action)
     }
 
     fn update(&mut self, update: usize, batch: &Batch, stats: &mut StatSums) {
@@ -411,15 +416,19 @@ impl OffPolicyLearner for Sac {
     }
 }
 
+impl RunConfig for SacConfig {
+    seed_field!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        fits_in_memory("buffer_size", self.loop_settings().replay_bytes()?)
+    }
+}
+
 impl AlgorithmConfig for SacConfig {
     const ALGO: &'static str = "sac";
     const ABOUT: &'static str = "Soft Actor-Critic with automatic entropy tuning (Box actions)";
     const PUBLISHED: &'static [PublishedScore] = &[("Pendulum-v1", -157.0, "SB3 zoo -157.0"), ("MountainCarContinuous-v0", 94.7, "SB3 zoo (gSDE) 94.7")];
     common_config_fields!();
-    fn check(&self) -> Result<()> {
-        self.validate()?;
-        fits_in_memory("buffer_size", self.loop_settings().replay_bytes()?)
-    }
     fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
         Ok(Box::new(Sac::agent(self.clone(), device)?))
     }

@@ -14,13 +14,15 @@
 //! smoothing noise and replay batches; the environment resets with `seed`.
 
 use crate::actor::{Actor, ActorKind, ActorMirror};
-use crate::algorithm::{common_config_fields, AlgorithmConfig, PublishedScore};
+use crate::agent::OwnedAction;
+use crate::algorithm::{common_config_fields, seed_field, AlgorithmConfig, PublishedScore, RunConfig};
 use crate::critic::QCritics;
 use crate::noise::{ActionNoise, NoiseKind};
 use crate::offpolicy::{box_action_space, load_actor_critics, save_actor_critics, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::Batch;
 use crate::validate::{self, non_negative, nonzero, positive};
 use anyhow::Result;
+use nnlab_envs::Space;
 use nnlab_torch::check::fits_in_memory;
 use nnlab_torch::optim::{Adam, Optimizer};
 use nnlab_torch::state::TrainState;
@@ -262,13 +264,15 @@ impl Td3 {
     /// A TD3 agent for `config.env_id` on `device`.
     pub fn agent(config: Td3Config, device: Device) -> Result<Td3Agent> {
         config.validate()?;
-        OffPolicy::new(Self::build("td3", config, true, device)?)
+        let space = Space::Box(box_action_space("td3", &config.env_id)?);
+        Ok(OffPolicy::from_learner(Self::build("td3", config, true, device)?, space))
     }
 
     /// A DDPG agent for `config.env_id` on `device`.
     pub fn ddpg(config: DdpgConfig, device: Device) -> Result<Td3Agent> {
         config.validate()?;
-        OffPolicy::new(Self::build("ddpg", config.as_td3(), false, device)?)
+        let space = Space::Box(box_action_space("ddpg", &config.env_id)?);
+        Ok(OffPolicy::from_learner(Self::build("ddpg", config.as_td3(), false, device)?, space))
     }
 
     fn build(algo: &'static str, config: Td3Config, twin: bool, device: Device) -> Result<Self> {
@@ -368,7 +372,7 @@ impl OffPolicyLearner for Td3 {
     }
 
     fn explore(&mut self, obs: &[f32], action: &mut [f32]) {
-        self.act(obs, action);
+        self.host.get(&self.actor).act(obs, action);
         let noise = self.noise.sample(&mut self.rng);
         let scale = self.actor.scale_host();
         for (i, a) in action.iter_mut().enumerate() {
@@ -377,8 +381,10 @@ impl OffPolicyLearner for Td3 {
         }
     }
 
-    fn act(&mut self, obs: &[f32], action: &mut [f32]) {
-        self.host.get(&self.actor).act(obs, action);
+    fn act(&mut self, obs: &[f32], space: &Space) -> OwnedAction {
+        let mut action = vec![0.0; crate::offpolicy::action_dim(space)];
+        self.host.get(&self.actor).act(obs, &mut action);
+        OwnedAction::Continuous(action)
     }
 
     fn on_episode_end(&mut self) {
@@ -444,17 +450,29 @@ impl OffPolicyLearner for Td3 {
     }
 }
 
+impl RunConfig for DdpgConfig {
+    seed_field!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        fits_in_memory("buffer_size", self.as_td3().loop_settings().replay_bytes()?)
+    }
+}
+
 impl AlgorithmConfig for DdpgConfig {
     const ALGO: &'static str = "ddpg";
     const ABOUT: &'static str = "Deep Deterministic Policy Gradient (Box actions)";
     const PUBLISHED: &'static [PublishedScore] = &[("Pendulum-v1", -152.1, "SB3 zoo -152.1"), ("MountainCarContinuous-v0", 93.5, "SB3 zoo 93.5")];
     common_config_fields!();
-    fn check(&self) -> Result<()> {
-        self.validate()?;
-        fits_in_memory("buffer_size", self.as_td3().loop_settings().replay_bytes()?)
-    }
     fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
         Ok(Box::new(Td3::ddpg(self.clone(), device)?))
+    }
+}
+
+impl RunConfig for Td3Config {
+    seed_field!();
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        fits_in_memory("buffer_size", self.loop_settings().replay_bytes()?)
     }
 }
 
@@ -463,10 +481,6 @@ impl AlgorithmConfig for Td3Config {
     const ABOUT: &'static str = "Twin Delayed DDPG (Box actions)";
     const PUBLISHED: &'static [PublishedScore] = &[("Pendulum-v1", -151.9, "SB3 zoo -151.9"), ("MountainCarContinuous-v0", 93.5, "SB3 zoo 93.5")];
     common_config_fields!();
-    fn check(&self) -> Result<()> {
-        self.validate()?;
-        fits_in_memory("buffer_size", self.loop_settings().replay_bytes()?)
-    }
     fn build(&self, device: Device) -> Result<Box<dyn crate::Agent>> {
         Ok(Box::new(Td3::agent(self.clone(), device)?))
     }

@@ -26,19 +26,24 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 macro_rules! presets {
-    ($($kind:ident => $name:literal),* $(,)?) => {
+    ($($kind:ident => $name:literal, $quality:literal;)*) => {
         /// The shipped preset of a model: `experiments/configs/charlm/<model>[-quality].toml`.
-        pub fn preset(model: LmKind, quality: bool) -> (&'static str, &'static str) {
+        pub fn preset(model: LmKind, quality: bool) -> crate::config::Preset {
             match (model, quality) {
                 $(
-                    (LmKind::$kind, false) => (concat!("experiments/configs/charlm/", $name, ".toml"), include_str!(concat!("../configs/charlm/", $name, ".toml"))),
-                    (LmKind::$kind, true) => (concat!("experiments/configs/charlm/", $name, "-quality.toml"), include_str!(concat!("../configs/charlm/", $name, "-quality.toml"))),
+                    (LmKind::$kind, false) => crate::preset!($name),
+                    (LmKind::$kind, true) => crate::preset!($quality),
                 )*
             }
         }
     };
 }
-presets!(Rnn => "rnn", Lstm => "lstm", Gru => "gru", Transformer => "transformer");
+presets!(
+    Rnn => "charlm/rnn.toml", "charlm/rnn-quality.toml";
+    Lstm => "charlm/lstm.toml", "charlm/lstm-quality.toml";
+    Gru => "charlm/gru.toml", "charlm/gru-quality.toml";
+    Transformer => "charlm/transformer.toml", "charlm/transformer-quality.toml";
+);
 
 /// The flags of the character language models.
 #[derive(Debug, Clone, clap::Parser)]

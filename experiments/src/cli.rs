@@ -137,14 +137,14 @@ impl SharedArgs {
 
     /// Loads a `T` from `--config` or else the named preset text, applies `--set`, then
     /// `--seed` through `set_seed`; also checks `--threads`.
-    pub fn load_config<T>(&self, preset: (&str, &str), set_seed: impl FnOnce(&mut T, u64)) -> Result<T>
+    pub fn load_config<T>(&self, preset: &crate::config::Preset, set_seed: impl FnOnce(&mut T, u64)) -> Result<T>
     where
         T: Default + serde::Serialize + serde::de::DeserializeOwned,
     {
         use crate::config::{load, Source};
         let mut cfg: T = match &self.config {
             Some(p) => load(Source::File(p), &self.set)?,
-            None => load(Source::Preset(preset.0, preset.1), &self.set)?,
+            None => load(Source::Preset(&preset.name, &preset.text), &self.set)?,
         };
         if let Some(seed) = self.seed {
             set_seed(&mut cfg, seed);

@@ -198,13 +198,37 @@ pub fn to_toml_with_run<T: Serialize>(config: &T, run: &RunRecord) -> Result<Str
 
 pub use nnlab_torch::check::{available_memory_bytes, fits_in_memory as check_fits_in_memory};
 
-/// The config a run starts from when `--config` is not given.
+/// The config a run starts from when `--config` is not given: the one
+/// representation of a preset, whether shipped as a file
+/// (`experiments/configs/...`, embedded at build time) or a config type's
+/// defaults (empty text).
 #[derive(Debug, Clone)]
 pub struct Preset {
-    /// Where it lives in the repository, for the records.
+    /// Where it lives in the repository, for the records and `--print-config`.
     pub name: String,
     /// Its TOML text.
     pub text: String,
+}
+
+/// The shipped preset `experiments/configs/<path>`, embedded at build time:
+/// `preset!("tagger/pos.toml")`.
+#[macro_export]
+macro_rules! preset {
+    ($path:literal) => {
+        $crate::config::Preset::new(concat!("experiments/configs/", $path), include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/", $path)))
+    };
+}
+
+impl Preset {
+    /// The preset `name` with TOML `text`.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        Self { name: name.into(), text: text.into() }
+    }
+
+    /// A config type's own defaults, described as `name`.
+    pub fn defaults(name: impl Into<String>) -> Self {
+        Self::new(name, "")
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! wall clock so far) and the training time across interruptions.
 
 use crate::history::History;
-use crate::scaffold::{ExperimentConfig, Run};
+use crate::scaffold::{Run, RunConfig};
 use anyhow::Result;
 use nnlab_torch::state::TrainState;
 use nnlab_torch::trainer::Trainer;
@@ -23,17 +23,15 @@ pub struct Fitted {
 
 /// Trains `trainer` through its rounds in `run` (from after the checkpoint
 /// when the run resumed), then returns the history for the final evaluation.
-pub fn fit<C: ExperimentConfig, T: Trainer>(run: &mut Run<C>, trainer: &mut T) -> Result<Fitted> {
+pub fn fit<C: RunConfig, T: Trainer>(run: &mut Run<C>, trainer: &mut T) -> Result<Fitted> {
     if trainer.logs_steps() {
         run.open_step_metrics()?;
     }
     let mut history = History::resume(trainer.curves(), run.resumed(), || trainer.snapshot(), run.device)?;
-    let mut elapsed_before = 0.0;
     if let Some(s) = run.resumed() {
         trainer.restore(&s.part("trainer"))?;
-        elapsed_before = s.get("elapsed")?;
     }
-    let started = Instant::now();
+    run.start_clock();
     let index_name = trainer.index_name();
     let start_after = run.start_after();
     let mut from = start_after;
@@ -62,14 +60,12 @@ pub fn fit<C: ExperimentConfig, T: Trainer>(run: &mut Run<C>, trainer: &mut T) -
         if let Some(line) = &report.line {
             run.log(line);
         }
-        let elapsed = elapsed_before + started.elapsed().as_secs_f64();
         run.checkpoint_if_due(round, || {
             let mut s = TrainState::new();
             s.put_part("trainer", trainer.state()?);
             history.put(&mut s)?;
-            s.put("elapsed", &elapsed)?;
             Ok(s)
         })?;
     }
-    Ok(Fitted { history, training_time_s: elapsed_before + started.elapsed().as_secs_f64() })
+    Ok(Fitted { history, training_time_s: run.elapsed() })
 }

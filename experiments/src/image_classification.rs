@@ -56,10 +56,10 @@ pub enum ModelArg {
 }
 
 impl ModelArg {
-    fn preset(self) -> (&'static str, &'static str) {
+    fn preset(self) -> crate::config::Preset {
         match self {
-            ModelArg::Seed => ("experiments/configs/cnn/fashion-mnist-seed.toml", include_str!("../configs/cnn/fashion-mnist-seed.toml")),
-            ModelArg::Resnet => ("experiments/configs/cnn/fashion-mnist-resnet.toml", include_str!("../configs/cnn/fashion-mnist-resnet.toml")),
+            ModelArg::Seed => crate::preset!("cnn/fashion-mnist-seed.toml"),
+            ModelArg::Resnet => crate::preset!("cnn/fashion-mnist-resnet.toml"),
         }
     }
 }

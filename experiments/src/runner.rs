@@ -1,30 +1,33 @@
-//! Runs one experiment end to end for any [`AlgoConfig`]: resolve the config
-//! (preset or `--config`, then `--set`, then flags), check it, then train with
-//! a progress bar and `metrics.csv`, evaluate, and write the weights, the
-//! learning curve, a GIF and `summary.json` (last). `--seeds` fans out into
-//! child processes and aggregates them; `--checkpoint-every` writes
-//! checkpoints and `--resume` continues a run from its last one.
+//! Runs one RL experiment end to end for any [`AlgoConfig`], on the
+//! scaffold that every binary shares ([`Experiment::start_with`], [`Run`]):
+//! the config (preset or `--config`, then `--set`, then flags), checks,
+//! `--print-config`, `--seeds` (child processes and their aggregate),
+//! `--resume`, the run folder; then the agent trains with its own loop,
+//! calling back into the run's observer (rows, progress bar, evaluations
+//! during training, checkpoints through [`Run::write_checkpoint`]), and the
+//! run ends with the evaluation, the weights, the learning curve, a GIF and
+//! `summary.json` (last).
 
 use crate::checkpoint;
 use crate::cli::CommonArgs;
 pub use crate::config::Preset;
 use crate::config::RunRecord;
-use crate::metrics::Metrics;
 use crate::periodic_eval::{PeriodicEvaluation, BEST_MODEL};
 use crate::plot::{self, Reference, Series};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
+use crate::scaffold::{Experiment, Run};
 use crate::{device, multi_seed, summary, video};
 use anyhow::{bail, Result};
 use nnlab_agents::algorithm::AlgorithmConfig as AlgoConfig;
 use nnlab_agents::{evaluate, record_episode, Agent, EpisodeRecord, Observer, Stats};
 use nnlab_torch::state::TrainState;
 use std::collections::VecDeque;
-use std::time::Instant;
 
-/// Writes metrics rows and drives the progress bar.
-struct RunObserver {
-    metrics: Metrics,
+/// Writes metrics rows, drives the progress bar, and checkpoints and
+/// evaluates when the agent's loop asks: the RL side of the scaffold's [`Run`].
+struct RunObserver<C> {
+    run: Run<C>,
     progress: Progress,
     recent: VecDeque<f64>,
     curve: Vec<(f64, f64)>,
@@ -33,23 +36,16 @@ struct RunObserver {
     error: Option<anyhow::Error>,
     /// The agent's latest statistics (from `on_update`), written with each episode.
     stats: Vec<(&'static str, Option<f64>)>,
-    run: RunDir,
-    checkpoints: Option<checkpoint::Schedule>,
     /// `--eval-every`: the evaluations during training.
     evaluations: Option<PeriodicEvaluation>,
-    /// Wall-clock seconds of the earlier attempts of a resumed run.
-    elapsed_before: f64,
-    started: Instant,
 }
 
-impl RunObserver {
-    /// The run's part of a checkpoint: the curves, the metrics position and the time so far.
-    fn save_into(&self, s: &mut TrainState, step: usize) -> Result<()> {
-        self.metrics.save_position(s, crate::metrics::Stream::MAIN, step as u64)?;
+impl<C: AlgoConfig> RunObserver<C> {
+    /// The run's part of a checkpoint: the curves and the evaluations so far.
+    fn save_into(&self, s: &mut TrainState) -> Result<()> {
         checkpoint::put_points(s, "run.curve", &self.curve);
         checkpoint::put_points(s, "run.losses", &self.losses);
         s.put("run.loss_name", &self.loss_name)?;
-        s.put_f64s("run.elapsed_s", &[self.elapsed_before + self.started.elapsed().as_secs_f64()]);
         if let Some(e) = &self.evaluations {
             e.save_into(s);
         }
@@ -68,7 +64,6 @@ impl RunObserver {
             Some(other) => bail!("the checkpoint names an unknown loss `{other}`"),
         };
         self.recent = self.curve.iter().rev().take(100).rev().map(|p| p.1).collect();
-        self.elapsed_before = s.f64s("run.elapsed_s")?.first().copied().unwrap_or(0.0);
         if let Some(e) = &mut self.evaluations {
             e.restore(s)?;
         }
@@ -76,7 +71,7 @@ impl RunObserver {
     }
 }
 
-impl Observer for RunObserver {
+impl<C: AlgoConfig> Observer for RunObserver<C> {
     fn on_update(&mut self, _global_step: usize, stats: Stats<'_>) {
         self.stats.clear();
         self.stats.extend_from_slice(stats);
@@ -84,7 +79,7 @@ impl Observer for RunObserver {
     fn on_episode(&mut self, ep: &EpisodeRecord) {
         let stats = &self.stats;
         if self.error.is_none() {
-            if let Err(e) = self.metrics.episode(ep, stats) {
+            if let Err(e) = self.run.metrics.episode(ep, stats) {
                 self.error = Some(e);
             }
         }
@@ -110,14 +105,14 @@ impl Observer for RunObserver {
         self.error.is_some()
     }
     fn checkpoint_due(&self, global_step: usize) -> bool {
-        self.error.is_none() && self.checkpoints.is_some_and(|c| c.due(global_step as u64))
+        self.error.is_none() && self.run.checkpoint_due(global_step as u64)
     }
     fn evaluation_due(&self, global_step: usize) -> bool {
         self.error.is_none() && self.evaluations.as_ref().is_some_and(|e| e.due(global_step))
     }
     fn on_evaluation(&mut self, global_step: usize, agent: &mut dyn Agent) {
         if let Some(e) = &mut self.evaluations {
-            if let Err(err) = e.evaluate(global_step, agent, &self.run, &mut self.metrics) {
+            if let Err(err) = e.evaluate(global_step, agent, &self.run.dir, &mut self.run.metrics) {
                 self.error = Some(err);
             }
         }
@@ -125,27 +120,10 @@ impl Observer for RunObserver {
     fn on_checkpoint(&mut self, global_step: usize, agent: TrainState) {
         let mut state = TrainState::new();
         state.put_part("agent", agent);
-        let written = self.save_into(&mut state, global_step).and_then(|()| checkpoint::write(&self.run, &state));
-        match written {
-            Ok(()) => {
-                if let Some(c) = &mut self.checkpoints {
-                    c.taken(global_step as u64);
-                }
-            }
-            Err(e) => self.error = Some(e),
+        if let Err(e) = self.save_into(&mut state).and_then(|()| self.run.write_checkpoint(global_step as u64, state)) {
+            self.error = Some(e);
         }
     }
-}
-
-/// Loads the config from `--config` or `preset`, then `--set`, `--seed` and `--total-timesteps`.
-pub fn resolve_config<C: AlgoConfig>(args: &CommonArgs, preset: Option<Preset>) -> Result<C> {
-    let (name, text) = preset.map(|p| (p.name, p.text)).unwrap_or_else(|| ("defaults".into(), String::new()));
-    let mut cfg: C = args.shared.load_config((&name, &text), |c: &mut C, s| c.set_seed(s))?;
-    if let Some(t) = args.total_timesteps {
-        cfg.set_total_timesteps(t);
-    }
-    cfg.check()?;
-    Ok(cfg)
 }
 
 /// The env's "solved" line for plots, where Gymnasium has one.
@@ -159,36 +137,30 @@ fn solved_line(env_id: &str) -> Vec<Reference> {
 }
 
 /// Runs experiment `name` with config type `C` on the environment `env_id`
-/// (the binary's own, or `train --env`). The environment is chosen by the
-/// binary or `--env` alone: a `--set env_id=...` naming another one is
-/// refused, and so is a `--config` for another environment (`train` sets
-/// `env_id` from `--env` over a `--config` file's).
+/// (the binary's own, or `train --env`), through the scaffold
+/// ([`Experiment::start_with`]): config, checks, `--print-config`, `--seeds`,
+/// `--resume`, the run folder. The environment is chosen by the binary or
+/// `--env` alone: a `--set env_id=...` naming another one is refused, and so
+/// is a `--config` for another environment (`train` sets `env_id` from
+/// `--env` over a `--config` file's).
 pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>, env_id: &str) -> Result<()> {
-    if let Some(dir) = &args.shared.resume {
-        return resume::<C>(name, args, dir);
-    }
     let contradicts = |s: &&String| s.split_once('=').is_some_and(|(k, v)| k.trim() == "env_id" && v.trim().trim_matches(|c| c == '"' || c == '\'') != env_id);
     if let Some(s) = args.shared.set.iter().find(contradicts) {
         anyhow::bail!("--set {s} contradicts the environment of {name} ({env_id}); choose the environment with `train --algo {} --env ID`", C::ALGO);
     }
-    let source = match (&args.shared.config, &preset) {
-        (Some(p), _) => p.display().to_string(),
-        (None, Some(p)) => p.name.clone(),
-        (None, None) => format!("{} defaults", C::ALGO),
+    let preset = preset.unwrap_or_else(|| Preset::defaults(format!("{} defaults", C::ALGO)));
+    let source = args.shared.config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| preset.name.clone());
+    let experiment = Experiment { name, shared: &args.shared, seeds: args.seeds.as_deref(), summary_keys: &[], algo: Some(C::ALGO) };
+    let adjust = |cfg: &mut C| {
+        if let Some(t) = args.total_timesteps {
+            cfg.set_total_timesteps(t);
+        }
+        if cfg.env_id() != env_id {
+            bail!("{source} is for {}, but {name} trains {env_id}; use `train --algo {} --env {}` for that environment", cfg.env_id(), C::ALGO, cfg.env_id());
+        }
+        Ok(())
     };
-    let cfg: C = resolve_config(args, preset)?;
-    if args.shared.print_config {
-        return crate::print_config::print(&cfg, &format!("{name}: {} on {env_id}", C::ALGO), &source);
-    }
-    if cfg.env_id() != env_id {
-        anyhow::bail!(
-            "{source} is for {}, but {name} trains {env_id}; use `train --algo {} --env {}` for that environment",
-            cfg.env_id(),
-            C::ALGO,
-            cfg.env_id()
-        );
-    }
-    if let Some(list) = &args.seeds {
+    let seeds = |cfg: &C, list: &str| {
         let seeds = multi_seed::parse_seeds(list)?;
         let root = args.shared.out.clone().unwrap_or_else(|| RunDir::default_path(name, &format!("seeds-{list}")));
         let title = format!("{} on {}", C::ALGO.to_uppercase(), cfg.env_id());
@@ -200,61 +172,44 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>,
             eprintln!("seed {}: train return (last 100) {:.2}, eval {:.2}{best}, {:.1} s", r.seed, r.train_return_last100, r.eval_return_mean, r.wall_time_s);
         }
         crate::out!("results: {}", root.display());
+        Ok(())
+    };
+    let options = |r: &mut RunRecord| {
+        r.no_gif |= args.no_gif;
+        if let Some(every) = args.eval_every {
+            r.eval_every = Some(every);
+            r.eval_every_episodes = Some(args.eval_every_episodes);
+        }
+    };
+    let Some((run, ())) = experiment.start_with(preset, adjust, |_| Ok(()), seeds, options)? else {
         return Ok(());
-    }
-    let (run, device, record) = args.shared.start_run(name, Some(C::ALGO), &cfg, cfg.seed(), |r| {
-        r.no_gif = args.no_gif;
-        r.eval_every = args.eval_every;
-        r.eval_every_episodes = args.eval_every.map(|_| args.eval_every_episodes);
-    })?;
-    if !args.shared.quiet {
+    };
+    if !args.shared.quiet && run.resumed().is_none() {
         let numerics = nnlab_torch::numerics::current().unwrap_or_default();
         eprintln!(
             "{name}: config {source}, seed {}, {} steps on {} ({numerics} numerics), writing {}",
-            cfg.seed(),
-            cfg.total_timesteps(),
-            device::name(device),
-            run.path().display()
+            run.config.seed(),
+            run.config.total_timesteps(),
+            device::name(run.device),
+            run.dir.path().display()
         );
     }
-    train_and_report(&cfg, run, device, &record, args.shared.quiet, None)
+    train_and_report(run)
 }
 
-/// `--resume RUN_DIR`: continues the run in `dir` from its last checkpoint
-/// (from step 0 when it has none), with the config and options it recorded.
-fn resume<C: AlgoConfig>(name: &str, args: &CommonArgs, dir: &std::path::Path) -> Result<()> {
-    let same_algo = |record: &RunRecord| match record.algo.as_deref() {
-        Some(algo) if algo == C::ALGO => Ok(()),
-        Some(algo) => bail!("{} is a {algo} run, not {}; resume it with `train --resume {}`", dir.display(), C::ALGO, dir.display()),
-        None => bail!("{} is not an RL run; resume it with the binary that made it ({})", dir.display(), record.experiment.as_deref().unwrap_or("unknown")),
-    };
-    let Some((run, record)) = checkpoint::open_for_resume(dir, name, args.shared.quiet, same_algo)? else {
-        return Ok(());
-    };
-    let cfg: C = crate::config::load(crate::config::Source::File(&run.file("config.toml")), &[])?;
-    cfg.check()?;
-    let device = args.shared.init_torch_for(&record)?;
-    let state = checkpoint::read(dir)?;
-    if !args.shared.quiet {
-        let at = match &state {
-            Some(s) => format!("from its checkpoint at step {}", s.get::<u64>("metrics.step")?),
-            None => "from step 0 (no checkpoint yet)".to_string(),
-        };
-        eprintln!("{name}: resuming {} {at} on {}", dir.display(), device::name(device));
-    }
-    let record = RunRecord { no_gif: record.no_gif || args.no_gif, ..record };
-    train_and_report(&cfg, run, device, &record, args.shared.quiet, state)
-}
-
-/// Trains (from the start, or from `state`), then evaluates and writes the
-/// weights, the plots, the GIF and `summary.json`.
-fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, record: &RunRecord, quiet: bool, state: Option<TrainState>) -> Result<()> {
+/// Trains (from the start, or from the checkpoint the run resumed from),
+/// then evaluates and writes the weights, the plots, the GIF and `summary.json`.
+fn train_and_report<C: AlgoConfig>(run: Run<C>) -> Result<()> {
+    let cfg = run.config.clone();
+    let (device, record) = (run.device, run.record.clone());
+    let quiet = run.quiet;
     let name = record.experiment.clone().unwrap_or_else(|| C::ALGO.to_string());
     let mut agent = cfg.build(device)?;
-    let (metrics, start_step) = checkpoint::open_metrics(&run, record.allow_nan, state.as_ref())?;
+    let start_step = run.start_after();
     let eval_seed = record.eval_seed.unwrap_or_else(|| summary::eval_seed_for(cfg.seed()));
+    let resumed = run.resumed().cloned();
     let mut observer = RunObserver {
-        metrics,
+        run,
         progress: Progress::new(cfg.total_timesteps() as u64, quiet),
         recent: VecDeque::new(),
         curve: Vec::new(),
@@ -262,19 +217,16 @@ fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, re
         loss_name: None,
         error: None,
         stats: Vec::new(),
-        run: run.clone(),
-        checkpoints: record.checkpoint_every.map(|every| checkpoint::Schedule::new(every, start_step)),
         evaluations: record.eval_every.map(|every| PeriodicEvaluation::new(every, record.eval_every_episodes.unwrap_or(10) as usize, eval_seed, start_step)),
-        elapsed_before: 0.0,
-        started: Instant::now(),
     };
-    if let Some(s) = &state {
+    if let Some(s) = &resumed {
         agent.restore_train_state(&s.part("agent"))?;
         observer.restore(s)?;
         observer.progress.set_step(start_step);
     }
+    observer.run.start_clock();
     let stats = agent.train(&mut observer)?;
-    let wall_time_s = observer.elapsed_before + observer.started.elapsed().as_secs_f64();
+    let wall_time_s = observer.run.elapsed();
     // The final model is a candidate for the best one too.
     let total = cfg.total_timesteps();
     if observer.evaluations.as_ref().is_some_and(|e| e.last_step().is_none_or(|s| s + 1 < total)) && observer.error.is_none() {
@@ -284,12 +236,13 @@ fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, re
     if let Some(e) = observer.error.take() {
         return Err(e);
     }
+    let run = &observer.run;
 
     let eval_returns = evaluate(agent.as_mut(), cfg.eval_episodes(), eval_seed)?;
-    agent.save(&run.file("model.safetensors"))?;
+    agent.save(&run.dir.file("model.safetensors"))?;
     let lower = observer.loss_name.map(|n| Series { label: n.replace('_', " "), points: observer.losses.clone() });
     plot::learning_curve(
-        &run.file("learning_curve.png"),
+        &run.dir.file("learning_curve.png"),
         &format!("{} on {} (seed {})", C::ALGO.to_uppercase(), cfg.env_id(), cfg.seed()),
         &observer.curve,
         100,
@@ -298,12 +251,12 @@ fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, re
     )?;
     if !record.no_gif {
         let frames: Vec<_> = record_episode(agent.as_mut(), eval_seed, 2)?.iter().map(video::downscale2).collect();
-        video::write_gif(&run.file("episode.gif"), &frames, 4)?;
+        video::write_gif(&run.dir.file("episode.gif"), &frames, 4)?;
     }
     // The best model of the evaluations during training, on the final evaluation's episodes.
     let best_model = match observer.evaluations.as_ref().and_then(PeriodicEvaluation::best) {
         Some((step, selection_mean)) => {
-            agent.load(&run.file(BEST_MODEL))?;
+            agent.load(&run.dir.file(BEST_MODEL))?;
             let returns = evaluate(agent.as_mut(), cfg.eval_episodes(), eval_seed)?;
             Some(summary::BestModel::new(step, selection_mean, &returns))
         }
@@ -323,7 +276,7 @@ fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, re
         wall_time_s,
     );
     s.best_model = best_model;
-    run.write_atomic("summary.json", serde_json::to_string_pretty(&s)?.as_bytes())?;
+    run.dir.write_atomic("summary.json", serde_json::to_string_pretty(&s)?.as_bytes())?;
     if !quiet {
         eprintln!(
             "{name}: train return (last 100) {:.2}, eval {:.2} over {} episodes, {:.1} s, {:.0} steps/s",
@@ -340,6 +293,6 @@ fn train_and_report<C: AlgoConfig>(cfg: &C, run: RunDir, device: tch::Device, re
             );
         }
     }
-    crate::out!("results: {}", run.path().display());
+    crate::out!("results: {}", run.dir.path().display());
     Ok(())
 }

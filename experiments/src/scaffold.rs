@@ -16,66 +16,38 @@
 //! with the metric files cut back to the checkpoint (see [`crate::checkpoint`]).
 
 use crate::checkpoint;
-use crate::cli::{SeedsArg, SharedArgs};
+use crate::cli::SharedArgs;
+use crate::config::{Preset, RunRecord};
 use crate::metrics::{Metrics, Stream};
 use crate::run_dir::RunDir;
 use crate::summary::Provenance;
 use anyhow::{anyhow, bail, Result};
 use nnlab_torch::state::TrainState;
-use serde::{de::DeserializeOwned, Serialize};
+use serde::Serialize;
+use std::time::Instant;
 use tch::Device;
 
-/// What the scaffold needs of a model family's config.
-pub trait ExperimentConfig: Default + Serialize + DeserializeOwned + schemars::JsonSchema {
-    /// The seed.
-    fn seed(&self) -> u64;
-    /// Sets the seed (from `--seed`).
-    fn set_seed(&mut self, seed: u64);
-    /// Typed checks, one-line errors naming the key.
-    fn validate(&self) -> Result<()>;
-}
-
-/// Implements [`ExperimentConfig`] for configs with a `seed` field and a `validate` method.
-#[macro_export]
-macro_rules! experiment_config {
-    ($($config:ty),* $(,)?) => {
-        $(impl $crate::scaffold::ExperimentConfig for $config {
-            fn seed(&self) -> u64 {
-                self.seed
-            }
-            fn set_seed(&mut self, seed: u64) {
-                self.seed = seed;
-            }
-            fn validate(&self) -> anyhow::Result<()> {
-                <$config>::validate(self)
-            }
-        })*
-    };
-}
-
-experiment_config!(
-    nnlab_generative::vae_trainer::VaeConfig,
-    nnlab_generative::gan::GanConfig,
-    nnlab_generative::dcgan::DcganConfig,
-    nnlab_vision::CnnConfig,
-    nnlab_text::CharLmConfig,
-    nnlab_text::tagger::TaggerConfig,
-    nnlab_text::sentiment::SentimentConfig
-);
+/// What the scaffold needs of a config: every config of nnlab implements it
+/// in its own crate (RL algorithms' configs too, beside `AlgorithmConfig`).
+pub use nnlab_torch::trainer::RunConfig;
 
 /// One binary of the scaffold.
 pub struct Experiment<'a> {
     /// Its name (run folders go to `results/<name>/`).
-    pub name: &'static str,
+    pub name: &'a str,
     /// The flags every experiment takes.
     pub shared: &'a SharedArgs,
     /// `--seeds`.
-    pub seeds: &'a SeedsArg,
+    pub seeds: Option<&'a str>,
     /// The `summary.json` keys that a sweep tabulates (`seeds_summary.json`).
     pub summary_keys: &'static [&'static str],
+    /// The RL algorithm it trains (recorded as `[run] algo`; `--resume` then
+    /// takes any run of that algorithm); `None` for the other families, whose
+    /// runs are resumed by the binary that made them.
+    pub algo: Option<&'static str>,
 }
 
-/// A started run: its config, folder, device and metrics.
+/// A started run: its config, folder, device, metrics and record.
 pub struct Run<C> {
     /// The validated config.
     pub config: C,
@@ -85,13 +57,17 @@ pub struct Run<C> {
     pub device: Device,
     /// `metrics.csv` and any other sinks.
     pub metrics: Metrics,
+    /// The `[run]` record of `config.toml` (numerics, threads, options).
+    pub record: RunRecord,
     /// `--quiet`.
     pub quiet: bool,
-    threads: i32,
     checkpoints: Option<checkpoint::Schedule>,
     resumed: Option<TrainState>,
     start_after: u64,
     steps: Option<StepMetrics>,
+    /// Wall-clock seconds of the earlier attempts of a resumed run.
+    elapsed_before: f64,
+    started: Instant,
 }
 
 /// The per-step stream of a run (`steps.csv` and its event file), beside the
@@ -106,91 +82,132 @@ const STEPS: Stream<'static> = Stream { name: "steps", main: false };
 
 impl<'a> Experiment<'a> {
     /// The binary `name` with its flags; sweeps tabulate `summary_keys`.
-    pub fn new(name: &'static str, args: &'a crate::cli::ExperimentArgs, summary_keys: &'static [&'static str]) -> Self {
-        Self { name, shared: &args.shared, seeds: &args.seeds, summary_keys }
+    pub fn new(name: &'a str, args: &'a crate::cli::ExperimentArgs, summary_keys: &'static [&'static str]) -> Self {
+        Self { name, shared: &args.shared, seeds: args.seeds.seeds.as_deref(), summary_keys, algo: None }
     }
 
     /// Starts the run (see the module docs); `None` when `--seeds` ran a sweep
-    /// instead. `adjust` applies the binary's own flags to the config;
-    /// `prepare` loads and checks the data against the validated config.
-    pub fn start<C: ExperimentConfig, D>(
+    /// (or `--print-config` printed) instead. `adjust` applies the binary's
+    /// own flags to the config; `prepare` loads and checks the data against
+    /// the validated config.
+    pub fn start<C: RunConfig, D>(
         &self,
-        preset: (&str, &str),
+        preset: Preset,
         adjust: impl FnOnce(&mut C) -> Result<()>,
         prepare: impl FnOnce(&C) -> Result<D>,
     ) -> Result<Option<(Run<C>, D)>> {
+        let sweep = |_: &C, list: &str| crate::multi_seed::sweep(self.name, list, self.shared.out.clone(), self.summary_keys);
+        self.start_with(preset, adjust, prepare, sweep, |_| {})
+    }
+
+    /// [`Experiment::start`] with the binary's own way of running `--seeds`
+    /// (given the checked config and the list) and its own options in the
+    /// run's `[run]` record (applied to a new run's record and to a resumed
+    /// run's recorded one).
+    pub fn start_with<C: RunConfig, D>(
+        &self,
+        preset: Preset,
+        adjust: impl FnOnce(&mut C) -> Result<()>,
+        prepare: impl FnOnce(&C) -> Result<D>,
+        seeds: impl FnOnce(&C, &str) -> Result<()>,
+        options: impl FnOnce(&mut RunRecord),
+    ) -> Result<Option<(Run<C>, D)>> {
         if let Some(dir) = &self.shared.resume {
-            return self.resume(dir, prepare);
+            return self.resume(dir, prepare, options);
         }
-        if let Some(list) = self.seeds.seeds.as_ref().filter(|_| !self.shared.print_config) {
-            crate::multi_seed::sweep(self.name, list, self.shared.out.clone(), self.summary_keys)?;
-            return Ok(None);
-        }
-        let mut config: C = self.shared.load_config(preset, |c: &mut C, seed| c.set_seed(seed))?;
+        let mut config: C = self.shared.load_config(&preset, |c: &mut C, seed| c.set_seed(seed))?;
         adjust(&mut config)?;
-        config.validate()?;
+        config.check()?;
         if self.shared.print_config {
-            let source = self.shared.config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| preset.0.to_string());
+            let source = self.shared.config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| preset.name.clone());
             crate::print_config::print(&config, self.name, &source)?;
             return Ok(None);
         }
+        if let Some(list) = self.seeds {
+            seeds(&config, list)?;
+            return Ok(None);
+        }
         let data = prepare(&config)?;
-        let (dir, device, record) = self.shared.start_run(self.name, None, &config, config.seed(), |_| {})?;
+        let (dir, device, record) = self.shared.start_run(self.name, self.algo, &config, config.seed(), options)?;
         let metrics = Metrics::for_run(&dir, self.shared.allow_nan)?;
         let checkpoints = record.checkpoint_every.map(|every| checkpoint::Schedule::new(every, 0));
+        let quiet = self.shared.quiet;
         let run = Run {
             config,
             dir,
             device,
             metrics,
-            quiet: self.shared.quiet,
-            threads: self.shared.threads,
+            record,
+            quiet,
             checkpoints,
             resumed: None,
             start_after: 0,
             steps: None,
+            elapsed_before: 0.0,
+            started: Instant::now(),
         };
         Ok(Some((run, data)))
     }
 
+    /// Whether the run recorded as `record` in `dir` is one this binary continues.
+    fn check_same_run(&self, dir: &std::path::Path, record: &RunRecord) -> Result<()> {
+        match (self.algo, record.algo.as_deref()) {
+            (Some(algo), Some(recorded)) if algo == recorded => Ok(()),
+            (Some(algo), Some(recorded)) => bail!("{} is a {recorded} run, not {algo}; resume it with `train --resume {}`", dir.display(), dir.display()),
+            (Some(_), None) => {
+                bail!("{} is not an RL run; resume it with the binary that made it ({})", dir.display(), record.experiment.as_deref().unwrap_or("unknown"))
+            }
+            (None, _) if record.experiment.as_deref() == Some(self.name) => Ok(()),
+            (None, _) => bail!(
+                "{} was made by {}, not {}; resume it with that binary",
+                dir.display(),
+                record.experiment.as_deref().unwrap_or("another binary"),
+                self.name
+            ),
+        }
+    }
+
     /// `--resume RUN_DIR`: the run in `dir` with its recorded config and
     /// options, and its last checkpoint (if any).
-    fn resume<C: ExperimentConfig, D>(&self, dir: &std::path::Path, prepare: impl FnOnce(&C) -> Result<D>) -> Result<Option<(Run<C>, D)>> {
-        let same_binary = |record: &crate::config::RunRecord| {
-            if record.experiment.as_deref() != Some(self.name) {
-                bail!(
-                    "{} was made by {}, not {}; resume it with that binary",
-                    dir.display(),
-                    record.experiment.as_deref().unwrap_or("another binary"),
-                    self.name
-                );
-            }
-            Ok(())
-        };
-        let Some((run_dir, record)) = checkpoint::open_for_resume(dir, self.name, self.shared.quiet, same_binary)? else {
+    fn resume<C: RunConfig, D>(
+        &self,
+        dir: &std::path::Path,
+        prepare: impl FnOnce(&C) -> Result<D>,
+        options: impl FnOnce(&mut RunRecord),
+    ) -> Result<Option<(Run<C>, D)>> {
+        let Some((run_dir, mut record)) = checkpoint::open_for_resume(dir, self.name, self.shared.quiet, |r| self.check_same_run(dir, r))? else {
             return Ok(None);
         };
+        options(&mut record);
         let config: C = crate::config::load(crate::config::Source::File(&run_dir.file("config.toml")), &[])?;
-        config.validate()?;
+        config.check()?;
         let data = prepare(&config)?;
         let device = self.shared.init_torch_for(&record)?;
         let state = checkpoint::read(dir)?;
         let (metrics, start_after) = checkpoint::open_metrics(&run_dir, record.allow_nan, state.as_ref())?;
+        let elapsed_before = match &state {
+            Some(s) => s.get("elapsed")?,
+            None => 0.0,
+        };
         if !self.shared.quiet {
-            eprintln!("{}: resuming {} after {start_after}", self.name, dir.display());
+            let at = if state.is_some() { format!("after {start_after}") } else { "from the start (no checkpoint yet)".to_string() };
+            eprintln!("{}: resuming {} {at} on {}", self.name, dir.display(), crate::device::name(device));
         }
         let checkpoints = record.checkpoint_every.map(|every| checkpoint::Schedule::new(every, start_after));
+        let quiet = self.shared.quiet;
         let run = Run {
             config,
             dir: run_dir,
             device,
             metrics,
-            quiet: self.shared.quiet,
-            threads: record.threads,
+            record,
+            quiet,
             checkpoints,
             resumed: state,
             start_after,
             steps: None,
+            elapsed_before,
+            started: Instant::now(),
         };
         Ok(Some((run, data)))
     }
@@ -206,11 +223,11 @@ struct FullSummary<'a, S: Serialize> {
     provenance: Provenance,
 }
 
-impl<C: ExperimentConfig> Run<C> {
+impl<C: RunConfig> Run<C> {
     /// Writes `summary.json` (marking the run finished) and prints the
     /// `results:` line.
     pub fn finish<S: Serialize>(&self, summary: &S) -> Result<()> {
-        let full = FullSummary { summary, seed: self.config.seed(), provenance: Provenance::new(self.device, self.threads) };
+        let full = FullSummary { summary, seed: self.config.seed(), provenance: Provenance::new(self.device, self.record.threads) };
         self.dir.write_atomic("summary.json", serde_json::to_string_pretty(&full)?.as_bytes())?;
         crate::out!("results: {}", self.dir.path().display());
         Ok(())
@@ -226,22 +243,44 @@ impl<C: ExperimentConfig> Run<C> {
         self.start_after
     }
 
-    /// After epoch (or step) `index`: writes a checkpoint with the binary's
-    /// `state` (its trainer's and its own: curves, times) when one is due.
-    pub fn checkpoint_if_due(&mut self, index: u64, state: impl FnOnce() -> Result<TrainState>) -> Result<()> {
-        let Some(schedule) = &mut self.checkpoints else {
-            return Ok(());
-        };
-        if !schedule.due(index) {
-            return Ok(());
-        }
-        let mut s = state()?;
-        self.metrics.save_position(&mut s, Stream::MAIN, index)?;
+    /// Starts the wall clock of the training loop (the time before it, such
+    /// as loading data and building the model, is not counted).
+    pub fn start_clock(&mut self) {
+        self.started = Instant::now();
+    }
+
+    /// Wall-clock seconds of the training loop so far, the earlier attempts
+    /// of a resumed run included.
+    pub fn elapsed(&self) -> f64 {
+        self.elapsed_before + self.started.elapsed().as_secs_f64()
+    }
+
+    /// Whether a checkpoint is due after epoch (or step) `index` (`--checkpoint-every`).
+    pub fn checkpoint_due(&self, index: u64) -> bool {
+        self.checkpoints.is_some_and(|c| c.due(index))
+    }
+
+    /// Writes the checkpoint after `index`: the binary's `state` (its
+    /// trainer's and its own), with the sinks' positions and the wall clock.
+    pub fn write_checkpoint(&mut self, index: u64, mut state: TrainState) -> Result<()> {
+        self.metrics.save_position(&mut state, Stream::MAIN, index)?;
         if let Some(steps) = &self.steps {
-            steps.metrics.save_position(&mut s, STEPS, steps.last_index.unwrap_or(0))?;
+            steps.metrics.save_position(&mut state, STEPS, steps.last_index.unwrap_or(0))?;
         }
-        checkpoint::write(&self.dir, &s)?;
-        schedule.taken(index);
+        state.put("elapsed", &self.elapsed())?;
+        checkpoint::write(&self.dir, &state)?;
+        if let Some(schedule) = &mut self.checkpoints {
+            schedule.taken(index);
+        }
+        Ok(())
+    }
+
+    /// After epoch (or step) `index`: writes a checkpoint with the binary's
+    /// `state` when one is due ([`Run::write_checkpoint`]).
+    pub fn checkpoint_if_due(&mut self, index: u64, state: impl FnOnce() -> Result<TrainState>) -> Result<()> {
+        if self.checkpoint_due(index) {
+            self.write_checkpoint(index, state()?)?;
+        }
         Ok(())
     }
 

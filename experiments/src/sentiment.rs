@@ -165,7 +165,7 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
         return classify_with(dir, file);
     }
     let experiment = Experiment::new(name, &args.experiment, &["test_f1", "baseline_test_f1", "test_accuracy"]);
-    let preset = ("experiments/configs/sentiment/vader.toml", include_str!("../configs/sentiment/vader.toml"));
+    let preset = crate::preset!("sentiment/vader.toml");
     let adjust = |cfg: &mut SentimentConfig| {
         cfg.epochs = args.epochs.unwrap_or(cfg.epochs);
         Ok(())

@@ -40,11 +40,11 @@ pub enum TaskArg {
 }
 
 impl TaskArg {
-    fn preset(self) -> (&'static str, &'static str) {
+    fn preset(self) -> crate::config::Preset {
         match self {
-            TaskArg::Pos => ("experiments/configs/tagger/pos.toml", include_str!("../configs/tagger/pos.toml")),
-            TaskArg::Ner => ("experiments/configs/tagger/ner.toml", include_str!("../configs/tagger/ner.toml")),
-            TaskArg::Conll => ("experiments/configs/tagger/conll.toml", include_str!("../configs/tagger/conll.toml")),
+            TaskArg::Pos => crate::preset!("tagger/pos.toml"),
+            TaskArg::Ner => crate::preset!("tagger/ner.toml"),
+            TaskArg::Conll => crate::preset!("tagger/conll.toml"),
         }
     }
 }

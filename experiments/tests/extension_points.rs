@@ -91,3 +91,53 @@ fn checkpoints_name_no_sink() {
         }
     }
 }
+
+/// The run bookkeeping lives in one place: checkpoints are written, metric
+/// files reopened for a resume and the wall clock carried across attempts by
+/// the scaffold's `Run` alone, and curves and best models are resumed by
+/// `fit` alone; every binary's loop goes through them.
+#[test]
+fn one_scaffold_owns_the_run_bookkeeping() {
+    let root = workspace();
+    let mut files = Vec::new();
+    for krate in ["experiments", "agents", "generative", "vision", "text"] {
+        files.extend(rust_files(&root.join(krate).join("src")));
+    }
+    let owners = [
+        ("checkpoint::write(", "experiments/src/scaffold.rs"),
+        ("checkpoint::open_metrics(", "experiments/src/scaffold.rs"),
+        ("elapsed_before", "experiments/src/scaffold.rs"),
+        ("History::resume(", "experiments/src/fit.rs"),
+        ("Metrics::for_run(", "experiments/src/scaffold.rs"),
+    ];
+    for (call, owner) in owners {
+        for file in &files {
+            let text = std::fs::read_to_string(file).expect("readable");
+            // Unit tests of the helper itself may call it.
+            let code = text.split("#[cfg(test)]").next().unwrap_or(&text);
+            let relative = file.strip_prefix(&root).expect("inside the workspace").to_string_lossy().replace('\\', "/");
+            if code.contains(call)
+                && relative != owner
+                && !relative.ends_with("checkpoint.rs")
+                && !relative.ends_with("history.rs")
+                && !relative.ends_with("metrics.rs")
+            {
+                panic!("{relative} calls {call}, which only {owner} should: the run's bookkeeping belongs to the one scaffold");
+            }
+        }
+    }
+}
+
+/// Every off-policy agent runs on the one off-policy loop: no other file
+/// steps a vector environment and samples a replay buffer in its own loop.
+#[test]
+fn one_off_policy_loop() {
+    let files = rust_files(&workspace().join("agents/src"));
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("readable");
+        let code = text.split("#[cfg(test)]").next().unwrap_or(&text);
+        if code.contains("rb.sample(") && !file.ends_with("offpolicy.rs") {
+            panic!("{} samples a replay buffer in a loop of its own; off-policy agents are OffPolicyLearners", file.display());
+        }
+    }
+}

@@ -49,6 +49,8 @@ pub struct DcganConfig {
     pub fd_samples: usize,
 }
 
+nnlab_torch::run_config!(DcganConfig);
+
 impl Default for DcganConfig {
     fn default() -> Self {
         Self { seed: 1, epochs: 5, batch_size: 64, latent_dim: 100, g_features: 32, d_features: 32, learning_rate: 2e-4, beta1: 0.5, fd_samples: 10_000 }

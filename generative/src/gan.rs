@@ -69,6 +69,8 @@ pub struct GanConfig {
     pub eval_samples: usize,
 }
 
+nnlab_torch::run_config!(GanConfig);
+
 impl Default for GanConfig {
     fn default() -> Self {
         Self {

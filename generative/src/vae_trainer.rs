@@ -44,6 +44,8 @@ pub struct VaeConfig {
     pub iw_samples: usize,
 }
 
+nnlab_torch::run_config!(VaeConfig);
+
 impl Default for VaeConfig {
     fn default() -> Self {
         Self { seed: 1, epochs: 10, batch_size: 128, learning_rate: 1e-3, arch: VaeArch::Mlp, hidden: 400, latent_dim: 20, beta: 1.0, iw_samples: 100 }

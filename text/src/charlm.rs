@@ -109,6 +109,8 @@ pub struct CharLmConfig {
     pub sample_top_k: usize,
 }
 
+nnlab_torch::run_config!(CharLmConfig);
+
 impl Default for CharLmConfig {
     fn default() -> Self {
         Self {

@@ -76,6 +76,8 @@ pub struct TaggerConfig {
     pub eval_batch_size: usize,
 }
 
+nnlab_torch::run_config!(TaggerConfig);
+
 impl Default for TaggerConfig {
     fn default() -> Self {
         Self {

@@ -9,6 +9,40 @@
 use crate::state::TrainState;
 use crate::Snapshot;
 use anyhow::Result;
+use serde::{de::DeserializeOwned, Serialize};
+
+/// What every run's config is, whatever it trains (an RL algorithm, a model
+/// family): loadable from TOML with `--set` overrides, printable with its doc
+/// lines (`--print-config`), seeded, and checked before anything runs. Each
+/// config implements it in its own crate (for the usual `seed` field and
+/// `validate` method, with [`run_config!`](crate::run_config)).
+pub trait RunConfig: Default + Clone + Serialize + DeserializeOwned + schemars::JsonSchema {
+    /// The seed.
+    fn seed(&self) -> u64;
+    /// Sets the seed (from `--seed`).
+    fn set_seed(&mut self, seed: u64);
+    /// Typed checks (one-line errors naming the key), machine limits included.
+    fn check(&self) -> Result<()>;
+}
+
+/// Implements [`RunConfig`] for configs with a `seed` field and a
+/// `validate(&self) -> anyhow::Result<()>` method.
+#[macro_export]
+macro_rules! run_config {
+    ($($config:ty),* $(,)?) => {
+        $(impl $crate::trainer::RunConfig for $config {
+            fn seed(&self) -> u64 {
+                self.seed
+            }
+            fn set_seed(&mut self, seed: u64) {
+                self.seed = seed;
+            }
+            fn check(&self) -> anyhow::Result<()> {
+                <$config>::validate(self)
+            }
+        })*
+    };
+}
 
 /// Writes one row of the per-step stream (`steps.csv`): the step and its values.
 pub type StepLog<'a> = dyn FnMut(u64, &[(&str, f64)]) -> Result<()> + 'a;

@@ -141,6 +141,8 @@ pub struct CnnConfig {
     pub channels_last: bool,
 }
 
+nnlab_torch::run_config!(CnnConfig);
+
 impl Default for CnnConfig {
     fn default() -> Self {
         Self {

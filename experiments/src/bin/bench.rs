@@ -103,7 +103,7 @@ fn charlm_chars_per_s(model: nnlab_text::LmKind, steps: u64, threads: i32) -> Re
     let vocab = nnlab_data::CharVocabulary::from_text(&splits.train);
     let train = vocab.encode(&splits.train);
     let preset = nnlab_experiments::charlm::preset(model, false);
-    let config: CharLmConfig = toml::from_str(preset.1)?;
+    let config: CharLmConfig = toml::from_str(&preset.text)?;
     nnlab_experiments::cli::check_threads(threads)?;
     let before = tch::get_num_threads();
     tch::set_num_threads(threads);
@@ -229,8 +229,8 @@ fn dqn_updates_per_s(updates: usize) -> Result<f64> {
 
 /// A SAC run of `steps` steps with CleanRL's hyperparameters on `threads` threads: (seconds, last-100 return).
 fn sac_run(steps: usize, threads: i32) -> Result<(f64, f64)> {
-    let text = include_str!("../../configs/sac/Pendulum-v1-cleanrl.toml");
-    let mut cfg: nnlab_agents::sac::SacConfig = toml::from_str(text)?;
+    let preset = nnlab_experiments::preset!("sac/Pendulum-v1-cleanrl.toml");
+    let mut cfg: nnlab_agents::sac::SacConfig = toml::from_str(&preset.text)?;
     cfg.total_timesteps = steps;
     cfg.learning_starts = cfg.learning_starts.min(steps / 4);
     nnlab_experiments::cli::check_threads(threads)?;

@@ -13,6 +13,7 @@
 
 use anyhow::{Context, Result};
 use nnlab_experiments::cli::{parse_args_about, ImageExperimentArgs};
+use nnlab_experiments::config::Preset;
 use nnlab_experiments::device;
 use nnlab_experiments::fit::{fit, Fitted};
 use nnlab_experiments::plot::{self, Series};
@@ -46,7 +47,7 @@ fn run() -> Result<()> {
     let experiment = Experiment::new("dcgan_fashion_mnist", &args.experiment, keys);
     let epochs = |cfg: &mut DcganConfig| args.data.apply_epochs(&mut cfg.epochs);
     let data = |cfg: &DcganConfig| args.data.load(cfg.batch_size);
-    let Some((mut run, (data_dir, train_set, test_set))) = experiment.start(("DCGAN defaults", ""), epochs, data)? else {
+    let Some((mut run, (data_dir, train_set, test_set))) = experiment.start(Preset::defaults("DCGAN defaults"), epochs, data)? else {
         return Ok(());
     };
     let (cfg, device) = (run.config.clone(), run.device);

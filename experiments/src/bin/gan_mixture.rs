@@ -75,8 +75,8 @@ fn run() -> Result<()> {
     let keys = &["modes_covered", "high_quality_fraction", "reverse_kl"];
     let experiment = Experiment::new("gan_mixture", &args.experiment, keys);
     let preset = match args.dataset {
-        DatasetArg::Ring => ("experiments/configs/gan/ring.toml", include_str!("../../configs/gan/ring.toml")),
-        DatasetArg::Grid => ("experiments/configs/gan/grid.toml", include_str!("../../configs/gan/grid.toml")),
+        DatasetArg::Ring => nnlab_experiments::preset!("gan/ring.toml"),
+        DatasetArg::Grid => nnlab_experiments::preset!("gan/grid.toml"),
     };
     let adjust = |cfg: &mut GanConfig| {
         cfg.dataset = match args.dataset {

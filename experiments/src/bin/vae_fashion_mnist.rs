@@ -11,6 +11,7 @@
 
 use anyhow::{Context, Result};
 use nnlab_experiments::cli::{parse_args_about, ImageExperimentArgs};
+use nnlab_experiments::config::Preset;
 use nnlab_experiments::fit::{fit, Fitted};
 use nnlab_experiments::plot::{self, Series};
 use nnlab_experiments::scaffold::Experiment;
@@ -39,7 +40,7 @@ fn run() -> Result<()> {
     let experiment = Experiment::new("vae_fashion_mnist", &args.experiment, &["test_loss", "test_nll_iw", "epoch_time_s"]);
     let epochs = |cfg: &mut VaeConfig| args.data.apply_epochs(&mut cfg.epochs);
     let data = |cfg: &VaeConfig| args.data.load(cfg.batch_size);
-    let Some((mut run, (data_dir, train_set, test_set))) = experiment.start(("VAE defaults (PyTorch's example)", ""), epochs, data)? else {
+    let Some((mut run, (data_dir, train_set, test_set))) = experiment.start(Preset::defaults("VAE defaults (PyTorch's example)"), epochs, data)? else {
         return Ok(());
     };
     let (cfg, device) = (run.config.clone(), run.device);

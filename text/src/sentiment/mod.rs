@@ -99,6 +99,8 @@ pub struct SentimentConfig {
     pub weight_average: f64,
 }
 
+nnlab_torch::run_config!(SentimentConfig);
+
 impl Default for SentimentConfig {
     fn default() -> Self {
         Self {
