@@ -22,6 +22,7 @@
 
 pub mod classic;
 pub mod env;
+pub mod error;
 #[cfg(feature = "gym-rs")]
 pub mod gym_rs;
 pub mod parity;

@@ -1,6 +1,6 @@
 //! Observation and action spaces: `Discrete(n)` and one-dimensional `Box`.
 
-use crate::env::EnvError;
+use crate::error::EnvError;
 use rand::Rng;
 
 /// A one-dimensional box `[low, high]` of `f32` values (Gymnasium's `Box`).

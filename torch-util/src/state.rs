@@ -211,24 +211,6 @@ impl TrainState {
     }
 }
 
-/// The checkpoint state of a trainer made of a model, an optimiser and a
-/// random generator: the variables under `model`, the optimiser under
-/// `optimizer`, the generator as `rng`.
-pub fn trainer_state<R: Serialize>(vs: &tch::nn::VarStore, optimizer: &crate::optim::Optimizer, rng: &R) -> Result<TrainState> {
-    let mut s = TrainState::new();
-    s.put_var_store("model", vs)?;
-    s.put_part("optimizer", optimizer.train_state()?);
-    s.put("rng", rng)?;
-    Ok(s)
-}
-
-/// Restores what [`trainer_state`] saved into `vs` and `optimizer`, and returns the generator.
-pub fn restore_trainer_state<R: DeserializeOwned>(s: &TrainState, vs: &tch::nn::VarStore, optimizer: &mut crate::optim::Optimizer) -> Result<R> {
-    s.copy_into_var_store("model", vs)?;
-    optimizer.restore_train_state(&s.part("optimizer"))?;
-    s.get("rng")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -481,12 +481,12 @@ impl CnnTrainer {
 
     /// The state a checkpoint needs: weights, optimiser, generator.
     pub fn train_state(&self) -> Result<TrainState> {
-        nnlab_torch::state::trainer_state(&self.vs, &self.optimizer, &self.rng)
+        nnlab_torch::optim::trainer_state(&self.vs, &self.optimizer, &self.rng)
     }
 
     /// Restores what [`CnnTrainer::train_state`] saved.
     pub fn restore_train_state(&mut self, s: &TrainState) -> Result<()> {
-        self.rng = nnlab_torch::state::restore_trainer_state(s, &self.vs, &mut self.optimizer)?;
+        self.rng = nnlab_torch::optim::restore_trainer_state(s, &self.vs, &mut self.optimizer)?;
         Ok(())
     }
 }

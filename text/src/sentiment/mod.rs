@@ -519,7 +519,7 @@ impl SentimentClassifier {
     /// Everything [`SentimentClassifier::train_epoch`] depends on (variables,
     /// optimiser moments, the batch-order generator): a checkpoint's part.
     pub fn train_state(&self) -> Result<nnlab_torch::state::TrainState> {
-        let mut s = nnlab_torch::state::trainer_state(&self.vs, &self.optimizer, &self.rng)?;
+        let mut s = nnlab_torch::optim::trainer_state(&self.vs, &self.optimizer, &self.rng)?;
         if let Some(average) = &self.average {
             s.put_part("weight_average", average.train_state()?);
         }
@@ -528,7 +528,7 @@ impl SentimentClassifier {
 
     /// Restores what [`SentimentClassifier::train_state`] saved.
     pub fn restore_train_state(&mut self, s: &nnlab_torch::state::TrainState) -> Result<()> {
-        self.rng = nnlab_torch::state::restore_trainer_state(s, &self.vs, &mut self.optimizer)?;
+        self.rng = nnlab_torch::optim::restore_trainer_state(s, &self.vs, &mut self.optimizer)?;
         if let Some(average) = &mut self.average {
             average.restore_train_state(&s.part("weight_average"))?;
         }
