@@ -14,6 +14,22 @@ pub enum OwnedAction {
 }
 
 impl OwnedAction {
+    /// A zero action of `space` (a buffer to act into).
+    pub fn zero(space: &Space) -> Self {
+        match space {
+            Space::Discrete(_) => OwnedAction::Discrete(0),
+            Space::Box(b) => OwnedAction::Continuous(vec![0.0; b.dim()]),
+        }
+    }
+
+    /// Borrowed as an environment action, as it is.
+    pub fn as_action(&self) -> Action<'_> {
+        match self {
+            OwnedAction::Discrete(a) => Action::Discrete(*a),
+            OwnedAction::Continuous(a) => Action::Continuous(a),
+        }
+    }
+
     /// Borrows it as an env action, clipping a continuous one into `space`'s bounds
     /// (as SB3's `predict` and Gymnasium's `ClipAction` do).
     pub fn clipped<'a>(&'a mut self, space: &Space) -> Action<'a> {

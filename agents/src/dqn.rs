@@ -15,7 +15,7 @@
 use crate::agent::OwnedAction;
 use crate::algorithm::{common_config_fields, obs_dim, seed_field, AlgorithmConfig, PublishedScore, RunConfig};
 use crate::network::{clip_grad_norm, soft_update, GreedyPolicy, QNetwork};
-use crate::offpolicy::{LoopAction, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
+use crate::offpolicy::{LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::{Batch, ReplayBuffer};
 use crate::schedule::LinearSchedule;
 use crate::validate::{self, in_range, nonzero, positive};
@@ -342,10 +342,10 @@ impl OffPolicyLearner for DqnLearner {
         &mut self.rng
     }
     /// Epsilon-greedy on the online network, from the first step.
-    fn explore_at(&mut self, global_step: usize, _learning_starts: usize, _space: &Space, obs: &[f32], action: &mut LoopAction) {
+    fn explore_at(&mut self, global_step: usize, _learning_starts: usize, _space: &Space, obs: &[f32], action: &mut OwnedAction) {
         let eps = self.epsilon.value(global_step);
         let a = if self.rng.random::<f64>() < eps { self.rng.random_range(0..self.n_actions) } else { self.act_greedy(obs) };
-        *action = LoopAction::Discrete(a);
+        *action = OwnedAction::Discrete(a);
     }
     fn act(&mut self, obs: &[f32], _space: &Space) -> OwnedAction {
         OwnedAction::Discrete(self.act_greedy(obs))

@@ -14,7 +14,7 @@ use crate::observer::{EpisodeRecord, Observer, TrainProgress};
 use crate::replay_buffer::{ActionStorage, Batch, ReplayBuffer};
 use anyhow::{bail, Result};
 use nnlab_envs::spaces::BoxSpace;
-use nnlab_envs::{Action, Actions, Space, SyncVectorEnv};
+use nnlab_envs::{Actions, Space, SyncVectorEnv};
 use nnlab_torch::state::TrainState;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
@@ -119,33 +119,6 @@ impl StatSums {
     }
 }
 
-/// The action of one step, as the loop keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LoopAction {
-    /// A discrete action's index.
-    Discrete(usize),
-    /// A continuous action.
-    Continuous(Vec<f32>),
-}
-
-impl LoopAction {
-    /// A zero action for `space`.
-    pub fn zero(space: &Space) -> Self {
-        match space {
-            Space::Discrete(_) => LoopAction::Discrete(0),
-            Space::Box(b) => LoopAction::Continuous(vec![0.0; b.dim()]),
-        }
-    }
-
-    /// Borrowed as an environment action.
-    pub fn as_action(&self) -> Action<'_> {
-        match self {
-            LoopAction::Discrete(a) => Action::Discrete(*a),
-            LoopAction::Continuous(a) => Action::Continuous(a),
-        }
-    }
-}
-
 /// An off-policy algorithm: what the shared loop asks of it.
 pub trait OffPolicyLearner {
     /// Short algorithm name (`ddpg`, `td3`, `sac`).
@@ -163,8 +136,8 @@ pub trait OffPolicyLearner {
     /// The exploration action at `global_step` for one observation. The
     /// default is the actor-critics': uniform random in the Box `space` before
     /// `learning_starts`, then [`OffPolicyLearner::explore`].
-    fn explore_at(&mut self, global_step: usize, learning_starts: usize, space: &Space, obs: &[f32], action: &mut LoopAction) {
-        if let (LoopAction::Continuous(a), Space::Box(b)) = (action, space) {
+    fn explore_at(&mut self, global_step: usize, learning_starts: usize, space: &Space, obs: &[f32], action: &mut OwnedAction) {
+        if let (OwnedAction::Continuous(a), Space::Box(b)) = (action, space) {
             if global_step < learning_starts {
                 a.copy_from_slice(&b.sample(self.rng()));
             } else {
@@ -300,13 +273,13 @@ impl<L: OffPolicyLearner> OffPolicy<L> {
         let mut last: Vec<(&'static str, Option<f64>)> = names.iter().map(|n| (*n, None)).collect();
         run.progress.recall(&mut last);
         observer.on_update(run.progress.next, &last);
-        let mut action = LoopAction::zero(&self.space);
+        let mut action = OwnedAction::zero(&self.space);
         for global_step in run.progress.next..cfg.total_timesteps {
             // 1. Act: the learner's exploration (the actor-critics: uniform random before learning starts).
             self.learner.explore_at(global_step, cfg.learning_starts, &self.space, &run.obs, &mut action);
             match &action {
-                LoopAction::Discrete(a) => run.envs.step(Actions::Discrete(&[*a]))?,
-                LoopAction::Continuous(a) => run.envs.step(Actions::Continuous(a))?,
+                OwnedAction::Discrete(a) => run.envs.step(Actions::Discrete(&[*a]))?,
+                OwnedAction::Continuous(a) => run.envs.step(Actions::Continuous(a))?,
             }
 
             // 2. Store; a truncation keeps its true final observation and is bootstrapped.
