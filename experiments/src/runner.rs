@@ -199,7 +199,7 @@ pub fn run<C: AlgoConfig>(name: &str, args: &CommonArgs, preset: Option<Preset>,
 
 /// Trains (from the start, or from the checkpoint the run resumed from),
 /// then evaluates and writes the weights, the plots, the GIF and `summary.json`.
-fn train_and_report<C: AlgoConfig>(run: Run<C>) -> Result<()> {
+fn train_and_report<C: AlgoConfig>(mut run: Run<C>) -> Result<()> {
     let cfg = run.config.clone();
     let (device, record) = (run.device, run.record.clone());
     let quiet = run.quiet;
@@ -207,7 +207,7 @@ fn train_and_report<C: AlgoConfig>(run: Run<C>) -> Result<()> {
     let mut agent = cfg.build(device)?;
     let start_step = run.start_after();
     let eval_seed = record.eval_seed.unwrap_or_else(|| summary::eval_seed_for(cfg.seed()));
-    let resumed = run.resumed().cloned();
+    let resumed = run.take_resumed();
     let mut observer = RunObserver {
         run,
         progress: Progress::new(cfg.total_timesteps() as u64, quiet),

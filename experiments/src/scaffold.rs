@@ -238,6 +238,14 @@ impl<C: RunConfig> Run<C> {
         self.resumed.as_ref()
     }
 
+    /// Hands over that state, for a binary that restores from it once and
+    /// needs it no more (an RL agent's replay buffer can be large: no copy);
+    /// [`Run::resumed`] is `None` afterwards, so call it after
+    /// [`Run::open_step_metrics`], which reads it.
+    pub fn take_resumed(&mut self) -> Option<TrainState> {
+        self.resumed.take()
+    }
+
     /// The epoch (or step) of that checkpoint: the loop goes on after it (0 for a new run).
     pub fn start_after(&self) -> u64 {
         self.start_after
