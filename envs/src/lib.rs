@@ -26,6 +26,7 @@ pub mod error;
 #[cfg(feature = "gym-rs")]
 pub mod gym_rs;
 pub mod parity;
+pub mod random_policy;
 pub mod registration;
 pub mod registry;
 pub mod render;

@@ -18,6 +18,7 @@ pub mod image_classification;
 pub mod images;
 pub mod metrics;
 pub mod multi_seed;
+pub mod normalization;
 pub mod periodic_eval;
 pub mod plot;
 pub mod print_config;
@@ -81,7 +82,8 @@ pub fn error_reason(e: &anyhow::Error) -> String {
 /// Runs `body` as a command's `main`: an error prints one line on stderr
 /// (`NAME: error: ...`) and exits with status 1; a panic prints one line too,
 /// without a backtrace. SIGINT/SIGTERM stop the run with a message
-/// ([`signals`]).
+/// ([`signals`]); a run stopped by one after a checkpoint exits with
+/// [`signals::PREEMPTED_STATUS`].
 pub fn main_wrapper(name: &'static str, body: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode {
     signals::install(name);
     std::panic::set_hook(Box::new(move |info| {
@@ -92,6 +94,10 @@ pub fn main_wrapper(name: &'static str, body: impl FnOnce() -> anyhow::Result<()
     match body() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(p) = e.chain().find_map(|c| c.downcast_ref::<signals::Preempted>()) {
+                eprintln!("{name}: {}", one_line(&p.0));
+                return std::process::ExitCode::from(signals::PREEMPTED_STATUS);
+            }
             eprintln!("{name}: error: {}", one_line(&format!("{e:#}")));
             std::process::ExitCode::FAILURE
         }

@@ -126,10 +126,11 @@ fn wait_any(running: &mut Vec<(u64, Child)>, finished: &mut Vec<u64>) -> Result<
                 let _ = c.wait();
             }
             running.clear();
-            bail!(
-                "stopped by a signal: seeds {stopped:?} were stopped (their folders read as unfinished), {} finished earlier; run the same command again to go on",
+            return Err(signals::Preempted(format!(
+                "stopped by a signal: seeds {stopped:?} were stopped (with a checkpoint where they write them; their folders read as unfinished), {} finished earlier; run the same command again to go on",
                 if finished.is_empty() { "none".to_string() } else { format!("{finished:?}") }
-            );
+            ))
+            .into());
         }
         for i in 0..running.len() {
             if let Some(status) = running[i].1.try_wait()? {

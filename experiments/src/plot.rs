@@ -92,7 +92,7 @@ const TAB10: [RGBColor; 10] = [
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
 ];
-const PALETTE: &[RGBColor] = TAB10.split_at(8).0;
+pub(crate) const PALETTE: &[RGBColor] = TAB10.split_at(8).0;
 
 type Area<'b> = DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>;
 type Chart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;

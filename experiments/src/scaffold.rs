@@ -146,6 +146,7 @@ impl<'a> Experiment<'a> {
             elapsed_before: 0.0,
             started: Instant::now(),
         };
+        run.on_signal_checkpoint();
         Ok(Some((run, data)))
     }
 
@@ -209,6 +210,7 @@ impl<'a> Experiment<'a> {
             elapsed_before,
             started: Instant::now(),
         };
+        run.on_signal_checkpoint();
         Ok(Some((run, data)))
     }
 }
@@ -263,9 +265,17 @@ impl<C: RunConfig> Run<C> {
         self.elapsed_before + self.started.elapsed().as_secs_f64()
     }
 
-    /// Whether a checkpoint is due after epoch (or step) `index` (`--checkpoint-every`).
+    /// A run with checkpoints answers SIGINT, SIGTERM, SIGHUP and SIGUSR1 with one ([`crate::signals`]).
+    fn on_signal_checkpoint(&self) {
+        if self.checkpoints.is_some() {
+            crate::signals::checkpoint_on_stop();
+        }
+    }
+
+    /// Whether a checkpoint is due after epoch (or step) `index`: one of
+    /// `--checkpoint-every`'s, or the one a signal asked for (runs with checkpoints).
     pub fn checkpoint_due(&self, index: u64) -> bool {
-        self.checkpoints.is_some_and(|c| c.due(index))
+        self.checkpoints.is_some_and(|c| c.due(index) || crate::signals::stop_requested())
     }
 
     /// Writes the checkpoint after `index`: the binary's `state` (its
@@ -279,6 +289,13 @@ impl<C: RunConfig> Run<C> {
         checkpoint::write(&self.dir, &state)?;
         if let Some(schedule) = &mut self.checkpoints {
             schedule.taken(index);
+        }
+        if crate::signals::stop_requested() {
+            let dir = self.dir.path().display();
+            return Err(crate::signals::Preempted(format!(
+                "stopped by a signal after a checkpoint at {index}; continue with --resume {dir} (the same bits as an uninterrupted run)"
+            ))
+            .into());
         }
         Ok(())
     }

@@ -395,7 +395,11 @@ pub fn run_local(spec: &SweepSpec, sweep_dir: &Path, workers: usize, quiet: bool
             for (_, child) in &mut running {
                 let _ = child.wait();
             }
-            bail!("stopped by a signal; run the same command again to continue (finished runs are skipped, interrupted ones resume)");
+            return Err(crate::signals::Preempted(
+                "stopped by a signal; run the same command again to continue (finished runs are skipped, interrupted ones resume from their checkpoints)"
+                    .into(),
+            )
+            .into());
         }
         let mut i = 0;
         while i < running.len() {

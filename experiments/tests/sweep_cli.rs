@@ -52,10 +52,17 @@ learning_rate = [0.00025, -1.0]
     assert!(md.contains("learning_rate=-1.0/seed-2 | failed:"), "{md}");
     assert!(md.contains("| eval (mean) |") && !md.contains("best model eval"), "RL runs without --eval-every: {md}");
     assert!(out.join("report.png").exists());
+    // rliable's statistics: normalised over the one task, intervals, plots.
+    assert!(md.contains("| rank | group | tasks x runs | median [95% CI] | IQM [95% CI] | mean [95% CI] | optimality gap [95% CI] | raw IQM |"), "{md}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["kinds"][0]["groups"].as_array().unwrap().len(), 1, "{json}");
+    for plot in ["intervals", "profiles"] {
+        assert!(out.join(format!("{plot}-train_return_last100.png")).exists(), "{plot}");
+    }
     let r = Command::new(env!("CARGO_BIN_EXE_report")).args([out.to_str().unwrap(), "--quiet", "--rank-by", "eval"]).output().unwrap();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(md.contains("ranked by `eval (mean)`") && md.contains("| 1 | learning_rate=0.00025 | 3 |"), "{md}");
+    assert!(md.contains("## `eval_return_mean` (higher is better)") && md.contains("| 1 | learning_rate=0.00025 | 3 |"), "{md}");
     let r = Command::new(env!("CARGO_BIN_EXE_report")).args([out.to_str().unwrap(), "--rank-by", "best-model-eval"]).output().unwrap();
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(!r.status.success() && err.contains("--eval-every") && err.lines().count() == 1, "{err}");
