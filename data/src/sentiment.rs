@@ -67,7 +67,12 @@ pub fn parse_ground_truth(text: &str, name: &str, source: &'static str) -> Resul
         let (Some(_id), Some(rating), Some(sentence)) = (fields.next(), fields.next(), fields.next()) else {
             bail!("{name}:{}: expected id, rating and text separated by tabs", i + 1)
         };
-        let rating: f64 = rating.trim().parse().map_err(|_| anyhow::anyhow!("{name}:{}: rating {rating:?} is not a number", i + 1))?;
+        let rating: f64 = rating
+            .trim()
+            .parse()
+            .ok()
+            .filter(|r: &f64| r.is_finite())
+            .ok_or_else(|| anyhow::anyhow!("{name}:{}: rating {rating:?} is not a finite number", i + 1))?;
         if rating != 0.0 {
             out.push(RatedSentence { source, text: sentence.trim().to_string(), rating });
         }
@@ -115,7 +120,12 @@ pub fn parse_valence_lexicon(text: &str, name: &str) -> Result<BTreeMap<String, 
         let (Some(token), Some(mean)) = (fields.next(), fields.next()) else {
             bail!("{name}:{}: expected a token and its mean valence separated by a tab", i + 1)
         };
-        let mean: f64 = mean.trim().parse().map_err(|_| anyhow::anyhow!("{name}:{}: valence {mean:?} is not a number", i + 1))?;
+        let mean: f64 = mean
+            .trim()
+            .parse()
+            .ok()
+            .filter(|m: &f64| m.is_finite())
+            .ok_or_else(|| anyhow::anyhow!("{name}:{}: valence {mean:?} is not a finite number", i + 1))?;
         out.insert(token.to_string(), mean);
     }
     if out.is_empty() {
@@ -164,7 +174,11 @@ mod tests {
         assert_eq!((s[0].text.as_str(), s[0].positive()), ("Great\tfun!", true));
         assert!(!s[1].positive());
         let err = parse_ground_truth("1\tx\ttext\n", "t.txt", "tweets").unwrap_err().to_string();
-        assert!(err.contains("t.txt:1") && err.contains("not a number"), "{err}");
+        assert!(err.contains("t.txt:1") && err.contains("not a finite number"), "{err}");
+        for bad in ["nan", "inf", "-infinity"] {
+            let err = parse_ground_truth(&format!("1\t{bad}\ttext\n"), "t.txt", "tweets").unwrap_err().to_string();
+            assert!(err.contains("not a finite number"), "{bad}: {err}");
+        }
         assert!(parse_ground_truth("1 2 3\n", "t.txt", "tweets").unwrap_err().to_string().contains("t.txt:1"));
     }
 

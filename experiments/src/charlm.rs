@@ -216,7 +216,7 @@ pub fn run(name: &'static str, about: &'static str, shakespeare_only: bool) -> R
             crate::text_plots::attention_maps(&run.dir.file("attention.png"), &format!("Attention of the {title}: the first test passage"), &chars, &weights)?;
         }
     }
-    trainer.var_store().save(run.dir.file("model.safetensors")).context("saving model.safetensors")?;
+    run.dir.produce("model.safetensors", |tmp| Ok(trainer.var_store().save(tmp)?))?;
     let summary = CharLmSummary {
         test_loss: tst.nats,
         test_bits_per_char: tst.bits_per_char,

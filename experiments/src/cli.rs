@@ -20,8 +20,8 @@ pub fn cores() -> usize {
 /// The flags every experiment takes.
 #[derive(Debug, Clone, Args)]
 pub struct SharedArgs {
-    /// Seed of the run (overrides the config's `seed`).
-    #[arg(long)]
+    /// Seed of the run (overrides the config's `seed`; below 2^63, as TOML holds it).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=crate::multi_seed::MAX_SEED))]
     pub seed: Option<u64>,
     /// TOML file of hyperparameters (defaults to the experiment's shipped preset).
     #[arg(long, value_name = "FILE.toml")]

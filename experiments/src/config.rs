@@ -151,6 +151,9 @@ pub fn in_words(message: &str) -> String {
 pub fn apply_sets(table: &mut Table, sets: &[String]) -> Result<()> {
     for s in sets {
         let (key, raw) = s.split_once('=').ok_or_else(|| anyhow!("--set '{s}': expected KEY=VALUE"))?;
+        if s.contains(['\n', '\r']) {
+            bail!("--set {}: a value must be on one line (one --set per key)", s.replace(['\n', '\r'], "\\n"));
+        }
         let key = key.trim();
         if key.is_empty() {
             bail!("--set '{s}': the key is empty");
@@ -259,6 +262,9 @@ mod tests {
         assert!(e.contains("lr") || e.contains("invalid type"), "{e}");
         let e = load::<Demo>(Source::Preset("demo", ""), &["lr".into()]).unwrap_err().to_string();
         assert!(e.contains("KEY=VALUE"), "{e}");
+        // A value with a line break is not cut after its first line.
+        let e = load::<Demo>(Source::Preset("demo", ""), &["lr=0.1\nclip=2".into()]).unwrap_err().to_string();
+        assert!(e.contains("one line") && !e.contains('\n'), "{e}");
         let e = load::<Demo>(Source::Preset("demo", "lr = = 3"), &[]).unwrap_err().to_string();
         assert!(e.contains("not valid TOML"), "{e}");
         let e = load::<Demo>(Source::File(Path::new("/no/such.toml")), &[]).unwrap_err();

@@ -17,7 +17,7 @@ use crate::device;
 use crate::fit::{fit, Fitted};
 use crate::plot::{self, Series};
 use crate::scaffold::Experiment;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use nnlab_data::{ImageDataset, ImageSet};
 use nnlab_vision::models::Architecture;
 use nnlab_vision::trainer::{mean_cross_entropy, Precision};
@@ -228,7 +228,7 @@ pub fn run(name: &'static str, about: &'static str, fixed: Option<ImageDataset>)
         &series,
         "cross-entropy (nats)",
     )?;
-    trainer.var_store().save(run.dir.file("model.safetensors")).context("saving model.safetensors")?;
+    run.dir.produce("model.safetensors", |tmp| Ok(trainer.var_store().save(tmp)?))?;
 
     let epoch_time_s = history.mean_epoch_time();
     let summary = CnnSummary {

@@ -13,9 +13,18 @@ use std::process::{Child, Command, Stdio};
 /// The most seeds one `--seeds` list may hold.
 pub const MAX_SEEDS: u64 = 1000;
 
-/// Parses `1,2,3` or `1-5` (at most [`MAX_SEEDS`] seeds, no seed twice).
+/// The largest seed: `config.toml` records seeds as TOML integers (signed 64-bit).
+pub const MAX_SEED: u64 = i64::MAX as u64;
+
+/// Parses `1,2,3` or `1-5` (at most [`MAX_SEEDS`] seeds, no seed twice, each at most [`MAX_SEED`]).
 pub fn parse_seeds(text: &str) -> Result<Vec<u64>> {
-    let parse = |s: &str| s.trim().parse::<u64>().map_err(|_| anyhow::anyhow!("--seeds: '{}' is not a seed (a whole number >= 0)", s.trim()));
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|&k| k <= MAX_SEED)
+            .ok_or_else(|| anyhow::anyhow!("--seeds: '{}' is not a seed (a whole number from 0 to 2^63 - 1)", s.trim()))
+    };
     let seeds: Vec<u64> = if let Some((a, b)) = text.split_once('-') {
         let (a, b) = (parse(a)?, parse(b)?);
         if a > b {
@@ -308,6 +317,8 @@ mod tests {
         assert_eq!(parse_seeds("1-5").unwrap(), vec![1, 2, 3, 4, 5]);
         assert!(parse_seeds("3-1").is_err());
         assert!(parse_seeds("a,b").unwrap_err().to_string().contains("'a'"));
+        assert!(parse_seeds("9223372036854775808").unwrap_err().to_string().contains("2^63"));
+        assert_eq!(parse_seeds("9223372036854775807").unwrap(), [MAX_SEED]);
     }
 
     #[test]

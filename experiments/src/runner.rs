@@ -239,7 +239,7 @@ fn train_and_report<C: AlgoConfig>(mut run: Run<C>) -> Result<()> {
     let run = &observer.run;
 
     let eval_returns = evaluate(agent.as_mut(), cfg.eval_episodes(), eval_seed)?;
-    agent.save(&run.dir.file("model.safetensors"))?;
+    run.dir.produce("model.safetensors", |tmp| agent.save(tmp))?;
     let lower = observer.loss_name.map(|n| Series { label: n.replace('_', " "), points: observer.losses.clone() });
     plot::learning_curve(
         &run.dir.file("learning_curve.png"),

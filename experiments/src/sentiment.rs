@@ -256,7 +256,7 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
         ],
         "loss / F1",
     )?;
-    model.var_store().save(run.dir.file("model.safetensors")).context("saving model.safetensors")?;
+    run.dir.produce("model.safetensors", |tmp| Ok(model.var_store().save(tmp)?))?;
     let epoch_time_s = history.mean_epoch_time();
     let summary = SentimentSummary {
         test_accuracy: overall.accuracy,

@@ -76,12 +76,12 @@ pub fn install(name: &'static str) {
             }
             match dir {
                 Some(d) => eprintln!(
-                    "{name}: stopped by {}; {} keeps config.toml, metrics.csv up to the last finished row and its last checkpoint, if any (no summary.json: an unfinished run; continue it with --resume {})",
+                    "{name}: stopped by a signal ({}); {} keeps config.toml, metrics.csv up to the last finished row and its last checkpoint, if any (no summary.json: an unfinished run; continue it with --resume {})",
                     signal_name(signal),
                     d.display(),
                     d.display()
                 ),
-                None => eprintln!("{name}: stopped by {} before a run folder was made", signal_name(signal)),
+                None => eprintln!("{name}: stopped by a signal ({}) before a run folder was made", signal_name(signal)),
             }
             // SAFETY: ends the process at once, without running destructors of
             // libraries that other threads may be using.

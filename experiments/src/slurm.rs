@@ -3,7 +3,10 @@
 //! pool would (`DIR/sweep.tasks`, one shell line per task). A task whose run
 //! is finished exits at once; one whose folder was started (a task that was
 //! pre-empted or killed and requeued) continues with `--resume` from the
-//! run's last checkpoint.
+//! run's last checkpoint. Each run is a job step (`srun`), so that
+//! `scancel --signal=TERM` and Slurm's `--signal=USR1@60` warning reach it:
+//! it writes a checkpoint and exits with status 75, and the task requeues
+//! itself (`scontrol requeue`), to resume there.
 
 use crate::sweep::{binary_path, last_line, log_path, SweepSpec};
 use anyhow::{anyhow, bail, Context, Result};
@@ -46,7 +49,7 @@ pub fn write_job(spec: &SweepSpec, sweep_dir: &Path, opts: &SlurmOptions) -> Res
         let (b, f, log) = (quote(&bin.display().to_string()), quote(&folder.display().to_string()), quote(&log_path(&dir, run).display().to_string()));
         let _ = writeln!(
             tasks,
-            "if [ -f {f}/summary.json ]; then exit 0; elif [ -f {f}/config.toml ]; then exec {b} --resume {f} --quiet >> {log} 2>&1; else exec {b} {} >> {log} 2>&1; fi",
+            "if [ -f {f}/summary.json ]; then exit 0; elif [ -f {f}/config.toml ]; then srun {b} --resume {f} --quiet >> {log} 2>&1; else srun {b} {} >> {log} 2>&1; fi",
             fresh.join(" ")
         );
     }
@@ -57,6 +60,8 @@ pub fn write_job(spec: &SweepSpec, sweep_dir: &Path, opts: &SlurmOptions) -> Res
     let _ = writeln!(script, "#SBATCH --output={}/logs/slurm-%A_%a.out", dir.display());
     let _ = writeln!(script, "#SBATCH --open-mode=append");
     let _ = writeln!(script, "#SBATCH --requeue");
+    // Slurm's warning a minute before the time limit: the run checkpoints and stops (status 75).
+    let _ = writeln!(script, "#SBATCH --signal=USR1@60");
     let _ = writeln!(script, "#SBATCH --cpus-per-task={}", opts.cpus_per_task.max(1));
     if let Some(p) = &opts.partition {
         let _ = writeln!(script, "#SBATCH --partition={p}");
@@ -68,6 +73,14 @@ pub fn write_job(spec: &SweepSpec, sweep_dir: &Path, opts: &SlurmOptions) -> Res
     let _ = writeln!(script, "set -u");
     let _ = writeln!(script, "line=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" {})", quote(&dir.join("sweep.tasks").display().to_string()));
     let _ = writeln!(script, "eval \"$line\"");
+    let _ = writeln!(script, "status=$?");
+    let _ = writeln!(script, "# {}: stopped by a signal after a checkpoint; back into the queue, to resume from it.", crate::signals::PREEMPTED_STATUS);
+    let _ = writeln!(
+        script,
+        "if [ \"$status\" -eq {} ]; then scontrol requeue \"${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}\"; fi",
+        crate::signals::PREEMPTED_STATUS
+    );
+    let _ = writeln!(script, "exit \"$status\"");
     crate::run_dir::write_atomic(&dir.join("sweep.sbatch"), script.as_bytes())?;
     Ok(runs.len())
 }

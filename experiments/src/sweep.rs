@@ -131,9 +131,16 @@ impl SweepSpec {
                 bail!("sweep file: args must not contain {flag} (the sweep sets it for each run)");
             }
         }
+        if self.checkpoint_every == Some(0) {
+            bail!("sweep file: checkpoint_every = 0; give a positive number of steps (or epochs), or leave it out");
+        }
         for (key, values) in &self.grid {
             if values.is_empty() {
                 bail!("sweep file: [grid] {key} has no values");
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            if let Some(v) = values.iter().find(|v| !seen.insert(v.to_string())) {
+                bail!("sweep file: [grid] {key} lists {v} twice (two configs would share one folder)");
             }
         }
         // Counted before anything is expanded: a typo must not allocate a billion runs.
@@ -165,6 +172,10 @@ impl SweepSpec {
                     bail!("sweep file: {key} is in both [grid] and [random]");
                 }
             }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        if let Some(c) = self.configs().into_iter().find(|c| !names.insert(c.name.clone())) {
+            bail!("sweep file: two configs share the folder name {} (values that differ only in characters a folder name cannot hold)", c.name);
         }
         Ok(())
     }

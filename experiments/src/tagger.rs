@@ -224,7 +224,7 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
         series.push(Series { label: if bio { "validation entity F1" } else { "validation token accuracy" }.into(), points: val_curve });
     }
     plot::epoch_curves(&run.dir.file("curves.png"), &format!("{:?} tagger, {:?} task (seed {})", cfg.output, task, cfg.seed), &series, "loss / score")?;
-    tagger.var_store().save(run.dir.file("model.safetensors")).context("saving model.safetensors")?;
+    run.dir.produce("model.safetensors", |tmp| Ok(tagger.var_store().save(tmp)?))?;
     let epoch_time_s = history.mean_epoch_time();
     let summary = TaggerSummary {
         token_accuracy: accuracy,

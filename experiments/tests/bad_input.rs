@@ -53,7 +53,8 @@ fn p02_an_impossible_network_is_refused_in_one_line() {
 
 #[test]
 fn p03_huge_seed_lists_and_episode_counts_are_refused() {
-    one_line_error(&run(DQN, &["--seeds", "1-18446744073709551615"]), &["at most 1000"]);
+    one_line_error(&run(DQN, &["--seeds", "1-18446744073709551615"]), &["2^63 - 1"]);
+    one_line_error(&run(DQN, &["--seeds", "1-9223372036854775807"]), &["at most 1000"]);
     let tmp = tempfile::tempdir().unwrap();
     short_dqn_run(&tmp.path().join("r"));
     one_line_error(&run(ENJOY, &["--run", tmp.path().join("r").to_str().unwrap(), "--episodes", "18446744073709551615"]), &["--episodes"]);
@@ -167,7 +168,24 @@ fn p12_the_environment_has_one_source() {
     let no_env = tmp.path().join("no-env.toml");
     std::fs::write(&no_env, "learning_rate = 1e-3\n").unwrap();
     one_line_error(&run(TRAIN, &["--algo", "dqn", "--config", no_env.to_str().unwrap(), "--out", o]), &["has no env_id (pass --env)"]);
+    // --env with another environment's file is refused, not quietly retargeted.
+    one_line_error(
+        &run(TRAIN, &["--algo", "ppo", "--env", "Acrobot-v1", "--config", cfg.to_str().unwrap(), "--out", o]),
+        &["is a config for CartPole-v1", "drop --env"],
+    );
     assert!(!out.exists());
+}
+
+#[test]
+fn p16_seeds_beyond_toml_and_multi_line_sets_are_refused_up_front() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let o = out.to_str().unwrap();
+    let r = run(DQN, &["--seed", "9223372036854775808", "--out", o]);
+    assert!(!r.status.success() && String::from_utf8_lossy(&r.stderr).contains("--seed"), "{}", String::from_utf8_lossy(&r.stderr));
+    one_line_error(&run(DQN, &["--seeds", "1,9223372036854775808", "--out", o]), &["2^63"]);
+    one_line_error(&run(DQN, &["--set", "learning_rate=0.001\nbatch_size=3", "--out", o]), &["one line"]);
+    assert!(!out.exists(), "no run folder");
 }
 
 #[test]

@@ -95,6 +95,8 @@ fn trains_reports_reproduces_and_classifies() {
     let small = tmp.path().join("small.png");
     image::GrayImage::new(20, 20).save(&small).unwrap();
     one_line_error(&classify(&["--run", a.to_str().unwrap(), small.to_str().unwrap()]), &["small.png", "20x20", "expects 28x28"]);
+    // An endless input is refused after its first 256 MiB, not read into memory.
+    one_line_error(&classify(&["--run", a.to_str().unwrap(), "/dev/zero"]), &["/dev/zero", "larger than 256 MiB"]);
 }
 
 #[test]

@@ -87,6 +87,6 @@ fn a_run_without_checkpoints_stops_at_once() {
     let args = ["--total-timesteps", "200000", "--seed", "1", "--no-gif"];
     let (code, err) = signal_at(env!("CARGO_BIN_EXE_dqn_cartpole"), &args, &out, 20, libc::SIGTERM);
     assert_eq!(code, Some(130), "{err}");
-    assert!(err.contains("stopped by SIGTERM") && err.contains("--resume"), "{err}");
+    assert!(err.contains("stopped by a signal (SIGTERM)") && err.contains("--resume"), "{err}");
     assert!(!out.join("checkpoint").exists() && !out.join("summary.json").exists());
 }

@@ -106,7 +106,9 @@ fn bad_data_and_flags_are_one_line_errors() {
     one_line_error(&sentiment(&["--data-file", "/nonexistent/rated.tsv", "--out", o]), &["/nonexistent/rated.tsv"]);
     let bad = tmp.path().join("bad.tsv");
     std::fs::write(&bad, "2.0\tgood\nlots\tof words\n").unwrap();
-    one_line_error(&sentiment(&["--data-file", bad.to_str().unwrap(), "--out", o]), &["bad.tsv:2", "not a number"]);
+    one_line_error(&sentiment(&["--data-file", bad.to_str().unwrap(), "--out", o]), &["bad.tsv:2", "not a finite number"]);
+    std::fs::write(&bad, "2.0\tgood\nnan\tof words\n").unwrap();
+    one_line_error(&sentiment(&["--data-file", bad.to_str().unwrap(), "--out", o]), &["bad.tsv:2", "\"nan\" is not a finite number"]);
     let happy = tmp.path().join("happy.tsv");
     std::fs::write(&happy, "1.5\tnice\n".repeat(20)).unwrap();
     one_line_error(&sentiment(&["--data-file", happy.to_str().unwrap(), "--out", o]), &["happy.tsv", "positive and negative"]);

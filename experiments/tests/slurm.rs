@@ -43,3 +43,55 @@ learning_rate = [0.00025, 0.001]
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("learning_rate=0.00025 | 2 |") && md.contains("learning_rate=0.001 | 2 |"), "{md}");
 }
+
+/// The one run folder of a sweep in `out` (`seed-1`, under its config's folder if it has one).
+fn run_dir(out: &std::path::Path) -> std::path::PathBuf {
+    let direct = out.join("seed-1");
+    if direct.is_dir() {
+        return direct;
+    }
+    std::fs::read_dir(out).ok().into_iter().flatten().filter_map(|e| e.ok()).map(|e| e.path().join("seed-1")).find(|p| p.is_dir()).unwrap_or(direct)
+}
+
+/// The array job id of the sweep in the queue (`squeue`), once it is there.
+fn queued_array_job() -> Option<String> {
+    let o = Command::new("squeue").args(["-h", "--name=nnlab-sweep", "-o", "%F"]).output().ok()?;
+    String::from_utf8_lossy(&o.stdout).lines().next().map(|l| l.trim().to_string()).filter(|l| !l.is_empty())
+}
+
+#[test]
+#[ignore = "needs a running Slurm: scripts/slurm/up.sh, then cargo test --release -p nnlab-experiments --test slurm -- --ignored"]
+fn a_task_sent_sigterm_checkpoints_is_requeued_and_ends_with_the_same_bits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["--algo", "ppo", "--env", "CartPole-v1", "--total-timesteps", "60000", "--numerics", "portable", "--no-gif"];
+    let straight = tmp.path().join("straight");
+    let o = Command::new(env!("CARGO_BIN_EXE_train")).args(args).args(["--seed", "1", "--quiet", "--out", straight.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file = tmp.path().join("s.toml");
+    let quoted: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+    // Checkpoints on, the first periodic one beyond the end: only the signal's is written.
+    std::fs::write(&file, format!("binary = \"train\"\nargs = [{}]\nseeds = [1]\ncheckpoint_every = 1000000\n", quoted.join(", "))).unwrap();
+    let out = tmp.path().join("out");
+    let sweep = Command::new("timeout")
+        .args(["600", env!("CARGO_BIN_EXE_sweep"), file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--slurm", "--wait"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the run has written a few rows: SIGTERM to its job step, as a pre-emption sends.
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(run_dir(&out).join("metrics.csv")).map(|t| t.lines().count()).unwrap_or(0) < 30 {
+        assert!(start.elapsed().as_secs() < 300, "the task did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let job = queued_array_job().expect("the sweep's job in squeue");
+    let s = Command::new("scancel").args(["--signal=TERM", &job]).status().unwrap();
+    assert!(s.success(), "scancel");
+    let o = sweep.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let log: String = std::fs::read_dir(out.join("logs")).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default()).collect();
+    assert!(log.contains("stopped by a signal after a checkpoint"), "the run was pre-empted: {log}");
+    for f in ["metrics.csv", "model.safetensors"] {
+        assert!(std::fs::read(straight.join(f)).unwrap() == std::fs::read(run_dir(&out).join(f)).unwrap(), "{f} differs after requeue");
+    }
+}

@@ -32,7 +32,10 @@ learning_rate = [0.00025, -1.0]
     .unwrap();
     let out = tmp.path().join("out");
     let o = sweep(&[file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--workers", "2"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    // Failed runs make the sweep fail, after its summary is written.
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.lines().last().unwrap().contains("3 of 6 runs failed and 0 did not finish"), "{err}");
     let s = summary(&out);
     assert_eq!((s["finished"].as_u64(), s["failed"].as_u64(), s["pending"].as_u64()), (Some(3), Some(3), Some(0)), "{s}");
     for run in s["runs"].as_array().unwrap() {
@@ -73,7 +76,7 @@ learning_rate = [0.00025, -1.0]
     std::fs::remove_file(seed2.join("summary.json")).unwrap();
     let o = sweep(&[file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--workers", "2"]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success() && err.contains("2 finished already"), "{err}");
+    assert!(o.status.code() == Some(1) && err.contains("2 finished already"), "the failing config fails again: {err}");
     assert!(seed2.join("summary.json").exists());
     assert_eq!(before, std::fs::read(seed2.join("metrics.csv")).unwrap(), "resumed from its checkpoint, the same rows");
 
@@ -92,6 +95,9 @@ fn bad_sweep_files_are_one_line_errors() {
         ("binary = \"train\"\nseeds = [1]\nargs = [\"--out\", \"x\"]\n", "--out"),
         ("binary = \"train\"\nseed = [1]\n", "seed"),
         ("binary = \"train\"\nseeds = [1]\n[random]\ntrials = 2\nlr = { normal = [0, 1] }\n", "normal"),
+        ("binary = \"train\"\nseeds = [1]\ncheckpoint_every = 0\n", "checkpoint_every = 0"),
+        ("binary = \"train\"\nseeds = [1]\n[grid]\nlearning_rate = [0.001, 0.01, 0.001]\n", "lists 0.001 twice"),
+        ("binary = \"train\"\nseeds = [1]\n[grid]\nloss = [\"a/b\", \"a_b\"]\n", "share the folder name"),
     ] {
         let file = tmp.path().join("bad.toml");
         std::fs::write(&file, text).unwrap();

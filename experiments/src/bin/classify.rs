@@ -28,11 +28,27 @@ struct Args {
     top: usize,
 }
 
+/// The largest input file `classify` reads (256 MiB: the whole Fashion-MNIST
+/// test set is 8 MB), so that `/dev/zero` or a huge file is refused, not read into memory.
+const MAX_INPUT_BYTES: u64 = 256 << 20;
+
+/// The bytes of `path`, at most [`MAX_INPUT_BYTES`].
+fn read_capped(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        bail!("{} is larger than {} MiB; classify reads PNG files and IDX files of images", path.display(), MAX_INPUT_BYTES >> 20);
+    }
+    Ok(bytes)
+}
+
 /// The images of one file as bytes, channel-major, with a name per image.
 fn read_images(path: &Path, shape: ImageShape) -> Result<Vec<(String, Vec<u8>)>> {
     let (c, h, w) = (shape.channels as usize, shape.height as usize, shape.width as usize);
     let expected = format!("{w}x{h} {}", if c == 1 { "greyscale (1 channel)" } else { "RGB (3 channels)" });
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = read_capped(path)?;
     if bytes.starts_with(b"\x89PNG") {
         let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png).with_context(|| format!("{} is not a readable PNG", path.display()))?;
         let channels = img.color().channel_count() as usize;

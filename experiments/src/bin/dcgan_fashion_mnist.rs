@@ -11,7 +11,7 @@
 //! `metrics.csv` (per epoch), `steps.csv` (losses every `--log-every` steps), `tb/`, `samples_epoch_<k>.png`, `frechet.png`,
 //! `losses.png`, `generator.safetensors`, `summary.json`.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use nnlab_experiments::cli::{parse_args_about, ImageExperimentArgs};
 use nnlab_experiments::config::Preset;
 use nnlab_experiments::device;
@@ -73,7 +73,7 @@ fn run() -> Result<()> {
     let mut fitting = DcganFit::new(Dcgan::new(cfg.clone(), device)?, train, args.data.log_every, Box::new(fd_to_train));
     let Fitted { history, .. } = fit(&mut run, &mut fitting)?;
     let DcganFit { gan, frechet_distance: fd, last, .. } = fitting;
-    gan.generator_vars().save(run.dir.file("generator.safetensors")).context("saving generator.safetensors")?;
+    run.dir.produce("generator.safetensors", |tmp| Ok(gan.generator_vars().save(tmp)?))?;
     let fd_curve = history.curve("fd_curve");
     let floor: Vec<(f64, f64)> = fd_curve.iter().map(|&(x, _)| (x, real_test_fd)).collect();
     let title = format!("DCGAN on Fashion-MNIST (seed {})", cfg.seed);

@@ -91,6 +91,15 @@ fn main() -> std::process::ExitCode {
             );
         }
         nnlab_experiments::out!("results: {}", args.out.display());
+        if summary.failed > 0 || summary.pending > 0 {
+            bail!(
+                "{} of {} runs failed and {} did not finish (sweep_summary.json and `report {}` list them); fix and run the same command again",
+                summary.failed,
+                summary.finished + summary.failed + summary.pending,
+                summary.pending,
+                args.out.display()
+            );
+        }
         Ok(())
     })
 }

@@ -42,7 +42,19 @@ fn main() -> std::process::ExitCode {
         }
         let algo = args.algo.clone().expect("required by clap");
         let env = match (&args.env, &args.common.shared.config) {
-            (Some(env), _) => env.clone(),
+            (Some(env), Some(file)) => {
+                // A file made for another environment is refused, not quietly retargeted.
+                if let Ok(theirs) = env_id(file) {
+                    if &theirs != env {
+                        anyhow::bail!(
+                            "{} is a config for {theirs} (its env_id), not {env}; drop --env to train on {theirs}, or copy the file and set its env_id to \"{env}\"",
+                            file.display()
+                        );
+                    }
+                }
+                env.clone()
+            }
+            (Some(env), None) => env.clone(),
             (None, Some(file)) => env_id(file)?,
             (None, None) => unreachable!("clap requires --env without --config"),
         };

@@ -9,7 +9,7 @@
 //! Fashion-MNIST is fetched into nnlab's cache on first use (Debian's
 //! `dataset-fashion-mnist`); `--data-dir` reads MNIST-format IDX files instead.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use nnlab_experiments::cli::{parse_args_about, ImageExperimentArgs};
 use nnlab_experiments::config::Preset;
 use nnlab_experiments::fit::{fit, Fitted};
@@ -58,7 +58,7 @@ fn run() -> Result<()> {
     let VaeFit { mut trainer, test, last, .. } = vae;
     let test_nll_iw = trainer.test_nll_iw(&test)?;
 
-    trainer.var_store().save(run.dir.file("model.safetensors")).context("saving model.safetensors")?;
+    run.dir.produce("model.safetensors", |tmp| Ok(trainer.var_store().save(tmp)?))?;
     plot::epoch_curves(
         &run.dir.file("losses.png"),
         &format!("{:?} VAE on Fashion-MNIST (latent {}, seed {})", cfg.arch, cfg.latent_dim, cfg.seed),
