@@ -88,6 +88,7 @@ pub fn read_weights(path: &std::path::Path) -> Result<Vec<(String, tch::Tensor)>
     if let Err(e) = safetensors::SafeTensors::deserialize(&bytes) {
         anyhow::bail!("{} is not a valid safetensors file: {}", path.display(), describe_safetensors_error(&e));
     }
+    nnlab_torch::weights::check_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     tch::Tensor::read_safetensors(path).map_err(|e| anyhow::anyhow!("reading weights {}: {e}", path.display()))
 }
 

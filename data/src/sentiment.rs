@@ -187,6 +187,6 @@ mod tests {
         let v = parse_valence_lexicon("good\t1.9\t0.9\t[2, 2]\r\n:(\t-1.9\t0.5\t[-2]\n", "l.txt").unwrap();
         assert_eq!((v["good"], v[":("]), (1.9, -1.9));
         assert!(parse_valence_lexicon("good 1.9\n", "l.txt").unwrap_err().to_string().contains("l.txt:1"));
-        assert!(parse_valence_lexicon("good\tx\n", "l.txt").unwrap_err().to_string().contains("not a number"));
+        assert!(parse_valence_lexicon("good\tx\n", "l.txt").unwrap_err().to_string().contains("not a finite number"));
     }
 }

@@ -36,6 +36,7 @@ pub mod sweep;
 pub mod tagger;
 pub mod tensorboard;
 pub mod text_plots;
+pub mod tune;
 pub mod video;
 
 /// An error message on one line: newlines become spaces, LibTorch's C++

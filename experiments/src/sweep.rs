@@ -267,6 +267,42 @@ impl SweepSpec {
     }
 }
 
+/// The resolved config of `bin args --set key=value...` (its `--print-config`):
+/// the binary's own one-line error when it refuses a key, a type or a value.
+pub fn resolved_config(bin: &Path, args: &[String], overrides: &[(String, String)]) -> Result<String> {
+    let mut all = args.to_vec();
+    for (k, v) in overrides {
+        all.extend(["--set".to_string(), format!("{k}={v}")]);
+    }
+    all.push("--print-config".into());
+    let o = Command::new(bin).args(&all).output().with_context(|| format!("cannot run {}", bin.display()))?;
+    if !o.status.success() {
+        let err = String::from_utf8_lossy(&o.stderr);
+        let line = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("failed");
+        bail!("{}", line.split_once("error: ").map(|(_, e)| e).unwrap_or(line));
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+impl SweepSpec {
+    /// Checks the configs against the binary before anything runs (its
+    /// `--print-config`): enough configs that every grid value and every
+    /// random trial is tried once, so that unknown keys, wrong types and
+    /// values the config refuses fail now, not in every run.
+    pub fn preflight(&self) -> Result<()> {
+        let bin = binary_path(&self.binary)?;
+        let mut covered = std::collections::BTreeSet::new();
+        for config in self.configs() {
+            if config.overrides.iter().all(|o| covered.contains(o)) && !covered.is_empty() {
+                continue;
+            }
+            resolved_config(&bin, &self.args, &config.overrides).map_err(|e| anyhow!("sweep file: config {}: {e}", config.name))?;
+            covered.extend(config.overrides.iter().cloned());
+        }
+        Ok(())
+    }
+}
+
 /// A folder name from `key=value` text: other characters become `_`.
 fn sanitize(text: &str) -> String {
     let s: String = text.chars().map(|c| if c.is_ascii_alphanumeric() || "._=,+-".contains(c) { c } else { '_' }).collect();

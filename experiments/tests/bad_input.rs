@@ -177,6 +177,26 @@ fn p12_the_environment_has_one_source() {
 }
 
 #[test]
+fn p17_nan_or_integer_weights_are_named_not_loaded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    short_dqn_run(&dir);
+    let model = dir.join("model.safetensors");
+    let tensors = tch::Tensor::read_safetensors(&model).unwrap();
+    let (first, _) = &tensors[0];
+    let spoil = |value: tch::Tensor| {
+        let named: Vec<(String, tch::Tensor)> =
+            tensors.iter().map(|(n, t)| (n.clone(), if n == first { value.shallow_clone() } else { t.shallow_clone() })).collect();
+        tch::Tensor::write_safetensors(&named, &model).unwrap();
+    };
+    let shape = tensors[0].1.size();
+    spoil(tch::Tensor::full(shape.as_slice(), f64::NAN, (tch::Kind::Float, tch::Device::Cpu)));
+    one_line_error(&run(ENJOY, &["--run", dir.to_str().unwrap()]), &[first.as_str(), "NaN or infinite"]);
+    spoil(tch::Tensor::zeros(shape.as_slice(), (tch::Kind::Int64, tch::Device::Cpu)));
+    one_line_error(&run(ENJOY, &["--run", dir.to_str().unwrap()]), &[first.as_str(), "I64"]);
+}
+
+#[test]
 fn p16_seeds_beyond_toml_and_multi_line_sets_are_refused_up_front() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");

@@ -389,6 +389,7 @@ impl Tagger {
 
     /// Loads the weights of a finished run (`model.safetensors`).
     pub fn load_weights(&mut self, path: &std::path::Path) -> Result<()> {
+        nnlab_torch::weights::check_file(path)?;
         self.vs.load(path).map_err(|e| anyhow::anyhow!("cannot load {}: {e}", path.display()))
     }
 

@@ -18,6 +18,7 @@ pub mod numerics;
 pub mod optim;
 pub mod state;
 pub mod trainer;
+pub mod weights;
 
 /// A copy of a model's variables by name (for keeping the best model of a run).
 pub type Snapshot = Vec<(String, tch::Tensor)>;

@@ -53,6 +53,7 @@ fn main() -> std::process::ExitCode {
         let args: Args = nnlab_experiments::cli::parse_args()?;
         let spec = sweep::load(&args.sweep)?;
         sweep::binary_path(&spec.binary)?;
+        spec.preflight()?;
         // The sweep file is kept with its runs; another sweep's folder is refused.
         std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
         let text = std::fs::read_to_string(&args.sweep)?;

@@ -496,6 +496,7 @@ impl SentimentClassifier {
 
     /// Loads weights saved from this model's variables (`model.safetensors`).
     pub fn load_weights(&mut self, path: &std::path::Path) -> Result<()> {
+        nnlab_torch::weights::check_file(path)?;
         self.vs.load(path).map_err(|e| anyhow::anyhow!("cannot load {}: {e}", path.display()))
     }
 
