@@ -95,3 +95,36 @@ fn a_task_sent_sigterm_checkpoints_is_requeued_and_ends_with_the_same_bits() {
         assert!(std::fs::read(straight.join(f)).unwrap() == std::fs::read(run_dir(&out).join(f)).unwrap(), "{f} differs after requeue");
     }
 }
+
+#[test]
+#[ignore = "needs a running Slurm: scripts/slurm/up.sh, then cargo test --release -p nnlab-experiments --test slurm -- --ignored"]
+fn a_study_runs_its_trials_as_slurm_job_arrays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("study.toml");
+    std::fs::write(
+        &file,
+        r#"binary = "train"
+args = ["--algo", "ppo", "--env", "CartPole-v1", "--total-timesteps", "3072", "--eval-every", "1024", "--no-gif", "--numerics", "portable", "--threads", "1", "--set", "eval_episodes=2"]
+seeds = [1, 2]
+trials = 3
+[sampler]
+startup_trials = 2
+[pruner]
+kind = "median"
+startup_trials = 1
+[space]
+learning_rate = { log_uniform = [1e-4, 1e-2] }
+"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let o = Command::new("timeout").args(["600", env!("CARGO_BIN_EXE_tune"), file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--slurm"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("submitted job array"), "{err}");
+    let study: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("study.json")).unwrap()).unwrap();
+    let trials = study["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 3, "{study}");
+    assert!(trials.iter().all(|t| t["state"] == "complete" || t["state"] == "pruned"), "{study}");
+    assert!(out.join("trial-0000/sweep.sbatch").exists() && out.join("best_config.toml").exists());
+}
