@@ -177,8 +177,23 @@ impl C51Config {
         if self.v_min >= self.v_max {
             bail!("v_min ({}) must be less than v_max ({})", self.v_min, self.v_max);
         }
-        crate::validate::hidden_sizes(&[self.n_atoms])
+        distribution_fits("n_atoms", &self.hidden_sizes, self.batch_size, self.n_atoms, false)
     }
+}
+
+/// Whether a distributional Q-network with `n` atoms (or quantiles) per
+/// action, and its loss on a batch, fit in memory: the network's last layer
+/// has `last hidden x actions x n` weights (3 actions, the most a
+/// classic-control environment has), C51's projection keeps a few
+/// `batch x n` tensors, QR-DQN's quantile loss a few `batch x n x n` ones.
+fn distribution_fits(key: &str, hidden: &[usize], batch: usize, n: usize, pairwise: bool) -> Result<()> {
+    let last = hidden.last().copied().unwrap_or(8).max(1) as u128;
+    let outputs = (n as u128).saturating_mul(3);
+    nnlab_torch::check::network_fits(key, last.saturating_add(1).saturating_mul(outputs))?;
+    let per_row = if pairwise { (n as u128).saturating_mul(n as u128) } else { outputs };
+    // Six f32 temporaries of each shape, for the forward and backward passes.
+    let bytes = (batch as u128).saturating_mul(per_row).saturating_mul(4 * 6);
+    nnlab_torch::check::fits_in_memory(&format!("{key} = {n} with batch_size = {batch} (the loss's tensors)"), bytes)
 }
 
 impl Default for QrDqnConfig {
@@ -221,7 +236,7 @@ impl QrDqnConfig {
     pub fn validate(&self) -> Result<()> {
         self.validate_dqn_fields()?;
         nonzero("n_quantiles", self.n_quantiles)?;
-        crate::validate::hidden_sizes(&[self.n_quantiles])
+        distribution_fits("n_quantiles", &self.hidden_sizes, self.batch_size, self.n_quantiles, true)
     }
 }
 

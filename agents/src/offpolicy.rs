@@ -279,7 +279,14 @@ impl<L: OffPolicyLearner> OffPolicy<L> {
             self.learner.explore_at(global_step, cfg.learning_starts, &self.space, &run.obs, &mut action);
             match &action {
                 OwnedAction::Discrete(a) => run.envs.step(Actions::Discrete(&[*a]))?,
-                OwnedAction::Continuous(a) => run.envs.step(Actions::Continuous(a))?,
+                OwnedAction::Continuous(a) => {
+                    if a.iter().any(|x| !x.is_finite()) {
+                        anyhow::bail!(
+                            "the actor's action became NaN at global_step {global_step} (the run diverged: a learning rate too high?); metrics.csv keeps the rows so far; no environment can step with it, so --allow-nan cannot keep this run going"
+                        );
+                    }
+                    run.envs.step(Actions::Continuous(a))?
+                }
             }
 
             // 2. Store; a truncation keeps its true final observation and is bootstrapped.

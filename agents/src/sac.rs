@@ -147,8 +147,12 @@ impl SacConfig {
         nonzero("target_network_frequency", self.target_network_frequency)?;
         positive("alpha", self.alpha)?;
         if let Some(h) = self.target_entropy {
-            if !h.is_finite() {
-                bail!("target_entropy must be a finite number, got {h}");
+            if !h.is_finite() || h.abs() > nnlab_torch::check::LARGEST {
+                bail!(
+                    "target_entropy must be a number of at most {} in size (a 32-bit float), got {}",
+                    nnlab_torch::check::fmt_num(nnlab_torch::check::LARGEST),
+                    nnlab_torch::check::fmt_num(h)
+                );
             }
         }
         if self.use_sde {

@@ -197,6 +197,70 @@ fn p17_nan_or_integer_weights_are_named_not_loaded() {
 }
 
 #[test]
+fn p18_distributions_and_sequence_models_too_big_for_memory_are_refused_up_front() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let o = out.to_str().unwrap();
+    one_line_error(&run(TRAIN, &["--algo", "c51", "--env", "CartPole-v1", "--set", "n_atoms=100000000", "--out", o]), &["n_atoms", "GiB"]);
+    one_line_error(&run(TRAIN, &["--algo", "qrdqn", "--env", "CartPole-v1", "--set", "n_quantiles=100000", "--out", o]), &["n_quantiles", "GiB"]);
+    one_line_error(&run(env!("CARGO_BIN_EXE_charlm"), &["--model", "lstm", "--set", "hidden=1000000", "--out", o]), &["hidden", "GiB"]);
+    one_line_error(
+        &run(env!("CARGO_BIN_EXE_charlm"), &["--model", "transformer", "--set", "d_model=1000000", "--set", "heads=1", "--out", o]),
+        &["d_model", "GiB"],
+    );
+    one_line_error(&run(env!("CARGO_BIN_EXE_tagger"), &["--task", "ner", "--set", "hidden=100000000", "--out", o]), &["hidden", "GiB"]);
+    one_line_error(&run(env!("CARGO_BIN_EXE_sentiment"), &["--set", "hidden=10000000", "--out", o]), &["hidden", "GiB"]);
+    assert!(!out.exists(), "no run folder");
+}
+
+#[test]
+fn p19_a_checkpoint_damaged_behind_its_header_is_named_on_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    let o = run(
+        DQN,
+        &["--total-timesteps", "1500", "--set", "learning_starts=500", "--checkpoint-every", "1000", "--no-gif", "--quiet", "--out", dir.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // As if the run had stopped after its checkpoint; then one bit of its data flips.
+    std::fs::remove_file(dir.join("summary.json")).unwrap();
+    let ckpt = dir.join("checkpoint/state.safetensors");
+    let mut bytes = std::fs::read(&ckpt).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x10;
+    std::fs::write(&ckpt, &bytes).unwrap();
+    one_line_error(&run(DQN, &["--resume", dir.to_str().unwrap()]), &["damaged"]);
+}
+
+#[test]
+fn p20_a_diverged_actor_says_so_and_entropy_targets_beyond_f32_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let o = out.to_str().unwrap();
+    one_line_error(&run(TRAIN, &["--algo", "sac", "--env", "Pendulum-v1", "--set", "target_entropy=1e39", "--out", o]), &["target_entropy", "32-bit"]);
+    assert!(!out.exists());
+    let args = [
+        "--algo",
+        "td3",
+        "--env",
+        "Pendulum-v1",
+        "--total-timesteps",
+        "3000",
+        "--set",
+        "learning_starts=200",
+        "--set",
+        "learning_rate=1e30",
+        "--no-gif",
+        "--quiet",
+        "--out",
+        o,
+    ];
+    let r = run(TRAIN, &args);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(!r.status.success() && err.trim().lines().count() == 1 && err.contains("became NaN") && !err.contains("outside the action space"), "{err}");
+}
+
+#[test]
 fn p16_seeds_beyond_toml_and_multi_line_sets_are_refused_up_front() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");

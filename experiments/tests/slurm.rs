@@ -118,7 +118,8 @@ learning_rate = { log_uniform = [1e-4, 1e-2] }
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let o = Command::new("timeout").args(["600", env!("CARGO_BIN_EXE_tune"), file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--slurm"]).output().unwrap();
+    let o =
+        Command::new("timeout").args(["600", env!("CARGO_BIN_EXE_tune"), file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--slurm"]).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("submitted job array"), "{err}");

@@ -183,7 +183,41 @@ impl CharLmConfig {
                 nonzero("hidden", self.hidden)?;
             }
         }
-        Ok(())
+        self.fits()
+    }
+
+    /// Whether the model and one batch's activations fit in memory (a
+    /// byte-level vocabulary of at most 256 symbols), checked before any run
+    /// folder is made instead of failing in torch's allocator.
+    fn fits(&self) -> Result<()> {
+        let (b, t, l) = (self.batch_size as u128, self.context as u128, self.layers as u128);
+        let (params, activations, key) = match self.model {
+            LmKind::Transformer => {
+                let d = self.d_model as u128;
+                let params = l.saturating_mul(12).saturating_mul(d).saturating_mul(d).saturating_add(256u128.saturating_mul(d).saturating_mul(2));
+                let per_layer = b
+                    .saturating_mul(t)
+                    .saturating_mul(d)
+                    .saturating_mul(16)
+                    .saturating_add(b.saturating_mul(self.heads as u128).saturating_mul(t).saturating_mul(t).saturating_mul(3));
+                (params, l.saturating_mul(per_layer), "d_model")
+            }
+            _ => {
+                let (e, h) = (self.embedding as u128, self.hidden as u128);
+                let params = l
+                    .saturating_mul(4)
+                    .saturating_mul(h)
+                    .saturating_mul(e.max(h).saturating_add(h).saturating_add(2))
+                    .saturating_add(256u128.saturating_mul(e.saturating_add(h)));
+                (params, l.saturating_mul(b).saturating_mul(t).saturating_mul(h).saturating_mul(8), "hidden")
+            }
+        };
+        nnlab_torch::check::network_fits(key, params)?;
+        // f32 activations, kept for the backward pass.
+        nnlab_torch::check::fits_in_memory(
+            &format!("{key} with batch_size = {} and context = {} (one batch's activations)", self.batch_size, self.context),
+            activations.saturating_mul(4),
+        )
     }
 
     /// The learning rate of step `step` (from 0): linear warm-up to

@@ -122,7 +122,14 @@ impl TaggerConfig {
             nonzero("char_filters", self.char_filters)?;
             nonzero("max_word_chars", self.max_word_chars)?;
         }
-        Ok(())
+        // The BiLSTM's weights (before any run folder is made, not in torch's allocator).
+        let (h, l) = (self.hidden as u128, self.layers as u128);
+        let input = (self.word_embedding as u128).saturating_add(if self.char_features { self.char_filters as u128 } else { 0 }).max(h.saturating_mul(2));
+        let params = l.saturating_mul(8).saturating_mul(h).saturating_mul(input.saturating_add(h).saturating_add(2));
+        nnlab_torch::check::network_fits("hidden", params)?;
+        // One batch's f32 activations at 100 tokens a sentence.
+        let activations = (self.batch_size as u128).saturating_mul(100).saturating_mul(l).saturating_mul(h).saturating_mul(16).saturating_mul(4);
+        nnlab_torch::check::fits_in_memory(&format!("hidden = {} with batch_size = {} (one batch's activations)", self.hidden, self.batch_size), activations)
     }
 }
 

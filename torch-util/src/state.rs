@@ -44,6 +44,9 @@ pub struct TrainState {
     host: serde_json::Map<String, serde_json::Value>,
 }
 
+/// The key of the CRC-32 of the arrays and host values in the safetensors metadata.
+const CHECKSUM_KEY: &str = "nnlab.crc32";
+
 /// The key of the JSON host values in the safetensors metadata.
 const HOST_KEY: &str = "nnlab.host";
 
@@ -193,7 +196,8 @@ impl TrainState {
     /// The safetensors bytes (arrays sorted by name, so equal states give equal bytes).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let host = serde_json::to_string(&self.host).context("encoding the checkpoint's host values")?;
-        let metadata: HashMap<String, String> = [(HOST_KEY.to_string(), host)].into();
+        let crc = self.checksum(&host).to_string();
+        let metadata: HashMap<String, String> = [(HOST_KEY.to_string(), host), (CHECKSUM_KEY.to_string(), crc)].into();
         safetensors::tensor::serialize(self.arrays.iter().map(|(k, a)| (k.as_str(), a)), &Some(metadata)).map_err(|e| anyhow!("encoding the checkpoint: {e:?}"))
     }
 
@@ -207,7 +211,30 @@ impl TrainState {
         for (name, view) in st.tensors() {
             arrays.insert(name, Array { dtype: view.dtype(), shape: view.shape().to_vec(), bytes: view.data().to_vec() });
         }
-        Ok(Self { arrays, host })
+        let expected = meta.metadata().as_ref().and_then(|m| m.get(CHECKSUM_KEY)).cloned();
+        let host_text = meta.metadata().as_ref().and_then(|m| m.get(HOST_KEY)).cloned().unwrap_or_default();
+        let state = Self { arrays, host };
+        // Checkpoints written before the checksum existed have none, and are read as they are.
+        if let Some(expected) = expected {
+            if expected != state.checksum(&host_text).to_string() {
+                bail!("the checkpoint is damaged: its data does not match the checksum in its header (a disk or copy error); move the checkpoint folder away to start the run again");
+            }
+        }
+        Ok(state)
+    }
+
+    /// CRC-32 of every array (name, shape, bytes; in name order) and the host values' JSON.
+    fn checksum(&self, host: &str) -> u32 {
+        let mut h = crc32fast::Hasher::new();
+        for (name, a) in &self.arrays {
+            h.update(name.as_bytes());
+            for d in &a.shape {
+                h.update(&(*d as u64).to_le_bytes());
+            }
+            h.update(&a.bytes);
+        }
+        h.update(host.as_bytes());
+        h.finalize()
     }
 }
 
@@ -228,6 +255,12 @@ mod tests {
         s.put_part("env", part);
         let bytes = s.to_bytes().unwrap();
         assert_eq!(bytes, s.clone().to_bytes().unwrap(), "deterministic bytes");
+        // A flipped bit in the data, behind an intact header, is caught.
+        let mut damaged = bytes.clone();
+        let last = damaged.len() - 1;
+        damaged[last] ^= 1;
+        let e = TrainState::from_bytes(&damaged).unwrap_err().to_string();
+        assert!(e.contains("damaged"), "{e}");
         let r = TrainState::from_bytes(&bytes).unwrap();
         assert_eq!(r, s);
         let w2 = Tensor::zeros([2, 2], (Kind::Float, Device::Cpu));

@@ -158,6 +158,16 @@ impl SentimentConfig {
         in_range("word_dropout", self.word_dropout, 0.0, 1.0)?;
         non_negative("grad_clip", self.grad_clip)?;
         nonzero("max_tokens", self.max_tokens)?;
+        // The BiLSTM's weights and one batch's activations (before any run folder, not in torch's allocator).
+        let h = self.hidden as u128;
+        let input = (self.word_embedding as u128).saturating_add(if self.char_features { self.char_filters as u128 } else { 0 });
+        let params = h
+            .saturating_mul(8)
+            .saturating_mul(input.saturating_add(h).saturating_add(2))
+            .saturating_add(h.saturating_mul(2).saturating_mul(self.attention as u128));
+        nnlab_torch::check::network_fits("hidden", params)?;
+        let activations = (self.batch_size as u128).saturating_mul(self.max_tokens as u128).saturating_mul(h).saturating_mul(16).saturating_mul(4);
+        nnlab_torch::check::fits_in_memory(&format!("hidden = {} with batch_size = {} (one batch's activations)", self.hidden, self.batch_size), activations)?;
         nonzero("baseline_epochs", self.baseline_epochs)?;
         positive("baseline_learning_rate", self.baseline_learning_rate)?;
         non_negative("baseline_l2", self.baseline_l2)?;
