@@ -154,12 +154,7 @@ pub fn run(spec: &TuneSpec, dir: &Path, launcher: &Launcher, quiet: bool) -> Res
         let index = match study.trials.iter().position(|t| !t.ended()) {
             Some(i) => i,
             None if study.trials.len() < spec.trials => {
-                let observed: Vec<sampler::Observation> = study
-                    .trials
-                    .iter()
-                    .filter(|t| matches!(t.state, TrialState::Complete | TrialState::Pruned))
-                    .filter_map(|t| t.value.map(|v| sampler::Observation { params: t.params.clone(), loss: spec.objective.direction.loss(v) }))
-                    .collect();
+                let observed = observations(spec, &study);
                 let number = study.trials.len();
                 let params = sampler::draw(&spec.sampler, &spec.space, number, &observed)?;
                 study.trials.push(Trial { number, params, state: TrialState::Running, value: None, intermediate: Vec::new(), steps: 0, error: None });
@@ -184,6 +179,31 @@ pub fn run(spec: &TuneSpec, dir: &Path, launcher: &Launcher, quiet: bool) -> Res
         study::write_outputs(dir, spec, &study, best_config.as_deref())?;
     }
     Ok(study)
+}
+
+/// What the sampler learns from the ended trials. As Optuna's TPE does, a
+/// pruned trial counts as worse than every complete one (its intermediate
+/// value is not the objective: an early evaluation may even score above a
+/// complete trial's mean), and the earlier it was pruned the worse; failed
+/// trials teach nothing.
+fn observations(spec: &TuneSpec, study: &Study) -> Vec<sampler::Observation> {
+    let direction = spec.objective.direction;
+    let complete: Vec<f64> = study.trials.iter().filter(|t| t.state == TrialState::Complete).filter_map(|t| t.value.map(|v| direction.loss(v))).collect();
+    let worst = complete.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let longest = study.trials.iter().map(|t| t.intermediate.len()).max().unwrap_or(0);
+    study
+        .trials
+        .iter()
+        .filter_map(|t| {
+            let loss = match (t.state, t.value) {
+                (TrialState::Complete, Some(v)) => direction.loss(v),
+                (TrialState::Pruned, Some(v)) if complete.is_empty() => direction.loss(v),
+                (TrialState::Pruned, Some(_)) => worst + 1.0 + (longest - t.intermediate.len()) as f64,
+                _ => return None,
+            };
+            Some(sampler::Observation { params: t.params.clone(), loss })
+        })
+        .collect()
 }
 
 /// Runs trial `index` to its end: complete, pruned or failed.
