@@ -5,9 +5,11 @@
 //! probability of improvement), `report.json`, `report.png` (learning
 //! curves) and the interval, profile and improvement plots.
 //!
-//!     cargo run --release --bin report -- results/sweeps/ppo_acrobot
-//!     cargo run --release --bin report -- results/sweeps/ppo_acrobot --rank-by eval
-//!     cargo run --release --bin report -- 'dqn=results/reference/dqn_[AM]*' 'c51=results/reference/c51_*-v?' --out results/reports/dqn-family
+//! ```text
+//! cargo run --release --bin report -- results/sweeps/ppo_acrobot
+//! cargo run --release --bin report -- results/sweeps/ppo_acrobot --rank-by eval
+//! cargo run --release --bin report -- 'dqn=results/reference/dqn_[AM]*' 'c51=results/reference/c51_*-v?' --out results/reports/dqn-family
+//! ```
 
 use clap::Parser;
 use nnlab_experiments::report::{Input, Options, RankBy};

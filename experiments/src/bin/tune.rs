@@ -14,7 +14,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// The study file (TOML): binary, args, seeds, trials, [objective], [sampler], [pruner], [space].
+    /// The study file (TOML): binary, args, seeds, trials, `[objective]`, `[sampler]`, `[pruner]`, `[space]`.
     study: PathBuf,
     /// The study's folder (study.json, trials, trials.csv, tune_report.md, best_config.toml, history.png).
     #[arg(long)]

@@ -290,7 +290,7 @@ pub fn write(inputs: &[Input], out: &Path, options: &Options) -> Result<String> 
 /// `report --scores FILE`: the aggregate statistics of a score matrix
 /// (`{"tasks": [...], "algorithms": {"NAME": [[runs of task 1], ...]}}`,
 /// optionally `"scale": "raw"`; by default the scores count as normalised),
-/// written like [`write`]'s into `out`; returns the Markdown.
+/// written like [`write()`]'s into `out`; returns the Markdown.
 pub fn write_scores(file: &Path, out: &Path, options: &Options) -> Result<String> {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
