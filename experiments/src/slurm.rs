@@ -16,6 +16,30 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// The Slurm flags of `sweep` and `tune` (`--slurm`, `--partition`, `--time`, `--cpus-per-task`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SlurmArgs {
+    /// Submit Slurm job arrays instead of running here.
+    #[arg(long)]
+    pub slurm: bool,
+    /// Slurm partition.
+    #[arg(long, requires = "slurm")]
+    pub partition: Option<String>,
+    /// Slurm time limit per task (e.g. 02:00:00).
+    #[arg(long, requires = "slurm")]
+    pub time: Option<String>,
+    /// CPUs per Slurm task.
+    #[arg(long, requires = "slurm", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub cpus_per_task: u32,
+}
+
+impl SlurmArgs {
+    /// The `sbatch` options, with `--slurm`; `None` without it.
+    pub fn options(&self) -> Option<SlurmOptions> {
+        self.slurm.then(|| SlurmOptions { partition: self.partition.clone(), time: self.time.clone(), cpus_per_task: self.cpus_per_task })
+    }
+}
+
 /// `sbatch` options of a sweep.
 #[derive(Debug, Clone, Default)]
 pub struct SlurmOptions {

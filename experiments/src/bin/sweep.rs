@@ -12,7 +12,7 @@
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use nnlab_experiments::slurm::{self, SlurmOptions};
+use nnlab_experiments::slurm::{self, SlurmArgs};
 use nnlab_experiments::sweep;
 use std::path::PathBuf;
 
@@ -28,18 +28,8 @@ struct Args {
     /// Local worker processes (default: the number of cores).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     workers: Option<u32>,
-    /// Submit a Slurm job array instead of running here.
-    #[arg(long)]
-    slurm: bool,
-    /// Slurm partition.
-    #[arg(long, requires = "slurm")]
-    partition: Option<String>,
-    /// Slurm time limit per task (e.g. 02:00:00).
-    #[arg(long, requires = "slurm")]
-    time: Option<String>,
-    /// CPUs per Slurm task.
-    #[arg(long, requires = "slurm", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    cpus_per_task: u32,
+    #[command(flatten)]
+    slurm: SlurmArgs,
     /// Wait for the job array to end, then write sweep_summary.json.
     #[arg(long, requires = "slurm")]
     wait: bool,
@@ -65,8 +55,7 @@ fn main() -> std::process::ExitCode {
             Ok(_) => {}
             Err(_) => nnlab_experiments::run_dir::write_atomic(&kept, text.as_bytes())?,
         }
-        let summary = if args.slurm {
-            let opts = SlurmOptions { partition: args.partition.clone(), time: args.time.clone(), cpus_per_task: args.cpus_per_task };
+        let summary = if let Some(opts) = args.slurm.options() {
             let n = slurm::write_job(&spec, &args.out, &opts)?;
             let id = slurm::submit(&args.out)?;
             if !args.quiet {

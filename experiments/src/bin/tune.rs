@@ -6,7 +6,7 @@
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use nnlab_experiments::slurm::SlurmOptions;
+use nnlab_experiments::slurm::SlurmArgs;
 use nnlab_experiments::tune::{self, study::TrialState, Launcher};
 use std::path::PathBuf;
 
@@ -22,18 +22,8 @@ struct Args {
     /// Runs at once on this machine (default: the core count); a trial's seeds run in parallel.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     workers: Option<u32>,
-    /// Run each trial as a Slurm job array instead.
-    #[arg(long)]
-    slurm: bool,
-    /// Slurm partition.
-    #[arg(long, requires = "slurm")]
-    partition: Option<String>,
-    /// Slurm time limit per task (e.g. 02:00:00).
-    #[arg(long, requires = "slurm")]
-    time: Option<String>,
-    /// CPUs per Slurm task.
-    #[arg(long, requires = "slurm", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    cpus_per_task: u32,
+    #[command(flatten)]
+    slurm: SlurmArgs,
     /// Only the final line.
     #[arg(long)]
     quiet: bool,
@@ -55,10 +45,9 @@ fn main() -> std::process::ExitCode {
             Ok(_) => {}
             Err(_) => nnlab_experiments::run_dir::write_atomic(&kept, text.as_bytes())?,
         }
-        let launcher = if args.slurm {
-            Launcher::Slurm(SlurmOptions { partition: args.partition.clone(), time: args.time.clone(), cpus_per_task: args.cpus_per_task })
-        } else {
-            Launcher::Local(args.workers.map(|w| w as usize).unwrap_or_else(nnlab_experiments::cli::cores))
+        let launcher = match args.slurm.options() {
+            Some(opts) => Launcher::Slurm(opts),
+            None => Launcher::Local(args.workers.map(|w| w as usize).unwrap_or_else(nnlab_experiments::cli::cores)),
         };
         let study = tune::run(&spec, &args.out, &launcher, args.quiet)?;
         let failed = study.trials.iter().filter(|t| t.state == TrialState::Failed).count();

@@ -92,7 +92,10 @@ fn run_metric(run: &Path, metric: &str) -> Result<f64> {
         Ok(e)
     };
     match metric {
-        "evaluations_mean" => Ok(evals()?.iter().sum::<f64>() / evals()?.len() as f64),
+        "evaluations_mean" => {
+            let e = evals()?;
+            Ok(e.iter().sum::<f64>() / e.len() as f64)
+        }
         "evaluations_last" => Ok(*evals()?.last().expect("not empty")),
         key => {
             let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("summary.json"))?)?;
