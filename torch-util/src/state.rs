@@ -198,7 +198,9 @@ impl TrainState {
         let host = serde_json::to_string(&self.host).context("encoding the checkpoint's host values")?;
         let crc = self.checksum(&host).to_string();
         let metadata: HashMap<String, String> = [(HOST_KEY.to_string(), host), (CHECKSUM_KEY.to_string(), crc)].into();
-        safetensors::tensor::serialize(self.arrays.iter().map(|(k, a)| (k.as_str(), a)), &Some(metadata)).map_err(|e| anyhow!("encoding the checkpoint: {e:?}"))
+        let bytes = safetensors::tensor::serialize(self.arrays.iter().map(|(k, a)| (k.as_str(), a)), &Some(metadata))
+            .map_err(|e| anyhow!("encoding the checkpoint: {e:?}"))?;
+        sorted_header(bytes)
     }
 
     /// Reads what [`TrainState::to_bytes`] wrote.
@@ -238,6 +240,32 @@ impl TrainState {
     }
 }
 
+/// Rewrites a safetensors header with its keys in sorted order.
+///
+/// safetensors keeps the `__metadata__` entries in a `HashMap`, whose order changes from
+/// process to process; sorted keys make equal states give equal bytes. The header keeps its
+/// length (the same JSON, reordered, padded with spaces as safetensors pads it), so the data
+/// offsets stay valid.
+fn sorted_header(mut bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let len_bytes: [u8; 8] = bytes.get(..8).and_then(|b| b.try_into().ok()).ok_or_else(|| anyhow!("encoding the checkpoint: no header"))?;
+    let len = usize::try_from(u64::from_le_bytes(len_bytes)).context("encoding the checkpoint: header length")?;
+    let header = bytes.get(8..8 + len).ok_or_else(|| anyhow!("encoding the checkpoint: short header"))?;
+    let mut entries: BTreeMap<String, serde_json::Value> = serde_json::from_slice(header).context("encoding the checkpoint: header")?;
+    if let Some(meta) = entries.get_mut("__metadata__") {
+        let sorted: BTreeMap<String, String> = serde_json::from_value(meta.take()).context("encoding the checkpoint: metadata")?;
+        *meta = serde_json::to_value(sorted)?;
+    }
+    // A `serde_json::Value` object may keep insertion order (feature `preserve_order`), so the
+    // top level is written from the `BTreeMap` itself and the metadata as a sorted map above.
+    let mut text = serde_json::to_vec(&entries).context("encoding the checkpoint: header")?;
+    if text.len() > len {
+        bail!("encoding the checkpoint: the sorted header grew ({} > {len} bytes)", text.len());
+    }
+    text.resize(len, b' ');
+    bytes[8..8 + len].copy_from_slice(&text);
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,7 +282,12 @@ mod tests {
         part.put("x", &[1u8, 2]).unwrap();
         s.put_part("env", part);
         let bytes = s.to_bytes().unwrap();
-        assert_eq!(bytes, s.clone().to_bytes().unwrap(), "deterministic bytes");
+        // safetensors' metadata map has a new random order each time; the bytes must not.
+        for _ in 0..20 {
+            assert_eq!(bytes, s.clone().to_bytes().unwrap(), "deterministic bytes");
+        }
+        let header = String::from_utf8_lossy(&bytes[8..80]);
+        assert!(header.starts_with(r#"{"__metadata__":{"nnlab.crc32":"#), "sorted metadata: {header}");
         // A flipped bit in the data, behind an intact header, is caught.
         let mut damaged = bytes.clone();
         let last = damaged.len() - 1;
