@@ -20,7 +20,7 @@ use crate::critic::QCritics;
 use crate::noise::{ActionNoise, NoiseKind};
 use crate::offpolicy::{box_action_space, load_actor_critics, save_actor_critics, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::Batch;
-use crate::validate::{self, non_negative, nonzero, positive};
+use crate::validate::{self, non_negative, positive};
 use anyhow::Result;
 use nnlab_envs::Space;
 use nnlab_torch::check::fits_in_memory;
@@ -231,7 +231,7 @@ impl Td3Config {
         non_negative("exploration_noise", self.exploration_noise)?;
         positive("ou_theta", self.ou_theta)?;
         positive("ou_dt", self.ou_dt)?;
-        nonzero("policy_frequency", self.policy_frequency)?;
+        nnlab_torch::check::period_within("policy_frequency", self.policy_frequency, "total_timesteps", self.total_timesteps)?;
         validate::hidden_sizes(&self.hidden_sizes)
     }
 }

@@ -86,6 +86,7 @@ pub fn open_for_resume(dir: &Path, name: &str, quiet: bool, check: impl FnOnce(&
     let record = crate::config::run_record(&run.file("config.toml"))?
         .ok_or_else(|| anyhow::anyhow!("{}: config.toml has no [run] table (not written by nnlab); cannot resume", dir.display()))?;
     check(&record)?;
+    remove_partial_files(run.path());
     if run.file("summary.json").exists() {
         if !quiet {
             eprintln!("{name}: {} is finished already (summary.json); nothing to resume", dir.display());
@@ -94,6 +95,60 @@ pub fn open_for_resume(dir: &Path, name: &str, quiet: bool, check: impl FnOnce(&
         return Ok(None);
     }
     Ok(Some((run, record)))
+}
+
+/// Removes the temporary files (`.partial-*`) that atomic writes left behind
+/// when the run was killed mid-write (kill -9, power loss), in `dir` and its
+/// subfolders; they never hold anything a run reads.
+fn remove_partial_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            remove_partial_files(&path);
+        } else if kind.is_file() && entry.file_name().to_string_lossy().starts_with(".partial-") {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+/// The key of the run's `config.toml` text in its checkpoints.
+const CONFIG_KEY: &str = "config.toml";
+
+/// Records the run's `config.toml` in `state`, so that a resume can tell an edited one.
+pub fn put_config(run: &RunDir, state: &mut TrainState) -> Result<()> {
+    let path = run.file("config.toml");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    state.put(CONFIG_KEY, &text)
+}
+
+/// Refuses to resume from `state` when the run's `config.toml` is not the one
+/// the checkpoint was written under: the checkpoint holds the state of that
+/// config's run, and resuming it under another would make a run that neither
+/// config describes. Checkpoints written before the config was recorded pass.
+pub fn check_config(run: &RunDir, state: &TrainState) -> Result<()> {
+    if !state.contains(CONFIG_KEY) {
+        return Ok(());
+    }
+    let then: String = state.get(CONFIG_KEY)?;
+    let path = run.file("config.toml");
+    let now = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    if now == then {
+        return Ok(());
+    }
+    let (mut a, mut b) = (now.lines(), then.lines());
+    let mut line = 1;
+    let diff = loop {
+        match (a.next(), b.next()) {
+            (Some(x), Some(y)) if x == y => line += 1,
+            (x, y) => break format!("line {line} reads `{}`, the checkpoint's `{}`", x.unwrap_or("").trim(), y.unwrap_or("").trim()),
+        }
+    };
+    anyhow::bail!(
+        "{} was edited after the run's checkpoint was written ({diff}); a resumed run continues the run as it started: undo the edit, or start a new run with --config",
+        path.display()
+    )
 }
 
 /// The metrics of a run (`metrics.csv` and its event file): continued from

@@ -180,11 +180,14 @@ impl<'a> Experiment<'a> {
             return Ok(None);
         };
         options(&mut record);
+        let state = checkpoint::read(dir)?;
+        if let Some(s) = &state {
+            checkpoint::check_config(&run_dir, s)?;
+        }
         let config: C = crate::config::load(crate::config::Source::File(&run_dir.file("config.toml")), &[])?;
         config.check()?;
         let data = prepare(&config)?;
         let device = self.shared.init_torch_for(&record)?;
-        let state = checkpoint::read(dir)?;
         let (metrics, start_after) = checkpoint::open_metrics(&run_dir, record.allow_nan, state.as_ref())?;
         let elapsed_before = match &state {
             Some(s) => s.get("elapsed")?,
@@ -286,6 +289,7 @@ impl<C: RunConfig> Run<C> {
             steps.metrics.save_position(&mut state, STEPS, steps.last_index.unwrap_or(0))?;
         }
         state.put("elapsed", &self.elapsed())?;
+        checkpoint::put_config(&self.dir, &mut state)?;
         checkpoint::write(&self.dir, &state)?;
         if let Some(schedule) = &mut self.checkpoints {
             schedule.taken(index);

@@ -389,3 +389,38 @@ fn p15_messages_say_what_was_wrong_in_words() {
     one_line_error(&run(DQN, &["--config", "/dev/zero"]), &["larger than"]);
     one_line_error(&run(DQN, &["--threads", "1000"]), &["--threads 1000"]);
 }
+
+#[test]
+fn p21_resume_refuses_an_edited_config_and_clears_leftover_temporary_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    let d = dir.to_str().unwrap();
+    let o = run(DQN, &["--total-timesteps", "1500", "--set", "learning_starts=500", "--checkpoint-every", "1000", "--no-gif", "--quiet", "--out", d]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // As if the run had been killed (kill -9) after its checkpoint, in the middle of writing files.
+    std::fs::remove_file(dir.join("summary.json")).unwrap();
+    std::fs::write(dir.join(".partial-x1.csv"), "half a row").unwrap();
+    std::fs::write(dir.join("checkpoint").join(".partial-x2.safetensors"), "half").unwrap();
+    let config = dir.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let line = text.lines().find(|l| l.starts_with("learning_rate =")).expect("a learning_rate line").to_string();
+    std::fs::write(&config, text.replace(&line, "learning_rate = 0.5")).unwrap();
+    one_line_error(&run(DQN, &["--resume", d]), &["edited", "learning_rate = 0.5", &line, "undo the edit"]);
+    std::fs::write(&config, &text).unwrap();
+    let o = run(DQN, &["--resume", d, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(dir.join("summary.json").is_file());
+    assert!(!dir.join(".partial-x1.csv").exists() && !dir.join("checkpoint").join(".partial-x2.safetensors").exists(), "leftovers removed");
+}
+
+#[test]
+fn p22_an_actor_period_longer_than_the_run_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let o = out.to_str().unwrap();
+    for algo in ["sac", "td3"] {
+        let r = run(TRAIN, &["--algo", algo, "--env", "Pendulum-v1", "--total-timesteps", "20000", "--set", "policy_frequency=1000000000", "--out", o]);
+        one_line_error(&r, &["policy_frequency", "at most total_timesteps (20000)"]);
+    }
+    assert!(!out.exists());
+}

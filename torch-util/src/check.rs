@@ -65,6 +65,17 @@ pub fn nonzero(key: &str, v: usize) -> Result<()> {
     Ok(())
 }
 
+/// `v` (a period counted in updates or steps) must fit in a run of `total` steps:
+/// an `every` larger than the run would never come round (or, as SAC's delayed
+/// actor steps, come all at once).
+pub fn period_within(key: &str, v: usize, total_key: &str, total: usize) -> Result<()> {
+    nonzero(key, v)?;
+    if v > total {
+        bail!("{key} must be at most {total_key} ({total}), got {v}");
+    }
+    Ok(())
+}
+
 /// Memory available to a new allocation, from `/proc/meminfo` (`None` where unknown).
 pub fn available_memory_bytes() -> Option<u128> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
