@@ -67,8 +67,9 @@ pub struct CharLmArgs {
     /// Write the training loss to `steps.csv` and TensorBoard every N steps (0: never).
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub log_every: u64,
-    /// Generate text with the trained model of this run folder (with --sample) instead of training.
-    #[arg(long, value_name = "RUN_DIR", requires = "sample", conflicts_with_all = ["resume", "seeds", "text_dir"])]
+    /// Generate text with the trained model of this run folder (with --sample) instead of training
+    /// (training flags are refused with it; `--seed` picks the sampling stream).
+    #[arg(long, value_name = "RUN_DIR", requires = "sample", conflicts_with_all = ["resume", "seeds", "text_dir", "iterations", "log_every", "model", "quality", "config", "set", "out", "checkpoint_every", "print_config", "allow_nan"])]
     pub run: Option<PathBuf>,
     /// The prompt to continue (with --run).
     #[arg(long, value_name = "PROMPT", requires = "run")]

@@ -102,6 +102,12 @@ fn the_transformer_trains_scores_draws_and_samples_reproducibly() {
     assert!(one.starts_with("the c") && one.trim_end_matches('\n').chars().count() == 35, "{one:?}");
     let greedy = gen(&["--top-k", "1", "--temperature", "0.5"]);
     assert!(greedy.starts_with("the cat sat on the "), "a learned verse continues greedily: {greedy:?}");
+    // Training flags have no meaning when a trained model is put to work: refused, not ignored.
+    for extra in [&["--iterations", "5"][..], &["--set", "lr=0.1"], &["--model", "gru"], &["--out", "x"]] {
+        let o = charlm(&[&["--run", a.to_str().unwrap(), "--sample", "the c"][..], extra].concat());
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("cannot be used with"), "{extra:?}");
+    }
 }
 
 #[test]

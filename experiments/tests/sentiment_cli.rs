@@ -94,6 +94,12 @@ fn both_models_train_score_and_draw_attention_reproducibly() {
     let empty = tmp.path().join("empty.txt");
     std::fs::write(&empty, "\n \n").unwrap();
     one_line_error(&sentiment(&["--run", a.to_str().unwrap(), empty.to_str().unwrap()]), &["empty.txt", "no sentences"]);
+    // Training flags with --run are refused, not ignored.
+    for extra in [&["--epochs", "3"][..], &["--set", "hidden=8"], &["--seed", "4"]] {
+        let o = sentiment(&[&["--run", a.to_str().unwrap(), new.to_str().unwrap()][..], extra].concat());
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("cannot be used with"), "{extra:?}");
+    }
     std::fs::remove_file(b.join("model.safetensors")).unwrap();
     one_line_error(&sentiment(&["--run", b.to_str().unwrap(), new.to_str().unwrap()]), &["model.safetensors"]);
 }

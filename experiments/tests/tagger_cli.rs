@@ -89,6 +89,12 @@ fn a_bilstm_crf_tags_entities_and_writes_its_reports() {
     let empty = tmp.path().join("empty.txt");
     std::fs::write(&empty, "\n \n").unwrap();
     one_line_error(&tagger(&["--run", a.to_str().unwrap(), empty.to_str().unwrap()]), &["empty.txt", "no sentences"]);
+    // Training flags with --run are refused, not ignored.
+    for extra in [&["--epochs", "3"][..], &["--set", "hidden=8"], &["--out", "x"], &["--checkpoint-every", "1"]] {
+        let o = tagger(&[&["--run", a.to_str().unwrap(), text.to_str().unwrap()][..], extra].concat());
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("cannot be used with"), "{extra:?}");
+    }
 }
 
 #[test]
