@@ -1,0 +1,144 @@
+"""Trains one SBX (Stable-Baselines-Jax) agent with the hyperparameters of
+an nnlab config, times the training apart from JAX's compilation, and
+evaluates the trained policy as nnlab does (deterministic actions, the
+config's eval_episodes episodes of a fresh Gymnasium environment).
+
+    python run_sbx.py ALGO RESOLVED_CONFIG.toml OUT.json
+
+ALGO: sac, td3, ppo, dqn. RESOLVED_CONFIG.toml: nnlab's `train --algo ALGO
+--config ... --print-config` (every key, defaults included). scripts/peers/
+run.sh sets one thread (XLA's Eigen pool off, one intra-op thread) and pins
+the process to one CPU.
+
+Timing: a callback stamps every environment step. JAX compiles the update
+(and the policy's forward) on the first gradient step, which comes after
+learning_starts steps (after the first rollout for PPO), and the delayed
+actor update a step or two later: among the 50 steps from the first update,
+the excess of every step over ten times the median step is compile_s, and
+train_s is the whole of learn() less compile_s.
+"""
+import json
+import statistics
+import sys
+import time
+import tomllib
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+
+
+class StepClock(BaseCallback):
+    """Wall-clock stamps of every environment step."""
+
+    def __init__(self):
+        super().__init__()
+        self.stamps = []
+
+    def _on_step(self):
+        self.stamps.append(time.perf_counter())
+        return True
+
+
+def build(algo, c):
+    import sbx
+
+    net = {"net_arch": list(c["hidden_sizes"])}
+    seed = int(c["seed"])
+    if algo == "sac":
+        return sbx.SAC(
+            "MlpPolicy", gym.make(c["env_id"]), learning_rate=c["policy_lr"], qf_learning_rate=c["q_lr"],
+            buffer_size=c["buffer_size"], learning_starts=c["learning_starts"], batch_size=c["batch_size"],
+            tau=c["tau"], gamma=c["gamma"], train_freq=1, gradient_steps=1, policy_delay=c["policy_frequency"],
+            ent_coef="auto" if c.get("autotune", True) else c["alpha"], policy_kwargs=net, seed=seed, verbose=0,
+        ), c["learning_starts"]
+    if algo == "td3":
+        env = gym.make(c["env_id"])
+        dim = env.action_space.shape[0]
+        scale = float(np.max(env.action_space.high))
+        sigma = c["exploration_noise"] * scale * np.ones(dim)
+        noise = (OrnsteinUhlenbeckActionNoise(np.zeros(dim), sigma, theta=c["ou_theta"], dt=c["ou_dt"])
+                 if c["noise_type"] == "ornstein-uhlenbeck" else NormalActionNoise(np.zeros(dim), sigma))
+        return sbx.TD3(
+            "MlpPolicy", env, learning_rate=c["learning_rate"], buffer_size=c["buffer_size"],
+            learning_starts=c["learning_starts"], batch_size=c["batch_size"], tau=c["tau"], gamma=c["gamma"],
+            train_freq=c["train_frequency"], gradient_steps=c["gradient_steps"], policy_delay=c["policy_frequency"],
+            target_policy_noise=c["policy_noise"], target_noise_clip=c["noise_clip"], action_noise=noise,
+            policy_kwargs=net, seed=seed, verbose=0,
+        ), c["learning_starts"]
+    if algo == "ppo":
+        from stable_baselines3.common.env_util import make_vec_env
+
+        env = make_vec_env(c["env_id"], n_envs=c["num_envs"], seed=seed)
+        batch = c["num_envs"] * c["num_steps"]
+        lr = c["learning_rate"]
+        return sbx.PPO(
+            "MlpPolicy", env, learning_rate=(lambda f: f * lr) if c["anneal_lr"] else lr, n_steps=c["num_steps"],
+            batch_size=batch // c["num_minibatches"], n_epochs=c["update_epochs"], gamma=c["gamma"],
+            gae_lambda=c["gae_lambda"], clip_range=c["clip_coef"], normalize_advantage=c["norm_adv"],
+            ent_coef=c["ent_coef"], vf_coef=c["vf_coef"], max_grad_norm=c["max_grad_norm"],
+            policy_kwargs=net, seed=seed, verbose=0,
+        ), batch // c["num_envs"]
+    if algo == "dqn":
+        return sbx.DQN(
+            "MlpPolicy", gym.make(c["env_id"]), learning_rate=c["learning_rate"], buffer_size=c["buffer_size"],
+            learning_starts=c["learning_starts"], batch_size=c["batch_size"], tau=c["tau"], gamma=c["gamma"],
+            train_freq=c["train_frequency"], gradient_steps=c["gradient_steps"],
+            target_update_interval=c["target_network_frequency"], exploration_fraction=c["exploration_fraction"],
+            exploration_initial_eps=c["start_e"], exploration_final_eps=c["end_e"],
+            policy_kwargs=net, seed=seed, verbose=0,
+        ), c["learning_starts"]
+    raise SystemExit(f"run_sbx.py: no SBX mapping for '{algo}' (sac, td3, ppo, dqn)")
+
+
+def evaluate(model, env_id, episodes, seed):
+    env = gym.make(env_id)
+    returns = []
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed + i)
+        done, total = False, 0.0
+        while not done:
+            action, _ = model.predict(obs, deterministic=True)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    return returns
+
+
+def main(algo, config_path, out):
+    c = tomllib.load(open(config_path, "rb"))
+    model, first_update_step = build(algo, c)
+    clock = StepClock()
+    start = time.perf_counter()
+    model.learn(total_timesteps=c["total_timesteps"], callback=clock)
+    learn_s = time.perf_counter() - start
+    stamps = [start] + clock.stamps
+    steps = np.diff(stamps)
+    # JAX compiles the policy's forward, the critic update and the delayed actor update on their
+    # first calls, a few steps apart: the excess over ten times the median step, near the first update.
+    k = max(0, min(first_update_step, len(steps) - 1) - 1)
+    window = steps[k:k + 50]
+    typical = statistics.median(steps[k + 50:k + 550]) if len(steps) > k + 60 else statistics.median(window)
+    compile_s = float(sum(d - typical for d in window if d > 10 * typical))
+    returns = evaluate(model, c["env_id"], int(c.get("eval_episodes", 10)), 10_000 + int(c["seed"]))
+    import jax
+    import sbx
+
+    result = {
+        "peer": "sbx", "version": sbx.__version__, "jax": jax.__version__, "algo": algo, "env_id": c["env_id"],
+        "seed": int(c["seed"]), "total_timesteps": c["total_timesteps"], "learn_s": learn_s, "compile_s": compile_s,
+        "train_s": learn_s - compile_s, "eval_mean": float(np.mean(returns)), "eval_std": float(np.std(returns)),
+        "eval_episodes": len(returns),
+    }
+    with open(out, "w") as f:
+        json.dump(result, f, indent=1)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    main(*sys.argv[1:])
