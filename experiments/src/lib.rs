@@ -19,6 +19,7 @@ pub mod images;
 pub mod metrics;
 pub mod multi_seed;
 pub mod normalization;
+pub mod peers;
 pub mod periodic_eval;
 pub mod plot;
 pub mod print_config;

@@ -9,6 +9,7 @@
 //!
 //!     cargo run --release --bin bench               # full 500k-step DQN and PPO runs included
 //!     cargo run --release --bin bench -- --quick    # 50k-step run instead
+//!     cargo run --release --bin bench -- --peers    # against SBX, RLtools and rlox (nnlab_experiments::peers)
 //!
 //! The whole runs are also timed in portable numerics (in a child process,
 //! since numerics are fixed per process), beside fast mode's.
@@ -68,6 +69,30 @@ struct Args {
     /// Skip the whole runs in portable numerics (their cost beside fast mode's).
     #[arg(long)]
     no_portable: bool,
+    /// Instead of the rows above: nnlab against SBX, RLtools and rlox on the
+    /// same workloads (`nnlab_experiments::peers`), one run after the other,
+    /// each pinned to one CPU with one thread; the peers install on first use.
+    #[arg(long)]
+    peers: bool,
+    /// With --peers: only these workloads (sac-pendulum-20k, td3-pendulum-20k,
+    /// sac-rltools-default, ppo-cartpole-500k, dqn-cartpole-500k).
+    #[arg(long = "workload", value_name = "NAME", requires = "peers")]
+    workloads: Vec<String>,
+    /// With --peers: only these peers (sbx, rltools, rlox).
+    #[arg(long = "peer", value_name = "NAME", requires = "peers", value_parser = ["sbx", "rltools", "rlox"])]
+    only_peers: Vec<String>,
+    /// With --peers: the seeds, each run by nnlab and every peer.
+    #[arg(long, value_delimiter = ',', default_value = "1", requires = "peers")]
+    peer_seeds: Vec<u64>,
+    /// With --peers: a `KEY=VALUE` override for every run (e.g. `total_timesteps=2000` for a smoke test).
+    #[arg(long = "peer-set", value_name = "KEY=VALUE", requires = "peers")]
+    peer_sets: Vec<String>,
+    /// With --peers: the CPU every run is pinned to.
+    #[arg(long, default_value_t = 0, requires = "peers")]
+    peer_cpu: usize,
+    /// With --peers: where the runs and peers.json go.
+    #[arg(long, default_value = "target/bench-peers", requires = "peers")]
+    peers_out: std::path::PathBuf,
     /// Internal: time the two whole runs in portable numerics and print their seconds.
     #[arg(long, hide = true)]
     portable_child: bool,
@@ -271,6 +296,19 @@ fn run() -> Result<()> {
         nnlab_torch::numerics::init(nnlab_torch::numerics::Numerics::Portable).map_err(anyhow::Error::msg)?;
         let ((d, dr), (p, pr)) = whole_runs(run_steps)?;
         nnlab_experiments::out!("{d} {dr} {p} {pr}");
+        return Ok(());
+    }
+    if args.peers {
+        let opts = nnlab_experiments::peers::PeerBench {
+            root: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
+            only: args.workloads,
+            peers: args.only_peers,
+            seeds: args.peer_seeds,
+            sets: args.peer_sets,
+            cpu: args.peer_cpu,
+            out: args.peers_out,
+        };
+        nnlab_experiments::peers::bench(&opts)?;
         return Ok(());
     }
     nnlab_experiments::cli::check_threads(args.threads)?;
