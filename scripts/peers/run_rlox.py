@@ -10,19 +10,15 @@ width (`hidden`): the config's first hidden size is used. Its torch runs on
 one thread (torch.set_num_threads(1)); scripts/peers/run.sh pins the process
 to one CPU.
 """
-import json
-import sys
 import time
-import tomllib
 
 import gymnasium as gym
-import numpy as np
 import torch
+
+from peer_common import cli, evaluate, load_config, write_result
 
 
 def build(algo, c):
-    import rlox.algorithms as A
-
     hidden = int(c["hidden_sizes"][0])
     differs = []
     if len(set(c["hidden_sizes"])) != 1 or len(c["hidden_sizes"]) != 2:
@@ -71,52 +67,24 @@ def build(algo, c):
     raise SystemExit(f"run_rlox.py: no rlox mapping for '{algo}' (sac, td3, ppo, dqn)")
 
 
-def evaluate(agent, env_id, episodes, seed):
-    env = gym.make(env_id)
-    returns = []
-    for i in range(episodes):
-        obs, _ = env.reset(seed=seed + i)
-        done, total = False, 0.0
-        while not done:
-            action = agent.predict(obs, deterministic=True)
-            if isinstance(action, torch.Tensor):
-                action = action.detach().cpu().numpy()
-            action = np.asarray(action)
-            if isinstance(env.action_space, gym.spaces.Discrete):
-                action = int(action.reshape(-1)[0])
-            else:
-                action = action.reshape(env.action_space.shape)
-            obs, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-    return returns
+def to_numpy(action):
+    return action.detach().cpu().numpy() if isinstance(action, torch.Tensor) else action
 
 
 def main(algo, config_path, out):
     torch.set_num_threads(1)
-    c = tomllib.load(open(config_path, "rb"))
+    c = load_config(config_path)
     torch.manual_seed(int(c["seed"]))
     agent, differs = build(algo, c)
     start = time.perf_counter()
     agent.train(total_timesteps=c["total_timesteps"])
     train_s = time.perf_counter() - start
-    returns = evaluate(agent, c["env_id"], int(c.get("eval_episodes", 10)), 10_000 + int(c["seed"]))
+    returns = evaluate(lambda obs: to_numpy(agent.predict(obs, deterministic=True)), gym.make(c["env_id"]), c)
     import importlib.metadata
 
-    result = {
-        "peer": "rlox", "version": importlib.metadata.version("rlox"), "torch": torch.__version__, "algo": algo,
-        "env_id": c["env_id"], "seed": int(c["seed"]), "total_timesteps": c["total_timesteps"], "learn_s": train_s,
-        "compile_s": 0.0, "train_s": train_s, "eval_mean": float(np.mean(returns)), "eval_std": float(np.std(returns)),
-        "eval_episodes": len(returns), "differs": differs,
-    }
-    with open(out, "w") as f:
-        json.dump(result, f, indent=1)
-    print(json.dumps(result))
+    versions = {"version": importlib.metadata.version("rlox"), "torch": torch.__version__}
+    write_result(out, c, algo, "rlox", versions, train_s, 0.0, returns, differs)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    main(*sys.argv[1:])
+    cli(main, __doc__)

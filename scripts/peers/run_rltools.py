@@ -11,14 +11,13 @@ Gymnasium's RescaleAction. What RLtools' compile-time parameters cannot take
 is listed in the result's "differs". MKL runs on one thread (run.sh sets
 MKL_NUM_THREADS=1 and pins the process to one CPU).
 """
-import json
-import sys
 import time
-import tomllib
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import RescaleAction
+
+from peer_common import cli, evaluate, load_config, write_result
 
 
 def make_env(env_id, seed):
@@ -61,23 +60,8 @@ def build(algo, c):
     raise SystemExit(f"run_rltools.py: no RLtools mapping for '{algo}' (sac, td3)")
 
 
-def evaluate(state, env_id, episodes, seed):
-    env = RescaleAction(gym.make(env_id), -1.0, 1.0)
-    returns = []
-    for i in range(episodes):
-        obs, _ = env.reset(seed=seed + i)
-        done, total = False, 0.0
-        while not done:
-            action = np.asarray(state.action(obs), dtype=np.float32).reshape(env.action_space.shape)
-            obs, reward, terminated, truncated, _ = env.step(np.clip(action, -1.0, 1.0))
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-    return returns
-
-
 def main(algo, config_path, out):
-    c = tomllib.load(open(config_path, "rb"))
+    c = load_config(config_path)
     start = time.perf_counter()
     trainer, differs = build(algo, c)
     compile_s = time.perf_counter() - start
@@ -86,22 +70,13 @@ def main(algo, config_path, out):
     while not state.step():
         pass
     train_s = time.perf_counter() - start
-    returns = evaluate(state, c["env_id"], int(c.get("eval_episodes", 10)), 10_000 + int(c["seed"]))
+    env = RescaleAction(gym.make(c["env_id"]), -1.0, 1.0)
+    returns = evaluate(lambda obs: np.clip(np.asarray(state.action(obs), dtype=np.float32), -1.0, 1.0), env, c)
     import importlib.metadata
 
-    result = {
-        "peer": "rltools", "version": importlib.metadata.version("rltools"), "algo": algo, "env_id": c["env_id"],
-        "seed": int(c["seed"]), "total_timesteps": c["total_timesteps"], "learn_s": compile_s + train_s,
-        "compile_s": compile_s, "train_s": train_s, "eval_mean": float(np.mean(returns)),
-        "eval_std": float(np.std(returns)), "eval_episodes": len(returns), "differs": differs,
-    }
-    with open(out, "w") as f:
-        json.dump(result, f, indent=1)
-    print(json.dumps(result))
+    versions = {"version": importlib.metadata.version("rltools")}
+    write_result(out, c, algo, "rltools", versions, compile_s + train_s, compile_s, returns, differs)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    main(*sys.argv[1:])
+    cli(main, __doc__)

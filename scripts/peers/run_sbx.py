@@ -17,16 +17,15 @@ actor update a step or two later: among the 50 steps from the first update,
 the excess of every step over ten times the median step is compile_s, and
 train_s is the whole of learn() less compile_s.
 """
-import json
 import statistics
-import sys
 import time
-import tomllib
 
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+
+from peer_common import cli, evaluate, load_config, write_result
 
 
 class StepClock(BaseCallback):
@@ -92,23 +91,8 @@ def build(algo, c):
     raise SystemExit(f"run_sbx.py: no SBX mapping for '{algo}' (sac, td3, ppo, dqn)")
 
 
-def evaluate(model, env_id, episodes, seed):
-    env = gym.make(env_id)
-    returns = []
-    for i in range(episodes):
-        obs, _ = env.reset(seed=seed + i)
-        done, total = False, 0.0
-        while not done:
-            action, _ = model.predict(obs, deterministic=True)
-            obs, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-    return returns
-
-
 def main(algo, config_path, out):
-    c = tomllib.load(open(config_path, "rb"))
+    c = load_config(config_path)
     model, first_update_step = build(algo, c)
     clock = StepClock()
     start = time.perf_counter()
@@ -122,23 +106,12 @@ def main(algo, config_path, out):
     window = steps[k:k + 50]
     typical = statistics.median(steps[k + 50:k + 550]) if len(steps) > k + 60 else statistics.median(window)
     compile_s = float(sum(d - typical for d in window if d > 10 * typical))
-    returns = evaluate(model, c["env_id"], int(c.get("eval_episodes", 10)), 10_000 + int(c["seed"]))
+    returns = evaluate(lambda obs: model.predict(obs, deterministic=True)[0], gym.make(c["env_id"]), c)
     import jax
     import sbx
 
-    result = {
-        "peer": "sbx", "version": sbx.__version__, "jax": jax.__version__, "algo": algo, "env_id": c["env_id"],
-        "seed": int(c["seed"]), "total_timesteps": c["total_timesteps"], "learn_s": learn_s, "compile_s": compile_s,
-        "train_s": learn_s - compile_s, "eval_mean": float(np.mean(returns)), "eval_std": float(np.std(returns)),
-        "eval_episodes": len(returns),
-    }
-    with open(out, "w") as f:
-        json.dump(result, f, indent=1)
-    print(json.dumps(result))
+    write_result(out, c, algo, "sbx", {"version": sbx.__version__, "jax": jax.__version__}, learn_s, compile_s, returns)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    main(*sys.argv[1:])
+    cli(main, __doc__)
