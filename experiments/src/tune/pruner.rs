@@ -2,9 +2,10 @@
 //! evaluation (the aggregate over its seeds), given the other trials'.
 //!
 //! - Median (Optuna's `MedianPruner`): once `startup_trials` trials have
-//!   finished and after `warmup_evaluations`, a trial stops when its value is
-//!   worse than the median of the finished trials' values at the same
-//!   evaluation.
+//!   finished and after `warmup_evaluations`, a trial stops when its best
+//!   value so far is worse than the median of the finished trials' values at
+//!   the same evaluation (so a noisy dip after a good evaluation does not
+//!   stop it; Optuna's `PercentilePruner` compares the same best value).
 //! - ASHA (Optuna's `SuccessiveHalvingPruner`, Li et al. 2020): rungs at
 //!   `min_resource * reduction_factor^r` evaluations; a trial reaching a
 //!   rung goes on only if its value there is among the best
@@ -37,7 +38,8 @@ pub fn should_prune(spec: &PrunerSpec, losses: &[f64], peers: &[Peer<'_>]) -> bo
             if at_k.is_empty() {
                 return false;
             }
-            !current.is_finite() || current > nnlab_stats::estimators::median_of(&at_k)
+            let best = losses.iter().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);
+            !best.is_finite() || best > nnlab_stats::estimators::median_of(&at_k)
         }
         PrunerKind::Asha => {
             // Only at a rung.
@@ -76,9 +78,11 @@ mod tests {
         let s = spec(PrunerKind::Median);
         // Warm-up: never after the first evaluation.
         assert!(!should_prune(&s, &[100.0], &finished));
-        // Median at evaluation 2 is 3.5.
-        assert!(should_prune(&s, &[0.0, 3.6], &finished));
-        assert!(!should_prune(&s, &[0.0, 3.4], &finished));
+        // Median at evaluation 2 is 3.5; the trial's best so far is what is compared.
+        assert!(should_prune(&s, &[4.0, 3.6], &finished));
+        assert!(!should_prune(&s, &[4.0, 3.4], &finished));
+        assert!(!should_prune(&s, &[3.0, 9.0], &finished), "a dip after a good evaluation goes on");
+        assert!(should_prune(&s, &[f64::NAN, f64::NAN], &finished), "nothing finite: stopped");
         // Too few finished trials: a running peer does not count.
         let one = [Peer { losses: &a, finished: true }, Peer { losses: &b, finished: false }];
         assert!(!should_prune(&s, &[0.0, 9.0], &one));
