@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # nnlab's `tune` against Optuna on one study, over several sampler seeds:
 # for each seed, the study file with `seed = N` in its [sampler], run by
-# `tune` (locally, or with --slurm on the cluster) and by Optuna
+# `tune` (locally with --workers processes, or with --slurm on the cluster) and by Optuna
 # (scripts/optuna-tune.sh); then a score matrix of the best objective each
 # found (one run per sampler seed) and `report --scores` on it (IQM, mean,
 # stratified-bootstrap intervals, probability of improvement), and a table
 # of best values and environment steps (comparison.md).
 #
-#   scripts/tune-vs-optuna.sh [--slurm] STUDY.toml OUT_DIR SEED...
+#   scripts/tune-vs-optuna.sh [--slurm] [--workers N] STUDY.toml OUT_DIR SEED...
 #   scripts/tune-vs-optuna.sh experiments/studies/ppo_cartpole.toml results/tune/vs-optuna 0 1 2 3 4
 #
 # A seed whose two studies are already in OUT_DIR is not run again (tune
 # resumes an interrupted study; an Optuna study is rerun from its start).
 set -euo pipefail
-slurm=()
-if [ "${1:-}" = "--slurm" ]; then
-    slurm=(--slurm)
-    shift
-fi
+launch=()
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --slurm) launch+=(--slurm); shift ;;
+        --workers) launch+=(--workers "${2:?--workers needs a number}"); shift 2 ;;
+        *) break ;;
+    esac
+done
 if [ "$#" -lt 3 ]; then
-    echo "usage: $0 [--slurm] STUDY.toml OUT_DIR SEED..." >&2
+    echo "usage: $0 [--slurm] [--workers N] STUDY.toml OUT_DIR SEED..." >&2
     exit 2
 fi
 study="$1"
@@ -49,7 +52,7 @@ for seed in "$@"; do
     mv "$file.tmp" "$file"
     if [ ! -f "$out/nnlab/seed-$seed/trials.csv" ] || grep -q ',running,' "$out/nnlab/seed-$seed/trials.csv"; then
         echo "== nnlab tune, sampler seed $seed" >&2
-        ./target/release/tune "$file" --out "$out/nnlab/seed-$seed" "${slurm[@]}" --quiet
+        ./target/release/tune "$file" --out "$out/nnlab/seed-$seed" "${launch[@]}" --quiet
     fi
     if [ ! -f "$out/optuna/seed-$seed/optuna_summary.json" ]; then
         echo "== Optuna, sampler seed $seed" >&2
