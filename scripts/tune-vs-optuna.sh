@@ -10,8 +10,9 @@
 #   scripts/tune-vs-optuna.sh [--slurm] [--workers N] STUDY.toml OUT_DIR SEED...
 #   scripts/tune-vs-optuna.sh experiments/studies/ppo_cartpole.toml results/tune/vs-optuna 0 1 2 3 4
 #
-# A seed whose two studies are already in OUT_DIR is not run again (tune
-# resumes an interrupted study; an Optuna study is rerun from its start).
+# Run again, it goes on where it stopped: tune resumes an interrupted study
+# (a finished one returns at once); an Optuna study without its summary is
+# rerun from its start.
 set -euo pipefail
 launch=()
 while [ "$#" -gt 0 ]; do
@@ -50,10 +51,9 @@ for seed in "$@"; do
         END { if (in_sampler && !done) print "seed = " seed }
     ' "$study" > "$file.tmp"
     mv "$file.tmp" "$file"
-    if [ ! -f "$out/nnlab/seed-$seed/trials.csv" ] || grep -q ',running,' "$out/nnlab/seed-$seed/trials.csv"; then
-        echo "== nnlab tune, sampler seed $seed" >&2
-        ./target/release/tune "$file" --out "$out/nnlab/seed-$seed" "${launch[@]}" --quiet
-    fi
+    # tune resumes an interrupted study and finishes a finished one at once.
+    echo "== nnlab tune, sampler seed $seed" >&2
+    ./target/release/tune "$file" --out "$out/nnlab/seed-$seed" "${launch[@]}" --quiet
     if [ ! -f "$out/optuna/seed-$seed/optuna_summary.json" ]; then
         echo "== Optuna, sampler seed $seed" >&2
         rm -rf "$out/optuna/seed-$seed"
