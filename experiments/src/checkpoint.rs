@@ -55,20 +55,10 @@ pub fn write(run: &RunDir, state: &TrainState) -> Result<()> {
     crate::run_dir::write_atomic(&dir.join(FILE), &state.to_bytes()?)
 }
 
-/// The run's last checkpoint, if it has one. Temporary files of a write that
-/// was interrupted are removed.
+/// The run's last checkpoint, if it has one (the temporary files of an
+/// interrupted write are gone already: [`open_for_resume`] removes them).
 pub fn read(run_dir: &Path) -> Result<Option<TrainState>> {
-    let dir = run_dir.join(DIR);
-    if !dir.is_dir() {
-        return Ok(None);
-    }
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let entry = entry?;
-        if entry.file_name().to_string_lossy().starts_with(".partial-") {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-    let path = dir.join(FILE);
+    let path = run_dir.join(DIR).join(FILE);
     if !path.exists() {
         return Ok(None);
     }
@@ -116,24 +106,29 @@ fn remove_partial_files(dir: &Path) {
 /// The key of the run's `config.toml` text in its checkpoints.
 const CONFIG_KEY: &str = "config.toml";
 
-/// Records the run's `config.toml` in `state`, so that a resume can tell an edited one.
-pub fn put_config(run: &RunDir, state: &mut TrainState) -> Result<()> {
+/// The text of the run's `config.toml`, read once when the run starts or
+/// resumes: what its checkpoints record ([`put_config`]), so that an edit
+/// made while the run goes on is caught on resume too.
+pub fn config_text(run: &RunDir) -> Result<String> {
     let path = run.file("config.toml");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    state.put(CONFIG_KEY, &text)
+    std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-/// Refuses to resume from `state` when the run's `config.toml` is not the one
-/// the checkpoint was written under: the checkpoint holds the state of that
-/// config's run, and resuming it under another would make a run that neither
-/// config describes. Checkpoints written before the config was recorded pass.
-pub fn check_config(run: &RunDir, state: &TrainState) -> Result<()> {
+/// Records the run's `config.toml` text ([`config_text`]) in `state`, so that a resume can tell an edited one.
+pub fn put_config(state: &mut TrainState, text: &str) -> Result<()> {
+    state.put(CONFIG_KEY, text)
+}
+
+/// Refuses to resume from `state` when the run's `config.toml` (its text
+/// `now`, from [`config_text`]) is not the one the checkpoint was written
+/// under: the checkpoint holds the state of that config's run, and resuming
+/// it under another would make a run that neither config describes.
+/// Checkpoints written before the config was recorded pass.
+pub fn check_config(run: &RunDir, now: &str, state: &TrainState) -> Result<()> {
     if !state.contains(CONFIG_KEY) {
         return Ok(());
     }
     let then: String = state.get(CONFIG_KEY)?;
-    let path = run.file("config.toml");
-    let now = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     if now == then {
         return Ok(());
     }
@@ -147,7 +142,7 @@ pub fn check_config(run: &RunDir, state: &TrainState) -> Result<()> {
     };
     anyhow::bail!(
         "{} was edited after the run's checkpoint was written ({diff}); a resumed run continues the run as it started: undo the edit, or start a new run with --config",
-        path.display()
+        run.file("config.toml").display()
     )
 }
 

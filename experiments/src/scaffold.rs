@@ -65,6 +65,8 @@ pub struct Run<C> {
     resumed: Option<TrainState>,
     start_after: u64,
     steps: Option<StepMetrics>,
+    /// The `config.toml` the run started with, recorded in its checkpoints.
+    config_text: String,
     /// Wall-clock seconds of the earlier attempts of a resumed run.
     elapsed_before: f64,
     started: Instant,
@@ -130,6 +132,7 @@ impl<'a> Experiment<'a> {
         let data = prepare(&config)?;
         let (dir, device, record) = self.shared.start_run(self.name, self.algo, &config, config.seed(), options)?;
         let metrics = Metrics::for_run(&dir, self.shared.allow_nan)?;
+        let config_text = checkpoint::config_text(&dir)?;
         let checkpoints = record.checkpoint_every.map(|every| checkpoint::Schedule::new(every, 0));
         let quiet = self.shared.quiet;
         let run = Run {
@@ -143,6 +146,7 @@ impl<'a> Experiment<'a> {
             resumed: None,
             start_after: 0,
             steps: None,
+            config_text,
             elapsed_before: 0.0,
             started: Instant::now(),
         };
@@ -181,8 +185,9 @@ impl<'a> Experiment<'a> {
         };
         options(&mut record);
         let state = checkpoint::read(dir)?;
+        let config_text = checkpoint::config_text(&run_dir)?;
         if let Some(s) = &state {
-            checkpoint::check_config(&run_dir, s)?;
+            checkpoint::check_config(&run_dir, &config_text, s)?;
         }
         let config: C = crate::config::load(crate::config::Source::File(&run_dir.file("config.toml")), &[])?;
         config.check()?;
@@ -210,6 +215,7 @@ impl<'a> Experiment<'a> {
             resumed: state,
             start_after,
             steps: None,
+            config_text,
             elapsed_before,
             started: Instant::now(),
         };
@@ -289,7 +295,7 @@ impl<C: RunConfig> Run<C> {
             steps.metrics.save_position(&mut state, STEPS, steps.last_index.unwrap_or(0))?;
         }
         state.put("elapsed", &self.elapsed())?;
-        checkpoint::put_config(&self.dir, &mut state)?;
+        checkpoint::put_config(&mut state, &self.config_text)?;
         checkpoint::write(&self.dir, &state)?;
         if let Some(schedule) = &mut self.checkpoints {
             schedule.taken(index);
