@@ -143,7 +143,7 @@ impl SacConfig {
         validate_gamma_tau(self.gamma, self.tau)?;
         positive("policy_lr", self.policy_lr)?;
         positive("q_lr", self.q_lr)?;
-        nnlab_torch::check::period_within("policy_frequency", self.policy_frequency, "total_timesteps", self.total_timesteps)?;
+        validate::period_within("policy_frequency", self.policy_frequency, "total_timesteps", self.total_timesteps)?;
         nonzero("target_network_frequency", self.target_network_frequency)?;
         positive("alpha", self.alpha)?;
         if let Some(h) = self.target_entropy {

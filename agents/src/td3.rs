@@ -231,7 +231,7 @@ impl Td3Config {
         non_negative("exploration_noise", self.exploration_noise)?;
         positive("ou_theta", self.ou_theta)?;
         positive("ou_dt", self.ou_dt)?;
-        nnlab_torch::check::period_within("policy_frequency", self.policy_frequency, "total_timesteps", self.total_timesteps)?;
+        validate::period_within("policy_frequency", self.policy_frequency, "total_timesteps", self.total_timesteps)?;
         validate::hidden_sizes(&self.hidden_sizes)
     }
 }

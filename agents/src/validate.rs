@@ -2,7 +2,7 @@
 //! key: the shared numeric ones of `nnlab_torch::check`, and the agents' own.
 
 use anyhow::{bail, Result};
-pub use nnlab_torch::check::{in_range, non_negative, nonzero, positive};
+pub use nnlab_torch::check::{in_range, non_negative, nonzero, period_within, positive};
 
 /// The environment of `env_id` (an error naming the key when unknown).
 pub fn env_id(id: &str) -> Result<Box<dyn nnlab_envs::Env>> {

@@ -69,7 +69,7 @@ pub struct CharLmArgs {
     pub log_every: u64,
     /// Generate text with the trained model of this run folder (with --sample) instead of training
     /// (training flags are refused with it; `--seed` picks the sampling stream).
-    #[arg(long, value_name = "RUN_DIR", requires = "sample", conflicts_with_all = ["resume", "seeds", "text_dir", "iterations", "log_every", "model", "quality", "config", "set", "out", "checkpoint_every", "print_config", "allow_nan"])]
+    #[arg(long, value_name = "RUN_DIR", requires = "sample", conflicts_with_all = crate::cli::TRAINING_ONLY_FLAGS, conflicts_with_all = ["text_dir", "iterations", "log_every", "model", "quality"])]
     pub run: Option<PathBuf>,
     /// The prompt to continue (with --run).
     #[arg(long, value_name = "PROMPT", requires = "run")]

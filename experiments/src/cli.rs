@@ -256,6 +256,12 @@ pub struct ImageExperimentArgs {
     pub data: ImageDataArgs,
 }
 
+/// The shared training flags ([`SharedArgs`], [`ExperimentArgs`]) that have no
+/// meaning when a binary puts a trained model to work (`charlm --run`,
+/// `tagger --run`, `sentiment --run`): clap refuses them there
+/// (`conflicts_with_all`), beside each binary's own training flags.
+pub const TRAINING_ONLY_FLAGS: [&str; 8] = ["resume", "seeds", "config", "set", "out", "checkpoint_every", "print_config", "allow_nan"];
+
 /// The flags of [`SharedArgs`] and the RL ones that a run records elsewhere
 /// (`config.toml`, its `[run]` table): with a value, then without.
 const RECORDED_FLAGS: [&str; 12] = [

@@ -40,7 +40,7 @@ pub struct SentimentArgs {
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Classify the sentences of FILE (one per line) with the trained BiLSTM of this run folder instead of training: prints `probability<TAB>label<TAB>sentence` lines and the words it attended to most.
-    #[arg(long, value_name = "RUN_DIR", requires = "file", conflicts_with_all = ["resume", "seeds", "data_file", "epochs", "config", "set", "seed", "out", "checkpoint_every", "print_config", "allow_nan"])]
+    #[arg(long, value_name = "RUN_DIR", requires = "file", conflicts_with_all = crate::cli::TRAINING_ONLY_FLAGS, conflicts_with_all = ["data_file", "epochs", "seed"])]
     pub run: Option<PathBuf>,
     /// With --run: the sentences to classify, one per line.
     #[arg(value_name = "FILE", requires = "run")]

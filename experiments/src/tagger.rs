@@ -63,7 +63,7 @@ pub struct TaggerArgs {
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Tag FILE (one sentence per line, tokens separated by spaces) with the trained model of this run folder instead of training: prints `token<TAB>tag` lines, a blank line after each sentence.
-    #[arg(long, value_name = "RUN_DIR", requires = "file", conflicts_with_all = ["task", "resume", "seeds", "validation_file", "test_file", "tag_column", "epochs", "config", "set", "seed", "out", "checkpoint_every", "print_config", "allow_nan"])]
+    #[arg(long, value_name = "RUN_DIR", requires = "file", conflicts_with_all = crate::cli::TRAINING_ONLY_FLAGS, conflicts_with_all = ["task", "validation_file", "test_file", "tag_column", "epochs", "seed"])]
     pub run: Option<PathBuf>,
     /// With --task conll: a validation file.
     #[arg(long, value_name = "FILE", requires = "file")]
