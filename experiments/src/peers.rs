@@ -16,7 +16,7 @@ use std::process::Command;
 /// One benchmark workload: an nnlab config and the peers that run it.
 #[derive(Debug, Clone, Copy)]
 pub struct Workload {
-    /// Short name (`--peers-only` picks by it).
+    /// Short name (`bench --peers --workload NAME` picks by it).
     pub name: &'static str,
     /// nnlab's algorithm (`train --algo`).
     pub algo: &'static str,
