@@ -28,6 +28,7 @@ pub mod replay_buffer;
 pub mod rollout;
 pub mod sac;
 pub mod schedule;
+pub mod soft_actor;
 pub mod td3;
 pub mod validate;
 pub mod value_head;

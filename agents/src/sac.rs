@@ -19,12 +19,13 @@
 //! `ChaCha8Rng::seed_from_u64(seed)` draws random actions, every Gaussian
 //! sample (acting and updates) and the replay batches.
 
-use crate::actor::{Actor, ActorKind, ActorMirror};
+use crate::actor::{Actor, ActorKind};
 use crate::agent::OwnedAction;
 use crate::algorithm::{common_config_fields, seed_field, AlgorithmConfig, PublishedScore, RunConfig};
 use crate::critic::QCritics;
 use crate::offpolicy::{box_action_space, load_actor_critics, save_actor_critics, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::Batch;
+use crate::soft_actor::{SoftActor, SoftActorSettings};
 use crate::validate::{self, nonzero, positive};
 use anyhow::{bail, Result};
 use nnlab_envs::Space;
@@ -169,29 +170,43 @@ impl SacConfig {
     }
 }
 
-/// The SAC learner: actor, twin critics and their targets, temperature, optimisers.
+/// The SAC learner: the soft actor (actor, temperature, optimisers), twin critics and their targets.
 pub struct Sac {
     config: SacConfig,
     device: Device,
-    actor: Actor,
+    soft: SoftActor,
     critics: QCritics,
     critics_target: QCritics,
-    actor_optimizer: Optimizer,
     critic_optimizer: Optimizer,
-    /// `log(alpha)` and its optimiser, when tuned.
-    log_alpha: Option<(Tensor, Optimizer)>,
-    /// The current temperature, a scalar on the device.
-    alpha: Tensor,
-    target_entropy: f64,
-    host: ActorMirror,
     rng: ChaCha8Rng,
-    /// gSDE: the exploration matrix used for acting, and the exploring steps taken.
-    sde_explore: Vec<f32>,
-    explore_steps: usize,
 }
 
 /// A SAC agent.
 pub type SacAgent = OffPolicy<Sac>;
+
+impl SacConfig {
+    /// The actor network's kind: squashed Gaussian, or gSDE's.
+    pub fn actor_kind(&self) -> ActorKind {
+        if self.use_sde {
+            ActorKind::SquashedSde { log_std_init: self.log_std_init, clip_mean: self.clip_mean }
+        } else {
+            ActorKind::SquashedGaussian { log_std_min: self.log_std_min, log_std_max: self.log_std_max }
+        }
+    }
+
+    /// The soft actor's settings for `act_dim` action dimensions.
+    pub fn soft_actor_settings(&self, act_dim: usize) -> SoftActorSettings {
+        SoftActorSettings {
+            policy_lr: self.policy_lr,
+            alpha_lr: self.q_lr,
+            beta1: 0.9,
+            autotune: self.autotune,
+            alpha_init: if self.autotune { 1.0 } else { self.alpha },
+            target_entropy: self.target_entropy.unwrap_or(-(act_dim as f64)),
+            sde_period: if self.sde_sample_freq > 0 { self.sde_sample_freq } else { self.train_frequency },
+        }
+    }
+}
 
 impl Sac {
     /// A SAC agent for `config.env_id` on `device`.
@@ -205,100 +220,51 @@ impl Sac {
         let space = box_action_space("SAC", &config.env_id)?;
         let obs_dim = nnlab_envs::make(&config.env_id)?.observation_space().dim();
         let act_dim = space.dim();
-        let (actor_vs, critic_vs, alpha_vs) = (nn::VarStore::new(device), nn::VarStore::new(device), nn::VarStore::new(device));
+        let (actor_vs, critic_vs) = (nn::VarStore::new(device), nn::VarStore::new(device));
         let mut critic_target_vs = nn::VarStore::new(device);
         let h = &config.hidden_sizes;
-        let kind = if config.use_sde {
-            ActorKind::SquashedSde { log_std_init: config.log_std_init, clip_mean: config.clip_mean }
-        } else {
-            ActorKind::SquashedGaussian { log_std_min: config.log_std_min, log_std_max: config.log_std_max }
-        };
         let (actor, critics, critics_target) = crate::with_torch_seed(config.seed, || {
-            let actor = Actor::new(&actor_vs.root(), obs_dim, &space, h, kind);
+            let actor = Actor::new(&actor_vs.root(), obs_dim, &space, h, config.actor_kind());
             let critics = QCritics::new(&critic_vs.root(), 2, obs_dim, act_dim, h);
             let critics_target = QCritics::new(&critic_target_vs.root(), 2, obs_dim, act_dim, h);
             (actor, critics, critics_target)
         });
         critic_target_vs.freeze();
         critics_target.blend_from(&critics, 1.0);
-        let actor_optimizer = Adam::default().build(&actor_vs, config.policy_lr)?;
+        let soft = SoftActor::new(actor, &actor_vs, config.soft_actor_settings(act_dim))?;
         let critic_optimizer = Adam::default().build(&critic_vs, config.q_lr)?;
-        let (log_alpha, alpha) = if config.autotune {
-            let log_alpha = alpha_vs.root().var("log_alpha", &[], nn::Init::Const(0.0));
-            let opt = Adam::default().build(&alpha_vs, config.q_lr)?;
-            let alpha = log_alpha.detach().exp();
-            (Some((log_alpha, opt)), alpha)
-        } else {
-            (None, Tensor::from(config.alpha as f32).to_device(device))
-        };
-        let actor_sde_len = actor.sde_features().map_or(0, |f| f * act_dim);
-        Ok(Self {
-            target_entropy: config.target_entropy.unwrap_or(-(act_dim as f64)),
-            device,
-            host: ActorMirror::new(&actor),
-            actor,
-            critics,
-            critics_target,
-            actor_optimizer,
-            critic_optimizer,
-            log_alpha,
-            alpha,
-            rng: ChaCha8Rng::seed_from_u64(config.seed),
-            sde_explore: vec![0.0; actor_sde_len],
-            explore_steps: 0,
-            config,
-        })
+        Ok(Self { device, soft, critics, critics_target, critic_optimizer, rng: ChaCha8Rng::seed_from_u64(config.seed), config })
     }
 
     /// The actor.
     pub fn actor(&self) -> &Actor {
-        &self.actor
+        self.soft.actor()
     }
 
     /// The current entropy coefficient.
     pub fn alpha(&self) -> f64 {
-        f64::try_from(&self.alpha).unwrap_or(f64::NAN)
+        self.soft.alpha()
     }
 
-    /// The noise of one gradient step's samples: per-row standard normals `[B, act_dim]`,
-    /// or for gSDE one standard-normal matrix `[features, act_dim]` for the whole batch (SB3).
+    /// The noise of one gradient step's samples (see [`SoftActor::draw_noise`]).
     fn draw_noise(&mut self, rows: usize) -> Tensor {
-        let rows = self.actor.sde_features().unwrap_or(rows);
-        self.actor.noise(&mut self.rng, rows, self.device)
-    }
-
-    /// Actions and log-probabilities at `obs` with `noise` from [`Sac::draw_noise`].
-    fn sample(&self, obs: &Tensor, noise: &Tensor) -> crate::actor::SquashedSample {
-        if self.actor.sde_features().is_some() {
-            self.actor.sample_sde(obs, &self.actor.sde_matrix(noise))
-        } else {
-            self.actor.sample(obs, noise)
-        }
+        self.soft.draw_noise(&mut self.rng, rows)
     }
 
     /// The soft TD target `r + gamma * (1 - terminated) * (min_k Q_target_k(s', a') - alpha * log pi(a'|s'))`.
     fn td_target(&mut self, batch: &Batch, noise: &Tensor) -> Tensor {
         tch::no_grad(|| {
-            let next = self.sample(&batch.next_observations, noise);
+            let next = self.soft.sample(&batch.next_observations, noise);
             let qs = self.critics_target.all(&batch.next_observations, &next.actions);
-            let soft_value = qs[0].minimum(&qs[1]) - &self.alpha * next.log_probs;
+            let soft_value = qs[0].minimum(&qs[1]) - self.soft.alpha_tensor() * next.log_probs;
             &batch.rewards + (1.0 - &batch.terminated) * self.config.gamma * soft_value
         })
     }
 
     /// One actor step (and temperature step) on `obs` with `noise` from [`Sac::draw_noise`].
     fn actor_step(&mut self, obs: &Tensor, noise: &Tensor, stats: &mut StatSums) {
-        let pi = self.sample(obs, noise);
-        let q_pi = self.critics.q_frozen(0, obs, &pi.actions).minimum(&self.critics.q_frozen(1, obs, &pi.actions));
-        let actor_loss = (&self.alpha * &pi.log_probs - q_pi).mean(Kind::Float);
-        self.actor_optimizer.backward_step(&actor_loss);
-        stats.add(4, &[actor_loss, self.alpha.shallow_clone()]);
-        if let Some((log_alpha, opt)) = &mut self.log_alpha {
-            let alpha_loss = (-log_alpha.exp() * (pi.log_probs.detach() + self.target_entropy)).mean(Kind::Float);
-            opt.backward_step(&alpha_loss);
-            self.alpha = log_alpha.detach().exp();
-            stats.add(6, &[alpha_loss]);
-        }
+        let critics = &self.critics;
+        self.soft.step(obs, noise, |actions| critics.q_frozen(0, obs, actions).minimum(&critics.q_frozen(1, obs, actions)), stats, 4);
     }
 }
 
@@ -323,22 +289,12 @@ impl OffPolicyLearner for Sac {
     }
 
     fn explore(&mut self, obs: &[f32], action: &mut [f32]) {
-        if self.sde_explore.is_empty() {
-            self.host.get(&self.actor).sample(obs, &mut self.rng, action);
-            return;
-        }
-        let period = if self.config.sde_sample_freq > 0 { self.config.sde_sample_freq } else { self.config.train_frequency };
-        let host = self.host.get(&self.actor);
-        if self.explore_steps.is_multiple_of(period) {
-            host.draw_sde_matrix(&mut self.rng, &mut self.sde_explore);
-        }
-        self.explore_steps += 1;
-        host.sample_sde(obs, &self.sde_explore, action);
+        self.soft.explore(&mut self.rng, obs, action);
     }
 
     fn act(&mut self, obs: &[f32], space: &Space) -> OwnedAction {
         let mut action = vec![0.0; crate::offpolicy::action_dim(space)];
-        self.host.get(&self.actor).act(obs, &mut action);
+        self.soft.act(obs, &mut action);
         OwnedAction::Continuous(action)
     }
 
@@ -346,7 +302,7 @@ impl OffPolicyLearner for Sac {
         // gSDE draws one exploration matrix per gradient step, for the target and the actor (SB3).
         let rows = batch.rewards.size()[0] as usize;
         let noise = self.draw_noise(rows);
-        let sde_noise = self.actor.sde_features().is_some().then(|| noise.shallow_clone());
+        let sde_noise = self.soft.is_sde().then(|| noise.shallow_clone());
         let target = self.td_target(batch, &noise);
         let qs = self.critics.all(&batch.observations, &batch.actions);
         let (l1, l2) = (qs[0].mse_loss(&target, Reduction::Mean), qs[1].mse_loss(&target, Reduction::Mean));
@@ -362,7 +318,6 @@ impl OffPolicyLearner for Sac {
                 };
                 self.actor_step(&batch.observations, &noise, stats);
             }
-            self.host.mark_stale();
         }
         if update.is_multiple_of(self.config.target_network_frequency) {
             self.critics_target.blend_from(&self.critics, self.config.tau);
@@ -370,52 +325,32 @@ impl OffPolicyLearner for Sac {
     }
 
     fn save(&self, path: &std::path::Path) -> Result<()> {
-        save_actor_critics(path, &self.actor, &self.critics)
+        save_actor_critics(path, self.soft.actor(), &self.critics)
     }
 
     fn load(&mut self, path: &std::path::Path) -> Result<()> {
-        load_actor_critics(path, &self.actor, &self.critics)?;
+        load_actor_critics(path, self.soft.actor(), &self.critics)?;
         self.critics_target.blend_from(&self.critics, 1.0);
-        self.host.mark_stale();
+        self.soft.mark_stale();
         Ok(())
     }
 
     fn train_state(&self) -> Result<TrainState> {
         let mut s = TrainState::new();
-        s.put_tensor("actor", self.actor.params())?;
+        self.soft.put_train_state(&mut s)?;
         s.put_tensor("critics", self.critics.params())?;
         s.put_tensor("critics_target", self.critics_target.params())?;
-        s.put_part("actor_optimizer", self.actor_optimizer.train_state()?);
         s.put_part("critic_optimizer", self.critic_optimizer.train_state()?);
-        if let Some((log_alpha, opt)) = &self.log_alpha {
-            s.put_tensor("log_alpha", log_alpha)?;
-            s.put_part("alpha_optimizer", opt.train_state()?);
-        }
         s.put("rng", &self.rng)?;
-        s.put_f32s("sde_explore", &self.sde_explore);
-        s.put("explore_steps", &self.explore_steps)?;
         Ok(s)
     }
 
     fn restore_train_state(&mut self, s: &TrainState) -> Result<()> {
-        s.copy_into("actor", self.actor.params())?;
+        self.soft.restore_train_state(s)?;
         s.copy_into("critics", self.critics.params())?;
         s.copy_into("critics_target", self.critics_target.params())?;
-        self.actor_optimizer.restore_train_state(&s.part("actor_optimizer"))?;
         self.critic_optimizer.restore_train_state(&s.part("critic_optimizer"))?;
-        if let Some((log_alpha, opt)) = &mut self.log_alpha {
-            s.copy_into("log_alpha", log_alpha)?;
-            opt.restore_train_state(&s.part("alpha_optimizer"))?;
-            self.alpha = log_alpha.detach().exp();
-        }
         self.rng = s.get("rng")?;
-        let e = s.f32s("sde_explore")?;
-        if e.len() != self.sde_explore.len() {
-            bail!("the checkpoint's exploration matrix has {} values, expected {}", e.len(), self.sde_explore.len());
-        }
-        self.sde_explore = e;
-        self.explore_steps = s.get("explore_steps")?;
-        self.host.mark_stale();
         Ok(())
     }
 }

@@ -1,0 +1,183 @@
+//! The maximum-entropy actor that SAC, TQC and CrossQ share: a
+//! tanh-squashed Gaussian actor (or gSDE's), its Adam optimiser, the entropy
+//! temperature `alpha` (fixed, or tuned toward a target entropy as in SAC's
+//! second paper), and the host copy of the actor used to act.
+//!
+//! The algorithms differ in their critics; each hands [`SoftActor::step`] the
+//! value its critics give the actor's sampled actions.
+
+use crate::actor::{Actor, ActorMirror, SquashedSample};
+use crate::offpolicy::StatSums;
+use anyhow::{bail, Result};
+use nnlab_torch::optim::{Adam, Optimizer};
+use nnlab_torch::state::TrainState;
+use rand_chacha::ChaCha8Rng;
+use tch::{nn, Device, Kind, Tensor};
+
+/// How the soft actor learns.
+#[derive(Debug, Clone, Copy)]
+pub struct SoftActorSettings {
+    /// Adam learning rate of the actor.
+    pub policy_lr: f64,
+    /// Adam learning rate of `log(alpha)`.
+    pub alpha_lr: f64,
+    /// Adam's `beta1` for the actor and the temperature (0.9 in SAC, 0.5 in CrossQ).
+    pub beta1: f64,
+    /// Tune the temperature (from `alpha_init`) toward `target_entropy`.
+    pub autotune: bool,
+    /// The temperature when fixed; its initial value when tuned.
+    pub alpha_init: f64,
+    /// Target entropy of the tuned temperature.
+    pub target_entropy: f64,
+    /// gSDE: environment steps between new exploration matrices.
+    pub sde_period: usize,
+}
+
+/// A squashed-Gaussian actor, its optimiser and its temperature.
+pub struct SoftActor {
+    actor: Actor,
+    optimizer: Optimizer,
+    /// `log(alpha)` and its optimiser, when tuned.
+    log_alpha: Option<(Tensor, Optimizer)>,
+    /// The current temperature, a scalar on the device.
+    alpha: Tensor,
+    settings: SoftActorSettings,
+    device: Device,
+    host: ActorMirror,
+    /// gSDE: the exploration matrix used for acting, and the exploring steps taken.
+    sde_explore: Vec<f32>,
+    explore_steps: usize,
+}
+
+impl SoftActor {
+    /// The soft actor around `actor`, whose parameters live in `actor_vs`.
+    pub fn new(actor: Actor, actor_vs: &nn::VarStore, settings: SoftActorSettings) -> Result<Self> {
+        let device = actor_vs.device();
+        let optimizer = Adam { beta1: settings.beta1, ..Default::default() }.build(actor_vs, settings.policy_lr)?;
+        let (log_alpha, alpha) = if settings.autotune {
+            let alpha_vs = nn::VarStore::new(device);
+            let log_alpha = alpha_vs.root().var("log_alpha", &[], nn::Init::Const(settings.alpha_init.ln()));
+            let opt = Adam { beta1: settings.beta1, ..Default::default() }.build(&alpha_vs, settings.alpha_lr)?;
+            let alpha = log_alpha.detach().exp();
+            (Some((log_alpha, opt)), alpha)
+        } else {
+            (None, Tensor::from(settings.alpha_init as f32).to_device(device))
+        };
+        let sde_len = actor.sde_features().map_or(0, |f| f * actor.act_dim());
+        Ok(Self { host: ActorMirror::new(&actor), actor, optimizer, log_alpha, alpha, settings, device, sde_explore: vec![0.0; sde_len], explore_steps: 0 })
+    }
+
+    /// The actor network.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The current temperature, a scalar tensor on the device.
+    pub fn alpha_tensor(&self) -> &Tensor {
+        &self.alpha
+    }
+
+    /// The current temperature.
+    pub fn alpha(&self) -> f64 {
+        f64::try_from(&self.alpha).unwrap_or(f64::NAN)
+    }
+
+    /// Whether the actor explores with gSDE.
+    pub fn is_sde(&self) -> bool {
+        self.actor.sde_features().is_some()
+    }
+
+    /// The noise of one gradient step's samples from `rng`: per-row standard normals
+    /// `[rows, act_dim]`, or for gSDE one standard-normal matrix `[features, act_dim]`
+    /// for the whole batch (SB3).
+    pub fn draw_noise(&self, rng: &mut ChaCha8Rng, rows: usize) -> Tensor {
+        let rows = self.actor.sde_features().unwrap_or(rows);
+        self.actor.noise(rng, rows, self.device)
+    }
+
+    /// Actions and log-probabilities at `obs` with `noise` from [`SoftActor::draw_noise`].
+    pub fn sample(&self, obs: &Tensor, noise: &Tensor) -> SquashedSample {
+        if self.is_sde() {
+            self.actor.sample_sde(obs, &self.actor.sde_matrix(noise))
+        } else {
+            self.actor.sample(obs, noise)
+        }
+    }
+
+    /// One actor step on `alpha * log pi(a|s) - q(a)`, `a ~ pi(.|s)` drawn with
+    /// `noise`, where `q` gives the critics' value of the sampled actions `[B]`
+    /// (with the critics' weights treated as constants); then, when tuned, one
+    /// temperature step on `-alpha * (log pi + target_entropy)` with the same
+    /// log-probabilities. Adds `actor_loss` and `alpha` at statistic `first`,
+    /// and `alpha_loss` after them when tuned.
+    pub fn step(&mut self, obs: &Tensor, noise: &Tensor, q: impl FnOnce(&Tensor) -> Tensor, stats: &mut StatSums, first: usize) {
+        let pi = self.sample(obs, noise);
+        let q_pi = q(&pi.actions);
+        let actor_loss = (&self.alpha * &pi.log_probs - q_pi).mean(Kind::Float);
+        self.optimizer.backward_step(&actor_loss);
+        stats.add(first, &[actor_loss, self.alpha.shallow_clone()]);
+        if let Some((log_alpha, opt)) = &mut self.log_alpha {
+            let alpha_loss = (-log_alpha.exp() * (pi.log_probs.detach() + self.settings.target_entropy)).mean(Kind::Float);
+            opt.backward_step(&alpha_loss);
+            self.alpha = log_alpha.detach().exp();
+            stats.add(first + 2, &[alpha_loss]);
+        }
+        self.host.mark_stale();
+    }
+
+    /// The exploration action for one observation (a gSDE actor draws a new
+    /// exploration matrix every `sde_period` steps).
+    pub fn explore(&mut self, rng: &mut ChaCha8Rng, obs: &[f32], action: &mut [f32]) {
+        if self.sde_explore.is_empty() {
+            self.host.get(&self.actor).sample(obs, rng, action);
+            return;
+        }
+        let host = self.host.get(&self.actor);
+        if self.explore_steps.is_multiple_of(self.settings.sde_period) {
+            host.draw_sde_matrix(rng, &mut self.sde_explore);
+        }
+        self.explore_steps += 1;
+        host.sample_sde(obs, &self.sde_explore, action);
+    }
+
+    /// The deterministic action (the squashed mean) for one observation.
+    pub fn act(&mut self, obs: &[f32], action: &mut [f32]) {
+        self.host.get(&self.actor).act(obs, action);
+    }
+
+    /// The actor's weights changed from outside (a load).
+    pub fn mark_stale(&mut self) {
+        self.host.mark_stale();
+    }
+
+    /// Adds the actor, its optimiser, the temperature and the exploration state to `s`.
+    pub fn put_train_state(&self, s: &mut TrainState) -> Result<()> {
+        s.put_tensor("actor", self.actor.params())?;
+        s.put_part("actor_optimizer", self.optimizer.train_state()?);
+        if let Some((log_alpha, opt)) = &self.log_alpha {
+            s.put_tensor("log_alpha", log_alpha)?;
+            s.put_part("alpha_optimizer", opt.train_state()?);
+        }
+        s.put_f32s("sde_explore", &self.sde_explore);
+        s.put("explore_steps", &self.explore_steps)
+    }
+
+    /// Restores what [`SoftActor::put_train_state`] added.
+    pub fn restore_train_state(&mut self, s: &TrainState) -> Result<()> {
+        s.copy_into("actor", self.actor.params())?;
+        self.optimizer.restore_train_state(&s.part("actor_optimizer"))?;
+        if let Some((log_alpha, opt)) = &mut self.log_alpha {
+            s.copy_into("log_alpha", log_alpha)?;
+            opt.restore_train_state(&s.part("alpha_optimizer"))?;
+            self.alpha = log_alpha.detach().exp();
+        }
+        let e = s.f32s("sde_explore")?;
+        if e.len() != self.sde_explore.len() {
+            bail!("the checkpoint's exploration matrix has {} values, expected {}", e.len(), self.sde_explore.len());
+        }
+        self.sde_explore = e;
+        self.explore_steps = s.get("explore_steps")?;
+        self.host.mark_stale();
+        Ok(())
+    }
+}
