@@ -13,10 +13,12 @@
 //! initialised as PyTorch's `nn.Linear`. [`HostActor`] runs the same network
 //! in plain Rust for acting one observation at a time.
 
+use crate::batch_renorm::{RenormMlp, RenormSettings};
 use crate::flat::{add_mlp, mlp_forward, Activation, FlatParams, HostLayers, LayerInit, LinearSlot};
 use nnlab_envs::spaces::BoxSpace;
 use rand::Rng;
 use rand_distr::StandardNormal;
+use std::cell::Cell;
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 
@@ -68,6 +70,10 @@ pub struct Actor {
     bias: Tensor,
     scale_host: Vec<f32>,
     bias_host: Vec<f32>,
+    /// CrossQ: the network with a batch renormalisation before every layer.
+    renorm: Option<RenormMlp>,
+    /// Whether the normalisations use batch statistics (the actor's own update) or running ones.
+    training: Cell<bool>,
 }
 
 /// Actions sampled by a squashed-Gaussian actor, with what the SAC losses need.
@@ -82,13 +88,26 @@ pub struct SquashedSample {
 impl Actor {
     /// Builds the actor under `p` for observations of length `obs_dim` and actions in `space`.
     pub fn new(p: &nn::Path, obs_dim: usize, space: &BoxSpace, hidden: &[usize], kind: ActorKind) -> Self {
+        Self::with_renorm(p, obs_dim, space, hidden, kind, None)
+    }
+
+    /// [`Actor::new`], with a batch renormalisation before every layer when `renorm`
+    /// is given (CrossQ; not with gSDE).
+    pub fn with_renorm(p: &nn::Path, obs_dim: usize, space: &BoxSpace, hidden: &[usize], kind: ActorKind, renorm: Option<RenormSettings>) -> Self {
         let act_dim = space.dim();
         let out = match kind {
             ActorKind::Deterministic | ActorKind::SquashedSde { .. } => act_dim,
             ActorKind::SquashedGaussian { .. } => 2 * act_dim,
         };
         let mut b = crate::flat::FlatBuilder::new();
-        let layers = add_mlp(&mut b, "actor.", obs_dim, hidden, out, LayerInit::TorchDefault, LayerInit::TorchDefault);
+        let renorm = renorm.map(|settings| {
+            assert!(!matches!(kind, ActorKind::SquashedSde { .. }), "gSDE with batch renormalisation (refused by the config)");
+            RenormMlp::add(&mut b, "actor.", obs_dim, hidden, out, settings, p.device())
+        });
+        let layers = match &renorm {
+            Some(net) => net.layers.clone(),
+            None => add_mlp(&mut b, "actor.", obs_dim, hidden, out, LayerInit::TorchDefault, LayerInit::TorchDefault),
+        };
         let sde = match kind {
             ActorKind::SquashedSde { log_std_init, .. } => {
                 let features = *hidden.last().expect("gSDE needs a hidden layer (checked by the config)");
@@ -102,7 +121,18 @@ impl Actor {
         let device = params.params().device();
         let scale = Tensor::from_slice(&scale_host).to_device(device);
         let bias = Tensor::from_slice(&bias_host).to_device(device);
-        Self { params, layers, sde, kind, act_dim, scale, bias, scale_host, bias_host }
+        Self { params, layers, sde, kind, act_dim, scale, bias, scale_host, bias_host, renorm, training: Cell::new(false) }
+    }
+
+    /// Whether the batch renormalisations (if any) normalise with the batch's statistics
+    /// and move their running averages (the actor's own update), or use the running ones.
+    pub fn set_training(&self, training: bool) {
+        self.training.set(training);
+    }
+
+    /// The batch-renormalised network, if the actor has one.
+    pub fn renorm(&self) -> Option<&RenormMlp> {
+        self.renorm.as_ref()
     }
 
     /// gSDE's feature width (`None` for the other actors).
@@ -172,7 +202,10 @@ impl Actor {
 
     /// The network's raw output `[B, out]`.
     fn raw(&self, obs: &Tensor) -> Tensor {
-        mlp_forward(&self.params, &self.layers, Activation::Relu, obs)
+        match &self.renorm {
+            Some(net) => net.forward(&self.params, obs, self.training.get()),
+            None => mlp_forward(&self.params, &self.layers, Activation::Relu, obs),
+        }
     }
 
     /// The mean and the squashed log-std of a Gaussian actor, each `[B, act_dim]`.
@@ -259,6 +292,10 @@ impl HostActor {
     /// Copies `actor`'s current weights.
     pub fn sync(&mut self, actor: &Actor) {
         self.layers.sync(&actor.params);
+        if let Some(net) = &actor.renorm {
+            // The running statistics, folded into the layers: the evaluation-mode network.
+            net.fold_into(&actor.params, self.layers.weights_mut());
+        }
     }
 
     /// The deterministic action for one observation, written to `action`.

@@ -20,9 +20,15 @@ impl QCritics {
     /// `n` critics under `p` for observations of length `obs_dim` and actions of length `act_dim`,
     /// initialised as PyTorch's `nn.Linear`, critic by critic.
     pub fn new(p: &nn::Path, n: usize, obs_dim: usize, act_dim: usize, hidden: &[usize]) -> Self {
+        Self::with_outputs(p, n, obs_dim, act_dim, hidden, 1)
+    }
+
+    /// `n` critics with `outputs` values each (TQC's quantiles), initialised as [`QCritics::new`].
+    pub fn with_outputs(p: &nn::Path, n: usize, obs_dim: usize, act_dim: usize, hidden: &[usize], outputs: usize) -> Self {
         let mut b = FlatBuilder::new();
-        let critics =
-            (0..n).map(|k| add_mlp(&mut b, &format!("qf{}.", k + 1), obs_dim + act_dim, hidden, 1, LayerInit::TorchDefault, LayerInit::TorchDefault)).collect();
+        let critics = (0..n)
+            .map(|k| add_mlp(&mut b, &format!("qf{}.", k + 1), obs_dim + act_dim, hidden, outputs, LayerInit::TorchDefault, LayerInit::TorchDefault))
+            .collect();
         Self { params: b.build(p), critics }
     }
 
@@ -58,10 +64,21 @@ impl QCritics {
         self.critics.iter().map(|layers| mlp_forward(&self.params, layers, Activation::Relu, &x).squeeze_dim(-1)).collect()
     }
 
-    /// `Q_k(obs, actions)` with the critic's weights treated as constants: the
-    /// gradient reaches `actions` (the actor's loss) and not the critic, whose
-    /// weight gradients are then never computed.
-    pub fn q_frozen(&self, k: usize, obs: &Tensor, actions: &Tensor) -> Tensor {
+    /// Every critic's outputs stacked, `[B, n, outputs]` (TQC's quantiles).
+    pub fn stacked(&self, obs: &Tensor, actions: &Tensor) -> Tensor {
+        let x = Tensor::cat(&[obs, actions], -1);
+        let outs: Vec<Tensor> = self.critics.iter().map(|layers| mlp_forward(&self.params, layers, Activation::Relu, &x)).collect();
+        Tensor::stack(&outs, 1)
+    }
+
+    /// [`QCritics::stacked`] with the critics' weights treated as constants (see [`QCritics::q_frozen`]).
+    pub fn stacked_frozen(&self, obs: &Tensor, actions: &Tensor) -> Tensor {
+        let outs: Vec<Tensor> = (0..self.len()).map(|k| self.frozen_raw(k, obs, actions)).collect();
+        Tensor::stack(&outs, 1)
+    }
+
+    /// Critic `k`'s raw outputs `[B, outputs]` with its weights treated as constants.
+    fn frozen_raw(&self, k: usize, obs: &Tensor, actions: &Tensor) -> Tensor {
         let mut h = Tensor::cat(&[obs, actions], -1);
         let layers = &self.critics[k];
         for (i, &l) in layers.iter().enumerate() {
@@ -71,7 +88,14 @@ impl QCritics {
                 h = h.relu();
             }
         }
-        h.squeeze_dim(-1)
+        h
+    }
+
+    /// `Q_k(obs, actions)` with the critic's weights treated as constants: the
+    /// gradient reaches `actions` (the actor's loss) and not the critic, whose
+    /// weight gradients are then never computed.
+    pub fn q_frozen(&self, k: usize, obs: &Tensor, actions: &Tensor) -> Tensor {
+        self.frozen_raw(k, obs, actions).squeeze_dim(-1)
     }
 
     /// `self <- tau * source + (1 - tau) * self`.

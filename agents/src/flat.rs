@@ -312,6 +312,11 @@ impl HostLayers {
         &self.weights
     }
 
+    /// The host copy, to change (folding a normalisation into a layer).
+    pub fn weights_mut(&mut self) -> &mut [f32] {
+        &mut self.weights
+    }
+
     /// Runs `layers` on `x` with `act` after every layer but the last (and after
     /// the last too when `act_last`); returns the output, valid until the next call.
     pub fn forward(&mut self, layers: &[LinearSlot], x: &[f32], act: Activation, act_last: bool) -> &[f32] {

@@ -9,8 +9,10 @@ pub mod a2c;
 pub mod actor;
 pub mod agent;
 pub mod algorithm;
+pub mod batch_renorm;
 pub mod collector;
 pub mod critic;
+pub mod crossq;
 pub mod distributional;
 pub mod distributions;
 pub mod dqn;
@@ -30,6 +32,7 @@ pub mod sac;
 pub mod schedule;
 pub mod soft_actor;
 pub mod td3;
+pub mod tqc;
 pub mod validate;
 pub mod value_head;
 

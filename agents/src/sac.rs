@@ -19,15 +19,15 @@
 //! `ChaCha8Rng::seed_from_u64(seed)` draws random actions, every Gaussian
 //! sample (acting and updates) and the replay batches.
 
-use crate::actor::{Actor, ActorKind};
+use crate::actor::Actor;
 use crate::agent::OwnedAction;
 use crate::algorithm::{common_config_fields, seed_field, AlgorithmConfig, PublishedScore, RunConfig};
 use crate::critic::QCritics;
 use crate::offpolicy::{box_action_space, load_actor_critics, save_actor_critics, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::Batch;
-use crate::soft_actor::{SoftActor, SoftActorSettings};
+use crate::soft_actor::{SoftActor, SoftActorSettings, SoftPolicy};
 use crate::validate::{self, nonzero, positive};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use nnlab_envs::Space;
 use nnlab_torch::check::fits_in_memory;
 use nnlab_torch::optim::{Adam, Optimizer};
@@ -147,26 +147,20 @@ impl SacConfig {
         validate::period_within("policy_frequency", self.policy_frequency, "total_timesteps", self.total_timesteps)?;
         nonzero("target_network_frequency", self.target_network_frequency)?;
         positive("alpha", self.alpha)?;
-        if let Some(h) = self.target_entropy {
-            if !h.is_finite() || h.abs() > nnlab_torch::check::LARGEST {
-                bail!(
-                    "target_entropy must be a number of at most {} in size (a 32-bit float), got {}",
-                    nnlab_torch::check::fmt_num(nnlab_torch::check::LARGEST),
-                    nnlab_torch::check::fmt_num(h)
-                );
-            }
+        self.soft_policy().validate()
+    }
+
+    /// The policy fields.
+    pub fn soft_policy(&self) -> SoftPolicy<'_> {
+        SoftPolicy {
+            use_sde: self.use_sde,
+            log_std_init: self.log_std_init,
+            clip_mean: self.clip_mean,
+            log_std_min: self.log_std_min,
+            log_std_max: self.log_std_max,
+            target_entropy: self.target_entropy,
+            hidden_sizes: &self.hidden_sizes,
         }
-        if self.use_sde {
-            if self.hidden_sizes.is_empty() {
-                bail!("use_sde needs at least one hidden layer (its noise is a function of the last one)");
-            }
-            crate::validate::in_range("log_std_init", self.log_std_init, -20.0, 5.0)?;
-            positive("clip_mean", self.clip_mean)?;
-        }
-        if !(self.log_std_min.is_finite() && self.log_std_max.is_finite() && self.log_std_min < self.log_std_max) {
-            bail!("log_std_min ({}) must be less than log_std_max ({}), both finite", self.log_std_min, self.log_std_max);
-        }
-        validate::hidden_sizes(&self.hidden_sizes)
     }
 }
 
@@ -185,21 +179,13 @@ pub struct Sac {
 pub type SacAgent = OffPolicy<Sac>;
 
 impl SacConfig {
-    /// The actor network's kind: squashed Gaussian, or gSDE's.
-    pub fn actor_kind(&self) -> ActorKind {
-        if self.use_sde {
-            ActorKind::SquashedSde { log_std_init: self.log_std_init, clip_mean: self.clip_mean }
-        } else {
-            ActorKind::SquashedGaussian { log_std_min: self.log_std_min, log_std_max: self.log_std_max }
-        }
-    }
-
     /// The soft actor's settings for `act_dim` action dimensions.
     pub fn soft_actor_settings(&self, act_dim: usize) -> SoftActorSettings {
         SoftActorSettings {
             policy_lr: self.policy_lr,
             alpha_lr: self.q_lr,
             beta1: 0.9,
+            log_alpha_loss: false,
             autotune: self.autotune,
             alpha_init: if self.autotune { 1.0 } else { self.alpha },
             target_entropy: self.target_entropy.unwrap_or(-(act_dim as f64)),
@@ -224,7 +210,7 @@ impl Sac {
         let mut critic_target_vs = nn::VarStore::new(device);
         let h = &config.hidden_sizes;
         let (actor, critics, critics_target) = crate::with_torch_seed(config.seed, || {
-            let actor = Actor::new(&actor_vs.root(), obs_dim, &space, h, config.actor_kind());
+            let actor = Actor::new(&actor_vs.root(), obs_dim, &space, h, config.soft_policy().kind());
             let critics = QCritics::new(&critic_vs.root(), 2, obs_dim, act_dim, h);
             let critics_target = QCritics::new(&critic_target_vs.root(), 2, obs_dim, act_dim, h);
             (actor, critics, critics_target)

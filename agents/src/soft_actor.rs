@@ -21,8 +21,12 @@ pub struct SoftActorSettings {
     pub policy_lr: f64,
     /// Adam learning rate of `log(alpha)`.
     pub alpha_lr: f64,
-    /// Adam's `beta1` for the actor and the temperature (0.9 in SAC, 0.5 in CrossQ).
+    /// Adam's `beta1` for the actor (0.9 in SAC, 0.5 in CrossQ; the temperature's is 0.9).
     pub beta1: f64,
+    /// SB3's temperature loss `-log(alpha) * (log pi + target_entropy)` instead of
+    /// CleanRL's `-alpha * (log pi + target_entropy)` (the same fixed point; SB3's
+    /// gradient is CleanRL's divided by `alpha`).
+    pub log_alpha_loss: bool,
     /// Tune the temperature (from `alpha_init`) toward `target_entropy`.
     pub autotune: bool,
     /// The temperature when fixed; its initial value when tuned.
@@ -56,8 +60,8 @@ impl SoftActor {
         let optimizer = Adam { beta1: settings.beta1, ..Default::default() }.build(actor_vs, settings.policy_lr)?;
         let (log_alpha, alpha) = if settings.autotune {
             let alpha_vs = nn::VarStore::new(device);
-            let log_alpha = alpha_vs.root().var("log_alpha", &[], nn::Init::Const(settings.alpha_init.ln()));
-            let opt = Adam { beta1: settings.beta1, ..Default::default() }.build(&alpha_vs, settings.alpha_lr)?;
+            let log_alpha = alpha_vs.root().var("log_alpha", &[], nn::Init::Const(libm::log(settings.alpha_init)));
+            let opt = Adam::default().build(&alpha_vs, settings.alpha_lr)?;
             let alpha = log_alpha.detach().exp();
             (Some((log_alpha, opt)), alpha)
         } else {
@@ -111,13 +115,17 @@ impl SoftActor {
     /// log-probabilities. Adds `actor_loss` and `alpha` at statistic `first`,
     /// and `alpha_loss` after them when tuned.
     pub fn step(&mut self, obs: &Tensor, noise: &Tensor, q: impl FnOnce(&Tensor) -> Tensor, stats: &mut StatSums, first: usize) {
+        // A batch-renormalised actor (CrossQ) normalises with this batch in its own update.
+        self.actor.set_training(true);
         let pi = self.sample(obs, noise);
+        self.actor.set_training(false);
         let q_pi = q(&pi.actions);
         let actor_loss = (&self.alpha * &pi.log_probs - q_pi).mean(Kind::Float);
         self.optimizer.backward_step(&actor_loss);
         stats.add(first, &[actor_loss, self.alpha.shallow_clone()]);
         if let Some((log_alpha, opt)) = &mut self.log_alpha {
-            let alpha_loss = (-log_alpha.exp() * (pi.log_probs.detach() + self.settings.target_entropy)).mean(Kind::Float);
+            let coef = if self.settings.log_alpha_loss { log_alpha.shallow_clone() } else { log_alpha.exp() };
+            let alpha_loss = (-coef * (pi.log_probs.detach() + self.settings.target_entropy)).mean(Kind::Float);
             opt.backward_step(&alpha_loss);
             self.alpha = log_alpha.detach().exp();
             stats.add(first + 2, &[alpha_loss]);
@@ -153,6 +161,9 @@ impl SoftActor {
     /// Adds the actor, its optimiser, the temperature and the exploration state to `s`.
     pub fn put_train_state(&self, s: &mut TrainState) -> Result<()> {
         s.put_tensor("actor", self.actor.params())?;
+        if let Some(net) = self.actor.renorm() {
+            net.put_state(s, "actor_norms.")?;
+        }
         s.put_part("actor_optimizer", self.optimizer.train_state()?);
         if let Some((log_alpha, opt)) = &self.log_alpha {
             s.put_tensor("log_alpha", log_alpha)?;
@@ -165,6 +176,9 @@ impl SoftActor {
     /// Restores what [`SoftActor::put_train_state`] added.
     pub fn restore_train_state(&mut self, s: &TrainState) -> Result<()> {
         s.copy_into("actor", self.actor.params())?;
+        if let Some(net) = self.actor.renorm() {
+            net.restore_state(s, "actor_norms.")?;
+        }
         self.optimizer.restore_train_state(&s.part("actor_optimizer"))?;
         if let Some((log_alpha, opt)) = &mut self.log_alpha {
             s.copy_into("log_alpha", log_alpha)?;
@@ -179,5 +193,59 @@ impl SoftActor {
         self.explore_steps = s.get("explore_steps")?;
         self.host.mark_stale();
         Ok(())
+    }
+}
+
+/// The policy fields of a soft actor's config, for [`SoftPolicy::kind`] and [`SoftPolicy::validate`].
+#[derive(Debug, Clone, Copy)]
+pub struct SoftPolicy<'a> {
+    /// gSDE instead of a state-dependent log-std.
+    pub use_sde: bool,
+    /// gSDE: the initial log-std.
+    pub log_std_init: f64,
+    /// gSDE: the mean's clip before squashing.
+    pub clip_mean: f64,
+    /// The lowest log-std (not gSDE).
+    pub log_std_min: f64,
+    /// The highest log-std (not gSDE).
+    pub log_std_max: f64,
+    /// The tuned temperature's target entropy (absent: `-|A|`).
+    pub target_entropy: Option<f64>,
+    /// The hidden layers.
+    pub hidden_sizes: &'a [usize],
+}
+
+impl SoftPolicy<'_> {
+    /// The actor network's kind: squashed Gaussian, or gSDE's.
+    pub fn kind(&self) -> crate::actor::ActorKind {
+        if self.use_sde {
+            crate::actor::ActorKind::SquashedSde { log_std_init: self.log_std_init, clip_mean: self.clip_mean }
+        } else {
+            crate::actor::ActorKind::SquashedGaussian { log_std_min: self.log_std_min, log_std_max: self.log_std_max }
+        }
+    }
+
+    /// Checks the fields; the error is one line naming the key.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(h) = self.target_entropy {
+            if !h.is_finite() || h.abs() > nnlab_torch::check::LARGEST {
+                bail!(
+                    "target_entropy must be a number of at most {} in size (a 32-bit float), got {}",
+                    nnlab_torch::check::fmt_num(nnlab_torch::check::LARGEST),
+                    nnlab_torch::check::fmt_num(h)
+                );
+            }
+        }
+        if self.use_sde {
+            if self.hidden_sizes.is_empty() {
+                bail!("use_sde needs at least one hidden layer (its noise is a function of the last one)");
+            }
+            crate::validate::in_range("log_std_init", self.log_std_init, -20.0, 5.0)?;
+            crate::validate::positive("clip_mean", self.clip_mean)?;
+        }
+        if !(self.log_std_min.is_finite() && self.log_std_max.is_finite() && self.log_std_min < self.log_std_max) {
+            bail!("log_std_min ({}) must be less than log_std_max ({}), both finite", self.log_std_min, self.log_std_max);
+        }
+        crate::validate::hidden_sizes(self.hidden_sizes)
     }
 }

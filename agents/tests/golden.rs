@@ -9,6 +9,7 @@
 //! rewrites `tests/golden/*.json` (review the diff before committing).
 
 use nnlab_agents::a2c::{A2c, A2cConfig};
+use nnlab_agents::crossq::{CrossQ, CrossQConfig};
 use nnlab_agents::distributional::{C51Config, QrDqnConfig};
 use nnlab_agents::dqn::{Dqn, DqnConfig, TdLoss};
 use nnlab_agents::noise::NoiseKind;
@@ -16,6 +17,7 @@ use nnlab_agents::ppo::{Ppo, PpoConfig};
 use nnlab_agents::reinforce::{Reinforce, ReinforceConfig};
 use nnlab_agents::sac::{Sac, SacConfig};
 use nnlab_agents::td3::{DdpgConfig, Td3, Td3Config};
+use nnlab_agents::tqc::{Tqc, TqcConfig};
 use nnlab_agents::{evaluate, Agent, EpisodeRecord, Observer, Stats};
 use serde_json::{json, Value};
 use tch::Device;
@@ -171,6 +173,34 @@ fn sac_matches_golden_values() {
     let cfg = SacConfig { total_timesteps: 3000, learning_starts: 500, batch_size: 64, hidden_sizes: vec![64, 64], seed: 2, ..Default::default() };
     let a = check("sac_pendulum_seed2", 2, || Box::new(Sac::agent(cfg.clone(), Device::Cpu).unwrap()));
     assert_eq!(a.returns.len(), 15, "3000 steps of 200-step episodes");
+    let alpha = a.last("alpha").unwrap();
+    assert!(alpha > 0.0 && alpha < 1.0, "the tuned temperature fell from 1: {alpha}");
+}
+
+#[test]
+fn tqc_matches_golden_values() {
+    let cfg =
+        TqcConfig { total_timesteps: 2000, learning_starts: 500, batch_size: 64, hidden_sizes: vec![64, 64], n_quantiles: 10, seed: 2, ..Default::default() };
+    let a = check("tqc_pendulum_seed2", 2, || Box::new(Tqc::agent(cfg.clone(), Device::Cpu).unwrap()));
+    assert_eq!(a.returns.len(), 10, "2000 steps of 200-step episodes");
+    let alpha = a.last("alpha").unwrap();
+    assert!(alpha > 0.0 && alpha < 1.0, "the tuned temperature fell from 1: {alpha}");
+}
+
+#[test]
+fn crossq_matches_golden_values() {
+    let cfg = CrossQConfig {
+        total_timesteps: 2000,
+        learning_starts: 500,
+        batch_size: 64,
+        actor_hidden_sizes: vec![64, 64],
+        critic_hidden_sizes: vec![128, 128],
+        renorm_warmup_steps: 1000,
+        seed: 2,
+        ..Default::default()
+    };
+    let a = check("crossq_pendulum_seed2", 2, || Box::new(CrossQ::agent(cfg.clone(), Device::Cpu).unwrap()));
+    assert_eq!(a.returns.len(), 10, "2000 steps of 200-step episodes");
     let alpha = a.last("alpha").unwrap();
     assert!(alpha > 0.0 && alpha < 1.0, "the tuned temperature fell from 1: {alpha}");
 }

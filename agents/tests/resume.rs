@@ -3,6 +3,7 @@
 //! exactly what an uninterrupted run reports, and ends with the same weights.
 
 use nnlab_agents::a2c::{A2c, A2cConfig};
+use nnlab_agents::crossq::{CrossQ, CrossQConfig};
 use nnlab_agents::distributional::{C51Config, QrDqnConfig};
 use nnlab_agents::dqn::{Dqn, DqnConfig};
 use nnlab_agents::noise::NoiseKind;
@@ -10,6 +11,7 @@ use nnlab_agents::ppo::{Ppo, PpoConfig};
 use nnlab_agents::reinforce::{Reinforce, ReinforceConfig};
 use nnlab_agents::sac::{Sac, SacConfig};
 use nnlab_agents::td3::{DdpgConfig, Td3, Td3Config};
+use nnlab_agents::tqc::{Tqc, TqcConfig};
 use nnlab_agents::{Agent, EpisodeRecord, Observer, Stats};
 use nnlab_torch::state::TrainState;
 use tch::Device;
@@ -106,6 +108,31 @@ fn sac_resumes_exactly() {
     // Mid-episode, between an actor round and the next (policy_frequency 2).
     let cfg = SacConfig { total_timesteps: 1400, learning_starts: 300, batch_size: 32, hidden_sizes: vec![32, 32], seed: 3, ..Default::default() };
     resumes_exactly("sac", 901, || Box::new(Sac::agent(cfg.clone(), Device::Cpu).unwrap()));
+}
+
+#[test]
+fn tqc_resumes_exactly() {
+    let cfg =
+        TqcConfig { total_timesteps: 1400, learning_starts: 300, batch_size: 32, hidden_sizes: vec![32, 32], n_quantiles: 5, seed: 3, ..Default::default() };
+    resumes_exactly("tqc", 901, || Box::new(Tqc::agent(cfg.clone(), Device::Cpu).unwrap()));
+}
+
+#[test]
+fn crossq_resumes_exactly() {
+    // Mid-episode, between two actor updates (policy_delay 3), with the
+    // normalisations past their warm-up: their running statistics and step
+    // counts are in the checkpoint.
+    let cfg = CrossQConfig {
+        total_timesteps: 1400,
+        learning_starts: 300,
+        batch_size: 32,
+        actor_hidden_sizes: vec![32, 32],
+        critic_hidden_sizes: vec![64, 64],
+        renorm_warmup_steps: 400,
+        seed: 3,
+        ..Default::default()
+    };
+    resumes_exactly("crossq", 902, || Box::new(CrossQ::agent(cfg.clone(), Device::Cpu).unwrap()));
 }
 
 #[test]

@@ -74,6 +74,8 @@ pub const ALGORITHMS: &[Algorithm] = &[
     entry::<nnlab_agents::td3::DdpgConfig>(),
     entry::<nnlab_agents::td3::Td3Config>(),
     entry::<nnlab_agents::sac::SacConfig>(),
+    entry::<nnlab_agents::tqc::TqcConfig>(),
+    entry::<nnlab_agents::crossq::CrossQConfig>(),
 ];
 
 /// The algorithm named `name`.

@@ -62,6 +62,54 @@ fn sac_and_td3_write_reproducible_runs_with_cleanrl_tags() {
     assert!(header.ends_with("qf1_loss,qf1_values,actor_loss"), "{header}");
 }
 
+#[test]
+fn tqc_and_crossq_train_reproducibly_and_play_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tqc = [&SHORT[..], &["--set", "n_quantiles=5"]].concat();
+    let crossq = [
+        "--total-timesteps",
+        "900",
+        "--set",
+        "learning_starts=400",
+        "--set",
+        "actor_hidden_sizes=[32]",
+        "--set",
+        "critic_hidden_sizes=[64]",
+        "--set",
+        "eval_episodes=2",
+        "--quiet",
+        "--no-gif",
+    ];
+    for (algo, flags, stats) in
+        [("tqc", &tqc[..], "qf_loss,qf_values,actor_loss,alpha,alpha_loss"), ("crossq", &crossq[..], "qf_loss,qf_values,actor_loss,alpha,alpha_loss")]
+    {
+        let (a, b) = (tmp.path().join(format!("{algo}-a")), tmp.path().join(format!("{algo}-b")));
+        for out in [&a, &b] {
+            ok(run(TRAIN, &[&["--algo", algo, "--env", "Pendulum-v1", "--seed", "2", "--out", out.to_str().unwrap()], flags].concat()));
+        }
+        for f in ["metrics.csv", "model.safetensors"] {
+            assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{algo} {f}: one seed, one result");
+        }
+        let header = std::fs::read_to_string(a.join("metrics.csv")).unwrap().lines().next().unwrap().to_string();
+        assert!(header.ends_with(stats), "{algo}: {header}");
+        // enjoy rebuilds the agent (CrossQ: with its normalisations' running statistics) and
+        // replays the final evaluation exactly.
+        let o = ok(run(ENJOY, &["--run", a.to_str().unwrap()]));
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(stdout.contains("the same returns as the run's evaluation"), "{algo}: {stdout}");
+    }
+    let o = tmp.path().join("refused");
+    one_line_error(
+        &run(TRAIN, &["--algo", "tqc", "--env", "Pendulum-v1", "--set", "top_quantiles_to_drop_per_net=25", "--out", o.to_str().unwrap()]),
+        &["top_quantiles_to_drop_per_net"],
+    );
+    one_line_error(
+        &run(TRAIN, &["--algo", "crossq", "--env", "Pendulum-v1", "--set", "batch_size=1", "--out", o.to_str().unwrap()]),
+        &["batch_size must be at least 2"],
+    );
+    assert!(!o.exists(), "no run folder for refused input");
+}
+
 /// A failure with one line on stderr that contains `needle`, no panic.
 
 #[test]
@@ -69,7 +117,7 @@ fn impossible_off_policy_settings_are_one_line_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let o = out.to_str().unwrap();
-    for algo in ["sac", "td3", "ddpg"] {
+    for algo in ["sac", "td3", "ddpg", "tqc", "crossq"] {
         one_line_error(
             &run(TRAIN, &["--algo", algo, "--env", "CartPole-v1", "--out", o]),
             &["needs continuous (Box) actions, but CartPole-v1 has 2 discrete actions"],
