@@ -212,11 +212,15 @@ pub fn loss(
 /// The quantile Huber loss (kappa 1) of `current` `[B, N]` against `target` `[B, M]`:
 /// `|tau_i - 1{delta_ij < 0}| * huber(delta_ij)` with `delta_ij = target_j - current_i`,
 /// summed over `i`, averaged over `j` and the batch; `taus` `[1, N, 1]` from [`ValueHead::support`].
+///
+/// Computed with few `B x N x M` passes: one fused Huber loss over the broadcast pair
+/// (its backward is one pass too) and the weights, constant in the gradient, without
+/// autograd.
 pub fn quantile_huber_loss(current: &Tensor, target: &Tensor, taus: &Tensor) -> Tensor {
-    let delta = target.unsqueeze(1) - current.unsqueeze(2);
-    let abs = delta.abs();
-    let huber = abs.le(1.0).to_kind(Kind::Float) * 0.5 * delta.square() + abs.gt(1.0).to_kind(Kind::Float) * (&abs - 0.5);
-    let weight = (taus - delta.lt(0.0).to_kind(Kind::Float)).abs();
+    let (b, n, m) = (current.size()[0], current.size()[1], target.size()[1]);
+    let (current, target) = (current.unsqueeze(2).expand([b, n, m], false), target.unsqueeze(1).expand([b, n, m], false));
+    let huber = current.huber_loss(&target, Reduction::None, 1.0);
+    let weight = tch::no_grad(|| (taus - target.lt_tensor(&current).to_kind(Kind::Float)).abs());
     (weight * huber).sum_dim_intlist(-2, false, Kind::Float).mean(Kind::Float)
 }
 
