@@ -30,6 +30,8 @@ pub struct Workload {
 pub const WORKLOADS: &[Workload] = &[
     Workload { name: "sac-pendulum-20k", algo: "sac", config: "experiments/configs/sac/Pendulum-v1-cleanrl.toml", peers: &["sbx", "rltools", "rlox"] },
     Workload { name: "td3-pendulum-20k", algo: "td3", config: "experiments/configs/td3/Pendulum-v1.toml", peers: &["sbx", "rltools", "rlox"] },
+    Workload { name: "tqc-pendulum-20k", algo: "tqc", config: "experiments/configs/tqc/Pendulum-v1.toml", peers: &["sbx"] },
+    Workload { name: "crossq-pendulum-20k", algo: "crossq", config: "experiments/configs/crossq/Pendulum-v1.toml", peers: &["sbx"] },
     Workload { name: "sac-rltools-default", algo: "sac", config: "experiments/configs/sac/Pendulum-v1-rltools.toml", peers: &["rltools", "sbx", "rlox"] },
     Workload { name: "ppo-cartpole-500k", algo: "ppo", config: "experiments/configs/ppo/CartPole-v1.toml", peers: &["sbx", "rlox"] },
     Workload { name: "dqn-cartpole-500k", algo: "dqn", config: "experiments/configs/dqn/CartPole-v1.toml", peers: &["sbx", "rlox"] },

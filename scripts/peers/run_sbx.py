@@ -5,7 +5,7 @@ config's eval_episodes episodes of a fresh Gymnasium environment).
 
     python run_sbx.py ALGO RESOLVED_CONFIG.toml OUT.json
 
-ALGO: sac, td3, ppo, dqn. RESOLVED_CONFIG.toml: nnlab's `train --algo ALGO
+ALGO: sac, td3, tqc, crossq, ppo, dqn. RESOLVED_CONFIG.toml: nnlab's `train --algo ALGO
 --config ... --print-config` (every key, defaults included). scripts/peers/
 run.sh sets one thread (XLA's Eigen pool off, one intra-op thread) and pins
 the process to one CPU.
@@ -52,6 +52,29 @@ def build(algo, c):
             tau=c["tau"], gamma=c["gamma"], train_freq=1, gradient_steps=1, policy_delay=c["policy_frequency"],
             ent_coef="auto" if c.get("autotune", True) else c["alpha"], policy_kwargs=net, seed=seed, verbose=0,
         ), c["learning_starts"]
+    if algo == "tqc":
+        kwargs = {"net_arch": list(c["hidden_sizes"]), "n_quantiles": c["n_quantiles"], "n_critics": c["n_critics"]}
+        return sbx.TQC(
+            "MlpPolicy", gym.make(c["env_id"]), learning_rate=c["learning_rate"], buffer_size=c["buffer_size"],
+            learning_starts=c["learning_starts"], batch_size=c["batch_size"], tau=c["tau"], gamma=c["gamma"],
+            train_freq=c["train_frequency"], gradient_steps=c["gradient_steps"],
+            top_quantiles_to_drop_per_net=c["top_quantiles_to_drop_per_net"],
+            ent_coef="auto" if c.get("autotune", True) else c["alpha"], policy_kwargs=kwargs, seed=seed, verbose=0,
+        ), c["learning_starts"]
+    if algo == "crossq":
+        kwargs = {
+            "net_arch": {"pi": list(c["actor_hidden_sizes"]), "qf": list(c["critic_hidden_sizes"])},
+            "batch_norm_momentum": c["batch_norm_momentum"], "renorm_warmup_steps": c["renorm_warmup_steps"],
+            "batch_norm_actor": c["batch_norm_actor"], "n_critics": c["n_critics"],
+            "optimizer_kwargs": {"b1": c["adam_beta1"]},
+        }
+        return sbx.CrossQ(
+            "MlpPolicy", gym.make(c["env_id"]), learning_rate=c["learning_rate"],
+            qf_learning_rate=c.get("q_learning_rate") or c["learning_rate"], buffer_size=c["buffer_size"],
+            learning_starts=c["learning_starts"], batch_size=c["batch_size"], gamma=c["gamma"],
+            train_freq=c["train_frequency"], gradient_steps=c["gradient_steps"], policy_delay=c["policy_delay"],
+            ent_coef="auto" if c.get("autotune", True) else c["alpha"], policy_kwargs=kwargs, seed=seed, verbose=0,
+        ), c["learning_starts"]
     if algo == "td3":
         env = gym.make(c["env_id"])
         dim = env.action_space.shape[0]
@@ -88,7 +111,7 @@ def build(algo, c):
             exploration_initial_eps=c["start_e"], exploration_final_eps=c["end_e"],
             policy_kwargs=net, seed=seed, verbose=0,
         ), c["learning_starts"]
-    raise SystemExit(f"run_sbx.py: no SBX mapping for '{algo}' (sac, td3, ppo, dqn)")
+    raise SystemExit(f"run_sbx.py: no SBX mapping for '{algo}' (sac, td3, tqc, crossq, ppo, dqn)")
 
 
 def main(algo, config_path, out):

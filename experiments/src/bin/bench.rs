@@ -75,7 +75,8 @@ struct Args {
     #[arg(long)]
     peers: bool,
     /// With --peers: only these workloads (sac-pendulum-20k, td3-pendulum-20k,
-    /// sac-rltools-default, ppo-cartpole-500k, dqn-cartpole-500k).
+    /// tqc-pendulum-20k, crossq-pendulum-20k, sac-rltools-default, ppo-cartpole-500k,
+    /// dqn-cartpole-500k).
     #[arg(long = "workload", value_name = "NAME", requires = "peers")]
     workloads: Vec<String>,
     /// With --peers: only these peers (sbx, rltools, rlox).
