@@ -5,7 +5,9 @@
 //! seed's CNN (`cnn_fashion_mnist`) on all 60,000 training images, and the
 //! training characters per second of the LSTM and transformer language models
 //! (`charlm`), each next to the reference measured on the same kind of 2-core
-//! machine.
+//! machine; and the machine's own limits: a 256x256x256 linear layer's GFLOP/s in
+//! float32 and bfloat16 (with the bf16 instructions found), the cost of one small
+//! torch op, and the SAC run's achieved GFLOP/s against that float32 peak.
 //!
 //!     cargo run --release --bin bench               # full 500k-step DQN and PPO runs included
 //!     cargo run --release --bin bench -- --quick    # 50k-step run instead
@@ -253,12 +255,64 @@ fn dqn_updates_per_s(updates: usize) -> Result<f64> {
     Ok(updates as f64 / start.elapsed().as_secs_f64())
 }
 
-/// A SAC run of `steps` steps with CleanRL's hyperparameters on `threads` threads: (seconds, last-100 return).
-fn sac_run(steps: usize, threads: i32) -> Result<(f64, f64)> {
+/// GFLOP/s of a linear layer `[rows, k] -> [rows, n]` (a weight `[n, k]` and a bias) in
+/// `kind` on the current torch threads: the best of five timings of 50 calls.
+fn linear_gflops(rows: i64, k: i64, n: i64, kind: tch::Kind) -> f64 {
+    let opts = (kind, tch::Device::Cpu);
+    let (x, w, b) = (tch::Tensor::randn([rows, k], opts), tch::Tensor::randn([n, k], opts), tch::Tensor::randn([n], opts));
+    let _ = x.linear(&w, Some(&b));
+    let best = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..50 {
+                let _ = x.linear(&w, Some(&b));
+            }
+            t.elapsed().as_secs_f64() / 50.0
+        })
+        .fold(f64::INFINITY, f64::min);
+    2.0 * (rows * k * n) as f64 / best / 1e9
+}
+
+/// Microseconds per small torch op (an element-wise add of two 64-float tensors):
+/// the dispatch cost that bounds the updates of small networks.
+fn op_overhead_us() -> f64 {
+    let (a, b) = (tch::Tensor::ones([64], (tch::Kind::Float, tch::Device::Cpu)), tch::Tensor::ones([64], (tch::Kind::Float, tch::Device::Cpu)));
+    let n = 20_000;
+    let t = Instant::now();
+    for _ in 0..n {
+        let _ = &a + &b;
+    }
+    t.elapsed().as_secs_f64() / n as f64 * 1e6
+}
+
+/// FLOP of one SAC update, averaged over updates (forward 2 per weight per row,
+/// backward twice that): the target (actor and both target critics forward), the
+/// critics' step (forward and backward) and one actor step (CleanRL takes
+/// `policy_frequency` every `policy_frequency` updates: actor forward and backward,
+/// critics forward and backward to the actions).
+fn sac_update_flop(cfg: &nnlab_agents::sac::SacConfig, obs_dim: usize, act_dim: usize) -> f64 {
+    let mlp = |input: usize, out: usize| {
+        let mut dims = vec![input];
+        dims.extend(&cfg.hidden_sizes);
+        dims.push(out);
+        dims.windows(2).map(|w| 2.0 * (w[0] * w[1]) as f64).sum::<f64>()
+    };
+    let (actor, critic) = (mlp(obs_dim, 2 * act_dim), mlp(obs_dim + act_dim, 1));
+    cfg.batch_size as f64 * (4.0 * actor + 12.0 * critic)
+}
+
+/// CleanRL's SAC hyperparameters for a run of `steps` steps (learning from a quarter of it at the latest).
+fn sac_config(steps: usize) -> Result<nnlab_agents::sac::SacConfig> {
     let preset = nnlab_experiments::preset!("sac/Pendulum-v1-cleanrl.toml");
     let mut cfg: nnlab_agents::sac::SacConfig = toml::from_str(&preset.text)?;
     cfg.total_timesteps = steps;
     cfg.learning_starts = cfg.learning_starts.min(steps / 4);
+    Ok(cfg)
+}
+
+/// A SAC run of `steps` steps with CleanRL's hyperparameters on `threads` threads: (seconds, last-100 return).
+fn sac_run(steps: usize, threads: i32) -> Result<(f64, f64)> {
+    let cfg = sac_config(steps)?;
     nnlab_experiments::cli::check_threads(threads)?;
     let before = tch::get_num_threads();
     tch::set_num_threads(threads);
@@ -334,6 +388,7 @@ fn run() -> Result<()> {
     };
 
     nnlab_experiments::out!("nnlab bench (CPU, {} torch thread(s))", args.threads);
+    let mut sgemm_peak = f64::NAN;
     nnlab_experiments::out!("{:<44} {:>14} {:>16} {:>8}", "benchmark", "nnlab", "reference", "ratio");
     for (id, sps) in &rows_env {
         let (reference, ratio) = match GYMNASIUM_STEPS_PER_S.iter().find(|(gym_id, _)| gym_id == id) {
@@ -358,12 +413,49 @@ fn run() -> Result<()> {
             pp.1
         );
     }
+    #[cfg(target_arch = "x86_64")]
+    let avx512_bf16 = std::arch::is_x86_feature_detected!("avx512bf16");
+    #[cfg(not(target_arch = "x86_64"))]
+    let avx512_bf16 = false;
+    let bf16_isa = if nnlab_torch::numerics::cpu_has_amx_bf16() {
+        "AMX-BF16"
+    } else if avx512_bf16 {
+        "AVX512-BF16, no AMX"
+    } else {
+        "none"
+    };
+    for threads in [1, args.sac_threads] {
+        tch::set_num_threads(threads);
+        let (f32_gflops, bf16_gflops) = (linear_gflops(256, 256, 256, tch::Kind::Float), linear_gflops(256, 256, 256, tch::Kind::BFloat16));
+        let label = format!("linear 256x256x256 GFLOP/s ({threads} thread(s))");
+        nnlab_experiments::out!("{label:<44} {f32_gflops:>14.1} {:>16} {:>8}", format!("bf16 {bf16_gflops:.1}"), format!("{:.2}x", bf16_gflops / f32_gflops));
+        if threads == args.sac_threads {
+            sgemm_peak = f32_gflops;
+        }
+    }
+    tch::set_num_threads(args.threads);
+    nnlab_experiments::out!("  (float32 against bfloat16 with the bf16 matmul instructions this CPU has: {bf16_isa}; ratio = bf16 / f32)");
+    nnlab_experiments::out!("{:<44} {:>14.2} {:>16} {:>8}", "torch op dispatch, us per small op", op_overhead_us(), "-", "-");
     if let Some((secs, ret)) = sac {
         let reference = CLEANRL_SAC_20K_S * args.sac_steps as f64 / 20_000.0;
         let label = format!("SAC Pendulum {}k-step run, s ({} threads)", args.sac_steps / 1000, args.sac_threads);
         nnlab_experiments::out!("{label:<44} {secs:>14.1} {reference:>16.1} {:>8}", format!("{:.2}", secs / reference));
         nnlab_experiments::out!(
             "  (CleanRL's sac_continuous_action.py hyperparameters, seed 1; last-100 training return {ret:.1}; reference: CleanRL, 2 threads)"
+        );
+        let cfg = sac_config(args.sac_steps)?;
+        let updates = (cfg.total_timesteps - cfg.learning_starts) / cfg.train_frequency * cfg.gradient_steps;
+        let gflops = updates as f64 * sac_update_flop(&cfg, 3, 1) / secs / 1e9;
+        nnlab_experiments::out!(
+            "{:<44} {gflops:>14.1} {:>16} {:>8}",
+            "SAC run's arithmetic, GFLOP/s",
+            format!("peak {sgemm_peak:.1}"),
+            format!("{:.0}%", 100.0 * gflops / sgemm_peak)
+        );
+        nnlab_experiments::out!(
+            "  ({updates} updates of {:.0} MFLOP over the whole run's seconds, environment and acting included; peak: the linear row above on {} threads)",
+            sac_update_flop(&cfg, 3, 1) / 1e6,
+            args.sac_threads
         );
     }
     if let Some(secs) = vae {
