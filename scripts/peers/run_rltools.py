@@ -47,8 +47,13 @@ def build(algo, c):
     if algo == "sac":
         if c["policy_lr"] != c["q_lr"]:
             differs.append(f"one learning rate {c['q_lr']} for policy_lr {c['policy_lr']} / q_lr {c['q_lr']}")
+        # CleanRL's policy_frequency p takes p actor steps every p updates (one per update on
+        # average); RLtools' interval p takes one every p, so its interval is 1: the same number
+        # of actor steps (and FLOP).
         if c["policy_frequency"] != 1:
-            differs.append(f"one actor step every {c['policy_frequency']} critic steps, not {c['policy_frequency']}")
+            common["ACTOR_TRAINING_INTERVAL"] = 1
+            differs.append(f"an actor step after every critic step, not {c['policy_frequency']} every "
+                           f"{c['policy_frequency']} (the same number of actor steps)")
         return rltools.SAC(factory, enable_evaluation=False, OPTIMIZER_ALPHA=c["q_lr"], ALPHA=c["alpha"],
                            ADAPTIVE_ALPHA=c.get("autotune", True),
                            CRITIC_TARGET_UPDATE_INTERVAL=c["target_network_frequency"], **common), differs

@@ -40,16 +40,26 @@ class StepClock(BaseCallback):
         return True
 
 
+# What SBX's API could not take from the config as it is (written into the result's "differs").
+DIFFERS = []
+
+
 def build(algo, c):
     import sbx
 
     net = {"net_arch": list(c["hidden_sizes"])}
     seed = int(c["seed"])
     if algo == "sac":
+        # CleanRL's policy_frequency p takes p actor steps every p updates, one per update on
+        # average; SBX's policy_delay p takes one every p. Its delay is therefore 1: the same
+        # number of actor steps (and FLOP), each right after its critic step.
+        if c["policy_frequency"] != 1:
+            DIFFERS.append(f"an actor step after every critic step, not {c['policy_frequency']} every "
+                           f"{c['policy_frequency']} (the same number of actor steps)")
         return sbx.SAC(
             "MlpPolicy", gym.make(c["env_id"]), learning_rate=c["policy_lr"], qf_learning_rate=c["q_lr"],
             buffer_size=c["buffer_size"], learning_starts=c["learning_starts"], batch_size=c["batch_size"],
-            tau=c["tau"], gamma=c["gamma"], train_freq=1, gradient_steps=1, policy_delay=c["policy_frequency"],
+            tau=c["tau"], gamma=c["gamma"], train_freq=1, gradient_steps=1, policy_delay=1,
             ent_coef="auto" if c.get("autotune", True) else c["alpha"], policy_kwargs=net, seed=seed, verbose=0,
         ), c["learning_starts"]
     if algo == "tqc":
@@ -133,7 +143,8 @@ def main(algo, config_path, out):
     import jax
     import sbx
 
-    write_result(out, c, algo, "sbx", {"version": sbx.__version__, "jax": jax.__version__}, learn_s, compile_s, returns)
+    write_result(out, c, algo, "sbx", {"version": sbx.__version__, "jax": jax.__version__}, learn_s, compile_s, returns,
+                 DIFFERS)
 
 
 if __name__ == "__main__":
