@@ -13,6 +13,7 @@
 
 pub mod average;
 pub mod check;
+mod fused;
 pub mod golden;
 pub mod numerics;
 pub mod optim;

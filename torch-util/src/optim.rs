@@ -219,7 +219,16 @@ impl Optimizer {
     }
 
     /// One update of every parameter that has a gradient.
+    ///
+    /// Adam, AdamW and RMSprop update float CPU parameters in one pass each
+    /// ([`crate::fused`]), with the same bits as their tensor-op form, which
+    /// every other parameter (CUDA, other kinds) takes.
     pub fn step(&mut self) {
+        self.step_with(true)
+    }
+
+    /// [`Optimizer::step`], with the one-pass host kernels (`fused`) or the tensor ops only.
+    fn step_with(&mut self, fused: bool) {
         let _guard = tch::no_grad_guard();
         self.steps += 1;
         let lr = self.lr;
@@ -253,6 +262,23 @@ impl Optimizer {
                 }
                 Rule::Adam(Adam { beta1, beta2, eps, weight_decay }) | Rule::AdamW(AdamW { beta1, beta2, eps, weight_decay }) => {
                     let decoupled = matches!(rule, Rule::AdamW(_));
+                    // Exact powers by repeated multiplication (no libm `pow`).
+                    let bias1 = 1.0 - beta1.powi(t);
+                    let bias2 = 1.0 - beta2.powi(t);
+                    let scalars = crate::fused::AdamScalars {
+                        beta1: beta1 as f32,
+                        one_minus_beta1: (1.0 - beta1) as f32,
+                        beta2: beta2 as f32,
+                        one_minus_beta2: (1.0 - beta2) as f32,
+                        bias2_sqrt: bias2.sqrt() as f32,
+                        eps: eps as f32,
+                        step: (lr / bias1) as f32,
+                        l2: (weight_decay != 0.0 && !decoupled).then_some(weight_decay as f32),
+                        shrink: (weight_decay != 0.0 && decoupled).then_some((1.0 - lr * weight_decay) as f32),
+                    };
+                    if fused && crate::fused::adam(&p, &grad, m, v, &scalars) {
+                        continue;
+                    }
                     let grad = if weight_decay != 0.0 && !decoupled { &grad + &p * weight_decay } else { grad };
                     if weight_decay != 0.0 && decoupled {
                         let _ = p.g_mul_scalar_(1.0 - lr * weight_decay);
@@ -261,13 +287,20 @@ impl Optimizer {
                     let _ = m.g_add_(&(&grad * (1.0 - beta1)));
                     let _ = v.g_mul_scalar_(beta2);
                     let _ = v.g_add_(&(&grad * &grad * (1.0 - beta2)));
-                    // Exact powers by repeated multiplication (no libm `pow`).
-                    let bias1 = 1.0 - beta1.powi(t);
-                    let bias2 = 1.0 - beta2.powi(t);
                     let denom = portable_sqrt(v) / bias2.sqrt() + eps;
                     let _ = p.g_sub_(&(&*m / denom * (lr / bias1)));
                 }
                 Rule::RmsProp(RmsProp { alpha, eps, weight_decay }) => {
+                    let scalars = crate::fused::RmsPropScalars {
+                        alpha: alpha as f32,
+                        one_minus_alpha: (1.0 - alpha) as f32,
+                        eps: eps as f32,
+                        lr: lr as f32,
+                        l2: (weight_decay != 0.0).then_some(weight_decay as f32),
+                    };
+                    if fused && crate::fused::rmsprop(&p, &grad, v, &scalars) {
+                        continue;
+                    }
                     let grad = if weight_decay != 0.0 { &grad + &p * weight_decay } else { grad };
                     let _ = v.g_mul_scalar_(alpha);
                     let _ = v.g_add_(&(&grad * &grad * (1.0 - alpha)));
@@ -346,6 +379,89 @@ mod tests {
             assert!((g - w).abs() < 1e-6, "{got:?}");
         }
         assert_eq!(opt.steps(), 1);
+    }
+
+    /// The one-pass host kernels give the tensor ops' bits exactly, for every
+    /// rule they cover, with and without weight decay, over many steps of
+    /// gradients from 1e-15 to 1e3 and exact zeros (no subnormal in sight).
+    #[test]
+    fn the_one_pass_updates_equal_the_tensor_ops_bit_for_bit() {
+        let rules = [
+            Rule::Adam(Adam::default()),
+            Rule::Adam(Adam { weight_decay: 0.01, ..Adam::default() }),
+            Rule::Adam(Adam { beta1: 0.5, beta2: 0.95, eps: 1e-5, weight_decay: 0.0 }),
+            Rule::AdamW(AdamW::default()),
+            Rule::RmsProp(RmsProp::default()),
+            Rule::RmsProp(RmsProp { alpha: 0.9, eps: 1e-5, weight_decay: 0.1 }),
+        ];
+        for rule in rules {
+            let make = || {
+                let vs = nn::VarStore::new(Device::Cpu);
+                tch::manual_seed(7);
+                let w = vs.root().var_copy("w", &(Tensor::randn([1031], (Kind::Float, Device::Cpu)) * 3.0));
+                let b = vs.root().var_copy("b", &Tensor::zeros([5], (Kind::Float, Device::Cpu)));
+                (vs, w, b, Optimizer::new(&nn::VarStore::new(Device::Cpu), rule, 3e-3).unwrap())
+            };
+            let (vs_a, wa, ba, _) = make();
+            let (vs_b, wb, bb, _) = make();
+            let mut a = Optimizer::new(&vs_a, rule, 3e-3).unwrap();
+            let mut b = Optimizer::new(&vs_b, rule, 3e-3).unwrap();
+            tch::manual_seed(11);
+            for step in 0..40 {
+                // Gradients from 1e-15 to 1e3, with exact zeros in places.
+                let scale = Tensor::randn([1031], (Kind::Float, Device::Cpu)).g_mul_scalar_(10.0).exp2().g_mul_scalar_(1e-3).clamp(1e-15, 1e3);
+                let target = Tensor::randn([1031], (Kind::Float, Device::Cpu)).g_mul_(&scale);
+                let mask = Tensor::rand([1031], (Kind::Float, Device::Cpu)).gt(0.1).to_kind(Kind::Float);
+                let loss = |w: &Tensor, bias: &Tensor| (w * &target * &mask).sum(Kind::Float) + (bias * step as f64).sum(Kind::Float);
+                a.zero_grad();
+                loss(&wa, &ba).backward();
+                a.step_with(true);
+                b.zero_grad();
+                loss(&wb, &bb).backward();
+                b.step_with(false);
+                assert!(wa.equal(&wb) && ba.equal(&bb), "{rule:?}: the parameters differ after step {step}");
+                for ((ma, va), (mb, vb)) in a.moments.iter().zip(&b.moments) {
+                    assert!(ma.equal(mb) && va.equal(vb), "{rule:?}: the moments differ after step {step}");
+                }
+            }
+            assert!(f64::try_from(wa.abs().sum(Kind::Double)).unwrap().is_finite());
+        }
+    }
+
+    /// Where the tensor ops would leave a moment subnormal (dead units whose
+    /// moments decay, gradients of 1e-20), the one-pass kernels store 0
+    /// instead, and the parameters still come out with the tensor ops' bits.
+    #[test]
+    fn the_one_pass_updates_never_store_a_subnormal_moment() {
+        let subnormals = |t: &Tensor| i64::try_from(t.abs().lt(f32::MIN_POSITIVE as f64).logical_and(&t.ne(0.0)).sum(Kind::Int64)).unwrap();
+        for rule in [Rule::Adam(Adam::default()), Rule::AdamW(AdamW::default()), Rule::RmsProp(RmsProp::default())] {
+            let make = || {
+                let vs = nn::VarStore::new(Device::Cpu);
+                let w = vs.root().var_copy("w", &Tensor::linspace(-2.0, 2.0, 64, (Kind::Float, Device::Cpu)));
+                (vs, w)
+            };
+            let ((vs_a, wa), (vs_b, wb)) = (make(), make());
+            let mut a = Optimizer::new(&vs_a, rule, 1e-3).unwrap();
+            let mut b = Optimizer::new(&vs_b, rule, 1e-3).unwrap();
+            let (mut seen_a, mut seen_b) = (0, 0);
+            for step in 0..1500 {
+                // Gradients of 1 for 10 steps, then of 0 (half the entries) and of 1e-20 (the rest).
+                let g = if step < 10 { 1.0 } else { 0.0 };
+                let target = Tensor::from_slice(&[g, 1e-20f32]).repeat([32]);
+                for (opt, w, fused) in [(&mut a, &wa, true), (&mut b, &wb, false)] {
+                    opt.zero_grad();
+                    (w * &target).sum(Kind::Float).backward();
+                    opt.step_with(fused);
+                }
+                let (ma, va) = &a.moments[0];
+                let (mb, vb) = &b.moments[0];
+                seen_a += subnormals(ma) + subnormals(va);
+                seen_b += subnormals(mb) + subnormals(vb);
+                assert!(wa.equal(&wb), "{rule:?}: the parameters differ after step {step}");
+            }
+            assert_eq!(seen_a, 0, "{rule:?}: the one-pass kernel stored subnormal moments");
+            assert!(seen_b > 0, "{rule:?}: the tensor ops never went subnormal, so the test tests nothing");
+        }
     }
 
     #[test]
