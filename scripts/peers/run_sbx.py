@@ -47,7 +47,8 @@ DIFFERS = []
 def build(algo, c):
     import sbx
 
-    net = {"net_arch": list(c["hidden_sizes"])}
+    # CrossQ names its actor and critic sizes apart (below); the others have one `hidden_sizes`.
+    net = {"net_arch": list(c["hidden_sizes"])} if "hidden_sizes" in c else {}
     seed = int(c["seed"])
     if algo == "sac":
         # CleanRL's policy_frequency p takes p actor steps every p updates, one per update on
