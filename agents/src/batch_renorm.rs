@@ -71,26 +71,20 @@ impl BatchRenorm {
     /// when `training`, with the running ones otherwise.
     pub fn forward(&self, p: &FlatParams, x: &Tensor, training: bool) -> Tensor {
         let s = &self.settings;
+        if training && self.steps.get() < s.warmup_steps {
+            return self.batch_norm(p, x);
+        }
         let (mean, var) = if training {
             let batch_mean = x.mean_dim(0, false, Kind::Float);
             let batch_var = (x - &batch_mean).square().mean_dim(0, false, Kind::Float);
-            let used = if self.steps.get() >= s.warmup_steps {
-                tch::no_grad(|| {
-                    let std = (&batch_var + s.eps).sqrt();
-                    let running_std = (&self.var + s.eps).sqrt();
-                    let r = (&std / &running_std).clamp(1.0 / s.r_max, s.r_max);
-                    let d = ((&batch_mean.detach() - &self.mean) / &running_std).clamp(-s.d_max, s.d_max);
-                    (r, d)
-                })
-            } else {
-                (Tensor::new(), Tensor::new())
-            };
-            let (mean, var) = if used.0.defined() {
-                let (r, d) = used;
-                (&batch_mean - &d * batch_var.sqrt() / &r, &batch_var / r.square())
-            } else {
-                (batch_mean.shallow_clone(), batch_var.shallow_clone())
-            };
+            let (r, d) = tch::no_grad(|| {
+                let std = (&batch_var + s.eps).sqrt();
+                let running_std = (&self.var + s.eps).sqrt();
+                let r = (&std / &running_std).clamp(1.0 / s.r_max, s.r_max);
+                let d = ((&batch_mean.detach() - &self.mean) / &running_std).clamp(-s.d_max, s.d_max);
+                (r, d)
+            });
+            let (mean, var) = (&batch_mean - &d * batch_var.sqrt() / &r, &batch_var / r.square());
             tch::no_grad(|| {
                 let _ = self.mean.shallow_clone().lerp_(&batch_mean.detach(), 1.0 - s.momentum);
                 let _ = self.var.shallow_clone().lerp_(&batch_var.detach(), 1.0 - s.momentum);
@@ -101,6 +95,23 @@ impl BatchRenorm {
             (self.mean.shallow_clone(), self.var.shallow_clone())
         };
         (x - mean) * (var + s.eps).rsqrt() * p.vector(self.scale) + p.vector(self.shift)
+    }
+
+    /// A training forward of the warm-up: plain batch normalisation, as ATen's
+    /// one fused kernel (forward and backward) instead of the dozen
+    /// element-wise passes of the renormalised form; the running averages
+    /// move by the batch's mean and biased variance, without autograd.
+    fn batch_norm(&self, p: &FlatParams, x: &Tensor) -> Tensor {
+        let s = &self.settings;
+        tch::no_grad(|| {
+            // Not `var_mean`: ATen's Welford reduction (in double) took a third of a CrossQ update.
+            let batch_mean = x.mean_dim(0, false, Kind::Float);
+            let batch_var = (x - &batch_mean).square().mean_dim(0, false, Kind::Float);
+            let _ = self.mean.shallow_clone().lerp_(&batch_mean, 1.0 - s.momentum);
+            let _ = self.var.shallow_clone().lerp_(&batch_var, 1.0 - s.momentum);
+        });
+        self.steps.set(self.steps.get() + 1);
+        x.batch_norm(Some(p.vector(self.scale)), Some(p.vector(self.shift)), None::<&Tensor>, None::<&Tensor>, true, 0.0, s.eps, false)
     }
 
     /// The running averages and the step count, named for saving.
@@ -261,6 +272,33 @@ mod tests {
         let expected = (&x - &norm.mean) / (&norm.var + 1e-3).sqrt();
         assert!(eval.allclose(&expected, 1e-5, 1e-5, false));
         assert_eq!(norm.steps.get(), 1, "evaluation does not count");
+    }
+
+    /// The fused warm-up forward is batch normalisation as the renormalised
+    /// form writes it out, in value and in the gradients it passes back.
+    #[test]
+    fn the_fused_warm_up_forward_is_batch_normalisation() {
+        tch::manual_seed(5);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut b = FlatBuilder::new();
+        let norm = BatchRenorm::add(&mut b, "bn", 6, RenormSettings::default(), Device::Cpu);
+        let p = b.build(&vs.root());
+        tch::no_grad(|| {
+            let _ = p.params().shallow_clone().g_add_(&(Tensor::randn(p.params().size(), (Kind::Float, Device::Cpu)) * 0.5));
+        });
+        let x = (Tensor::randn([40, 6], (Kind::Float, Device::Cpu)) * 3.0 + 1.0).set_requires_grad(true);
+        let w = Tensor::randn([40, 6], (Kind::Float, Device::Cpu));
+        let fused = norm.forward(&p, &x, true);
+        let mean = x.mean_dim(0, true, Kind::Float);
+        let var = (&x - &mean).square().mean_dim(0, true, Kind::Float);
+        let written = (&x - &mean) * (var + 1e-3).rsqrt() * p.vector(norm.scale) + p.vector(norm.shift);
+        assert!(fused.allclose(&written, 1e-5, 1e-5, false));
+        let grads = |y: &Tensor| {
+            let g = Tensor::run_backward(&[(y * &w).sum(Kind::Float)], &[&x, p.params()], false, false);
+            (g[0].shallow_clone(), g[1].shallow_clone())
+        };
+        let ((gx_f, gp_f), (gx_w, gp_w)) = (grads(&fused), grads(&written));
+        assert!(gx_f.allclose(&gx_w, 1e-4, 1e-5, false) && gp_f.allclose(&gp_w, 1e-4, 1e-5, false));
     }
 
     #[test]

@@ -168,6 +168,8 @@ pub fn current() -> Option<Numerics> {
 /// A second call with the same mode does nothing; another mode is an error
 /// (ATen's choices cannot change once made), as is portable mode when torch
 /// has already fixed another CPU capability.
+///
+/// It also keeps the memory LibTorch frees inside the process ([`keep_freed_memory`]).
 pub fn init(mode: Numerics) -> Result<(), String> {
     let mut current = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
     match *current {
@@ -175,6 +177,7 @@ pub fn init(mode: Numerics) -> Result<(), String> {
         Some(m) => return Err(format!("numerics are already {m} in this process; cannot switch to {mode}")),
         None => {}
     }
+    keep_freed_memory();
     if mode == Numerics::Portable {
         for (name, value) in PORTABLE_ENV {
             match value {
@@ -192,6 +195,31 @@ pub fn init(mode: Numerics) -> Result<(), String> {
     }
     *current = Some(mode);
     Ok(())
+}
+
+/// Has glibc's `malloc` keep freed memory for reuse instead of handing it
+/// back to the kernel. By default it serves every block over its mmap
+/// threshold (128 KiB, raised adaptively) with a fresh mapping and returns
+/// the heap's top beyond 128 KiB, so the tensors of a training step that are
+/// a few hundred KiB (a 256 x 512 activation) are mapped, zero-filled page by
+/// page and unmapped again at every update: page faults were 5% of a CrossQ
+/// run's time and a 256-wide SAC run was 5% faster without them. A 32 MiB
+/// mmap threshold (glibc's largest) and a 256 MiB trim threshold keep those
+/// blocks on the heap. Only where bytes live changes, never a result. A
+/// no-op off glibc, and where `GLIBC_TUNABLES` already sets either value.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        if tunables.contains("mmap_threshold") || tunables.contains("trim_threshold") {
+            return;
+        }
+        // SAFETY: mallopt only sets two of malloc's parameters; it is safe to call at any time.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+        }
+    }
 }
 
 /// Portable numerics for a test: sets them once per process and panics with

@@ -118,6 +118,12 @@ fn run() -> Result<()> {
     rows.push(("torch conv, conv_transpose, batch_norm", hash_tensor(&normed)));
     rows.push(("torch their backward (input)", hash_tensor(&x.grad())));
     rows.push(("torch their backward (kernel)", hash_tensor(&k.grad())));
+    // CrossQ's batch normalisation of [batch, features] with a scale and a shift (another kernel than 4-D).
+    let (feat, scale) = (t.view([64, 64]).set_requires_grad(true), (t.narrow(0, 0, 64).abs() + 0.5).set_requires_grad(true));
+    let normed = feat.batch_norm(Some(&scale), Some(&t.narrow(0, 64, 64)), None::<&Tensor>, None::<&Tensor>, true, 0.0, 1e-3, false);
+    normed.tanh().square().mean(Kind::Float).backward();
+    rows.push(("torch batch_norm 2-D", hash_tensor(&normed)));
+    rows.push(("torch its backward (input, scale)", hash_tensor(&Tensor::cat(&[feat.grad().flatten(0, -1), scale.grad()], 0))));
     nnlab_experiments::out!("numerics {}, ATen capability {}, MKL CBWR branch {}", args.numerics, numerics::cpu_capability(), numerics::mkl_cbwr_branch());
     for (name, h) in rows {
         nnlab_experiments::out!("{name:<38} {h}");
