@@ -55,7 +55,7 @@ emulate() { # CPU model, crate, then the exact names of its tests to run
 }
 native="$(target/release/numerics_check --numerics portable | grep -v -E '^numerics|torch (sqrt|pow 0.5) ')"
 if [ "$native" != "$(cat scripts/gpu/expected-fingerprint.txt)" ]; then
-    say "note: this CPU's fingerprint differs from the committed one (recorded on an AMD EPYC, the convolution rows on an Intel Xeon) in these operations:"
+    say "note: this CPU's fingerprint differs from the committed one (recorded on an AMD EPYC, the convolution, sort, lerp and 2-D batch_norm rows on an Intel Xeon) in these operations:"
     diff scripts/gpu/expected-fingerprint.txt <(echo "$native") >&2 || true
 fi
 # Haswell: AVX2 and FMA, Intel. Nehalem: SSE4.2 only, no AVX or FMA (glibc's
