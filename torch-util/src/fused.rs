@@ -1,5 +1,6 @@
 //! One-pass CPU kernels for the optimisers' element-wise updates, the same
-//! bits as their tensor-op forms in [`crate::optim`].
+//! bits as their tensor-op forms in [`crate::optim`] except for subnormal
+//! moments (below).
 //!
 //! Written with tensor ops, one Adam step of a parameter is about fourteen
 //! passes over its memory (each op reads one or two tensors and writes a
@@ -29,7 +30,11 @@
 //! any element's result.
 //!
 //! Used for contiguous float CPU tensors that do not overlap; anything else
-//! (CUDA, other kinds, views) keeps the tensor form.
+//! (CUDA, other kinds, views) keeps the tensor form. The writes go through
+//! the tensors' memory, not through ATen, so they do not bump autograd's
+//! version counters: a backward pass through a graph recorded before a step
+//! would not be refused as it is after an in-place tensor op (nnlab's
+//! training loops always build a fresh graph after each step).
 
 use tch::{Device, Kind, Tensor};
 
