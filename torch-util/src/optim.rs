@@ -221,7 +221,7 @@ impl Optimizer {
     /// One update of every parameter that has a gradient.
     ///
     /// Adam, AdamW and RMSprop update float CPU parameters in one pass each
-    /// ([`crate::fused`]), with the same bits as their tensor-op form, which
+    /// (`torch-util/src/fused.rs`), with the same bits as their tensor-op form, which
     /// every other parameter (CUDA, other kinds) takes.
     pub fn step(&mut self) {
         self.step_with(true)
