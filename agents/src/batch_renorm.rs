@@ -15,6 +15,14 @@ use anyhow::{bail, Result};
 use std::cell::Cell;
 use tch::{Device, Kind, Tensor};
 
+/// A batch's per-feature mean and biased variance of `x` `[B, dim]`. Not
+/// `var_mean`: ATen's Welford reduction (in double) took a third of a CrossQ update.
+fn batch_moments(x: &Tensor) -> (Tensor, Tensor) {
+    let mean = x.mean_dim(0, false, Kind::Float);
+    let var = (x - &mean).square().mean_dim(0, false, Kind::Float);
+    (mean, var)
+}
+
 /// Settings of every batch-renormalisation layer of a network.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RenormSettings {
@@ -75,8 +83,7 @@ impl BatchRenorm {
             return self.batch_norm(p, x);
         }
         let (mean, var) = if training {
-            let batch_mean = x.mean_dim(0, false, Kind::Float);
-            let batch_var = (x - &batch_mean).square().mean_dim(0, false, Kind::Float);
+            let (batch_mean, batch_var) = batch_moments(x);
             let (r, d) = tch::no_grad(|| {
                 let std = (&batch_var + s.eps).sqrt();
                 let running_std = (&self.var + s.eps).sqrt();
@@ -84,13 +91,8 @@ impl BatchRenorm {
                 let d = ((&batch_mean.detach() - &self.mean) / &running_std).clamp(-s.d_max, s.d_max);
                 (r, d)
             });
-            let (mean, var) = (&batch_mean - &d * batch_var.sqrt() / &r, &batch_var / r.square());
-            tch::no_grad(|| {
-                let _ = self.mean.shallow_clone().lerp_(&batch_mean.detach(), 1.0 - s.momentum);
-                let _ = self.var.shallow_clone().lerp_(&batch_var.detach(), 1.0 - s.momentum);
-            });
-            self.steps.set(self.steps.get() + 1);
-            (mean, var)
+            self.track(&batch_mean, &batch_var);
+            (&batch_mean - &d * batch_var.sqrt() / &r, &batch_var / r.square())
         } else {
             (self.mean.shallow_clone(), self.var.shallow_clone())
         };
@@ -102,16 +104,19 @@ impl BatchRenorm {
     /// element-wise passes of the renormalised form; the running averages
     /// move by the batch's mean and biased variance, without autograd.
     fn batch_norm(&self, p: &FlatParams, x: &Tensor) -> Tensor {
-        let s = &self.settings;
+        let (batch_mean, batch_var) = tch::no_grad(|| batch_moments(x));
+        self.track(&batch_mean, &batch_var);
+        x.batch_norm(Some(p.vector(self.scale)), Some(p.vector(self.shift)), None::<&Tensor>, None::<&Tensor>, true, 0.0, self.settings.eps, false)
+    }
+
+    /// Moves the running averages toward a training batch's statistics and counts the forward.
+    fn track(&self, batch_mean: &Tensor, batch_var: &Tensor) {
+        let momentum = self.settings.momentum;
         tch::no_grad(|| {
-            // Not `var_mean`: ATen's Welford reduction (in double) took a third of a CrossQ update.
-            let batch_mean = x.mean_dim(0, false, Kind::Float);
-            let batch_var = (x - &batch_mean).square().mean_dim(0, false, Kind::Float);
-            let _ = self.mean.shallow_clone().lerp_(&batch_mean, 1.0 - s.momentum);
-            let _ = self.var.shallow_clone().lerp_(&batch_var, 1.0 - s.momentum);
+            let _ = self.mean.shallow_clone().lerp_(&batch_mean.detach(), 1.0 - momentum);
+            let _ = self.var.shallow_clone().lerp_(&batch_var.detach(), 1.0 - momentum);
         });
         self.steps.set(self.steps.get() + 1);
-        x.batch_norm(Some(p.vector(self.scale)), Some(p.vector(self.shift)), None::<&Tensor>, None::<&Tensor>, true, 0.0, s.eps, false)
     }
 
     /// The running averages and the step count, named for saving.

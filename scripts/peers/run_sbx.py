@@ -40,11 +40,9 @@ class StepClock(BaseCallback):
         return True
 
 
-# What SBX's API could not take from the config as it is (written into the result's "differs").
-DIFFERS = []
-
-
-def build(algo, c):
+def build(algo, c, differs):
+    """The SBX model for `algo` with config `c`, and the step of its first update; what SBX's API
+    cannot take from the config as it is goes into `differs` (the result's "differs")."""
     import sbx
 
     # CrossQ names its actor and critic sizes apart (below); the others have one `hidden_sizes`.
@@ -55,7 +53,7 @@ def build(algo, c):
         # average; SBX's policy_delay p takes one every p. Its delay is therefore 1: the same
         # number of actor steps (and FLOP), each right after its critic step.
         if c["policy_frequency"] != 1:
-            DIFFERS.append(f"an actor step after every critic step, not {c['policy_frequency']} every "
+            differs.append(f"an actor step after every critic step, not {c['policy_frequency']} every "
                            f"{c['policy_frequency']} (the same number of actor steps)")
         return sbx.SAC(
             "MlpPolicy", gym.make(c["env_id"]), learning_rate=c["policy_lr"], qf_learning_rate=c["q_lr"],
@@ -127,7 +125,8 @@ def build(algo, c):
 
 def main(algo, config_path, out):
     c = load_config(config_path)
-    model, first_update_step = build(algo, c)
+    differs = []
+    model, first_update_step = build(algo, c, differs)
     clock = StepClock()
     start = time.perf_counter()
     model.learn(total_timesteps=c["total_timesteps"], callback=clock)
@@ -145,7 +144,7 @@ def main(algo, config_path, out):
     import sbx
 
     write_result(out, c, algo, "sbx", {"version": sbx.__version__, "jax": jax.__version__}, learn_s, compile_s, returns,
-                 DIFFERS)
+                 differs)
 
 
 if __name__ == "__main__":

@@ -400,10 +400,10 @@ mod tests {
                 tch::manual_seed(7);
                 let w = vs.root().var_copy("w", &(Tensor::randn([1031], (Kind::Float, Device::Cpu)) * 3.0));
                 let b = vs.root().var_copy("b", &Tensor::zeros([5], (Kind::Float, Device::Cpu)));
-                (vs, w, b, Optimizer::new(&nn::VarStore::new(Device::Cpu), rule, 3e-3).unwrap())
+                (vs, w, b)
             };
-            let (vs_a, wa, ba, _) = make();
-            let (vs_b, wb, bb, _) = make();
+            let (vs_a, wa, ba) = make();
+            let (vs_b, wb, bb) = make();
             let mut a = Optimizer::new(&vs_a, rule, 3e-3).unwrap();
             let mut b = Optimizer::new(&vs_b, rule, 3e-3).unwrap();
             tch::manual_seed(11);
