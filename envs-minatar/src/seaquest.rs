@@ -10,7 +10,7 @@
 //! `list.remove(value)` (the first *equal* element, which need not be the
 //! one being visited). This port keeps the same representation (arrays of
 //! integers compared by value) and the same iteration, so that even those
-//! corner cases replay as in MinAtar; [`ReverseWalk`] is that loop.
+//! corner cases replay as in MinAtar (`ReverseWalk` is that loop).
 //! MinAtar's diver count also goes to -1 after a six-diver surfacing (it
 //! sets it to 0, then decrements); kept as it is.
 

@@ -56,6 +56,11 @@ pub trait Env: Send {
     fn id(&self) -> &'static str;
     /// The observation space.
     fn observation_space(&self) -> &BoxSpace;
+    /// The observation's shape: `[dim]` for a vector, `[C, H, W]` for a
+    /// picture (channels first, as convolutional networks take it).
+    fn observation_shape(&self) -> Vec<usize> {
+        vec![self.observation_space().dim()]
+    }
     /// The action space.
     fn action_space(&self) -> &Space;
     /// Starts a new episode, reseeding the environment's RNG when `seed` is given,
@@ -99,6 +104,9 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
     fn observation_space(&self) -> &BoxSpace {
         (**self).observation_space()
+    }
+    fn observation_shape(&self) -> Vec<usize> {
+        (**self).observation_shape()
     }
     fn action_space(&self) -> &Space {
         (**self).action_space()

@@ -30,4 +30,7 @@ pub enum EnvError {
     /// and the ids it knows.
     #[error("unknown environment {0}")]
     UnknownEnv(String),
+    /// A known environment that needs a cargo feature this binary was built without.
+    #[error("{0}")]
+    FeatureNeeded(String),
 }

@@ -25,7 +25,11 @@ pub mod env;
 pub mod error;
 #[cfg(feature = "gym-rs")]
 pub mod gym_rs;
+#[cfg(feature = "minatar")]
+pub mod minatar;
 pub mod parity;
+#[cfg(feature = "minatar")]
+pub mod parity_minatar;
 pub mod random_policy;
 pub mod registration;
 pub mod registry;

@@ -30,13 +30,18 @@ pub const ENV_IDS: [&str; REGISTRY.len()] = {
     ids
 };
 
-/// Every registration [`make`] knows: [`REGISTRY`], and gym-rs's with the `gym-rs` feature.
+/// Every registration [`make`] knows: [`REGISTRY`], gym-rs's with the
+/// `gym-rs` feature, and MinAtar's with the `minatar` feature.
 pub fn registrations() -> impl Iterator<Item = &'static Registration> {
     #[cfg(feature = "gym-rs")]
     let extra = crate::gym_rs::REGISTRY.iter();
     #[cfg(not(feature = "gym-rs"))]
     let extra = [].iter();
-    REGISTRY.iter().chain(extra)
+    #[cfg(feature = "minatar")]
+    let minatar = crate::minatar::REGISTRY.iter();
+    #[cfg(not(feature = "minatar"))]
+    let minatar = [].iter();
+    REGISTRY.iter().chain(extra).chain(minatar)
 }
 
 /// Every id [`make`] knows: nnlab's own, and gym-rs's with the `gym-rs` feature.
@@ -50,6 +55,12 @@ pub fn known_ids() -> String {
 }
 
 fn registration(id: &str) -> Result<&'static Registration, EnvError> {
+    if id.starts_with("MinAtar/") && !cfg!(feature = "minatar") {
+        return Err(EnvError::FeatureNeeded(format!(
+            "'{id}' is one of MinAtar's games, which this binary was built without: build with `--features minatar` \
+             (e.g. cargo run --release --features minatar --bin train -- ...; such a binary is GPL-3.0, see envs-minatar/README.md)"
+        )));
+    }
     registrations().find(|r| r.spec.id == id).ok_or_else(|| EnvError::UnknownEnv(format!("'{id}' (known: {})", known_ids())))
 }
 

@@ -40,6 +40,9 @@ impl<E: Env> Env for TimeLimit<E> {
     fn observation_space(&self) -> &BoxSpace {
         self.inner.observation_space()
     }
+    fn observation_shape(&self) -> Vec<usize> {
+        self.inner.observation_shape()
+    }
     fn action_space(&self) -> &Space {
         self.inner.action_space()
     }
@@ -97,6 +100,9 @@ impl<E: Env> Env for RecordEpisodeStatistics<E> {
     }
     fn observation_space(&self) -> &BoxSpace {
         self.inner.observation_space()
+    }
+    fn observation_shape(&self) -> Vec<usize> {
+        self.inner.observation_shape()
     }
     fn action_space(&self) -> &Space {
         self.inner.action_space()

@@ -82,3 +82,14 @@ fn malformed_recordings_and_tolerances_are_errors_not_passes() {
     let o = gym_parity(&["--help"]);
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("--tolerance"));
 }
+
+/// A MinAtar recording given to a gym_parity built without the feature: one line, exit 2.
+#[cfg(not(feature = "minatar"))]
+#[test]
+fn a_minatar_recording_without_the_feature_says_how_to_build() {
+    let o = gym_parity(&[concat!(env!("CARGO_MANIFEST_DIR"), "/../envs-minatar/tests/fixtures/minatar.json")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--features minatar"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

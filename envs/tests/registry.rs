@@ -83,3 +83,13 @@ fn no_code_branches_on_an_environment_id() {
         }
     }
 }
+
+/// Without the `minatar` feature, MinAtar's ids say in one line how to build with them.
+#[cfg(not(feature = "minatar"))]
+#[test]
+fn minatar_ids_without_the_feature_say_how_to_build_it() {
+    let err = nnlab_envs::make("MinAtar/Breakout-v1").err().expect("not built in").to_string();
+    assert!(err.contains("--features minatar") && err.contains("GPL-3.0"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(nnlab_envs::registry::all_ids().all(|id| !id.starts_with("MinAtar/")));
+}

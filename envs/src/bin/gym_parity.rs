@@ -3,6 +3,12 @@
 //! deviation, and exits 1 on any mismatch (2 on unusable input).
 //!
 //!     cargo run --release --bin gym_parity -- envs/tests/fixtures/gymnasium-classic-control.json
+//!
+//! Built with `--features minatar`, it also reads MinAtar recordings (the
+//! format of envs-minatar/tests/fixtures/README.md, told apart by their
+//! `minatar_version`) and replays them exactly, with the same exit codes:
+//!
+//!     cargo run --release --features minatar --bin gym_parity -- envs-minatar/tests/fixtures/minatar.json
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -42,6 +48,11 @@ fn run(args: Args) -> anyhow::Result<bool> {
     }
     let path = args.file.display();
     let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read '{path}'"))?;
+    if let Ok(document) = serde_json::from_str::<serde_json::Value>(&text) {
+        if document.get("minatar_version").is_some() {
+            return check_minatar(&text, &args);
+        }
+    }
     let file = parse(&text).map_err(|e| anyhow::anyhow!("'{path}' is not a Gymnasium reference file: {e}"))?;
     file.check().map_err(|e| anyhow::anyhow!("'{path}': {e}"))?;
     let mut out = std::io::stdout().lock();
@@ -80,6 +91,43 @@ fn run(args: Args) -> anyhow::Result<bool> {
         }
     }
     Ok(ok)
+}
+
+/// A MinAtar recording: every episode replayed exactly through nnlab's MinAtar envs.
+#[cfg(feature = "minatar")]
+fn check_minatar(text: &str, args: &Args) -> anyhow::Result<bool> {
+    use nnlab_envs::parity_minatar::{check_file, parse};
+    let path = args.file.display();
+    if args.backend != Backend::Nnlab {
+        bail!("--backend {:?}: MinAtar recordings are checked against nnlab's MinAtar games only", args.backend);
+    }
+    let file = parse(text).map_err(|e| anyhow::anyhow!("'{path}' is not a MinAtar recording: {e}"))?;
+    if file.episodes.is_empty() {
+        bail!("'{path}': it records no episodes");
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "reference: {path} (MinAtar {}, numpy {}; exact comparison)", file.minatar_version, file.numpy_version);
+    let _ = writeln!(out, "{:<26} {:>8} {:>11} {:>11}  result", "game", "episodes", "steps", "return");
+    let mut ok = true;
+    for (game, r) in check_file(&file) {
+        let pass = r.mismatches.is_empty() && r.steps > 0;
+        ok &= pass;
+        let result = if pass { "ok".to_string() } else { format!("{} MISMATCHES", r.mismatches.len()) };
+        let _ = writeln!(out, "{game:<26} {:>8} {:>11} {:>11}  {result}", r.episodes, r.steps, r.recorded_return);
+        for m in r.mismatches.iter().take(5) {
+            let _ = writeln!(out, "    {m}");
+        }
+    }
+    Ok(ok)
+}
+
+/// Without the feature, a MinAtar recording gets a one-line error saying how to build.
+#[cfg(not(feature = "minatar"))]
+fn check_minatar(_text: &str, args: &Args) -> anyhow::Result<bool> {
+    bail!(
+        "'{}' is a MinAtar recording, and this gym_parity was built without MinAtar: cargo run --release --features minatar --bin gym_parity -- FILE (such a binary is GPL-3.0, see envs-minatar/README.md)",
+        args.file.display()
+    )
 }
 
 fn main() -> ExitCode {
