@@ -12,9 +12,12 @@ const RAMP_INTERVAL: i32 = 100;
 const INIT_SPAWN_SPEED: i32 = 10;
 const INIT_MOVE_INTERVAL: i32 = 5;
 
-/// An enemy or a piece of gold crossing row `y`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// An enemy or a piece of gold crossing row `y` (MinAtar's slot holds `None`
+/// where `alive` is false: a flag, not an `Option`, so that the per-frame
+/// loops over the eight slots run without unpredictable branches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 struct Entity {
+    alive: bool,
     x: i32,
     y: i32,
     /// Moving right (spawned on the left).
@@ -28,7 +31,7 @@ pub struct Asterix {
     ramping: bool,
     player_x: i32,
     player_y: i32,
-    entities: [Option<Entity>; 8],
+    entities: [Entity; 8],
     spawn_speed: i32,
     spawn_timer: i32,
     move_speed: i32,
@@ -45,7 +48,7 @@ impl Asterix {
             ramping,
             player_x: 5,
             player_y: 5,
-            entities: [None; 8],
+            entities: [Entity::default(); 8],
             spawn_speed: INIT_SPAWN_SPEED,
             spawn_timer: INIT_SPAWN_SPEED,
             move_speed: INIT_MOVE_INTERVAL,
@@ -59,24 +62,28 @@ impl Asterix {
     fn spawn_entity(&mut self, rng: &mut RandomState) {
         let right = rng.rand() < 1.0 / 2.0;
         let gold = rng.rand() < 1.0 / 3.0;
-        let free: Vec<usize> = (0..self.entities.len()).filter(|&i| self.entities[i].is_none()).collect();
-        if free.is_empty() {
+        let mut free = [0usize; 8];
+        let mut count = 0;
+        for (i, e) in self.entities.iter().enumerate() {
+            free[count] = i;
+            count += usize::from(!e.alive);
+        }
+        if count == 0 {
             return;
         }
-        let slot = free[rng.randint(0, free.len() as i64) as usize];
-        self.entities[slot] = Some(Entity { x: if right { 0 } else { 9 }, y: slot as i32 + 1, right, gold });
+        let slot = free[rng.randint(0, count as i64) as usize];
+        self.entities[slot] = Entity { alive: true, x: if right { 0 } else { 9 }, y: slot as i32 + 1, right, gold };
     }
 
     /// MinAtar's collision rule: gold is collected (+1), an enemy ends the game.
     fn collide(&mut self, i: usize, r: &mut i32) {
-        if let Some(e) = self.entities[i] {
-            if (e.x, e.y) == (self.player_x, self.player_y) {
-                if e.gold {
-                    self.entities[i] = None;
-                    *r += 1;
-                } else {
-                    self.terminal = true;
-                }
+        let e = self.entities[i];
+        if e.alive & (e.x == self.player_x) & (e.y == self.player_y) {
+            if e.gold {
+                self.entities[i].alive = false;
+                *r += 1;
+            } else {
+                self.terminal = true;
             }
         }
     }
@@ -99,25 +106,31 @@ impl Game for Asterix {
             self.spawn_entity(rng);
             self.spawn_timer = self.spawn_speed;
         }
-        match action {
-            ACTION_LEFT => self.player_x = (self.player_x - 1).max(0),
-            ACTION_RIGHT => self.player_x = (self.player_x + 1).min(9),
-            ACTION_UP => self.player_y = (self.player_y - 1).max(1),
-            ACTION_DOWN => self.player_y = (self.player_y + 1).min(8),
-            _ => {}
-        }
+        // MinAtar's `max(0, x - 1)`, `min(9, x + 1)`, `max(1, y - 1)`,
+        // `min(8, y + 1)` as one table step and a clamp (the player is always
+        // inside those bounds): no jump on a random action.
+        const STEP: [(i32, i32); crate::NUM_ACTIONS] = {
+            let mut step = [(0, 0); crate::NUM_ACTIONS];
+            step[ACTION_LEFT] = (-1, 0);
+            step[ACTION_RIGHT] = (1, 0);
+            step[ACTION_UP] = (0, -1);
+            step[ACTION_DOWN] = (0, 1);
+            step
+        };
+        let (dx, dy) = STEP[action];
+        self.player_x = (self.player_x + dx).clamp(0, 9);
+        self.player_y = (self.player_y + dy).clamp(1, 8);
         for i in 0..self.entities.len() {
             self.collide(i, &mut r);
         }
         if self.move_timer == 0 {
             self.move_timer = self.move_speed;
             for i in 0..self.entities.len() {
-                if let Some(mut e) = self.entities[i] {
-                    e.x += if e.right { 1 } else { -1 };
-                    // Off the grid it is gone (and cannot meet the player).
-                    self.entities[i] = (0..=9).contains(&e.x).then_some(e);
-                    self.collide(i, &mut r);
-                }
+                let e = &mut self.entities[i];
+                // Only live entities move; off the grid one is gone (and cannot meet the player).
+                e.x += i32::from(e.alive) * if e.right { 1 } else { -1 };
+                e.alive &= (0..=9).contains(&e.x);
+                self.collide(i, &mut r);
             }
         }
         self.spawn_timer -= 1;
@@ -139,9 +152,9 @@ impl Game for Asterix {
         (r, self.terminal)
     }
 
-    fn draw(&self, cells: &mut Cells<'_>) {
+    fn draw<C: Cells>(&self, cells: &mut C) {
         cells.set(self.player_y, self.player_x, 0);
-        for e in self.entities.iter().flatten() {
+        for e in self.entities.iter().filter(|e| e.alive) {
             cells.set(e.y, e.x, if e.gold { 3 } else { 1 });
             let back_x = if e.right { e.x - 1 } else { e.x + 1 };
             if (0..=9).contains(&back_x) {

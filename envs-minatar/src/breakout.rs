@@ -107,16 +107,14 @@ impl Game for Breakout {
         (r, self.terminal)
     }
 
-    fn draw(&self, cells: &mut Cells<'_>) {
+    fn draw<C: Cells>(&self, cells: &mut C) {
         cells.set(self.ball_y, self.ball_x, 1);
         cells.set(9, self.pos, 0);
         cells.set(self.last_y, self.last_x, 2);
-        for (y, row) in self.bricks.iter().enumerate() {
-            for (x, &brick) in row.iter().enumerate() {
-                if brick {
-                    cells.set(y as i32, x as i32, 3);
-                }
-            }
+        // Bricks only ever stand in rows 1-3 (a new wall fills those; the ball only removes).
+        debug_assert!(self.bricks.iter().enumerate().all(|(y, row)| (1..4).contains(&y) || row.iter().all(|b| !b)));
+        for y in 1..4 {
+            cells.set_row(y, 3, &self.bricks[y]);
         }
     }
 

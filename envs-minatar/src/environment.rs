@@ -3,7 +3,7 @@
 use crate::asterix::Asterix;
 use crate::breakout::Breakout;
 use crate::freeway::Freeway;
-use crate::game::{Cells, Game, GRID};
+use crate::game::{Chw, Game, Hwc, GRID};
 use crate::random::RandomState;
 use crate::seaquest::Seaquest;
 use crate::space_invaders::SpaceInvaders;
@@ -130,6 +130,12 @@ impl Environment {
         self.random = RandomState::new(seed);
     }
 
+    /// Whether the random stream is a whole Mersenne Twister state (624
+    /// words, a position within them), as a deserialised copy must be.
+    pub fn is_valid(&self) -> bool {
+        self.random.is_valid()
+    }
+
     /// Which game this is.
     pub fn kind(&self) -> GameKind {
         self.kind
@@ -159,7 +165,7 @@ impl Environment {
     pub fn state(&self) -> Vec<bool> {
         let mut out = vec![false; GRID * GRID * self.channels()];
         let channels = self.channels();
-        let mut cells = Cells::Hwc { out: &mut out, channels };
+        let mut cells = Hwc { out: &mut out, channels };
         each_game!(&self.game, g => g.draw(&mut cells));
         out
     }
@@ -168,7 +174,7 @@ impl Environment {
     pub fn observe_chw(&self, out: &mut [f32]) {
         assert_eq!(out.len(), GRID * GRID * self.channels(), "observation buffer of the wrong length");
         out.fill(0.0);
-        let mut cells = Cells::Chw { out };
+        let mut cells = Chw { out };
         each_game!(&self.game, g => g.draw(&mut cells));
     }
 

@@ -116,7 +116,7 @@ impl Game for Freeway {
         (r, self.terminal)
     }
 
-    fn draw(&self, cells: &mut Cells<'_>) {
+    fn draw<C: Cells>(&self, cells: &mut C) {
         cells.set(self.pos, 4, 0);
         for car in &self.cars {
             cells.set(car[1], car[0], 1);

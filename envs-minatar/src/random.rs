@@ -35,27 +35,36 @@ impl RandomState {
     }
 
     fn regenerate(&mut self) {
-        let key = &mut self.key;
-        let twist = |y: u32| (y >> 1) ^ (0u32.wrapping_sub(y & 1) & MATRIX_A);
+        let key: &mut [u32; N] = self.key.as_mut_slice().try_into().expect("624 words of state");
+        let twist = |upper: u32, lower: u32| {
+            let y = (upper & UPPER_MASK) | (lower & LOWER_MASK);
+            (y >> 1) ^ (0u32.wrapping_sub(y & 1) & MATRIX_A)
+        };
         for i in 0..N - M {
-            let y = (key[i] & UPPER_MASK) | (key[i + 1] & LOWER_MASK);
-            key[i] = key[i + M] ^ twist(y);
+            key[i] = key[i + M] ^ twist(key[i], key[i + 1]);
         }
         for i in N - M..N - 1 {
-            let y = (key[i] & UPPER_MASK) | (key[i + 1] & LOWER_MASK);
-            key[i] = key[i + M - N] ^ twist(y);
+            key[i] = key[i + M - N] ^ twist(key[i], key[i + 1]);
         }
-        let y = (key[N - 1] & UPPER_MASK) | (key[0] & LOWER_MASK);
-        key[N - 1] = key[M - 1] ^ twist(y);
+        key[N - 1] = key[M - 1] ^ twist(key[N - 1], key[0]);
         self.pos = 0;
+    }
+
+    /// Whether this is a whole state (624 words, a position at most 624): a
+    /// deserialised copy is checked with this before use.
+    pub fn is_valid(&self) -> bool {
+        self.key.len() == N && self.pos <= N
     }
 
     /// The next tempered 32-bit word (`genrand_int32`).
     pub fn next_u32(&mut self) -> u32 {
-        if self.pos >= N {
-            self.regenerate();
-        }
-        let mut y = self.key[self.pos];
+        let mut y = match self.key.get(self.pos) {
+            Some(&word) => word,
+            None => {
+                self.regenerate();
+                self.key[0]
+            }
+        };
         self.pos += 1;
         y ^= y >> 11;
         y ^= (y << 7) & 0x9d2c_5680;

@@ -42,6 +42,12 @@ fn remove_first<T: PartialEq + Copy>(list: &mut Vec<T>, value: T) -> usize {
     i
 }
 
+/// MinAtar's `a[0:2] == b[0:2]`: the same cell.
+#[inline]
+fn same_cell(a: &[i32], b: &[i32]) -> bool {
+    a[0] == b[0] && a[1] == b[1]
+}
+
 fn step(right: i32) -> i32 {
     if right != 0 {
         1
@@ -181,12 +187,12 @@ impl Seaquest {
             let bullet = self.f_bullets[i];
             if !(0..=9).contains(&bullet[0]) {
                 remove_first(&mut self.f_bullets, bullet);
-            } else if let Some(k) = self.e_fish.iter().position(|f| f[0..2] == bullet[0..2]) {
+            } else if let Some(k) = self.e_fish.iter().position(|f| same_cell(f, &bullet)) {
                 let fish = self.e_fish[k];
                 remove_first(&mut self.e_fish, fish);
                 remove_first(&mut self.f_bullets, bullet);
                 *r += 1;
-            } else if let Some(k) = self.e_subs.iter().position(|s| s[0..2] == bullet[0..2]) {
+            } else if let Some(k) = self.e_subs.iter().position(|s| same_cell(s, &bullet)) {
                 let sub = self.e_subs[k];
                 remove_first(&mut self.e_subs, sub);
                 remove_first(&mut self.f_bullets, bullet);
@@ -235,7 +241,7 @@ impl Seaquest {
                     at = Self::detach(&mut self.e_subs, sub, i);
                 } else if self.at_sub(sub[0], sub[1]) {
                     self.terminal = true;
-                } else if let Some(k) = self.f_bullets.iter().position(|b| b[0..2] == sub[0..2]) {
+                } else if let Some(k) = self.f_bullets.iter().position(|b| same_cell(b, &sub)) {
                     at = Self::detach(&mut self.e_subs, sub, i);
                     let bullet = self.f_bullets[k];
                     remove_first(&mut self.f_bullets, bullet);
@@ -296,7 +302,7 @@ impl Seaquest {
                     remove_first(&mut self.e_fish, fish);
                 } else if self.at_sub(fish[0], fish[1]) {
                     self.terminal = true;
-                } else if let Some(k) = self.f_bullets.iter().position(|b| b[0..2] == fish[0..2]) {
+                } else if let Some(k) = self.f_bullets.iter().position(|b| same_cell(b, &fish)) {
                     remove_first(&mut self.e_fish, fish);
                     let bullet = self.f_bullets[k];
                     remove_first(&mut self.f_bullets, bullet);
@@ -315,7 +321,16 @@ impl Game for Seaquest {
     const MINIMAL_ACTIONS: &'static [usize] = &[0, 1, 2, 3, 4, 5];
 
     fn reset(&mut self, _rng: &mut RandomState) {
+        // As `Self::new`, keeping the lists' memory.
+        let mut lists = [std::mem::take(&mut self.f_bullets), std::mem::take(&mut self.e_bullets)];
+        let (mut fish, mut subs, mut divers) = (std::mem::take(&mut self.e_fish), std::mem::take(&mut self.e_subs), std::mem::take(&mut self.divers));
+        lists.iter_mut().for_each(Vec::clear);
+        fish.clear();
+        subs.clear();
+        divers.clear();
         *self = Self::new(self.ramping);
+        [self.f_bullets, self.e_bullets] = lists;
+        (self.e_fish, self.e_subs, self.divers) = (fish, subs, divers);
     }
 
     fn act(&mut self, action: usize, rng: &mut RandomState) -> (i32, bool) {
@@ -334,16 +349,23 @@ impl Game for Seaquest {
         if action == ACTION_FIRE && self.shot_timer == 0 {
             self.f_bullets.push([self.sub_x, self.sub_y, self.sub_or as i32]);
             self.shot_timer = SHOT_COOL_DOWN;
-        } else if action == ACTION_LEFT {
-            self.sub_x = (self.sub_x - 1).max(0);
-            self.sub_or = false;
-        } else if action == ACTION_RIGHT {
-            self.sub_x = (self.sub_x + 1).min(9);
-            self.sub_or = true;
-        } else if action == ACTION_UP {
-            self.sub_y = (self.sub_y - 1).max(0);
-        } else if action == ACTION_DOWN {
-            self.sub_y = (self.sub_y + 1).min(8);
+        } else {
+            // MinAtar's `max(0, x - 1)`, `min(9, x + 1)`, `max(0, y - 1)`,
+            // `min(8, y + 1)` and the facing set by left and right, as a table
+            // step and a clamp (the sub is always inside those bounds): no
+            // jump on a random action.
+            const STEP: [(i32, i32); crate::NUM_ACTIONS] = {
+                let mut step = [(0, 0); crate::NUM_ACTIONS];
+                step[ACTION_LEFT] = (-1, 0);
+                step[ACTION_RIGHT] = (1, 0);
+                step[ACTION_UP] = (0, -1);
+                step[ACTION_DOWN] = (0, 1);
+                step
+            };
+            let (dx, dy) = STEP[action];
+            self.sub_x = (self.sub_x + dx).clamp(0, 9);
+            self.sub_y = (self.sub_y + dy).clamp(0, 8);
+            self.sub_or = if dx != 0 { dx > 0 } else { self.sub_or };
         }
         self.update_friendly_bullets(&mut r);
         self.update_divers();
@@ -369,7 +391,7 @@ impl Game for Seaquest {
         (r, self.terminal)
     }
 
-    fn draw(&self, cells: &mut Cells<'_>) {
+    fn draw<C: Cells>(&self, cells: &mut C) {
         cells.set(self.sub_y, self.sub_x, 0);
         let back_x = if self.sub_or { self.sub_x - 1 } else { self.sub_x + 1 };
         cells.set(self.sub_y, back_x, 1);

@@ -177,23 +177,14 @@ impl Game for SpaceInvaders {
         (r, self.terminal)
     }
 
-    fn draw(&self, cells: &mut Cells<'_>) {
+    fn draw<C: Cells>(&self, cells: &mut C) {
         cells.set(9, self.pos, 0);
         let direction_channel = if self.alien_dir < 0 { 2 } else { 3 };
         for y in 0..GRID {
-            for x in 0..GRID {
-                let (yi, xi) = (y as i32, x as i32);
-                if self.aliens[y][x] {
-                    cells.set(yi, xi, 1);
-                    cells.set(yi, xi, direction_channel);
-                }
-                if self.friendly_bullets[y][x] {
-                    cells.set(yi, xi, 4);
-                }
-                if self.enemy_bullets[y][x] {
-                    cells.set(yi, xi, 5);
-                }
-            }
+            cells.set_row(y, 1, &self.aliens[y]);
+            cells.set_row(y, direction_channel, &self.aliens[y]);
+            cells.set_row(y, 4, &self.friendly_bullets[y]);
+            cells.set_row(y, 5, &self.enemy_bullets[y]);
         }
     }
 

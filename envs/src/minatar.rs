@@ -20,6 +20,7 @@ use crate::registration::{EnvSpec, Registration};
 use crate::render::Frame;
 use crate::snapshot;
 use crate::spaces::{Action, BoxSpace, Space};
+pub use nnlab_envs_minatar as games;
 use nnlab_envs_minatar::{Environment, GameKind, GRID, STICKY_ACTION_PROB};
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +40,14 @@ macro_rules! minatar_registrations {
                 make: || Box::new(MinAtarEnv::new($v0, GameKind::$kind, ActionSet::Full)),
             },)*
         ];
+
+        /// The registered id of `kind` with the given action set (`-v1` minimal, `-v0` all six).
+        pub fn registered_id(kind: GameKind, actions: ActionSet) -> &'static str {
+            match (kind, actions) {
+                $((GameKind::$kind, ActionSet::Minimal) => $v1,
+                (GameKind::$kind, ActionSet::Full) => $v0,)*
+            }
+        }
     };
 }
 
@@ -161,6 +170,9 @@ impl Env for MinAtarEnv {
     }
     fn restore(&mut self, snapshot: &serde_json::Value) -> Result<(), EnvError> {
         let progress: Progress = snapshot::read(self.id, snapshot)?;
+        if !progress.env.is_valid() {
+            return Err(EnvError::BadSnapshot(format!("{}: the snapshot's random stream is not a Mersenne Twister state", self.id)));
+        }
         if progress.env.kind() != self.progress.env.kind() {
             return Err(EnvError::BadSnapshot(format!("{}: the snapshot is of MinAtar's {}", self.id, progress.env.kind().name())));
         }

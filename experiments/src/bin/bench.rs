@@ -12,6 +12,7 @@
 //!     cargo run --release --bin bench               # full 500k-step DQN and PPO runs included
 //!     cargo run --release --bin bench -- --quick    # 50k-step run instead
 //!     cargo run --release --bin bench -- --peers    # against SBX, RLtools and rlox (nnlab_experiments::peers)
+//!     taskset -c 1 cargo run --release --features minatar --bin bench -- --minatar   # MinAtar's games against PyPI MinAtar
 //!
 //! The whole runs are also timed in portable numerics (in a child process,
 //! since numerics are fixed per process), beside fast mode's.
@@ -96,6 +97,17 @@ struct Args {
     /// With --peers: where the runs and peers.json go.
     #[arg(long, default_value = "target/bench-peers", requires = "peers")]
     peers_out: std::path::PathBuf,
+    /// Instead of the rows above: each MinAtar game's raw steps per second
+    /// beside PyPI MinAtar's (scripts/minatar/steps_per_s.py, installed on
+    /// first use); needs a bench built with `--features minatar`.
+    #[arg(long, conflicts_with = "peers")]
+    minatar: bool,
+    /// With --minatar: nnlab's steps per game (PyPI MinAtar takes a tenth of them).
+    #[arg(long, default_value_t = 3_000_000, requires = "minatar")]
+    minatar_steps: usize,
+    /// With --minatar: time each row this many times and keep the best, on both sides.
+    #[arg(long, default_value_t = 3, requires = "minatar")]
+    minatar_repeats: usize,
     /// Internal: time the two whole runs in portable numerics and print their seconds.
     #[arg(long, hide = true)]
     portable_child: bool,
@@ -239,6 +251,94 @@ fn raw_env_steps_per_s(id: &str, steps: usize) -> Result<f64> {
     Ok(steps as f64 / start.elapsed().as_secs_f64())
 }
 
+/// `bench --minatar`: steps per second of each MinAtar game with random
+/// minimal-set actions, two ways beside PyPI MinAtar's on this machine, one
+/// after the other: nnlab's `make("MinAtar/<Game>-v1")` (observation written
+/// every step) against MinAtar's own Gymnasium id, and the bare game
+/// (`Environment::act` and the channels-first observation) against MinAtar's
+/// `Environment.act` and `state()`.
+#[cfg(feature = "minatar")]
+fn minatar_rows(steps: usize, repeats: usize) -> Result<()> {
+    use anyhow::Context;
+    use nnlab_envs::minatar::games::{Environment, GameKind};
+    if steps < 10 || repeats == 0 {
+        anyhow::bail!("--minatar-steps must be at least 10 and --minatar-repeats at least 1, got {steps} and {repeats}");
+    }
+    let bare = |kind: GameKind| {
+        let mut env = Environment::new(kind, 0.1, true, 0);
+        env.reset();
+        let actions = kind.minimal_action_set();
+        let mut obs = vec![0.0f32; env.channels() * 100];
+        // Drawn before the clock starts, as steps_per_s.py draws MinAtar's.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let choices: Vec<u8> = (0..steps).map(|_| actions[rng.random_range(0..actions.len())] as u8).collect();
+        let start = Instant::now();
+        for &action in &choices {
+            let (_, terminal) = env.act(usize::from(action));
+            env.observe_chw(&mut obs);
+            if terminal {
+                env.reset();
+            }
+        }
+        steps as f64 / start.elapsed().as_secs_f64()
+    };
+    let mut rows = Vec::new();
+    for kind in GameKind::ALL {
+        let id = nnlab_envs::minatar::registered_id(kind, nnlab_envs::minatar::ActionSet::Minimal);
+        let api = (0..repeats).map(|_| raw_env_steps_per_s(id, steps)).collect::<Result<Vec<f64>>>()?.into_iter().fold(0.0, f64::max);
+        let game = (0..repeats).map(|_| bare(kind)).fold(0.0, f64::max);
+        rows.push((id, kind.name(), api, game));
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let install = std::process::Command::new(root.join("scripts/minatar/install.sh")).output().context("cannot run scripts/minatar/install.sh")?;
+    if !install.status.success() {
+        anyhow::bail!("scripts/minatar/install.sh failed: {}", String::from_utf8_lossy(&install.stderr).trim());
+    }
+    let python = std::path::PathBuf::from(String::from_utf8_lossy(&install.stdout).trim()).join("bin/python");
+    let peer = std::process::Command::new(python)
+        .arg(root.join("scripts/minatar/steps_per_s.py"))
+        .arg((steps / 10).to_string())
+        .arg(repeats.to_string())
+        .args(GameKind::ALL.map(GameKind::name))
+        .stderr(std::process::Stdio::null())
+        .output()
+        .context("cannot run scripts/minatar/steps_per_s.py")?;
+    type Rates = std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>;
+    let minatar: Rates = serde_json::from_slice(&peer.stdout).with_context(|| format!("steps_per_s.py printed no result ({})", peer.status))?;
+    let theirs = |way: &str, game: &str| minatar.get(way).and_then(|m| m.get(game)).copied().unwrap_or(f64::NAN);
+    nnlab_experiments::out!("MinAtar steps/s (random minimal-set actions, sticky actions 0.1, one thread, best of {repeats}; PyPI MinAtar 1.0.15 beside)");
+    nnlab_experiments::out!(
+        "{:<26} {:>12} {:>12} {:>6}   {:>12} {:>12} {:>6}",
+        "",
+        "nnlab make",
+        "MinAtar gym",
+        "ratio",
+        "nnlab game",
+        "MinAtar game",
+        "ratio"
+    );
+    for (id, game, api, bare) in rows {
+        let (gym, raw) = (theirs("gymnasium", game), theirs("raw", game));
+        nnlab_experiments::out!(
+            "{id:<26} {api:>12.0} {gym:>12.0} {:>6}   {bare:>12.0} {raw:>12.0} {:>6}",
+            format!("{:.0}x", api / gym),
+            format!("{:.0}x", bare / raw)
+        );
+    }
+    nnlab_experiments::out!(
+        "  (make: the registered env with its time limit, through the Env trait; game: Environment::act + observe_chw vs MinAtar's act + state())"
+    );
+    Ok(())
+}
+
+/// Without the feature: one line saying how to build a bench that has the games.
+#[cfg(not(feature = "minatar"))]
+fn minatar_rows(_steps: usize, _repeats: usize) -> Result<()> {
+    anyhow::bail!(
+        "--minatar: this bench was built without MinAtar's games: cargo run --release --features minatar --bin bench -- --minatar (such a binary is GPL-3.0)"
+    )
+}
+
 fn dqn_updates_per_s(updates: usize) -> Result<f64> {
     let mut agent = Dqn::new(DqnConfig::default(), tch::Device::Cpu)?;
     let mut rb = ReplayBuffer::new(10_000, 4);
@@ -365,6 +465,9 @@ fn run() -> Result<()> {
         };
         nnlab_experiments::peers::bench(&opts)?;
         return Ok(());
+    }
+    if args.minatar {
+        return minatar_rows(args.minatar_steps, args.minatar_repeats);
     }
     nnlab_experiments::cli::check_threads(args.threads)?;
     tch::set_num_threads(args.threads);
