@@ -66,7 +66,10 @@ macro_rules! dqn_family_config {
             pub train_frequency: usize,
             /// Gradient updates per training round.
             pub gradient_steps: usize,
-            /// Widths of the hidden ReLU layers.
+            /// The network that reads the observation: "mlp" for vectors, or
+            /// "minatar" / "nature" (convolutions, for pictures such as MinAtar's).
+            pub network: crate::torso::Network,
+            /// Widths of the hidden ReLU layers (after the convolutions, if any).
             pub hidden_sizes: Vec<usize>,
             /// Clip the gradients' joint L2 norm to this value (absent: no clipping).
             pub max_grad_norm: Option<f64>,
@@ -86,6 +89,7 @@ macro_rules! dqn_family_config {
                     final_learning_rate: self.final_learning_rate,
                     adam_eps: self.adam_eps,
                     buffer_size: self.buffer_size,
+                    network: self.network,
                     gamma: self.gamma,
                     tau: 1.0,
                     target_network_frequency: self.target_network_frequency,
@@ -102,6 +106,7 @@ macro_rules! dqn_family_config {
                     loss: TdLoss::Mse,
                     max_grad_norm: self.max_grad_norm,
                     eval_episodes: self.eval_episodes,
+                    ..DqnConfig::default()
                 }
             }
 
@@ -150,6 +155,7 @@ impl Default for C51Config {
             learning_starts: 10_000,
             train_frequency: 10,
             gradient_steps: 1,
+            network: crate::torso::Network::Mlp,
             hidden_sizes: vec![120, 84],
             max_grad_norm: None,
             eval_episodes: 10,
@@ -218,6 +224,7 @@ impl Default for QrDqnConfig {
             learning_starts: 100,
             train_frequency: 4,
             gradient_steps: 1,
+            network: crate::torso::Network::Mlp,
             hidden_sizes: vec![64, 64],
             max_grad_norm: None,
             eval_episodes: 10,

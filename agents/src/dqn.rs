@@ -18,6 +18,7 @@ use crate::network::{clip_grad_norm, soft_update, GreedyPolicy, QNetwork};
 use crate::offpolicy::{LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::{Batch, ReplayBuffer};
 use crate::schedule::LinearSchedule;
+pub use crate::torso::Network;
 use crate::validate::{self, in_range, nonzero, positive};
 pub use crate::value_head::TdLoss;
 use crate::value_head::{self, ValueHead};
@@ -49,6 +50,18 @@ pub struct DqnConfig {
     pub final_learning_rate: Option<f64>,
     /// Adam epsilon.
     pub adam_eps: f64,
+    /// The optimiser: "adam" or "rmsprop" (MinAtar's and Nature DQN's).
+    pub optimizer: DqnOptimizer,
+    /// RMSprop: decay of the squared-gradient average (PyTorch's `alpha`).
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub rmsprop_alpha: f64,
+    /// RMSprop: added to the denominator.
+    pub rmsprop_eps: f64,
+    /// RMSprop: momentum of the update (0: none).
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub rmsprop_momentum: f64,
+    /// RMSprop: centred (divide by the gradient's standard deviation).
+    pub rmsprop_centered: bool,
     /// Replay buffer capacity in transitions.
     pub buffer_size: usize,
     /// Discount factor.
@@ -76,7 +89,10 @@ pub struct DqnConfig {
     pub train_frequency: usize,
     /// Gradient updates per training round.
     pub gradient_steps: usize,
-    /// Widths of the hidden ReLU layers.
+    /// The network that reads the observation: "mlp" for vectors, or
+    /// "minatar" / "nature" (convolutions, for pictures such as MinAtar's).
+    pub network: Network,
+    /// Widths of the hidden ReLU layers (after the convolutions, if any).
     pub hidden_sizes: Vec<usize>,
     /// Double DQN: the online network picks the next action, the target network values it.
     pub double_dqn: bool,
@@ -99,6 +115,11 @@ impl Default for DqnConfig {
             learning_rate: 2.5e-4,
             final_learning_rate: None,
             adam_eps: 1e-8,
+            optimizer: DqnOptimizer::Adam,
+            rmsprop_alpha: 0.99,
+            rmsprop_eps: 1e-8,
+            rmsprop_momentum: 0.0,
+            rmsprop_centered: false,
             buffer_size: 10_000,
             gamma: 0.99,
             tau: 1.0,
@@ -110,6 +131,7 @@ impl Default for DqnConfig {
             learning_starts: 10_000,
             train_frequency: 10,
             gradient_steps: 1,
+            network: Network::Mlp,
             hidden_sizes: vec![120, 84],
             double_dqn: false,
             dueling: false,
@@ -120,6 +142,16 @@ impl Default for DqnConfig {
     }
 }
 
+/// DQN's optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DqnOptimizer {
+    /// Adam (`adam_eps`), as CleanRL's `dqn.py`.
+    Adam,
+    /// RMSprop (`rmsprop_*`), as MinAtar's and Nature DQN's (centred, with momentum).
+    Rmsprop,
+}
+
 impl DqnConfig {
     /// Checks every value; the error is one line naming the key.
     pub fn validate(&self) -> Result<()> {
@@ -127,6 +159,10 @@ impl DqnConfig {
         if let Space::Box(_) = env.action_space() {
             bail!("env_id: DQN needs discrete actions, but {} has a continuous (Box) action space", self.env_id);
         }
+        self.network.check(&self.env_id, &env.observation_shape())?;
+        in_range("rmsprop_alpha", self.rmsprop_alpha, 0.0, 1.0)?;
+        positive("rmsprop_eps", self.rmsprop_eps)?;
+        in_range("rmsprop_momentum", self.rmsprop_momentum, 0.0, 1.0)?;
         nonzero("total_timesteps", self.total_timesteps)?;
         positive("learning_rate", self.learning_rate)?;
         if let Some(lr) = self.final_learning_rate {
@@ -175,8 +211,8 @@ pub struct DqnLearner {
     n_actions: usize,
     q_network: QNetwork,
     target_network: QNetwork,
-    /// CPU copy of the online network for acting; refreshed after updates.
-    policy: GreedyPolicy,
+    /// CPU copy of the online network for acting (dense networks only); refreshed after updates.
+    policy: Option<GreedyPolicy>,
     policy_stale: bool,
     optimizer: nnlab_torch::optim::Optimizer,
     rng: ChaCha8Rng,
@@ -213,20 +249,31 @@ impl DqnLearner {
             Space::Discrete(n) => *n,
             Space::Box(_) => bail!("DQN needs discrete actions, but {} has a continuous (Box) action space", config.env_id),
         };
-        let obs_dim = env.observation_space().dim();
+        let obs_shape = env.observation_shape();
         let vs = nn::VarStore::new(device);
         let mut target_vs = nn::VarStore::new(device);
         let (q_network, target_network) = crate::with_torch_seed(config.seed, || {
             let outputs = n_actions * head.outputs_per_action();
-            let q = QNetwork::new(&(vs.root() / "q"), obs_dim, outputs, &config.hidden_sizes, config.dueling);
-            let target = QNetwork::new(&(target_vs.root() / "q"), obs_dim, outputs, &config.hidden_sizes, config.dueling);
+            let q = QNetwork::new(&(vs.root() / "q"), &obs_shape, outputs, &config.hidden_sizes, config.dueling, config.network);
+            let target = QNetwork::new(&(target_vs.root() / "q"), &obs_shape, outputs, &config.hidden_sizes, config.dueling, config.network);
             (q, target)
         });
         target_vs.freeze();
         soft_update(&target_network, &q_network, 1.0);
-        let optimizer = nnlab_torch::optim::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?;
+        let optimizer = match config.optimizer {
+            DqnOptimizer::Adam => nnlab_torch::optim::Adam { eps: config.adam_eps, ..Default::default() }.build(&vs, config.learning_rate)?,
+            DqnOptimizer::Rmsprop => nnlab_torch::optim::RmsProp {
+                alpha: config.rmsprop_alpha,
+                eps: config.rmsprop_eps,
+                weight_decay: 0.0,
+                momentum: config.rmsprop_momentum,
+                centered: config.rmsprop_centered,
+            }
+            .build(&vs, config.learning_rate)?,
+        };
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let policy = GreedyPolicy::with_head(&q_network, head);
+        // Dense networks act through a plain-Rust copy; convolutional ones through torch.
+        let policy = (!q_network.is_convolutional()).then(|| GreedyPolicy::with_head(&q_network, head));
         let epsilon = LinearSchedule::new(config.start_e, config.end_e, config.exploration_fraction * config.total_timesteps as f64);
         let learning_rate = config.final_learning_rate.map(|end| LinearSchedule::new(config.learning_rate, end, config.total_timesteps as f64));
         Ok(Self {
@@ -314,11 +361,19 @@ impl DqnLearner {
     /// The action with the highest Q-value for one observation (computed on the
     /// CPU copy of the network, refreshed here when an update changed it).
     pub fn act_greedy(&mut self, obs: &[f32]) -> usize {
+        let Some(policy) = &mut self.policy else {
+            // A convolutional network: one torch forward (ties to the lowest index, as torch.argmax).
+            let q = tch::no_grad(|| {
+                let out = self.q_network.forward(&Tensor::from_slice(obs).view([1, -1]).to_device(self.device));
+                self.head.q_values(&out, self.n_actions, &self.support)
+            });
+            return q.argmax(-1, false).int64_value(&[0]) as usize;
+        };
         if self.policy_stale {
-            self.policy.sync(&self.q_network);
+            policy.sync(&self.q_network);
             self.policy_stale = false;
         }
-        self.policy.act(obs)
+        policy.act(obs)
     }
 }
 

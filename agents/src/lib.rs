@@ -32,6 +32,7 @@ pub mod sac;
 pub mod schedule;
 pub mod soft_actor;
 pub mod td3;
+pub mod torso;
 pub mod tqc;
 pub mod validate;
 pub mod value_head;

@@ -1,29 +1,36 @@
-//! Q-networks for small observation vectors, built for speed on the CPU:
-//! parameters in one flat tensor ([`crate::flat`]), and a plain-Rust
-//! [`GreedyPolicy`] for acting.
+//! Q-networks, built for speed on the CPU: parameters in one flat tensor
+//! ([`crate::flat`]), a plain-Rust [`GreedyPolicy`] for acting on vectors,
+//! and convolutions in front for pictures ([`crate::torso`]).
 
 use crate::flat::{host_linear, Activation, FlatBuilder, FlatParams, LayerInit, LinearSlot};
+use crate::torso::{ConvTorso, Network};
 use crate::value_head::ValueHead;
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
-/// An MLP Q-network `obs -> Q(obs, .)` with ReLU hidden layers and an optional
-/// dueling head (Wang et al. 2016: `Q = V + A - mean(A)`). With hidden sizes
-/// `[120, 84]` and no dueling head it is CleanRL's `QNetwork`; layers are
-/// initialised as PyTorch's `nn.Linear`.
+/// A Q-network `obs -> Q(obs, .)`: ReLU hidden layers, optionally behind
+/// convolutions ([`Network`]), and an optional dueling head (Wang et al.
+/// 2016: `Q = V + A - mean(A)`). With hidden sizes `[120, 84]` and no dueling
+/// head it is CleanRL's `QNetwork`; with `Network::Minatar` and `[128]`,
+/// MinAtar's DQN network. Layers are initialised as PyTorch's `nn.Linear`
+/// and `nn.Conv2d`.
 #[derive(Debug)]
 pub struct QNetwork {
     params: FlatParams,
+    conv: Option<ConvTorso>,
     torso: Vec<usize>,
     /// Plain: `[q]`; dueling: `[value, advantage]`.
     head: Vec<usize>,
 }
 
 impl QNetwork {
-    /// Creates the network's flat parameter `params` under `p`.
-    pub fn new(p: &nn::Path, obs_dim: usize, n_actions: usize, hidden: &[usize], dueling: bool) -> Self {
+    /// Creates the network's flat parameter `params` under `p`, for
+    /// observations of `obs_shape` (`[dim]`, or `[C, H, W]` for a
+    /// convolutional `network`; [`Network::check`] first).
+    pub fn new(p: &nn::Path, obs_shape: &[usize], n_actions: usize, hidden: &[usize], dueling: bool, network: Network) -> Self {
         let mut b = FlatBuilder::new();
-        let mut d = obs_dim;
+        let conv = ConvTorso::new(&mut b, network, obs_shape);
+        let mut d = conv.as_ref().map_or_else(|| obs_shape.iter().product(), ConvTorso::features);
         let mut torso = Vec::new();
         for (i, &h) in hidden.iter().enumerate() {
             torso.push(b.linear(format!("fc{i}"), d, h, LayerInit::TorchDefault));
@@ -34,7 +41,12 @@ impl QNetwork {
         } else {
             vec![b.linear("q", d, n_actions, LayerInit::TorchDefault)]
         };
-        Self { params: b.build(p), torso, head }
+        Self { params: b.build(p), conv, torso, head }
+    }
+
+    /// Whether convolutions read the observation (no [`GreedyPolicy`] then: act with the torch forward).
+    pub fn is_convolutional(&self) -> bool {
+        self.conv.is_some()
     }
 
     /// The flat parameters.
@@ -60,7 +72,10 @@ impl QNetwork {
 
 impl Module for QNetwork {
     fn forward(&self, x: &Tensor) -> Tensor {
-        let mut h = x.shallow_clone();
+        let mut h = match &self.conv {
+            Some(conv) => conv.forward(&self.params, x),
+            None => x.shallow_clone(),
+        };
         for &l in &self.torso {
             h = self.params.linear(l).forward(&h).relu();
         }
@@ -109,8 +124,10 @@ impl GreedyPolicy {
         Self::with_head(net, ValueHead::Expected)
     }
 
-    /// A policy with `net`'s current weights, whose outputs per action are `value_head`'s.
+    /// A policy with `net`'s current weights, whose outputs per action are
+    /// `value_head`'s. `net` must be dense ([`QNetwork::is_convolutional`] false).
     pub fn with_head(net: &QNetwork, value_head: ValueHead) -> Self {
+        assert!(!net.is_convolutional(), "GreedyPolicy runs dense networks only");
         let torso: Vec<LinearSlot> = net.torso.iter().map(|&i| net.params.linear_slot(i).clone()).collect();
         // Dueling: the advantage stream alone decides the argmax.
         let head = net.params.linear_slot(*net.head.last().expect("a head layer")).clone();
@@ -160,7 +177,7 @@ mod tests {
         for dueling in [false, true] {
             tch::manual_seed(3);
             let vs = nn::VarStore::new(tch::Device::Cpu);
-            let net = QNetwork::new(&vs.root(), 4, 3, &[120, 84], dueling);
+            let net = QNetwork::new(&vs.root(), &[4], 3, &[120, 84], dueling, Network::Mlp);
             let mut policy = GreedyPolicy::new(&net);
             let x = Tensor::randn([500, 4], (Kind::Float, tch::Device::Cpu)) * 2.0;
             let want = Vec::<i64>::try_from(net.forward(&x).argmax(-1, false)).unwrap();
@@ -173,8 +190,8 @@ mod tests {
     #[test]
     fn target_updates_blend_or_copy() {
         let vs = nn::VarStore::new(tch::Device::Cpu);
-        let a = QNetwork::new(&(vs.root() / "a"), 4, 2, &[8], false);
-        let b = QNetwork::new(&(vs.root() / "b"), 4, 2, &[8], false);
+        let a = QNetwork::new(&(vs.root() / "a"), &[4], 2, &[8], false, Network::Mlp);
+        let b = QNetwork::new(&(vs.root() / "b"), &[4], 2, &[8], false, Network::Mlp);
         let (pa, pb) = (a.params().detach().copy(), b.params().detach().copy());
         soft_update(&a, &b, 0.25);
         let want = &pa * 0.75 + &pb * 0.25;
@@ -191,7 +208,7 @@ mod tests {
     #[test]
     fn gradients_reach_the_flat_parameters_every_step() {
         let vs = nn::VarStore::new(tch::Device::Cpu);
-        let net = QNetwork::new(&vs.root(), 4, 2, &[16, 16], true);
+        let net = QNetwork::new(&vs.root(), &[4], 2, &[16, 16], true, Network::Mlp);
         let mut opt = nnlab_torch::optim::Adam::default().build(&vs, 1e-2).unwrap();
         let x = Tensor::randn([32, 4], (Kind::Float, tch::Device::Cpu));
         let mut losses = Vec::new();

@@ -15,11 +15,13 @@ use nnlab_agents::algorithm::PublishedScore;
 
 include!(concat!(env!("OUT_DIR"), "/presets.rs"));
 
-/// The shipped preset of `algo` on `env`, if there is one.
+/// The shipped preset of `algo` on `env`, if there is one (a `/` of the id,
+/// as in `MinAtar/Breakout-v1`, is a `-` in the file name).
 pub fn preset(algo: &str, env: &str) -> Option<Preset> {
+    let file_stem = env.replace('/', "-");
     PRESETS
         .iter()
-        .find(|(a, e, _)| *a == algo && *e == env)
+        .find(|(a, e, _)| *a == algo && *e == file_stem)
         .map(|(a, e, text)| Preset { name: format!("experiments/configs/{a}/{e}.toml"), text: text.to_string() })
 }
 

@@ -121,6 +121,15 @@ pub(crate) struct RmsPropScalars {
     pub l2: Option<f32>,
 }
 
+/// The extra state of RMSprop's centred and momentum forms.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RmsPropExtras {
+    /// Momentum of the update, 0 for none.
+    pub momentum: f32,
+    /// Centred: divide by `sqrt(max(v - a^2, 0))`.
+    pub centered: bool,
+}
+
 /// Whether the tensors can be updated in place on the host: float, on the
 /// CPU, contiguous, of one length, and in memory that does not overlap.
 fn host_ready(ts: &[&Tensor]) -> Option<usize> {
@@ -216,6 +225,63 @@ pub(crate) fn rmsprop(p: &Tensor, g: &Tensor, v: &Tensor, s: &RmsPropScalars) ->
     }
     rmsprop_loop(p, g, v, s);
     true
+}
+
+/// One step of RMSprop's centred and/or momentum form: `a` (the gradient
+/// average) when centred, `m` (the momentum buffer) with momentum; in
+/// place, `false` (nothing done) when the tensors are not host-ready.
+pub(crate) fn rmsprop_extended(p: &Tensor, g: &Tensor, v: &Tensor, a: &Tensor, m: &Tensor, s: &RmsPropScalars, x: &RmsPropExtras) -> bool {
+    let Some(n) = host_ready(&[p, g, v, a, m]) else { return false };
+    // SAFETY: see `slice_mut`; the gradient is only read.
+    let (p, g, v, a, m) = unsafe { (slice_mut(p, n), &*slice_mut(g, n), slice_mut(v, n), slice_mut(a, n), slice_mut(m, n)) };
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        unsafe { rmsprop_extended_avx2(p, g, v, a, m, s, x) };
+        return true;
+    }
+    rmsprop_extended_loop(p, g, v, a, m, s, x);
+    true
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn rmsprop_extended_avx2(p: &mut [f32], g: &[f32], v: &mut [f32], a: &mut [f32], m: &mut [f32], s: &RmsPropScalars, x: &RmsPropExtras) {
+    rmsprop_extended_loop(p, g, v, a, m, s, x)
+}
+
+/// The centred/momentum update in the order of `optim`'s tensor form, with
+/// the floors of the module docs (the gradient average decays by `alpha`,
+/// the momentum buffer by `momentum`).
+#[inline(always)]
+fn rmsprop_extended_loop(p: &mut [f32], g: &[f32], v: &mut [f32], a: &mut [f32], m: &mut [f32], s: &RmsPropScalars, x: &RmsPropExtras) {
+    let (s, x) = (*s, *x);
+    let f = Floors::new(s.one_minus_alpha, s.one_minus_alpha, s.alpha, s.alpha);
+    let momentum_floor = Floors::new(0.0, 0.0, x.momentum, 0.0).first;
+    for ((((p, &g), v), a), m) in p.iter_mut().zip(g).zip(v.iter_mut()).zip(a.iter_mut()).zip(m.iter_mut()) {
+        let g = match s.l2 {
+            Some(l2) => g + *p * l2,
+            None => g,
+        };
+        let g = floor_to_zero(g, f.grad);
+        let vi = floor_to_zero(*v, f.second) * s.alpha + g * g * s.one_minus_alpha;
+        let var = if x.centered {
+            let ai = floor_to_zero(*a, f.first) * s.alpha + g * s.one_minus_alpha;
+            *a = ai;
+            (vi - ai * ai).max(0.0)
+        } else {
+            vi
+        };
+        let denom = 1.0 / (1.0 / var.sqrt()) + s.eps;
+        if x.momentum == 0.0 {
+            *p -= g / denom * s.lr;
+        } else {
+            let mi = floor_to_zero(*m, momentum_floor) * x.momentum + g / denom;
+            *p -= mi * s.lr;
+            *m = mi;
+        }
+        *v = vi;
+    }
 }
 
 #[cfg(target_arch = "x86_64")]

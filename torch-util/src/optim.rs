@@ -69,8 +69,11 @@ impl Default for AdamW {
     }
 }
 
-/// RMSprop as `torch.optim.RMSprop` (not centred, no momentum):
-/// `v = alpha v + (1 - alpha) g^2`, `p -= lr g / (sqrt(v) + eps)`.
+/// RMSprop as `torch.optim.RMSprop`: `v = alpha v + (1 - alpha) g^2`;
+/// centred, also `a = alpha a + (1 - alpha) g` and `v - a^2` in place of `v`;
+/// then `d = sqrt(v) + eps` and `p -= lr g / d`, or with momentum
+/// `b = momentum b + g / d`, `p -= lr b` (MinAtar's and Nature DQN's
+/// optimiser is the centred form with momentum).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RmsProp {
     /// Decay of the squared-gradient average.
@@ -79,11 +82,15 @@ pub struct RmsProp {
     pub eps: f64,
     /// L2 penalty added to the gradient.
     pub weight_decay: f64,
+    /// Momentum of the update (0: none).
+    pub momentum: f64,
+    /// Divide by the gradient's standard deviation, not its root mean square.
+    pub centered: bool,
 }
 
 impl Default for RmsProp {
     fn default() -> Self {
-        Self { alpha: 0.99, eps: 1e-8, weight_decay: 0.0 }
+        Self { alpha: 0.99, eps: 1e-8, weight_decay: 0.0, momentum: 0.0, centered: false }
     }
 }
 
@@ -134,9 +141,11 @@ pub struct Optimizer {
     lr: f64,
     steps: u64,
     params: Vec<Tensor>,
-    /// Per parameter: Adam's first and second moments, RMSprop's average
-    /// (second), or SGD's momentum buffer (first).
+    /// Per parameter: Adam's first and second moments, RMSprop's momentum
+    /// buffer (first) and square average (second), or SGD's momentum buffer (first).
     moments: Vec<(Tensor, Tensor)>,
+    /// Per parameter, centred RMSprop only: the gradient average.
+    grad_averages: Vec<Tensor>,
     /// Per parameter: whether `weight_decay` applies to it.
     decays: Vec<bool>,
 }
@@ -156,7 +165,11 @@ impl Optimizer {
         let params = vs.trainable_variables();
         let moments = params.iter().map(|p| (p.zeros_like(), p.zeros_like())).collect();
         let decays = vec![true; params.len()];
-        Ok(Self { rule, lr, steps: 0, params, moments, decays })
+        let grad_averages = match rule {
+            Rule::RmsProp(RmsProp { centered: true, .. }) => params.iter().map(Tensor::zeros_like).collect(),
+            _ => Vec::new(),
+        };
+        Ok(Self { rule, lr, steps: 0, params, moments, grad_averages, decays })
     }
 
     /// Applies weight decay to matrices and embeddings only (parameters of
@@ -233,7 +246,7 @@ impl Optimizer {
         self.steps += 1;
         let lr = self.lr;
         let t = i32::try_from(self.steps).unwrap_or(i32::MAX);
-        for ((p, (m, v)), &decays) in self.params.iter().zip(self.moments.iter_mut()).zip(&self.decays) {
+        for (i, ((p, (m, v)), &decays)) in self.params.iter().zip(self.moments.iter_mut()).zip(&self.decays).enumerate() {
             let grad = p.grad();
             if !grad.defined() {
                 continue;
@@ -290,7 +303,7 @@ impl Optimizer {
                     let denom = portable_sqrt(v) / bias2.sqrt() + eps;
                     let _ = p.g_sub_(&(&*m / denom * (lr / bias1)));
                 }
-                Rule::RmsProp(RmsProp { alpha, eps, weight_decay }) => {
+                Rule::RmsProp(RmsProp { alpha, eps, weight_decay, momentum, centered }) => {
                     let scalars = crate::fused::RmsPropScalars {
                         alpha: alpha as f32,
                         one_minus_alpha: (1.0 - alpha) as f32,
@@ -298,14 +311,33 @@ impl Optimizer {
                         lr: lr as f32,
                         l2: (weight_decay != 0.0).then_some(weight_decay as f32),
                     };
-                    if fused && crate::fused::rmsprop(&p, &grad, v, &scalars) {
+                    if fused && momentum == 0.0 && !centered && crate::fused::rmsprop(&p, &grad, v, &scalars) {
+                        continue;
+                    }
+                    let extras = crate::fused::RmsPropExtras { momentum: momentum as f32, centered };
+                    let average = if centered { self.grad_averages[i].shallow_clone() } else { v.zeros_like() };
+                    if fused && (momentum != 0.0 || centered) && crate::fused::rmsprop_extended(&p, &grad, v, &average, m, &scalars, &extras) {
                         continue;
                     }
                     let grad = if weight_decay != 0.0 { &grad + &p * weight_decay } else { grad };
                     let _ = v.g_mul_scalar_(alpha);
                     let _ = v.g_add_(&(&grad * &grad * (1.0 - alpha)));
-                    let denom = portable_sqrt(v) + eps;
-                    let _ = p.g_sub_(&(grad / denom * lr));
+                    let denom = if centered {
+                        let a = &mut self.grad_averages[i];
+                        let _ = a.g_mul_scalar_(alpha);
+                        let _ = a.g_add_(&(&grad * (1.0 - alpha)));
+                        // Clamped at 0: rounding can take v - a^2 below 0 where it is 0 in exact arithmetic.
+                        portable_sqrt(&(&*v - &*a * &*a).clamp_min(0.0)) + eps
+                    } else {
+                        portable_sqrt(v) + eps
+                    };
+                    if momentum == 0.0 {
+                        let _ = p.g_sub_(&(grad / denom * lr));
+                    } else {
+                        let _ = m.g_mul_scalar_(momentum);
+                        let _ = m.g_add_(&(grad / denom));
+                        let _ = p.g_sub_(&(&*m * lr));
+                    }
                 }
             }
         }
@@ -313,7 +345,8 @@ impl Optimizer {
 
     /// The state a checkpoint needs: the step count, the learning rate and,
     /// per parameter `i`, its two moment tensors `m.i` and `v.i` (Adam: first
-    /// and second moment; RMSprop: unused, square average).
+    /// and second moment; RMSprop: momentum buffer, square average) and,
+    /// centred RMSprop only, its gradient average `a.i`.
     pub fn train_state(&self) -> Result<crate::state::TrainState> {
         let mut s = crate::state::TrainState::new();
         s.put("steps", &self.steps)?;
@@ -321,6 +354,9 @@ impl Optimizer {
         for (i, (m, v)) in self.moments.iter().enumerate() {
             s.put_tensor(&format!("m.{i}"), m)?;
             s.put_tensor(&format!("v.{i}"), v)?;
+        }
+        for (i, a) in self.grad_averages.iter().enumerate() {
+            s.put_tensor(&format!("a.{i}"), a)?;
         }
         Ok(s)
     }
@@ -331,6 +367,9 @@ impl Optimizer {
         for (i, (m, v)) in self.moments.iter().enumerate() {
             s.copy_into(&format!("m.{i}"), m)?;
             s.copy_into(&format!("v.{i}"), v)?;
+        }
+        for (i, a) in self.grad_averages.iter().enumerate() {
+            s.copy_into(&format!("a.{i}"), a)?;
         }
         if s.tensor(&format!("m.{}", self.moments.len())).is_ok() {
             bail!("the checkpoint's optimiser has more parameters than this model ({})", self.moments.len());
@@ -392,7 +431,10 @@ mod tests {
             Rule::Adam(Adam { beta1: 0.5, beta2: 0.95, eps: 1e-5, weight_decay: 0.0 }),
             Rule::AdamW(AdamW::default()),
             Rule::RmsProp(RmsProp::default()),
-            Rule::RmsProp(RmsProp { alpha: 0.9, eps: 1e-5, weight_decay: 0.1 }),
+            Rule::RmsProp(RmsProp { alpha: 0.9, eps: 1e-5, weight_decay: 0.1, ..Default::default() }),
+            Rule::RmsProp(RmsProp { alpha: 0.95, eps: 0.01, weight_decay: 0.0, momentum: 0.95, centered: true }),
+            Rule::RmsProp(RmsProp { momentum: 0.9, ..Default::default() }),
+            Rule::RmsProp(RmsProp { centered: true, weight_decay: 0.1, ..Default::default() }),
         ];
         for rule in rules {
             let make = || {
@@ -422,6 +464,9 @@ mod tests {
                 assert!(wa.equal(&wb) && ba.equal(&bb), "{rule:?}: the parameters differ after step {step}");
                 for ((ma, va), (mb, vb)) in a.moments.iter().zip(&b.moments) {
                     assert!(ma.equal(mb) && va.equal(vb), "{rule:?}: the moments differ after step {step}");
+                }
+                for (aa, ab) in a.grad_averages.iter().zip(&b.grad_averages) {
+                    assert!(aa.equal(ab), "{rule:?}: the gradient averages differ after step {step}");
                 }
             }
             assert!(f64::try_from(wa.abs().sum(Kind::Double)).unwrap().is_finite());
@@ -504,6 +549,39 @@ mod tests {
             let got = f32::try_from(&w).unwrap() as f64;
             assert!((got - w2).abs() < 1e-6, "nesterov {nesterov}: {got} vs {w2}");
         }
+    }
+
+    /// Two steps of centred RMSprop with momentum by hand, as
+    /// `torch.optim.RMSprop(centered=True, momentum=...)` defines them; and
+    /// its gradient average survives a checkpoint.
+    #[test]
+    fn centred_rmsprop_with_momentum_steps_as_pytorch_defines_it() {
+        let rule = RmsProp { alpha: 0.95, eps: 0.01, weight_decay: 0.0, momentum: 0.95, centered: true };
+        let vs = nn::VarStore::new(Device::Cpu);
+        let w = vs.root().var_copy("w", &Tensor::from_slice(&[1.0f32]));
+        let mut opt = rule.build(&vs, 0.1).unwrap();
+        // loss = w^2: g = 2 w.
+        opt.backward_step(&(&w * &w).sum(Kind::Float));
+        let (mut v, mut a, mut b, mut x) = (0.0f64, 0.0f64, 0.0f64, 1.0f64);
+        for _ in 0..2 {
+            let g = 2.0 * x;
+            v = 0.95 * v + 0.05 * g * g;
+            a = 0.95 * a + 0.05 * g;
+            b = 0.95 * b + g / ((v - a * a).sqrt() + 0.01);
+            x -= 0.1 * b;
+        }
+        let saved = crate::state::TrainState::from_bytes(&opt.train_state().unwrap().to_bytes().unwrap()).unwrap();
+        let vs2 = nn::VarStore::new(Device::Cpu);
+        let w2 = vs2.root().var_copy("w", &Tensor::from_slice(&[0.0f32]));
+        tch::no_grad(|| w2.shallow_clone().copy_(&w));
+        let mut restored = rule.build(&vs2, 0.1).unwrap();
+        restored.restore_train_state(&saved).unwrap();
+        opt.backward_step(&(&w * &w).sum(Kind::Float));
+        restored.backward_step(&(&w2 * &w2).sum(Kind::Float));
+        let got = f32::try_from(&w).unwrap() as f64;
+        assert!((got - x).abs() < 1e-5, "{got} vs {x}");
+        assert!(w.equal(&w2), "the restored optimiser continues bit for bit");
+        assert!(saved.tensor("a.0").is_ok(), "the gradient average is checkpointed");
     }
 
     #[test]
