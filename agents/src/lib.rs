@@ -25,6 +25,7 @@ pub mod offpolicy;
 pub mod onpolicy;
 pub mod policy;
 pub mod ppo;
+pub mod pqn;
 pub mod reinforce;
 pub mod replay_buffer;
 pub mod rollout;

@@ -19,6 +19,8 @@ pub struct QNetwork {
     params: FlatParams,
     conv: Option<ConvTorso>,
     torso: Vec<usize>,
+    /// Per hidden layer with layer normalisation: its gain and bias vectors.
+    norms: Vec<(usize, usize)>,
     /// Plain: `[q]`; dueling: `[value, advantage]`.
     head: Vec<usize>,
 }
@@ -28,20 +30,39 @@ impl QNetwork {
     /// observations of `obs_shape` (`[dim]`, or `[C, H, W]` for a
     /// convolutional `network`; [`Network::check`] first).
     pub fn new(p: &nn::Path, obs_shape: &[usize], n_actions: usize, hidden: &[usize], dueling: bool, network: Network) -> Self {
+        Self::with_layer_norm(p, obs_shape, n_actions, hidden, dueling, network, false, LayerInit::TorchDefault)
+    }
+
+    /// As [`QNetwork::new`], with `layer_norm`: each hidden dense layer is
+    /// followed by layer normalisation (gain 1, bias 0 at the start, eps
+    /// 1e-5) before its ReLU, as PQN's network (Gallici et al. 2024); and
+    /// the dense layers initialised by `init`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_layer_norm(
+        p: &nn::Path,
+        obs_shape: &[usize],
+        n_actions: usize,
+        hidden: &[usize],
+        dueling: bool,
+        network: Network,
+        layer_norm: bool,
+        init: LayerInit,
+    ) -> Self {
         let mut b = FlatBuilder::new();
         let conv = ConvTorso::new(&mut b, network, obs_shape);
         let mut d = conv.as_ref().map_or_else(|| obs_shape.iter().product(), ConvTorso::features);
         let mut torso = Vec::new();
+        let mut norms = Vec::new();
         for (i, &h) in hidden.iter().enumerate() {
-            torso.push(b.linear(format!("fc{i}"), d, h, LayerInit::TorchDefault));
+            torso.push(b.linear(format!("fc{i}"), d, h, init));
+            if layer_norm {
+                norms.push((b.vector(format!("ln{i}.weight"), h, 1.0), b.vector(format!("ln{i}.bias"), h, 0.0)));
+            }
             d = h;
         }
-        let head = if dueling {
-            vec![b.linear("value", d, 1, LayerInit::TorchDefault), b.linear("advantage", d, n_actions, LayerInit::TorchDefault)]
-        } else {
-            vec![b.linear("q", d, n_actions, LayerInit::TorchDefault)]
-        };
-        Self { params: b.build(p), conv, torso, head }
+        let head =
+            if dueling { vec![b.linear("value", d, 1, init), b.linear("advantage", d, n_actions, init)] } else { vec![b.linear("q", d, n_actions, init)] };
+        Self { params: b.build(p), conv, torso, norms, head }
     }
 
     /// Whether convolutions read the observation (no [`GreedyPolicy`] then: act with the torch forward).
@@ -76,8 +97,13 @@ impl Module for QNetwork {
             Some(conv) => conv.forward(&self.params, x),
             None => x.shallow_clone(),
         };
-        for &l in &self.torso {
-            h = self.params.linear(l).forward(&h).relu();
+        for (i, &l) in self.torso.iter().enumerate() {
+            h = self.params.linear(l).forward(&h);
+            if let Some(&(gain, bias)) = self.norms.get(i) {
+                let width = self.params.linear_slot(l).out_dim as i64;
+                h = h.layer_norm([width], Some(self.params.vector(gain)), Some(self.params.vector(bias)), 1e-5, false);
+            }
+            h = h.relu();
         }
         if let [value, advantage] = self.head[..] {
             let v = self.params.linear(value).forward(&h);
@@ -127,7 +153,7 @@ impl GreedyPolicy {
     /// A policy with `net`'s current weights, whose outputs per action are
     /// `value_head`'s. `net` must be dense ([`QNetwork::is_convolutional`] false).
     pub fn with_head(net: &QNetwork, value_head: ValueHead) -> Self {
-        assert!(!net.is_convolutional(), "GreedyPolicy runs dense networks only");
+        assert!(!net.is_convolutional() && net.norms.is_empty(), "GreedyPolicy runs dense networks without layer normalisation only");
         let torso: Vec<LinearSlot> = net.torso.iter().map(|&i| net.params.linear_slot(i).clone()).collect();
         // Dueling: the advantage stream alone decides the argmax.
         let head = net.params.linear_slot(*net.head.last().expect("a head layer")).clone();

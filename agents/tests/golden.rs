@@ -14,6 +14,7 @@ use nnlab_agents::distributional::{C51Config, QrDqnConfig};
 use nnlab_agents::dqn::{Dqn, DqnConfig, TdLoss};
 use nnlab_agents::noise::NoiseKind;
 use nnlab_agents::ppo::{Ppo, PpoConfig};
+use nnlab_agents::pqn::{Pqn, PqnConfig};
 use nnlab_agents::reinforce::{Reinforce, ReinforceConfig};
 use nnlab_agents::sac::{Sac, SacConfig};
 use nnlab_agents::td3::{DdpgConfig, Td3, Td3Config};
@@ -137,6 +138,15 @@ fn reinforce_with_normalisation_on_pendulum_matches_golden_values() {
         ..Default::default()
     };
     check("reinforce_pendulum_normalized_seed3", 2, || Box::new(Reinforce::new(cfg.clone(), Device::Cpu).unwrap()));
+}
+
+#[test]
+fn pqn_matches_golden_values_and_learns() {
+    // Layer norm, RAdam (both phases), Q(lambda) returns and CartPole's truncations at 500.
+    let cfg = PqnConfig { total_timesteps: 102_400, exploration_fraction: 0.2, seed: 4, ..Default::default() };
+    let a = check("pqn_cartpole_seed4", 2, || Box::new(Pqn::new(cfg.clone(), Device::Cpu).unwrap()));
+    let n = a.returns.len();
+    assert!(mean(&a.returns[n - 20..]) > 1.5 * mean(&a.returns[..20]), "100k steps of PQN improve CartPole");
 }
 
 #[test]

@@ -71,6 +71,7 @@ pub const ALGORITHMS: &[Algorithm] = &[
     entry::<nnlab_agents::distributional::C51Config>(),
     entry::<nnlab_agents::distributional::QrDqnConfig>(),
     entry::<nnlab_agents::ppo::PpoConfig>(),
+    entry::<nnlab_agents::pqn::PqnConfig>(),
     entry::<nnlab_agents::a2c::A2cConfig>(),
     entry::<nnlab_agents::reinforce::ReinforceConfig>(),
     entry::<nnlab_agents::td3::DdpgConfig>(),

@@ -49,6 +49,30 @@ impl Default for Adam {
     }
 }
 
+/// RAdam (Liu et al. 2020, "On the Variance of the Adaptive Learning Rate
+/// and Beyond") as `torch.optim.RAdam`: Adam's moments; while the variance
+/// of the adaptive rate is intractable (`rho_t <= 5`, the first few steps)
+/// the step is `lr * m_hat`, afterwards Adam's step scaled by the
+/// rectification `r_t`, with `eps` added to `sqrt(v)` before the bias
+/// correction. PQN's optimiser (CleanRL's `pqn.py`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RAdam {
+    /// Decay of the first moment.
+    pub beta1: f64,
+    /// Decay of the second moment.
+    pub beta2: f64,
+    /// Added to `sqrt(v)`.
+    pub eps: f64,
+    /// L2 penalty added to the gradient.
+    pub weight_decay: f64,
+}
+
+impl Default for RAdam {
+    fn default() -> Self {
+        Self { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+    }
+}
+
 /// AdamW (Loshchilov and Hutter 2019) as `torch.optim.AdamW`: Adam with the
 /// weight decay applied to the weights directly (`p -= lr * wd * p`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,6 +142,8 @@ pub enum Rule {
     AdamW(AdamW),
     /// See [`RmsProp`].
     RmsProp(RmsProp),
+    /// See [`RAdam`].
+    RAdam(RAdam),
 }
 
 macro_rules! build_fn {
@@ -134,6 +160,25 @@ build_fn!(Sgd);
 build_fn!(Adam);
 build_fn!(AdamW);
 build_fn!(RmsProp);
+build_fn!(RAdam);
+
+/// RAdam's `rho_inf` and `rho_t` at step `t`.
+fn radam_rho(beta2: f64, t: i32) -> (f64, f64) {
+    let rho_inf = 2.0 / (1.0 - beta2) - 1.0;
+    let power = beta2.powi(t);
+    (rho_inf, rho_inf - 2.0 * t as f64 * power / (1.0 - power))
+}
+
+/// Whether RAdam's step `t` is rectified (`rho_t > 5`).
+fn radam_rectified(beta2: f64, t: i32) -> bool {
+    radam_rho(beta2, t).1 > 5.0
+}
+
+/// RAdam's rectification `r_t` at a rectified step `t`.
+fn radam_rectification(beta2: f64, t: i32) -> f64 {
+    let (inf, rho) = radam_rho(beta2, t);
+    ((rho - 4.0) * (rho - 2.0) * inf / ((inf - 4.0) * (inf - 2.0) * rho)).sqrt()
+}
 
 /// An optimiser over a fixed list of parameters.
 pub struct Optimizer {
@@ -259,6 +304,7 @@ impl Optimizer {
                     Rule::Adam(r) => r.weight_decay = 0.0,
                     Rule::AdamW(r) => r.weight_decay = 0.0,
                     Rule::RmsProp(r) => r.weight_decay = 0.0,
+                    Rule::RAdam(r) => r.weight_decay = 0.0,
                 }
             }
             match rule {
@@ -273,11 +319,29 @@ impl Optimizer {
                     let direction = if nesterov { grad + &*m * momentum } else { m.shallow_clone() };
                     let _ = p.g_sub_(&(direction * lr));
                 }
-                Rule::Adam(Adam { beta1, beta2, eps, weight_decay }) | Rule::AdamW(AdamW { beta1, beta2, eps, weight_decay }) => {
+                Rule::RAdam(RAdam { beta1, beta2, weight_decay, .. }) if !radam_rectified(beta2, t) => {
+                    // The first steps: Adam's moments, then `p -= lr * m / (1 - beta1^t)`.
+                    let grad = if weight_decay != 0.0 { &grad + &p * weight_decay } else { grad };
+                    let _ = m.g_mul_scalar_(beta1);
+                    let _ = m.g_add_(&(&grad * (1.0 - beta1)));
+                    let _ = v.g_mul_scalar_(beta2);
+                    let _ = v.g_add_(&(&grad * &grad * (1.0 - beta2)));
+                    let _ = p.g_sub_(&(&*m * (lr / (1.0 - beta1.powi(t)))));
+                }
+                Rule::Adam(Adam { beta1, beta2, eps, weight_decay })
+                | Rule::AdamW(AdamW { beta1, beta2, eps, weight_decay })
+                | Rule::RAdam(RAdam { beta1, beta2, eps, weight_decay }) => {
                     let decoupled = matches!(rule, Rule::AdamW(_));
                     // Exact powers by repeated multiplication (no libm `pow`).
                     let bias1 = 1.0 - beta1.powi(t);
                     let bias2 = 1.0 - beta2.powi(t);
+                    // RAdam after its first steps is Adam's update with the step
+                    // scaled by the rectification and `eps` moved before the bias
+                    // correction: `sqrt(bc2) / (sqrt(v) + eps) = 1 / (sqrt(v) / sqrt(bc2) + eps / sqrt(bc2))`.
+                    let (eps, lr) = match rule {
+                        Rule::RAdam(_) => (eps / bias2.sqrt(), lr * radam_rectification(beta2, t)),
+                        _ => (eps, lr),
+                    };
                     let scalars = crate::fused::AdamScalars {
                         beta1: beta1 as f32,
                         one_minus_beta1: (1.0 - beta1) as f32,
@@ -435,6 +499,7 @@ mod tests {
             Rule::RmsProp(RmsProp { alpha: 0.95, eps: 0.01, weight_decay: 0.0, momentum: 0.95, centered: true }),
             Rule::RmsProp(RmsProp { momentum: 0.9, ..Default::default() }),
             Rule::RmsProp(RmsProp { centered: true, weight_decay: 0.1, ..Default::default() }),
+            Rule::RAdam(RAdam::default()),
         ];
         for rule in rules {
             let make = || {
@@ -582,6 +647,36 @@ mod tests {
         assert!((got - x).abs() < 1e-5, "{got} vs {x}");
         assert!(w.equal(&w2), "the restored optimiser continues bit for bit");
         assert!(saved.tensor("a.0").is_ok(), "the gradient average is checkpointed");
+    }
+
+    /// RAdam's first steps and a rectified one by hand, as `torch.optim.RAdam` defines them.
+    #[test]
+    fn radam_steps_as_pytorch_defines_it() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let w = vs.root().var_copy("w", &Tensor::from_slice(&[1.0f32]));
+        let mut opt = RAdam::default().build(&vs, 0.01).unwrap();
+        let (b1, b2, eps, lr) = (0.9f64, 0.999f64, 1e-8f64, 0.01f64);
+        let (mut m, mut v, mut x) = (0.0f64, 0.0f64, 1.0f64);
+        let rho_inf = 2.0 / (1.0 - b2) - 1.0;
+        let mut rectified = 0;
+        for t in 1..=8 {
+            opt.backward_step(&(&w * &w).sum(Kind::Float));
+            let g = 2.0 * x;
+            m = b1 * m + (1.0 - b1) * g;
+            v = b2 * v + (1.0 - b2) * g * g;
+            let (bc1, bc2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
+            let rho_t = rho_inf - 2.0 * t as f64 * b2.powi(t) / bc2;
+            if rho_t > 5.0 {
+                rectified += 1;
+                let r = ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)).sqrt();
+                x -= m / bc1 * lr * r * bc2.sqrt() / (v.sqrt() + eps);
+            } else {
+                x -= m / bc1 * lr;
+            }
+            let got = f32::try_from(&w).unwrap() as f64;
+            assert!((got - x).abs() < 1e-6, "step {t}: {got} vs {x}");
+        }
+        assert!(rectified > 0 && rectified < 8, "both phases were tested ({rectified} rectified steps)");
     }
 
     #[test]
