@@ -186,7 +186,7 @@ impl Rollout {
         let mut returns = vec![0.0f32; self.rewards.len()];
         let steps = self.rewards.len() / num_envs;
         for t in (0..steps).rev() {
-            for i in 0..num_envs {
+            for (i, &last_value) in last_values.iter().enumerate().take(num_envs) {
                 let k = t * num_envs + i;
                 returns[k] = if self.terminated[k] {
                     self.rewards[k]
@@ -194,7 +194,7 @@ impl Rollout {
                     self.rewards[k] + gamma * self.final_values[k]
                 } else {
                     let (next_value, next_return) =
-                        if t + 1 == steps { (last_values[i], last_values[i]) } else { (self.values[k + num_envs], returns[k + num_envs]) };
+                        if t + 1 == steps { (last_value, last_value) } else { (self.values[k + num_envs], returns[k + num_envs]) };
                     self.rewards[k] + gamma * (lambda * next_return + (1.0 - lambda) * next_value)
                 };
             }
