@@ -65,6 +65,10 @@ pub struct A2cConfig {
     pub vf_coef: f64,
     /// Gradient norm clipping.
     pub max_grad_norm: f64,
+    /// The network that reads the observation: "mlp" for vectors, or
+    /// "minatar" / "nature" (convolutions for pictures, then the hidden
+    /// layers with ReLU, one torso under the actor and critic heads).
+    pub network: crate::torso::Network,
     /// Hidden layer widths (tanh).
     pub hidden_sizes: Vec<usize>,
     /// One torso shared by actor and critic (else two separate networks).
@@ -104,6 +108,7 @@ impl Default for A2cConfig {
             ent_coef: 0.0,
             vf_coef: 0.5,
             max_grad_norm: 0.5,
+            network: crate::torso::Network::Mlp,
             hidden_sizes: vec![64, 64],
             shared_network: false,
             init_log_std: 0.0,

@@ -153,28 +153,51 @@ impl RolloutCollector {
     /// observations after the rollout.
     pub fn collect(&mut self, policy: &ActorCritic, buf: &mut RolloutBuffer, rng: &mut ChaCha8Rng, observer: &mut dyn Observer) -> Result<Vec<f32>> {
         let (n, d, act_dim) = (self.settings.num_envs, self.obs_dim, self.act_dim);
-        // Acting runs on a host copy of the policy (synced once per rollout).
-        let mut host = self.host.take().unwrap_or_else(|| HostActorCritic::new(policy));
-        host.sync(policy);
+        // Acting runs on a host copy of the policy (synced once per rollout), or
+        // through torch for a convolutional policy (one batched forward a step).
+        let mut acting = if policy.is_convolutional() {
+            Acting::Torch(policy)
+        } else {
+            let mut host = self.host.take().unwrap_or_else(|| HostActorCritic::new(policy));
+            host.sync(policy);
+            Acting::Host(Box::new(host))
+        };
         let mut action_host = vec![0.0f32; n * act_dim];
         let (mut log_prob_host, mut value_host) = (vec![0.0f32; n], vec![0.0f32; n]);
         // gSDE: one exploration matrix per environment, drawn at the rollout's start and every `sde_sample_freq` steps.
-        let noise_len = host.sde_noise_len();
+        let noise_len = acting.sde_noise_len();
         let mut sde_noise = vec![0.0f32; n * noise_len];
         let freq = self.settings.sde_sample_freq;
         for t in 0..buf.num_steps {
             self.global_step += n;
-            if noise_len > 0 && (t == 0 || (freq > 0 && t % freq == 0)) {
-                for noise in sde_noise.chunks_mut(noise_len) {
-                    host.draw_sde_noise(rng, noise);
+            match &mut acting {
+                Acting::Host(host) => {
+                    if noise_len > 0 && (t == 0 || (freq > 0 && t % freq == 0)) {
+                        for noise in sde_noise.chunks_mut(noise_len) {
+                            host.draw_sde_noise(rng, noise);
+                        }
+                    }
+                    for i in 0..n {
+                        let (obs, action) = (&self.obs[i * d..(i + 1) * d], &mut action_host[i * act_dim..(i + 1) * act_dim]);
+                        let s = if noise_len > 0 {
+                            host.sample_sde(obs, &sde_noise[i * noise_len..(i + 1) * noise_len], action)
+                        } else {
+                            host.sample(obs, rng, action)
+                        };
+                        log_prob_host[i] = s.log_prob;
+                        value_host[i] = s.value;
+                    }
                 }
-            }
-            for i in 0..n {
-                let (obs, action) = (&self.obs[i * d..(i + 1) * d], &mut action_host[i * act_dim..(i + 1) * act_dim]);
-                let s =
-                    if noise_len > 0 { host.sample_sde(obs, &sde_noise[i * noise_len..(i + 1) * noise_len], action) } else { host.sample(obs, rng, action) };
-                log_prob_host[i] = s.log_prob;
-                value_host[i] = s.value;
+                Acting::Torch(policy) => {
+                    let (logits, values) = torch_logits_and_values(policy, &self.obs, d)?;
+                    let k = logits.len() / n;
+                    for i in 0..n {
+                        let (a, log_prob) = crate::policy::sample_categorical(&logits[i * k..(i + 1) * k], rng);
+                        action_host[i] = a as f32;
+                        log_prob_host[i] = log_prob;
+                        value_host[i] = values[i];
+                    }
+                }
             }
             buf.store(t, &self.obs, &action_host, &log_prob_host, &value_host);
 
@@ -186,7 +209,7 @@ impl RolloutCollector {
                 scaler.scale(&mut rewards, &ends);
             }
             for (i, reward) in rewards.iter_mut().enumerate() {
-                *reward += self.truncation_bootstrap(&mut host, i);
+                *reward += self.truncation_bootstrap(&mut acting, i)?;
             }
             buf.rewards[t * n..(t + 1) * n].copy_from_slice(&rewards);
             for (i, end) in ends.iter().enumerate() {
@@ -197,10 +220,47 @@ impl RolloutCollector {
             self.normalize(&mut next, true);
             self.obs = next;
         }
-        let last_values = self.obs.chunks(d).map(|o| host.value(o)).collect();
-        self.host = Some(host);
+        let last_values = match &mut acting {
+            Acting::Host(host) => self.obs.chunks(d).map(|o| host.value(o)).collect(),
+            Acting::Torch(policy) => torch_logits_and_values(policy, &self.obs, d)?.1,
+        };
+        if let Acting::Host(host) = acting {
+            self.host = Some(*host);
+        }
         Ok(last_values)
     }
+}
+
+/// How a rollout acts: a host copy of a dense policy, or the torch policy itself (convolutional).
+enum Acting<'a> {
+    /// Plain-Rust forward passes, one observation at a time.
+    Host(Box<HostActorCritic>),
+    /// One batched torch forward per step.
+    Torch(&'a ActorCritic),
+}
+
+impl Acting<'_> {
+    fn sde_noise_len(&self) -> usize {
+        match self {
+            Acting::Host(host) => host.sde_noise_len(),
+            Acting::Torch(_) => 0,
+        }
+    }
+
+    fn value(&mut self, obs: &[f32]) -> Result<f32> {
+        match self {
+            Acting::Host(host) => Ok(host.value(obs)),
+            Acting::Torch(policy) => Ok(torch_logits_and_values(policy, obs, obs.len())?.1[0]),
+        }
+    }
+}
+
+/// A discrete policy's logits (row-major `[rows, A]`) and values at `rows` observations of width `d`, on the host.
+fn torch_logits_and_values(policy: &ActorCritic, obs: &[f32], d: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+    let device = policy.flat().params().device();
+    let (logits, values) = policy.logits_and_values(&tch::Tensor::from_slice(obs).view([-1, d as i64]).to_device(device));
+    let host = |t: tch::Tensor| Vec::<f32>::try_from(t.to_device(tch::Device::Cpu).flatten(0, -1));
+    Ok((host(logits)?, host(values)?))
 }
 
 /// Complete episodes, one per environment of a [`RolloutCollector`], laid end
@@ -241,6 +301,9 @@ impl RolloutCollector {
     /// `gamma * V(final observation)` to its last reward. Each environment's next
     /// episode starts where this one left it (autoreset).
     pub fn collect_episodes(&mut self, policy: &ActorCritic, rng: &mut ChaCha8Rng, bootstrap: bool, observer: &mut dyn Observer) -> Result<EpisodeBatch> {
+        if policy.is_convolutional() {
+            anyhow::bail!("whole-episode collection (REINFORCE) takes dense policies only");
+        }
         let (n, d, act_dim) = (self.settings.num_envs, self.obs_dim, self.act_dim);
         let mut host = self.host.take().unwrap_or_else(|| HostActorCritic::new(policy));
         host.sync(policy);
@@ -269,7 +332,10 @@ impl RolloutCollector {
             for i in (0..n).filter(|&i| active[i]) {
                 let mut reward = rewards[i];
                 if bootstrap {
-                    reward += self.truncation_bootstrap(&mut host, i);
+                    let mut acting = Acting::Host(Box::new(host));
+                    reward += self.truncation_bootstrap(&mut acting, i)?;
+                    let Acting::Host(back) = acting else { unreachable!("put in above") };
+                    host = *back;
                 }
                 episodes[i].rewards.push(reward);
                 episodes[i].ends.push(if ends[i] { 1.0 } else { 0.0 });
@@ -301,14 +367,14 @@ impl RolloutCollector {
     /// the time limit (truncated, not terminated): `gamma * V(final
     /// observation)`, the final observation normalised with the current
     /// statistics; 0 otherwise.
-    fn truncation_bootstrap(&self, host: &mut HostActorCritic, i: usize) -> f32 {
+    fn truncation_bootstrap(&self, acting: &mut Acting<'_>, i: usize) -> Result<f32> {
         if !self.envs.truncated()[i] || self.envs.terminated()[i] {
-            return 0.0;
+            return Ok(0.0);
         }
         let d = self.obs_dim;
         let mut fin = self.envs.final_observations()[i * d..(i + 1) * d].to_vec();
         self.normalize_frozen(&mut fin);
-        (self.settings.gamma * host.value(&fin) as f64) as f32
+        Ok((self.settings.gamma * acting.value(&fin)? as f64) as f32)
     }
 
     /// Records and reports the episode that environment `i` finished in the last step, if any.

@@ -166,7 +166,11 @@ macro_rules! validate_actor_critic {
     ($cfg:expr) => {{
         use $crate::validate::{in_range, non_negative, nonzero, positive};
         let c = $cfg;
-        $crate::validate::env_id(&c.env_id)?;
+        let env = $crate::validate::env_id(&c.env_id)?;
+        c.network.check(&c.env_id, &env.observation_shape())?;
+        if c.network != $crate::torso::Network::Mlp && c.use_sde {
+            anyhow::bail!("use_sde: gSDE runs on dense networks only (network = \"mlp\")");
+        }
         nonzero("total_timesteps", c.total_timesteps)?;
         positive("learning_rate", c.learning_rate)?;
         nonzero("num_envs", c.num_envs)?;
@@ -220,6 +224,8 @@ pub struct ActorCriticSpec<'a> {
     pub shared_network: bool,
     /// Generalized state-dependent exploration (Box actions).
     pub use_sde: bool,
+    /// The network that reads the observation (convolutions for pictures).
+    pub network: crate::torso::Network,
 }
 
 impl ActorCriticCore {
@@ -229,10 +235,20 @@ impl ActorCriticCore {
         use rand::SeedableRng;
         let env = nnlab_envs::make(&spec.collector.env_id)?;
         let obs_dim = env.observation_space().dim();
+        let obs_shape = env.observation_shape();
         let vs = tch::nn::VarStore::new(device);
         let seed = spec.collector.seed;
         let policy = crate::with_torch_seed(seed, || {
-            ActorCritic::with_sde(&vs.root(), obs_dim, env.action_space(), spec.hidden_sizes, spec.init_log_std, spec.shared_network, spec.use_sde)
+            ActorCritic::with_network(
+                &vs.root(),
+                &obs_shape,
+                env.action_space(),
+                spec.hidden_sizes,
+                spec.init_log_std,
+                spec.shared_network,
+                spec.use_sde,
+                spec.network,
+            )
         })?;
         let optimizer = optimizer(&vs)?;
         let collector = RolloutCollector::new(spec.collector)?;
@@ -282,7 +298,7 @@ impl ActorCriticCore {
 
 /// The [`ActorCriticSpec`] of an actor-critic config (fields `env_id`,
 /// `num_envs`, `seed`, `gamma`, `normalize_observation`, `normalize_reward`,
-/// `hidden_sizes`, `init_log_std`, `use_sde`, `sde_sample_freq`), with or without a shared torso.
+/// `hidden_sizes`, `init_log_std`, `use_sde`, `sde_sample_freq`, `network`), with or without a shared torso.
 #[macro_export]
 macro_rules! actor_critic_spec {
     ($config:expr, $shared_network:expr) => {{
@@ -302,6 +318,7 @@ macro_rules! actor_critic_spec {
             init_log_std: c.init_log_std,
             shared_network: $shared_network,
             use_sde: c.use_sde,
+            network: c.network,
         }
     }};
 }

@@ -3,11 +3,13 @@
 //! sqrt(2), 0.01 on the actor's output and 1.0 on the critic's), or one
 //! shared tanh torso with two linear heads, with a
 //! categorical head for discrete actions or a diagonal Gaussian with a
-//! state-independent log-std for Box actions. All parameters live in one
-//! flat tensor ([`crate::flat`]).
+//! state-independent log-std for Box actions. For pictures, convolutions
+//! ([`crate::torso`]) and ReLU hidden layers form one torso under both heads,
+//! as CleanRL's Atari PPO. All parameters live in one flat tensor ([`crate::flat`]).
 
 use crate::distributions::ActionDist;
 use crate::flat::{add_mlp, mlp_forward, Activation, FlatBuilder, FlatParams, HostLayers, LayerInit, LinearSlot};
+use crate::torso::{ConvTorso, Network};
 use anyhow::Result;
 use nnlab_envs::Space;
 use tch::nn;
@@ -17,6 +19,8 @@ use tch::Tensor;
 #[derive(Debug)]
 pub struct ActorCritic {
     params: FlatParams,
+    /// Convolutions in front of the shared torso (pictures only).
+    conv: Option<ConvTorso>,
     /// Shared hidden layers (empty for separate networks).
     torso: Vec<usize>,
     actor: Vec<usize>,
@@ -40,6 +44,23 @@ impl ActorCritic {
     /// actor's last hidden features (their gradient stopped) and `log_std` a learned
     /// `[features, actions]` matrix, initialised to `init_log_std`.
     pub fn with_sde(p: &nn::Path, obs_dim: usize, action_space: &Space, hidden: &[usize], init_log_std: f64, shared: bool, sde: bool) -> Result<Self> {
+        Self::with_network(p, &[obs_dim], action_space, hidden, init_log_std, shared, sde, Network::Mlp)
+    }
+
+    /// [`ActorCritic::with_sde`] for observations of `obs_shape` read by
+    /// `network`: a convolutional one puts its convolutions and the hidden
+    /// layers (ReLU) in one torso under both heads, whatever `shared` says.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_network(
+        p: &nn::Path,
+        obs_shape: &[usize],
+        action_space: &Space,
+        hidden: &[usize],
+        init_log_std: f64,
+        shared: bool,
+        sde: bool,
+        network: Network,
+    ) -> Result<Self> {
         crate::validate::hidden_sizes(hidden)?;
         if sde && (hidden.is_empty() || matches!(action_space, Space::Discrete(_))) {
             anyhow::bail!("use_sde needs continuous (Box) actions and at least one hidden layer");
@@ -51,7 +72,9 @@ impl ActorCritic {
             Space::Box(bx) => (bx.dim(), true),
         };
         let mut b = FlatBuilder::new();
-        let (torso, critic, actor) = if shared {
+        let conv = ConvTorso::new(&mut b, network, obs_shape);
+        let obs_dim = conv.as_ref().map_or_else(|| obs_shape.iter().product(), ConvTorso::features);
+        let (torso, critic, actor) = if shared || conv.is_some() {
             let mut torso = Vec::new();
             let mut d = obs_dim;
             for (i, &h) in hidden.iter().enumerate() {
@@ -67,16 +90,42 @@ impl ActorCritic {
             (Vec::new(), critic, actor)
         };
         let log_std = continuous.then(|| b.vector("actor.log_std", out * sde_latent.unwrap_or(1), init_log_std));
-        Ok(Self { params: b.build(p), torso, actor, critic, log_std, act_dim: if continuous { out } else { 1 }, sde_latent })
+        Ok(Self { params: b.build(p), conv, torso, actor, critic, log_std, act_dim: if continuous { out } else { 1 }, sde_latent })
+    }
+
+    /// Whether convolutions read the observation (no [`HostActorCritic`] then: act with torch).
+    pub fn is_convolutional(&self) -> bool {
+        self.conv.is_some()
     }
 
     /// The shared torso's features (the observation itself for separate networks).
     fn features(&self, obs: &Tensor) -> Tensor {
-        let mut h = obs.shallow_clone();
-        for &l in &self.torso {
-            h = self.params.linear(l).forward(&h).tanh();
+        match &self.conv {
+            Some(conv) => {
+                let mut h = conv.forward(&self.params, obs);
+                for &l in &self.torso {
+                    h = self.params.linear(l).forward(&h).relu();
+                }
+                h
+            }
+            None => {
+                let mut h = obs.shallow_clone();
+                for &l in &self.torso {
+                    h = self.params.linear(l).forward(&h).tanh();
+                }
+                h
+            }
         }
-        h
+    }
+
+    /// A discrete policy's logits `[B, A]` and values `[B]` at `obs`, without gradients.
+    pub fn logits_and_values(&self, obs: &Tensor) -> (Tensor, Tensor) {
+        tch::no_grad(|| {
+            let features = self.features(obs);
+            let logits = mlp_forward(&self.params, &self.actor, Activation::Tanh, &features);
+            let values = mlp_forward(&self.params, &self.critic, Activation::Tanh, &features).squeeze_dim(-1);
+            (logits, values)
+        })
     }
 
     /// The flat parameters.
@@ -253,20 +302,9 @@ impl HostActorCritic {
         self.out.extend_from_slice(self.layers.forward(&self.actor, &self.features, Activation::Tanh, false));
         let log_prob = match self.log_std {
             None => {
-                // log_softmax, then the same inverse-CDF draw as `ActionDist::sample_with`.
-                let max = self.out.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                let log_sum = libm::logf(self.out.iter().map(|v| libm::expf(v - max)).sum::<f32>()) + max;
-                // Probabilities are recomputed (bit-identically) rather than stored: no allocation per step.
-                let prob = |v: &f32| libm::expf(v - log_sum);
-                let u = rng.random::<f32>() * self.out.iter().map(prob).sum::<f32>();
-                let mut acc = 0.0;
-                let a = self.out.iter().position(|v| {
-                    acc += prob(v);
-                    u < acc
-                });
-                let a = a.unwrap_or(self.out.len() - 1);
+                let (a, log_prob) = sample_categorical(&self.out, rng);
                 action[0] = a as f32;
-                self.out[a] - log_sum
+                log_prob
             }
             Some((offset, len)) => {
                 let log_std = &self.layers.weights()[offset..offset + len];
@@ -281,6 +319,24 @@ impl HostActorCritic {
         };
         HostSample { log_prob, value }
     }
+}
+
+/// One draw from the categorical distribution of `logits`, and its
+/// log-probability: `log_softmax`, then the same inverse-CDF draw from `rng`
+/// as `ActionDist::sample_with`.
+pub fn sample_categorical<R: rand::Rng>(logits: &[f32], rng: &mut R) -> (usize, f32) {
+    let max = logits.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let log_sum = libm::logf(logits.iter().map(|v| libm::expf(v - max)).sum::<f32>()) + max;
+    // Probabilities are recomputed (bit-identically) rather than stored: no allocation per step.
+    let prob = |v: &f32| libm::expf(v - log_sum);
+    let u = rng.random::<f32>() * logits.iter().map(prob).sum::<f32>();
+    let mut acc = 0.0;
+    let a = logits.iter().position(|v| {
+        acc += prob(v);
+        u < acc
+    });
+    let a = a.unwrap_or(logits.len() - 1);
+    (a, logits[a] - log_sum)
 }
 
 #[cfg(test)]

@@ -75,6 +75,10 @@ pub struct PpoConfig {
     pub max_grad_norm: f64,
     /// Stop an iteration's epochs early when the approximate KL exceeds this (absent: never).
     pub target_kl: Option<f64>,
+    /// The network that reads the observation: "mlp" for vectors, or
+    /// "minatar" / "nature" (convolutions for pictures, then the hidden
+    /// layers with ReLU, one torso under the actor and critic heads).
+    pub network: crate::torso::Network,
     /// Hidden layer widths of the actor and of the critic (tanh).
     pub hidden_sizes: Vec<usize>,
     /// Initial log standard deviation of a Gaussian policy.
@@ -116,6 +120,7 @@ impl Default for PpoConfig {
             vf_coef: 0.5,
             max_grad_norm: 0.5,
             target_kl: None,
+            network: crate::torso::Network::Mlp,
             hidden_sizes: vec![64, 64],
             init_log_std: 0.0,
             use_sde: false,

@@ -193,8 +193,7 @@ impl Rollout {
                 } else if self.truncated[k] {
                     self.rewards[k] + gamma * self.final_values[k]
                 } else {
-                    let (next_value, next_return) =
-                        if t + 1 == steps { (last_value, last_value) } else { (self.values[k + num_envs], returns[k + num_envs]) };
+                    let (next_value, next_return) = if t + 1 == steps { (last_value, last_value) } else { (self.values[k + num_envs], returns[k + num_envs]) };
                     self.rewards[k] + gamma * (lambda * next_return + (1.0 - lambda) * next_value)
                 };
             }

@@ -99,6 +99,8 @@ impl ReinforceConfig {
         non_negative("vf_coef", self.vf_coef)?;
         positive("max_grad_norm", self.max_grad_norm)?;
         validate::hidden_sizes(&self.hidden_sizes)?;
+        // Whole-episode collection acts on the host: dense networks on vectors only.
+        crate::torso::Network::Mlp.check(&self.env_id, &validate::env_id(&self.env_id)?.observation_shape())?;
         in_range("init_log_std", self.init_log_std, -20.0, 5.0)?;
         Ok(())
     }
@@ -124,7 +126,14 @@ impl Reinforce {
             normalize_reward: config.normalize_reward,
             sde_sample_freq: 0,
         };
-        let spec = ActorCriticSpec { collector, hidden_sizes: &config.hidden_sizes, init_log_std: config.init_log_std, shared_network: false, use_sde: false };
+        let spec = ActorCriticSpec {
+            collector,
+            hidden_sizes: &config.hidden_sizes,
+            init_log_std: config.init_log_std,
+            shared_network: false,
+            use_sde: false,
+            network: crate::torso::Network::Mlp,
+        };
         let core = ActorCriticCore::new(spec, device, |vs| nnlab_torch::optim::Adam::default().build(vs, config.learning_rate))?;
         Ok(Self { config, core, progress: TrainProgress::default() })
     }

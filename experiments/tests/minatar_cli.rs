@@ -65,3 +65,25 @@ fn an_mlp_on_minatar_pictures_is_refused_in_one_line() {
     one_line_error(&train(&["--algo", "sac", "--env", "MinAtar/Seaquest-v1", "--out", out.to_str().unwrap()]), &["continuous"]);
     assert!(!out.exists());
 }
+
+#[cfg(feature = "minatar")]
+#[test]
+fn pqn_and_ppo_train_on_minatar_through_convolutions_reproducibly() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (algo, steps) in [("pqn", "8192"), ("ppo", "16384")] {
+        let run = |name: &str| {
+            let dir = tmp.path().join(format!("{algo}-{name}"));
+            let args = ["--algo", algo, "--env", "MinAtar/SpaceInvaders-v1", "--set", &format!("total_timesteps={steps}"), "--quiet", "--no-gif"];
+            let o = train(&[&args[..], &["--out", dir.to_str().unwrap()]].concat());
+            assert!(o.status.success(), "{algo}: {}", String::from_utf8_lossy(&o.stderr));
+            (std::fs::read_to_string(dir.join("metrics.csv")).unwrap(), std::fs::read_to_string(dir.join("config.toml")).unwrap())
+        };
+        let (a, config) = run("a");
+        let (b, _) = run("b");
+        assert_eq!(a, b, "{algo}: one seed, one metrics.csv");
+        assert!(config.contains("network = \"minatar\""), "{algo}: the MinAtar preset's convolutional network");
+    }
+    // REINFORCE collects whole episodes on the host, with dense networks only.
+    let out = tmp.path().join("reinforce");
+    one_line_error(&train(&["--algo", "reinforce", "--env", "MinAtar/Breakout-v1", "--out", out.to_str().unwrap()]), &["network = \"mlp\" cannot read"]);
+}
