@@ -44,4 +44,4 @@ pub use registry::{make, make_raw, EnvSpec, Registration, ENV_IDS, REGISTRY};
 pub use render::Frame;
 pub use spaces::{Action, BoxSpace, Space};
 pub use vector::{Actions, SyncVectorEnv};
-pub use wrappers::{RecordEpisodeStatistics, TimeLimit};
+pub use wrappers::{FrameStack, RecordEpisodeStatistics, TimeLimit};

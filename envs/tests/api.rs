@@ -201,3 +201,30 @@ fn a_restored_vector_env_continues_bit_for_bit() {
         assert!(c.restore(&a.snapshot()).is_err());
     }
 }
+
+/// FrameStack keeps the last k observations, oldest first, starts with k copies
+/// of the reset observation, stacks pictures along their channels, and
+/// continues exactly from a snapshot.
+#[test]
+fn frame_stack_keeps_the_last_k_observations() {
+    use nnlab_envs::{Action, Env, FrameStack};
+    let mut plain = nnlab_envs::make("CartPole-v1").unwrap();
+    let mut stacked = FrameStack::new(nnlab_envs::make("CartPole-v1").unwrap(), 3);
+    assert_eq!(stacked.observation_shape(), vec![12]);
+    assert_eq!(stacked.observation_space().dim(), 12);
+    let first = plain.reset(Some(5));
+    let s0 = stacked.reset(Some(5));
+    assert_eq!(s0, [first.clone(), first.clone(), first.clone()].concat());
+    let o1 = plain.step(Action::Discrete(1)).unwrap().observation;
+    let o2 = plain.step(Action::Discrete(0)).unwrap().observation;
+    stacked.step(Action::Discrete(1)).unwrap();
+    let s2 = stacked.step(Action::Discrete(0)).unwrap().observation;
+    assert_eq!(s2, [first, o1, o2.clone()].concat());
+    let saved = stacked.snapshot();
+    let mut copy = FrameStack::new(nnlab_envs::make("CartPole-v1").unwrap(), 3);
+    copy.restore(&saved).unwrap();
+    assert_eq!(stacked.step(Action::Discrete(1)).unwrap(), copy.step(Action::Discrete(1)).unwrap());
+    assert!(stacked.step(Action::Discrete(7)).is_err(), "a bad action leaves the stack as it was");
+    let mut short = FrameStack::new(nnlab_envs::make("CartPole-v1").unwrap(), 2);
+    assert!(short.restore(&saved).is_err(), "a snapshot of another stack depth is refused");
+}

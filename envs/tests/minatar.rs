@@ -184,3 +184,13 @@ fn gym_parity_finds_a_changed_reward_state_or_action_and_rejects_bad_files() {
         }
     }
 }
+
+#[test]
+fn frame_stacking_stacks_pictures_along_their_channels() {
+    let mut env = nnlab_envs::FrameStack::new(make("MinAtar/Freeway-v1").unwrap(), 2);
+    assert_eq!(env.observation_shape(), vec![14, 10, 10]);
+    let first = env.reset(Some(1));
+    assert_eq!(first[..700], first[700..], "two copies of the first picture");
+    let next = env.step(Action::Discrete(1)).unwrap().observation;
+    assert_eq!(next[..700], first[700..], "the older picture moves to the front");
+}
