@@ -9,10 +9,12 @@
 //! float32 and bfloat16 (with the bf16 instructions found), the cost of one small
 //! torch op, and the SAC run's achieved GFLOP/s against that float32 peak.
 //!
-//!     cargo run --release --bin bench               # full 500k-step DQN and PPO runs included
-//!     cargo run --release --bin bench -- --quick    # 50k-step run instead
-//!     cargo run --release --bin bench -- --peers    # against SBX, RLtools and rlox (nnlab_experiments::peers)
-//!     taskset -c 1 cargo run --release --features minatar --bin bench -- --minatar   # MinAtar's games against PyPI MinAtar
+//! ```text
+//! cargo run --release --bin bench               # full 500k-step DQN and PPO runs included
+//! cargo run --release --bin bench -- --quick    # 50k-step run instead
+//! cargo run --release --bin bench -- --peers    # against SBX, RLtools and rlox (nnlab_experiments::peers)
+//! taskset -c 1 cargo run --release --features minatar --bin bench -- --minatar   # MinAtar's games against PyPI MinAtar
+//! ```
 //!
 //! The whole runs are also timed in portable numerics (in a child process,
 //! since numerics are fixed per process), beside fast mode's.
