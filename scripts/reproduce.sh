@@ -56,6 +56,12 @@ fi
 command=$(lookup runs "$name")
 [[ -n "$command" ]] || { echo "reproduce: $name has no entry in $table" >&2; exit 1; }
 read -r -a words <<<"$command"
+# A command may start with `--features LIST` (MinAtar's runs: `--features minatar train ...`).
+features=()
+if [[ "${words[0]}" == "--features" ]]; then
+    features=(--features "${words[1]}")
+    words=("${words[@]:2}")
+fi
 bin="${words[0]}"
 flags=("${words[@]:1}")
 
@@ -69,5 +75,5 @@ for config in "${seeds[@]}"; do
     seed=$(python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["seed"])' "$config")
     dest="$out/seed-$seed"
     [[ "$config" == "$ref/config.toml" ]] && dest="$out"
-    run cargo run --release --quiet --bin "$bin" -- "${flags[@]}" --config "$config" --seed "$seed" --out "$dest"
+    run cargo run --release --quiet "${features[@]}" --bin "$bin" -- "${flags[@]}" --config "$config" --seed "$seed" --out "$dest"
 done
