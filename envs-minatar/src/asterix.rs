@@ -3,9 +3,8 @@
 //! ends the episode. Spawning and movement speed up as the game goes
 //! (difficulty ramping). Channels: player, enemy, trail, gold.
 
-use crate::game::{Cells, Game};
+use crate::game::{Cells, Game, MOVE};
 use crate::random::RandomState;
-use crate::{ACTION_DOWN, ACTION_LEFT, ACTION_RIGHT, ACTION_UP};
 use serde::{Deserialize, Serialize};
 
 const RAMP_INTERVAL: i32 = 100;
@@ -106,18 +105,8 @@ impl Game for Asterix {
             self.spawn_entity(rng);
             self.spawn_timer = self.spawn_speed;
         }
-        // MinAtar's `max(0, x - 1)`, `min(9, x + 1)`, `max(1, y - 1)`,
-        // `min(8, y + 1)` as one table step and a clamp (the player is always
-        // inside those bounds): no jump on a random action.
-        const STEP: [(i32, i32); crate::NUM_ACTIONS] = {
-            let mut step = [(0, 0); crate::NUM_ACTIONS];
-            step[ACTION_LEFT] = (-1, 0);
-            step[ACTION_RIGHT] = (1, 0);
-            step[ACTION_UP] = (0, -1);
-            step[ACTION_DOWN] = (0, 1);
-            step
-        };
-        let (dx, dy) = STEP[action];
+        // MinAtar's `max(0, x - 1)`, `min(9, x + 1)`, `max(1, y - 1)`, `min(8, y + 1)`.
+        let (dx, dy) = MOVE[action];
         self.player_x = (self.player_x + dx).clamp(0, 9);
         self.player_y = (self.player_y + dy).clamp(1, 8);
         for i in 0..self.entities.len() {

@@ -6,6 +6,20 @@ use crate::random::RandomState;
 /// The 10x10 grid of every MinAtar game.
 pub const GRID: usize = 10;
 
+/// The grid step `(dx, dy)` of each of MinAtar's six actions (left, right,
+/// up, down; none for no-op and fire). The games apply it as a table step
+/// and a clamp to their bounds, where MinAtar writes `max(lo, x - 1)` /
+/// `min(hi, x + 1)` per action: the same positions (the player is always
+/// inside the bounds), without a jump on a random action.
+pub const MOVE: [(i32, i32); crate::NUM_ACTIONS] = {
+    let mut step = [(0, 0); crate::NUM_ACTIONS];
+    step[crate::ACTION_LEFT] = (-1, 0);
+    step[crate::ACTION_RIGHT] = (1, 0);
+    step[crate::ACTION_UP] = (0, -1);
+    step[crate::ACTION_DOWN] = (0, 1);
+    step
+};
+
 /// One MinAtar game, as its `Env` class in MinAtar's `environments/`.
 pub trait Game {
     /// The channel names, in MinAtar's order (the `C` of the `10x10xC` state).

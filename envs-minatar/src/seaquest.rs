@@ -14,9 +14,9 @@
 //! MinAtar's diver count also goes to -1 after a six-diver surfacing (it
 //! sets it to 0, then decrements); kept as it is.
 
-use crate::game::{Cells, Game};
+use crate::game::{Cells, Game, MOVE};
 use crate::random::RandomState;
-use crate::{ACTION_DOWN, ACTION_FIRE, ACTION_LEFT, ACTION_RIGHT, ACTION_UP};
+use crate::ACTION_FIRE;
 use serde::{Deserialize, Serialize};
 
 const MAX_OXYGEN: i32 = 200;
@@ -322,15 +322,19 @@ impl Game for Seaquest {
 
     fn reset(&mut self, _rng: &mut RandomState) {
         // As `Self::new`, keeping the lists' memory.
-        let mut lists = [std::mem::take(&mut self.f_bullets), std::mem::take(&mut self.e_bullets)];
-        let (mut fish, mut subs, mut divers) = (std::mem::take(&mut self.e_fish), std::mem::take(&mut self.e_subs), std::mem::take(&mut self.divers));
-        lists.iter_mut().for_each(Vec::clear);
-        fish.clear();
-        subs.clear();
-        divers.clear();
-        *self = Self::new(self.ramping);
-        [self.f_bullets, self.e_bullets] = lists;
-        (self.e_fish, self.e_subs, self.divers) = (fish, subs, divers);
+        fn emptied<T>(list: &mut Vec<T>) -> Vec<T> {
+            let mut list = std::mem::take(list);
+            list.clear();
+            list
+        }
+        *self = Self {
+            f_bullets: emptied(&mut self.f_bullets),
+            e_bullets: emptied(&mut self.e_bullets),
+            e_fish: emptied(&mut self.e_fish),
+            e_subs: emptied(&mut self.e_subs),
+            divers: emptied(&mut self.divers),
+            ..Self::new(self.ramping)
+        };
     }
 
     fn act(&mut self, action: usize, rng: &mut RandomState) -> (i32, bool) {
@@ -351,18 +355,8 @@ impl Game for Seaquest {
             self.shot_timer = SHOT_COOL_DOWN;
         } else {
             // MinAtar's `max(0, x - 1)`, `min(9, x + 1)`, `max(0, y - 1)`,
-            // `min(8, y + 1)` and the facing set by left and right, as a table
-            // step and a clamp (the sub is always inside those bounds): no
-            // jump on a random action.
-            const STEP: [(i32, i32); crate::NUM_ACTIONS] = {
-                let mut step = [(0, 0); crate::NUM_ACTIONS];
-                step[ACTION_LEFT] = (-1, 0);
-                step[ACTION_RIGHT] = (1, 0);
-                step[ACTION_UP] = (0, -1);
-                step[ACTION_DOWN] = (0, 1);
-                step
-            };
-            let (dx, dy) = STEP[action];
+            // `min(8, y + 1)`, and the facing set by left and right.
+            let (dx, dy) = MOVE[action];
             self.sub_x = (self.sub_x + dx).clamp(0, 9);
             self.sub_y = (self.sub_y + dy).clamp(0, 8);
             self.sub_or = if dx != 0 { dx > 0 } else { self.sub_or };
