@@ -20,33 +20,19 @@ the recorder beside the fixture does (sticky actions apply).
 """
 import copy
 import json
+import pathlib
 import sys
 from importlib.metadata import version
 
 import numpy as np
 from minatar import Environment
 
+# The format's packing and Breakout's ball-landing rule live in the fixtures' own recorder.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "envs-minatar" / "tests" / "fixtures"))
+from record_minatar import landing_column, pack  # noqa: E402
+
 GAMES = ["asterix", "breakout", "freeway", "seaquest", "space_invaders"]
 DEPTH, ROLLOUTS = 12, 2
-
-
-def pack(state):
-    return np.packbits(state.astype(np.uint8).reshape(-1)).tobytes().hex()
-
-
-def landing_column(b):
-    """Where Breakout's ball next reaches the bottom row (walls and ceiling, not bricks)."""
-    x, y, d = b.ball_x, b.ball_y, b.ball_dir
-    for _ in range(40):
-        nx, ny = x + (-1 if d in (0, 3) else 1), y + (-1 if d in (0, 1) else 1)
-        if nx < 0 or nx > 9:
-            nx = min(max(nx, 0), 9); d = [1, 0, 3, 2][d]
-        if ny < 0:
-            ny = 0; d = [3, 2, 1, 0][d]
-        if ny == 9:
-            return nx
-        x, y = nx, ny
-    return x
 
 
 def tracker(b):
