@@ -9,6 +9,7 @@ pub mod charlm;
 pub mod charlm_fit;
 pub mod crf;
 pub mod entities;
+pub mod intent;
 pub mod models;
 pub mod sentiment;
 pub mod tagger;

@@ -200,12 +200,23 @@ pub struct Transformer {
     positions: nn::Embedding,
     blocks: Vec<Block>,
     ln_f: nn::LayerNorm,
-    head: nn::Linear,
+    /// The language model's head; `None` for an encoder ([`Transformer::encoder`]).
+    head: Option<nn::Linear>,
 }
 
 impl Transformer {
     /// A transformer of `shape` under `p`.
     pub fn new(p: &nn::Path, shape: TransformerShape) -> Self {
+        Self::build(p, shape, true)
+    }
+
+    /// The same blocks without the head, for reading sentences
+    /// ([`Transformer::hidden`]): `vocab` and `context` size the embeddings.
+    pub fn encoder(p: &nn::Path, shape: TransformerShape) -> Self {
+        Self::build(p, shape, false)
+    }
+
+    fn build(p: &nn::Path, shape: TransformerShape, head: bool) -> Self {
         let normal = |std: f64| nn::Init::Randn { mean: 0.0, stdev: std };
         let linear = |p: nn::Path, i: i64, o: i64, std: f64| {
             nn::linear(p, i, o, nn::LinearConfig { ws_init: normal(std), bs_init: Some(nn::Init::Const(0.0)), bias: true })
@@ -229,7 +240,7 @@ impl Transformer {
             })
             .collect();
         let ln_f = nn::layer_norm(p / "ln_f", vec![d], Default::default());
-        let head = linear(p / "head", d, shape.vocab, 0.02);
+        let head = head.then(|| linear(p / "head", d, shape.vocab, 0.02));
         Self { shape, tokens, positions, blocks, ln_f, head }
     }
 
@@ -241,13 +252,29 @@ impl Transformer {
     /// Logits `[batch, time, vocab]`, and with `keep_attention` each layer's
     /// attention weights `[batch, heads, time, time]`.
     pub fn forward(&self, tokens: &Tensor, train: bool, keep_attention: bool) -> (Tensor, Vec<Tensor>) {
+        let (h, attention) = self.hidden(tokens, None, true, train, keep_attention);
+        (self.head.as_ref().expect("a language model has its head").forward(&h), attention)
+    }
+
+    /// The final layer norm's output `[batch, time, d_model]` and (with
+    /// `keep_attention`) each layer's attention weights. `padding` (`[batch,
+    /// time]`, true at padding) keeps every position from attending to
+    /// padding; `causal` keeps each from attending to later ones.
+    pub fn hidden(&self, tokens: &Tensor, padding: Option<&Tensor>, causal: bool, train: bool, keep_attention: bool) -> (Tensor, Vec<Tensor>) {
         let (batch, time) = tokens.size2().expect("tokens are [batch, time]");
         let s = self.shape;
         let (heads, head_dim) = (s.heads, s.d_model / s.heads);
         let device = tokens.device();
         let positions = Tensor::arange(time, (Kind::Int64, device));
         let mut x = (self.tokens.forward(tokens) + self.positions.forward(&positions)).dropout(s.dropout, train);
-        let future = Tensor::ones([time, time], (Kind::Bool, device)).triu(1);
+        let mut hidden_from = causal.then(|| Tensor::ones([time, time], (Kind::Bool, device)).triu(1));
+        if let Some(p) = padding {
+            let p = p.view([batch, 1, 1, time]);
+            hidden_from = Some(match hidden_from {
+                Some(f) => f.logical_or(&p),
+                None => p,
+            });
+        }
         let scale = 1.0 / (head_dim as f64).sqrt();
         let mut attention = Vec::new();
         for b in &self.blocks {
@@ -255,7 +282,11 @@ impl Transformer {
             let split = qkv.split(s.d_model, -1);
             let heads_of = |t: &Tensor| t.view([batch, time, heads, head_dim]).transpose(1, 2);
             let (q, k, v) = (heads_of(&split[0]), heads_of(&split[1]), heads_of(&split[2]));
-            let weights = (q.matmul(&k.transpose(-2, -1)) * scale).masked_fill(&future, f64::NEG_INFINITY).softmax(-1, Kind::Float);
+            let mut scores = q.matmul(&k.transpose(-2, -1)) * scale;
+            if let Some(m) = &hidden_from {
+                scores = scores.masked_fill(m, f64::NEG_INFINITY);
+            }
+            let weights = scores.softmax(-1, Kind::Float);
             if keep_attention {
                 attention.push(weights.detach());
             }
@@ -264,7 +295,7 @@ impl Transformer {
             let h = b.fc.forward(&b.ln2.forward(&x)).gelu("none");
             x = &x + b.fc_proj.forward(&h).dropout(s.dropout, train);
         }
-        (self.head.forward(&self.ln_f.forward(&x)), attention)
+        (self.ln_f.forward(&x), attention)
     }
 }
 
