@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks image-classification runs against scikit-learn: for each RUN_DIR of
-# cnn_classifier / cnn_fashion_mnist, recomputes classification_report (text,
+# Checks classification runs against scikit-learn: for each RUN_DIR of
+# cnn_classifier / cnn_fashion_mnist / intent, recomputes classification_report (text,
 # digits=4, and output_dict=True) from predictions.csv with scikit-learn and
 # compares it with the run's classification_report.txt and report.json (every
 # number to 4 decimals, the text byte for byte).

@@ -14,8 +14,11 @@ def check(run: Path) -> bool:
     classes = summary["classes"]
     with open(run / "predictions.csv") as f:
         rows = list(csv.DictReader(f))
-    y_true = [int(r["label"]) for r in rows]
-    y_pred = [int(r["predicted"]) for r in rows]
+    # Labels are class indices (image classifiers) or class names (intent).
+    index = {name: i for i, name in enumerate(classes)}
+    as_index = lambda v: int(v) if v.isdigit() else index[v]
+    y_true = [as_index(r["label"]) for r in rows]
+    y_pred = [as_index(r["predicted"]) for r in rows]
     labels = list(range(len(classes)))
     want_text = classification_report(y_true, y_pred, labels=labels, target_names=classes, digits=4, zero_division=0)
     want = classification_report(y_true, y_pred, labels=labels, target_names=classes, output_dict=True, zero_division=0)

@@ -1,6 +1,7 @@
 //! The pictures of a classifier's test results: the confusion matrix
-//! (counts and row-normalised, class names on the axes) and a grid of its
-//! most confident mistakes with their true and predicted names.
+//! (counts and row-normalised, class names on the axes), the most frequent
+//! confusions as bars (for many classes), and a grid of its most confident
+//! mistakes with their true and predicted names.
 
 use crate::run_dir::produce_png;
 use anyhow::{anyhow, Result};
@@ -65,6 +66,47 @@ pub fn confusion_matrix(path: &Path, title: &str, confusion: &[Vec<usize>], clas
             let axis = ("sans-serif", 13).into_font().color(&BLACK);
             root.draw(&Text::new("predicted", (x0 + grid / 2 - 30, h as i32 - 22), axis.clone())).map_err(plot_err)?;
             root.draw(&Text::new("true", (x0 - label_w + 4, y0 - 16), axis)).map_err(plot_err)?;
+        }
+        root.present().map_err(plot_err)?;
+        Ok(())
+    })
+}
+
+/// Writes the `n` most frequent off-diagonal cells of `confusion` as
+/// horizontal bars, "true -> predicted" with the count and the share of the
+/// true class's queries: readable where a 77- or 151-class matrix is not.
+pub fn top_confusions(path: &Path, title: &str, confusion: &[Vec<usize>], classes: &[String], n: usize) -> Result<()> {
+    crate::plot::ensure_font();
+    let mut cells: Vec<(usize, usize, usize)> = confusion
+        .iter()
+        .enumerate()
+        .flat_map(|(t, row)| row.iter().enumerate().filter(move |&(p, &c)| p != t && c > 0).map(move |(p, &c)| (c, t, p)))
+        .collect();
+    // Most frequent first; ties by class order, so the picture is the same on every run.
+    cells.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    cells.truncate(n);
+    let labels: Vec<String> = cells.iter().map(|&(_, t, p)| format!("{} -> {}", classes[t], classes[p])).collect();
+    let label_w = 20 + 6 * labels.iter().map(|l| l.chars().count()).max().unwrap_or(10) as i32;
+    let (bar_w, row_h) = (420, 24);
+    let (w, h) = ((label_w + bar_w + 150) as u32, (70 + row_h * cells.len().max(1) as i32 + 20) as u32);
+    let max = cells.first().map_or(1, |c| c.0).max(1) as f64;
+    produce_png(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        root.draw(&Text::new(title.to_string(), (10, 8), ("sans-serif", 16).into_font())).map_err(plot_err)?;
+        let sub =
+            if cells.is_empty() { "no confusions".to_string() } else { "true -> predicted: test queries (share of the true intent's queries)".to_string() };
+        root.draw(&Text::new(sub, (10, 34), ("sans-serif", 13).into_font())).map_err(plot_err)?;
+        for (i, (&(count, t, _), label)) in cells.iter().zip(&labels).enumerate() {
+            let y = 64 + i as i32 * row_h;
+            let style = ("sans-serif", 12).into_font().color(&BLACK).pos(Pos::new(HPos::Right, VPos::Center));
+            root.draw(&Text::new(label.clone(), (label_w - 8, y + row_h / 2), style)).map_err(plot_err)?;
+            let len = ((count as f64 / max) * bar_w as f64).round().max(1.0) as i32;
+            root.draw(&Rectangle::new([(label_w, y + 3), (label_w + len, y + row_h - 3)], blues(0.75).filled())).map_err(plot_err)?;
+            let total = confusion[t].iter().sum::<usize>().max(1);
+            let note = format!("{count} ({:.0}%)", 100.0 * count as f64 / total as f64);
+            let style = ("sans-serif", 12).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+            root.draw(&Text::new(note, (label_w + len + 6, y + row_h / 2), style)).map_err(plot_err)?;
         }
         root.present().map_err(plot_err)?;
         Ok(())

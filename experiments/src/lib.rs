@@ -16,6 +16,7 @@ pub mod fit;
 pub mod history;
 pub mod image_classification;
 pub mod images;
+pub mod intent;
 pub mod metrics;
 pub mod multi_seed;
 pub mod normalization;

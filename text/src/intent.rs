@@ -284,7 +284,10 @@ impl IntentClassifier {
                         layers: c.layers as i64,
                         dropout: c.dropout,
                     };
-                    Network::Transformer { encoder: Transformer::encoder(&(&p / "encoder"), shape), out: nn::linear(&p / "out", c.d_model as i64, k, Default::default()) }
+                    Network::Transformer {
+                        encoder: Transformer::encoder(&(&p / "encoder"), shape),
+                        out: nn::linear(&p / "out", c.d_model as i64, k, Default::default()),
+                    }
                 }
             }
         });
@@ -353,11 +356,7 @@ impl IntentClassifier {
             }
         }
         let shape = [feats.len() as i64, width as i64];
-        Batch {
-            ids: Tensor::from_slice(&ids).view(shape).to_device(self.device),
-            mask: Tensor::from_slice(&mask).view(shape).to_device(self.device),
-            lengths,
-        }
+        Batch { ids: Tensor::from_slice(&ids).view(shape).to_device(self.device), mask: Tensor::from_slice(&mask).view(shape).to_device(self.device), lengths }
     }
 
     /// Logits `[B, K]` and the sentence embeddings under them.
@@ -481,7 +480,14 @@ mod tests {
     use super::*;
 
     fn toy() -> (Vec<Vec<String>>, Vec<usize>) {
-        let texts = ["my card has not arrived", "where is my new card", "card still not here", "what is the exchange rate", "rate for euros to dollars", "how much is the euro rate"];
+        let texts = [
+            "my card has not arrived",
+            "where is my new card",
+            "card still not here",
+            "what is the exchange rate",
+            "rate for euros to dollars",
+            "how much is the euro rate",
+        ];
         (texts.iter().map(|t| tokenize(t)).collect(), vec![0, 0, 0, 1, 1, 1])
     }
 
@@ -489,7 +495,21 @@ mod tests {
     fn each_model_learns_a_toy_task_and_gives_probabilities_and_embeddings() {
         let (x, y) = toy();
         for model in [IntentModel::Bow, IntentModel::Bilstm, IntentModel::Transformer] {
-            let cfg = IntentConfig { model, epochs: 1, batch_size: 3, learning_rate: 1e-2, hidden: 16, attention: 8, word_embedding: 16, d_model: 16, heads: 2, layers: 1, dropout: 0.0, word_dropout: 0.0, ..Default::default() };
+            let cfg = IntentConfig {
+                model,
+                epochs: 1,
+                batch_size: 3,
+                learning_rate: 1e-2,
+                hidden: 16,
+                attention: 8,
+                word_embedding: 16,
+                d_model: 16,
+                heads: 2,
+                layers: 1,
+                dropout: 0.0,
+                word_dropout: 0.0,
+                ..Default::default()
+            };
             let mut m = IntentClassifier::new(cfg, &x, 2, Device::Cpu).unwrap();
             let first = m.train_epoch(&x, &y).unwrap();
             let mut last = first;

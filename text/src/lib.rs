@@ -10,6 +10,7 @@ pub mod charlm_fit;
 pub mod crf;
 pub mod entities;
 pub mod intent;
+pub mod intent_fit;
 pub mod models;
 pub mod sentiment;
 pub mod tagger;
