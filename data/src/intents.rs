@@ -102,7 +102,7 @@ pub fn parse_banking77(train: &str, test: &str, categories: &str) -> Result<Inte
     let (mut kept, mut validation) = (Vec::new(), Vec::new());
     for q in all {
         seen[q.intent] += 1;
-        if seen[q.intent] % 10 == 0 {
+        if seen[q.intent].is_multiple_of(10) {
             validation.push(q);
         } else {
             kept.push(q);
@@ -155,7 +155,7 @@ mod tests {
         assert_eq!(c.test.len(), 3_080);
         // Every intent is in every split, and a query with a comma inside quotes stays whole.
         for split in [&c.train, &c.validation, &c.test] {
-            let mut seen = vec![false; 77];
+            let mut seen = [false; 77];
             split.iter().for_each(|q| seen[q.intent] = true);
             assert!(seen.iter().all(|&s| s));
         }

@@ -362,7 +362,7 @@ mod tests {
         assert_eq!((s.in_scope_accuracy, s.oos_recall, s.oos_precision), (0.5, 0.5, 1.0 / 2.0));
         let best = choose_threshold(&in_scope, &[0, 1], &out, 2);
         // 0.6 keeps both in-scope answers and catches the 0.5 one: mean 0.75.
-        assert_eq!(best.threshold, 0.6);
+        assert_eq!(best.threshold, f64::from(0.6f32));
         assert_eq!((best.in_scope_accuracy, best.oos_recall), (1.0, 0.5));
         // A trained "oos" class (index 2 of 3) answers "oos" at any threshold.
         assert_eq!(answer(&[0.1, 0.2, 0.7], 0.0, 2).0, 2);

@@ -4,6 +4,7 @@
 //! Each experiment is one short binary in `src/bin/`.
 
 pub mod algos;
+pub mod assistant;
 pub mod charlm;
 pub mod checkpoint;
 pub mod classification;

@@ -115,7 +115,8 @@ pub fn finished_model(dir: &Path) -> Result<PathBuf> {
 pub fn read_run_json<T: serde::de::DeserializeOwned>(dir: &Path, name: &str, kind: &str) -> Result<T> {
     let path = dir.join(name);
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}: is {} a finished {kind} run folder?", path.display(), dir.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: not a {kind} {}", path.display(), name.trim_end_matches(".json")))
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    serde_json::from_str(&text).with_context(|| format!("{}: not {article} {kind} {}", path.display(), name.trim_end_matches(".json")))
 }
 
 /// Opens `path` to continue it after its first `keep` bytes (a resumed run's

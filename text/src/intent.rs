@@ -172,7 +172,7 @@ impl IntentConfig {
         nonzero("d_model", self.d_model)?;
         nonzero("heads", self.heads)?;
         nonzero("layers", self.layers)?;
-        if self.d_model % self.heads != 0 {
+        if !self.d_model.is_multiple_of(self.heads) {
             bail!("d_model ({}) must be divisible by heads ({})", self.d_model, self.heads);
         }
         for (name, size) in [("word_embedding", self.word_embedding), ("hidden", self.hidden), ("d_model", self.d_model)] {
