@@ -344,6 +344,45 @@ pub fn read_line_capped(reader: &mut impl BufRead, cap: usize) -> std::io::Resul
     }
 }
 
+/// The assistant's latency per query (`bench --intent`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    /// The run's model.
+    pub model: String,
+    /// Its dataset.
+    pub dataset: String,
+    /// Queries timed.
+    pub queries: usize,
+    /// Median milliseconds from the query's bytes to its JSON reply.
+    pub median_ms: f64,
+    /// 99th percentile (nearest rank).
+    pub p99_ms: f64,
+}
+
+/// Times the assistant of run `dir` on one thread over the first `n` test
+/// queries of its dataset, one query at a time (after 20 untimed ones).
+pub fn latency(dir: &Path, n: usize) -> Result<Latency> {
+    tch::set_num_threads(1);
+    let summary: IntentSummary = read_run_json(dir, "summary.json", "intent")?;
+    let assistant = Assistant::open(dir, None, 3)?;
+    let corpus = IntentDataset::parse(&summary.dataset)?.load()?;
+    let queries: Vec<(Vec<u8>, usize)> = corpus.test.iter().take(n.max(1)).map(|q| (q.text.as_bytes().to_vec(), q.text.len())).collect();
+    let mut times = Vec::with_capacity(queries.len());
+    for (i, q) in queries.iter().cycle().take(queries.len() + 20).enumerate() {
+        let start = std::time::Instant::now();
+        let reply = assistant.reply_all(std::slice::from_ref(q))?;
+        let json = serde_json::to_string(&reply[0])?;
+        let secs = start.elapsed().as_secs_f64();
+        std::hint::black_box(json);
+        if i >= 20 {
+            times.push(secs * 1e3);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let rank = |q: f64| times[((q * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1];
+    Ok(Latency { model: summary.model, dataset: summary.dataset, queries: times.len(), median_ms: rank(0.5), p99_ms: rank(0.99) })
+}
+
 /// Runs the `assistant` binary.
 pub fn run() -> Result<()> {
     let args: AssistantArgs = clap::Parser::parse();

@@ -14,6 +14,7 @@
 //! cargo run --release --bin bench -- --quick    # 50k-step run instead
 //! cargo run --release --bin bench -- --peers    # against SBX, RLtools and rlox (nnlab_experiments::peers)
 //! taskset -c 1 cargo run --release --features minatar --bin bench -- --minatar   # MinAtar's games against PyPI MinAtar
+//! taskset -c 1 cargo run --release --bin bench -- --intent RUN_DIR   # the assistant's latency per query
 //! ```
 //!
 //! The whole runs are also timed in portable numerics (in a child process,
@@ -110,6 +111,11 @@ struct Args {
     /// With --minatar: time each row this many times and keep the best, on both sides.
     #[arg(long, default_value_t = 3, requires = "minatar")]
     minatar_repeats: usize,
+    /// Instead of the rows above: the assistant's latency with this `intent`
+    /// run, one query at a time end to end (bytes in, JSON reply out) on one
+    /// thread over its dataset's test queries: median and 99th percentile.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["peers", "minatar"])]
+    intent: Option<std::path::PathBuf>,
     /// Internal: time the two whole runs in portable numerics and print their seconds.
     #[arg(long, hide = true)]
     portable_child: bool,
@@ -470,6 +476,14 @@ fn run() -> Result<()> {
     }
     if args.minatar {
         return minatar_rows(args.minatar_steps, args.minatar_repeats);
+    }
+    if let Some(run) = &args.intent {
+        let l = nnlab_experiments::assistant::latency(run, 1000)?;
+        println!(
+            "| assistant, one query end to end, 1 thread ({} on {}, {} queries) | median {:.3} ms | 99th percentile {:.3} ms | target < 5 ms (BiLSTM) |",
+            l.model, l.dataset, l.queries, l.median_ms, l.p99_ms
+        );
+        return Ok(());
     }
     nnlab_experiments::cli::check_threads(args.threads)?;
     tch::set_num_threads(args.threads);
