@@ -146,10 +146,7 @@ impl Default for IntentConfig {
 impl IntentConfig {
     /// The learning rate of `epoch` (1-based): constant, or on the half cosine.
     pub fn learning_rate_at(&self, epoch: usize) -> f64 {
-        if !self.cosine_decay {
-            return self.learning_rate;
-        }
-        nnlab_torch::optim::cosine_anneal(self.learning_rate, 0.0, epoch.saturating_sub(1) as f64 / self.epochs.max(1) as f64)
+        nnlab_torch::optim::epoch_learning_rate(self.learning_rate, self.cosine_decay, epoch, self.epochs)
     }
 
     /// Typed checks, one-line errors naming the key.

@@ -29,6 +29,16 @@ pub fn cosine_anneal(from: f64, to: f64, frac: f64) -> f64 {
     to + (from - to) / 2.0 * (1.0 + libm::cos(std::f64::consts::PI * frac.clamp(0.0, 1.0)))
 }
 
+/// The learning rate of `epoch` (1-based) out of `epochs`: `base`, or with
+/// `cosine` annealed toward 0 on a half cosine set once per epoch (PyTorch's
+/// `CosineAnnealingLR` with `T_max = epochs`, stepped after each epoch).
+pub fn epoch_learning_rate(base: f64, cosine: bool, epoch: usize, epochs: usize) -> f64 {
+    if !cosine {
+        return base;
+    }
+    cosine_anneal(base, 0.0, epoch.saturating_sub(1) as f64 / epochs.max(1) as f64)
+}
+
 /// Adam (Kingma and Ba 2015) as `torch.optim.Adam`: L2 weight decay added to
 /// the gradient, bias-corrected moments, `eps` added after the square root.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -136,10 +136,7 @@ impl SentimentConfig {
     /// The BiLSTM's learning rate in `epoch` (1-based): `learning_rate`, or
     /// with `cosine_decay` `learning_rate * (1 + cos(pi * (epoch - 1) / epochs)) / 2`.
     pub fn learning_rate_at(&self, epoch: usize) -> f64 {
-        if !self.cosine_decay {
-            return self.learning_rate;
-        }
-        nnlab_torch::optim::cosine_anneal(self.learning_rate, 0.0, epoch.saturating_sub(1) as f64 / self.epochs.max(1) as f64)
+        nnlab_torch::optim::epoch_learning_rate(self.learning_rate, self.cosine_decay, epoch, self.epochs)
     }
 
     /// Typed checks, one-line errors naming the key.
