@@ -95,6 +95,8 @@ pub struct IntentConfig {
     pub heads: usize,
     /// `transformer`: blocks.
     pub layers: usize,
+    /// `transformer`: a max-pool over positions beside the mean pool (the BiLSTM always has both).
+    pub max_pooling: bool,
     /// Dropout on embeddings and the pooled vector (`transformer`: also inside the blocks).
     #[schemars(range(min = 0.0, max = 1.0))]
     pub dropout: f64,
@@ -134,6 +136,7 @@ impl Default for IntentConfig {
             d_model: 128,
             heads: 4,
             layers: 2,
+            max_pooling: false,
             dropout: 0.3,
             word_dropout: 0.1,
             grad_clip: 5.0,
@@ -281,10 +284,8 @@ impl IntentClassifier {
                         layers: c.layers as i64,
                         dropout: c.dropout,
                     };
-                    Network::Transformer {
-                        encoder: Transformer::encoder(&(&p / "encoder"), shape),
-                        out: nn::linear(&p / "out", c.d_model as i64, k, Default::default()),
-                    }
+                    let pooled = if c.max_pooling { 2 * c.d_model } else { c.d_model } as i64;
+                    Network::Transformer { encoder: Transformer::encoder(&(&p / "encoder"), shape), out: nn::linear(&p / "out", pooled, k, Default::default()) }
                 }
             }
         });
@@ -378,7 +379,13 @@ impl IntentClassifier {
             Network::Transformer { encoder, out } => {
                 let padding = b.mask.eq(0.0);
                 let (h, _) = encoder.hidden(&b.ids, Some(&padding), false, train, false);
-                let pooled = (h * b.mask.unsqueeze(2)).sum_dim_intlist(1, false, Kind::Float) / b.mask.sum_dim_intlist(1, true, Kind::Float);
+                let mean = (&h * b.mask.unsqueeze(2)).sum_dim_intlist(1, false, Kind::Float) / b.mask.sum_dim_intlist(1, true, Kind::Float);
+                let pooled = if self.config.max_pooling {
+                    let most = h.masked_fill(&padding.unsqueeze(2), f64::NEG_INFINITY).amax([1], false);
+                    Tensor::cat(&[mean, most], 1)
+                } else {
+                    mean
+                };
                 (out.forward(&pooled.dropout(dropout, train)), pooled)
             }
         }
