@@ -105,15 +105,18 @@ pub struct Reply {
     pub suggestions: Vec<Suggestion>,
 }
 
-/// A trained intent model with its templates and the embedded training queries.
+/// A trained intent model with its templates and the training queries.
 pub struct Assistant {
     model: IntentClassifier,
     intents: Vec<String>,
     templates: Templates,
     threshold: f64,
     suggestions: usize,
-    /// Training queries, their intents and unit-length sentence embeddings.
-    known: Vec<(String, usize, Vec<f32>)>,
+    /// The training queries, for suggestions.
+    train: Vec<nnlab_data::Query>,
+    /// Their unit-length sentence embeddings, computed at the first fallback
+    /// (so that a session of confident answers starts at once).
+    embedded: std::cell::OnceCell<Vec<Vec<f32>>>,
 }
 
 impl Assistant {
@@ -134,10 +137,7 @@ impl Assistant {
         if let Some(missing) = corpus.intents.iter().find(|i| !templates.answers.contains_key(*i)) {
             bail!("the {} answer templates have no answer for {missing}", corpus.name);
         }
-        let texts: Vec<Vec<String>> = corpus.train.iter().map(|q| tokenize(&q.text)).collect();
-        let embedded = model.predict(&texts)?.embeddings;
-        let known = corpus.train.into_iter().zip(embedded).map(|(q, e)| (q.text, q.intent, unit(e))).collect();
-        Ok(Self { model, intents: corpus.intents, templates, threshold, suggestions, known })
+        Ok(Self { model, intents: corpus.intents, templates, threshold, suggestions, train: corpus.train, embedded: std::cell::OnceCell::new() })
     }
 
     /// The out-of-scope threshold in use.
@@ -164,7 +164,7 @@ impl Assistant {
             let tokens: Vec<Vec<String>> = chunk.iter().map(|(_, _, t)| t.clone()).collect();
             let p = self.model.predict(&tokens)?;
             for ((i, text, _), (probs, embedding)) in chunk.iter().zip(p.probabilities.iter().zip(p.embeddings)) {
-                replies[*i] = Some(self.reply(text, probs, embedding));
+                replies[*i] = Some(self.reply(text, probs, embedding)?);
             }
         }
         Ok(replies.into_iter().map(|r| r.expect("every line has a reply")).collect())
@@ -195,23 +195,23 @@ impl Assistant {
         Ok((text.to_string(), tokenize(text)))
     }
 
-    fn reply(&self, text: &str, probs: &[f32], embedding: Vec<f32>) -> Reply {
+    fn reply(&self, text: &str, probs: &[f32], embedding: Vec<f32>) -> Result<Reply> {
         let oos = self.intents.len();
         let (class, confidence) = answer(probs, self.threshold, oos);
         if class < oos {
             let name = &self.intents[class];
             let template = &self.templates.answers[name];
-            return Reply {
+            return Ok(Reply {
                 query: text.into(),
                 intent: Some(name.clone()),
                 confidence,
                 answer: fill(template, &slots(text), &self.templates.slots),
                 suggestions: vec![],
-            };
+            });
         }
         // A query of words the model never saw reads as the unknown word alone: nothing is near it.
         let known_words = tokenize(text).iter().any(|w| self.model.lexicon().get(w) > 1);
-        let suggestions = if known_words { self.nearest(&unit(embedding)) } else { vec![] };
+        let suggestions = if known_words { self.nearest(&unit(embedding))? } else { vec![] };
         let mut said = self.templates.fallback.clone();
         if !known_words {
             said += " I do not know any of those words.";
@@ -219,24 +219,34 @@ impl Assistant {
             let names: Vec<String> = suggestions.iter().map(|s| s.intent.replace('_', " ")).collect();
             said += &format!(" Did you mean: {}?", names.join(", "));
         }
-        Reply { query: text.into(), intent: Some("oos".into()), confidence, answer: said, suggestions }
+        Ok(Reply { query: text.into(), intent: Some("oos".into()), confidence, answer: said, suggestions })
+    }
+
+    /// The training queries' unit-length embeddings (computed once).
+    fn embedded(&self) -> Result<&[Vec<f32>]> {
+        if self.embedded.get().is_none() {
+            let texts: Vec<Vec<String>> = self.train.iter().map(|q| tokenize(&q.text)).collect();
+            let e = self.model.predict(&texts)?.embeddings.into_iter().map(unit).collect();
+            let _ = self.embedded.set(e);
+        }
+        Ok(self.embedded.get().expect("just set"))
     }
 
     /// The nearest training queries of distinct intents, most similar first.
-    fn nearest(&self, e: &[f32]) -> Vec<Suggestion> {
-        let mut scored: Vec<(f32, usize)> = self.known.iter().enumerate().map(|(i, (_, _, k))| (dot(e, k), i)).collect();
+    fn nearest(&self, e: &[f32]) -> Result<Vec<Suggestion>> {
+        let mut scored: Vec<(f32, usize)> = self.embedded()?.iter().enumerate().map(|(i, k)| (dot(e, k), i)).collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut out: Vec<Suggestion> = Vec::new();
         for (similarity, i) in scored {
-            let (example, intent, _) = &self.known[i];
-            if out.iter().all(|s| s.intent != self.intents[*intent]) {
-                out.push(Suggestion { intent: self.intents[*intent].clone(), example: example.clone(), similarity });
+            let q = &self.train[i];
+            if out.iter().all(|s| s.intent != self.intents[q.intent]) {
+                out.push(Suggestion { intent: self.intents[q.intent].clone(), example: q.text.clone(), similarity });
                 if out.len() == self.suggestions {
                     break;
                 }
             }
         }
-        out
+        Ok(out)
     }
 }
 
