@@ -40,6 +40,7 @@ fn the_printed_config_documents_every_key_and_is_a_valid_config() {
         env!("CARGO_BIN_EXE_charlm"),
         env!("CARGO_BIN_EXE_charlm_shakespeare"),
         env!("CARGO_BIN_EXE_sentiment"),
+        env!("CARGO_BIN_EXE_intent"),
     ] {
         let t = run(bin, &["--print-config"]);
         assert!(t.contains("learning_rate = ") && t.parse::<toml::Table>().is_ok(), "{bin}: {t}");
@@ -56,6 +57,8 @@ fn the_printed_config_documents_every_key_and_is_a_valid_config() {
     assert!(t.contains("model = \"transformer\"") && t.contains("context = 128"), "{t}");
     let t = run(env!("CARGO_BIN_EXE_sentiment"), &["--print-config"]);
     assert!(t.contains("# default 0.0; a number in [0, 1)\nweight_average = 0.0"), "{t}");
+    let t = run(env!("CARGO_BIN_EXE_intent"), &["--model", "transformer", "--print-config"]);
+    assert!(t.contains("model = \"transformer\"") && t.contains("d_model = 128") && t.contains("one of: bow, bilstm, transformer"), "{t}");
     let t = run(env!("CARGO_BIN_EXE_tagger"), &["--task", "ner", "--print-config"]);
     assert!(t.contains("output = \"crf\"") && t.contains("one of: softmax, crf"), "{t}");
 }
@@ -102,4 +105,5 @@ fn schema_bounds_agree_with_validation() {
     bounds_agree::<nnlab_text::CharLmConfig>(nnlab_text::CharLmConfig::validate);
     bounds_agree::<nnlab_text::tagger::TaggerConfig>(nnlab_text::tagger::TaggerConfig::validate);
     bounds_agree::<nnlab_text::sentiment::SentimentConfig>(nnlab_text::sentiment::SentimentConfig::validate);
+    bounds_agree::<nnlab_text::intent::IntentConfig>(nnlab_text::intent::IntentConfig::validate);
 }
