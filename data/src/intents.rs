@@ -8,10 +8,12 @@
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 
-/// The corpora nnlab ships.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The corpora nnlab ships (`banking77`, `clinc150` in configs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum IntentDataset {
     /// Banking77: 77 online-banking intents.
+    #[default]
     Banking77,
     /// CLINC150: 150 intents over 10 domains, plus out-of-scope queries.
     Clinc150,

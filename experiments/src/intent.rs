@@ -92,9 +92,9 @@ pub struct IntentArgs {
     /// The shared flags and `--seeds`.
     #[command(flatten)]
     pub experiment: ExperimentArgs,
-    /// The corpus.
-    #[arg(long, value_enum, default_value = "banking77")]
-    pub dataset: DatasetArg,
+    /// The corpus (overrides the config's `dataset`; default banking77).
+    #[arg(long, value_enum)]
+    pub dataset: Option<DatasetArg>,
     /// The model (picks the preset `experiments/configs/intent/<model>.toml`; with --config it overrides the file's `model`).
     #[arg(long, value_enum)]
     pub model: Option<ModelArg>,
@@ -208,8 +208,8 @@ struct Prepared {
     validation_labels: Vec<usize>,
 }
 
-fn prepare(dataset: IntentDataset, cfg: &IntentConfig) -> Result<Prepared> {
-    let corpus = dataset.load()?;
+fn prepare(cfg: &IntentConfig) -> Result<Prepared> {
+    let corpus = cfg.dataset.load()?;
     if cfg.oos_class && corpus.oos_train.is_empty() {
         anyhow::bail!("oos_class needs out-of-scope training queries, which {} does not have (CLINC150 does)", corpus.name);
     }
@@ -233,10 +233,12 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
         if let Some(m) = args.model {
             cfg.model = m.model();
         }
+        if let Some(d) = args.dataset {
+            cfg.dataset = d.dataset();
+        }
         Ok(())
     };
-    let dataset = args.dataset.dataset();
-    let Some((mut run, data)) = experiment.start(preset, adjust, |cfg: &IntentConfig| prepare(dataset, cfg))? else {
+    let Some((mut run, data)) = experiment.start(preset, adjust, prepare)? else {
         return Ok(());
     };
     let (cfg, device) = (run.config.clone(), run.device);

@@ -64,6 +64,8 @@ impl IntentModel {
 pub struct IntentConfig {
     /// Seed of the initialisation, batch order and dropout.
     pub seed: u64,
+    /// The corpus (`banking77`, `clinc150`).
+    pub dataset: nnlab_data::IntentDataset,
     /// The network (`bow`, `bilstm`, `transformer`).
     pub model: IntentModel,
     /// Passes over the training queries.
@@ -121,6 +123,7 @@ impl Default for IntentConfig {
     fn default() -> Self {
         Self {
             seed: 1,
+            dataset: nnlab_data::IntentDataset::Banking77,
             model: IntentModel::Bilstm,
             epochs: 20,
             batch_size: 32,
