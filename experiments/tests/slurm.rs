@@ -4,9 +4,19 @@
 
 use std::process::Command;
 
+/// The tests share one Slurm queue, and the pre-emption test finds its job
+/// there by name (`nnlab-sweep`, as the other sweeps' jobs are named): they
+/// run one at a time, or it may signal another test's job.
+static SLURM_QUEUE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    SLURM_QUEUE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 #[ignore = "needs a running Slurm: scripts/slurm/up.sh, then cargo test --release -p nnlab-experiments --test slurm -- --ignored"]
 fn a_four_run_sweep_through_slurm_finishes_and_reports() {
+    let _queue = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("s.toml");
     std::fs::write(
@@ -62,6 +72,7 @@ fn queued_array_job() -> Option<String> {
 #[test]
 #[ignore = "needs a running Slurm: scripts/slurm/up.sh, then cargo test --release -p nnlab-experiments --test slurm -- --ignored"]
 fn a_task_sent_sigterm_checkpoints_is_requeued_and_ends_with_the_same_bits() {
+    let _queue = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let args = ["--algo", "ppo", "--env", "CartPole-v1", "--total-timesteps", "60000", "--numerics", "portable", "--no-gif"];
     let straight = tmp.path().join("straight");
@@ -99,6 +110,7 @@ fn a_task_sent_sigterm_checkpoints_is_requeued_and_ends_with_the_same_bits() {
 #[test]
 #[ignore = "needs a running Slurm: scripts/slurm/up.sh, then cargo test --release -p nnlab-experiments --test slurm -- --ignored"]
 fn a_study_runs_its_trials_as_slurm_job_arrays() {
+    let _queue = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("study.toml");
     std::fs::write(
