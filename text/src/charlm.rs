@@ -462,8 +462,7 @@ impl CharLmTrainer {
 
     /// Loads weights saved with [`nn::VarStore::save`] (a run's `model.safetensors`).
     pub fn load_weights(&mut self, path: &std::path::Path) -> Result<()> {
-        nnlab_torch::weights::check_file(path)?;
-        self.vs.load(path).map_err(|e| anyhow::anyhow!("cannot load {}: {e}", path.display()))
+        nnlab_torch::weights::load(&mut self.vs, path)
     }
 
     /// The state a checkpoint needs: weights, optimiser, generator.

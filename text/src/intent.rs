@@ -19,7 +19,7 @@
 //! baseline's logits), which the assistant's retrieval compares by cosine.
 
 use crate::models::{BiLstm, Transformer, TransformerShape};
-use crate::sentiment::{ngrams, Lexicon};
+use crate::sentiment::{pad, Lexicon, Padded};
 use anyhow::{bail, Result};
 use nnlab_torch::check::{in_range, non_negative, nonzero, positive};
 use nnlab_torch::optim::{Adam, Optimizer, Rule};
@@ -35,7 +35,7 @@ use tch::{Device, Kind, Reduction, Tensor};
 pub use crate::sentiment::tokenize;
 
 /// Which network reads the query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum IntentModel {
     /// Bag of n-grams, logistic regression (the baseline).
@@ -240,10 +240,7 @@ impl IntentClassifier {
     pub fn new(config: IntentConfig, train: &[Vec<String>], classes: usize, device: Device) -> Result<Self> {
         config.validate()?;
         let lexicon = match config.model {
-            IntentModel::Bow => {
-                let grams: Vec<Vec<String>> = train.iter().map(|t| ngrams(t, config.ngrams)).collect();
-                Lexicon::new(grams.iter().flatten().map(String::as_str), config.min_word_count)
-            }
+            IntentModel::Bow => Lexicon::of_ngrams(train, config.ngrams, config.min_word_count),
             _ => Lexicon::new(train.iter().flatten().map(String::as_str), config.min_word_count),
         };
         Self::with_lexicon(config, lexicon, classes, device)
@@ -329,33 +326,16 @@ impl IntentClassifier {
 
     fn features(&self, tokens: &[String]) -> Vec<i64> {
         match self.network {
-            Network::BagOfNgrams { .. } => {
-                let mut ids: Vec<i64> = ngrams(tokens, self.config.ngrams).iter().map(|g| self.lexicon.get(g)).filter(|&i| i > 1).collect();
-                ids.sort_unstable();
-                ids.dedup();
-                ids
-            }
-            _ => tokens.iter().take(self.config.max_tokens).map(|w| self.lexicon.get(w)).collect(),
+            Network::BagOfNgrams { .. } => self.lexicon.ngram_ids(tokens, self.config.ngrams),
+            _ => self.lexicon.word_ids(tokens, self.config.max_tokens),
         }
     }
 
     fn batch(&self, queries: &[&[String]]) -> Batch {
         let feats: Vec<Vec<i64>> = queries.iter().map(|t| self.features(t)).collect();
-        let lengths: Vec<usize> = feats.iter().map(|f| f.len().max(1)).collect();
-        let width = *lengths.iter().max().unwrap_or(&1);
-        let (mut ids, mut mask) = (vec![0i64; feats.len() * width], vec![0f32; feats.len() * width]);
-        let bow = matches!(self.network, Network::BagOfNgrams { .. });
-        for (b, f) in feats.iter().enumerate() {
-            if f.is_empty() {
-                // An empty query reads as one unknown word (for the baseline: nothing but the bias).
-                ids[b * width] = if bow { 0 } else { 1 };
-                mask[b * width] = if bow { 0.0 } else { 1.0 };
-            }
-            for (t, &id) in f.iter().enumerate() {
-                ids[b * width + t] = id;
-                mask[b * width + t] = 1.0;
-            }
-        }
+        // An empty query reads as one unknown word (for the baseline: nothing but the bias).
+        let empty = if matches!(self.network, Network::BagOfNgrams { .. }) { (0, 0.0) } else { (1, 1.0) };
+        let Padded { ids, mask, lengths, width } = pad(&feats, empty);
         let shape = [feats.len() as i64, width as i64];
         Batch { ids: Tensor::from_slice(&ids).view(shape).to_device(self.device), mask: Tensor::from_slice(&mask).view(shape).to_device(self.device), lengths }
     }
@@ -451,8 +431,7 @@ impl IntentClassifier {
 
     /// Loads weights saved from this model's variables (`model.safetensors`).
     pub fn load_weights(&mut self, path: &std::path::Path) -> Result<()> {
-        nnlab_torch::weights::check_file(path)?;
-        self.vs.load(path).map_err(|e| anyhow::anyhow!("cannot load {}: {e}", path.display()))
+        nnlab_torch::weights::load(&mut self.vs, path)
     }
 
     /// Everything [`IntentClassifier::train_epoch`] depends on: a checkpoint's part.

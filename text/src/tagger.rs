@@ -396,8 +396,7 @@ impl Tagger {
 
     /// Loads the weights of a finished run (`model.safetensors`).
     pub fn load_weights(&mut self, path: &std::path::Path) -> Result<()> {
-        nnlab_torch::weights::check_file(path)?;
-        self.vs.load(path).map_err(|e| anyhow::anyhow!("cannot load {}: {e}", path.display()))
+        nnlab_torch::weights::load(&mut self.vs, path)
     }
 
     /// A copy of the variables (for keeping the best model).

@@ -14,6 +14,13 @@ pub fn check_file(path: &Path) -> Result<()> {
     check_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
+/// Loads `path` into `vs` after [`check_file`]: a run's `model.safetensors`
+/// into the model that saved it (a missing or mis-shaped tensor is one line).
+pub fn load(vs: &mut tch::nn::VarStore, path: &Path) -> Result<()> {
+    check_file(path)?;
+    vs.load(path).map_err(|e| anyhow!("cannot load {}: {e}", path.display()))
+}
+
 /// [`check_file`] on the file's bytes.
 pub fn check_bytes(bytes: &[u8]) -> Result<()> {
     let tensors = SafeTensors::deserialize(bytes).map_err(|e| anyhow!("not a valid safetensors file ({e:?})"))?;

@@ -22,7 +22,7 @@ use tch::{Device, Kind, Reduction, Tensor};
 pub mod fit;
 mod vocabulary;
 pub use fit::SentimentFit;
-pub use vocabulary::{ngrams, tokenize, Lexicon, SentimentVocabulary, Valences};
+pub use vocabulary::{ngrams, pad, tokenize, Lexicon, Padded, SentimentVocabulary, Valences};
 
 /// Every knob of a sentiment run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -250,8 +250,7 @@ impl SentimentClassifier {
     pub fn bag_of_words(config: SentimentConfig, train: &[Vec<String>], valences: Option<&Valences>, device: Device) -> Result<Self> {
         config.validate()?;
         let valences = Self::prior_valences(&config, valences)?;
-        let grams: Vec<Vec<String>> = train.iter().map(|t| ngrams(t, config.baseline_ngrams)).collect();
-        let lexicon = Lexicon::new(grams.iter().flatten().map(String::as_str), config.min_word_count);
+        let lexicon = Lexicon::of_ngrams(train, config.baseline_ngrams, config.min_word_count);
         let vs = nn::VarStore::new(device);
         let model = with_torch_seed(config.seed, || Model::BagOfWords {
             weights: nn::embedding(vs.root() / "weights", lexicon.len() as i64, 1, nn::EmbeddingConfig { ws_init: nn::Init::Const(0.0), ..Default::default() }),
@@ -347,33 +346,16 @@ impl SentimentClassifier {
 
     fn features(&self, tokens: &[String]) -> Vec<i64> {
         match self.model {
-            Model::BagOfWords { .. } => {
-                let mut ids: Vec<i64> = ngrams(tokens, self.config.baseline_ngrams).iter().map(|g| self.lexicon.get(g)).filter(|&i| i > 1).collect();
-                ids.sort_unstable();
-                ids.dedup();
-                ids
-            }
-            Model::BiLstmAttention { .. } => tokens.iter().take(self.config.max_tokens).map(|w| self.lexicon.get(w)).collect(),
+            Model::BagOfWords { .. } => self.lexicon.ngram_ids(tokens, self.config.baseline_ngrams),
+            Model::BiLstmAttention { .. } => self.lexicon.word_ids(tokens, self.config.max_tokens),
         }
     }
 
     fn batch(&self, sentences: &[&[String]]) -> Batch {
         let feats: Vec<Vec<i64>> = sentences.iter().map(|t| self.features(t)).collect();
-        let lengths: Vec<usize> = feats.iter().map(|f| f.len().max(1)).collect();
-        let width = *lengths.iter().max().unwrap_or(&1);
-        let mut ids = vec![0i64; feats.len() * width];
-        let mut mask = vec![0f32; feats.len() * width];
-        for (b, f) in feats.iter().enumerate() {
-            if f.is_empty() {
-                // An empty sentence reads as one unknown token (weight of padding stays out of the baseline).
-                ids[b * width] = if matches!(self.model, Model::BagOfWords { .. }) { 0 } else { 1 };
-                mask[b * width] = 1.0;
-            }
-            for (t, &id) in f.iter().enumerate() {
-                ids[b * width + t] = id;
-                mask[b * width + t] = 1.0;
-            }
-        }
+        // An empty sentence reads as one unknown token (weight of padding stays out of the baseline).
+        let empty = if matches!(self.model, Model::BagOfWords { .. }) { 0 } else { 1 };
+        let Padded { ids, mask, lengths, width } = pad(&feats, (empty, 1.0));
         let shape = [feats.len() as i64, width as i64];
         let chars = matches!(self.model, Model::BiLstmAttention { chars: Some(_), .. }).then(|| {
             let mut c = vec![0i64; feats.len() * width * WORD_CHARS];
@@ -503,8 +485,7 @@ impl SentimentClassifier {
 
     /// Loads weights saved from this model's variables (`model.safetensors`).
     pub fn load_weights(&mut self, path: &std::path::Path) -> Result<()> {
-        nnlab_torch::weights::check_file(path)?;
-        self.vs.load(path).map_err(|e| anyhow::anyhow!("cannot load {}: {e}", path.display()))
+        nnlab_torch::weights::load(&mut self.vs, path)
     }
 
     /// The probability of "positive" for each sentence, and (BiLSTM) each token's attention weight.

@@ -51,6 +51,12 @@ impl Lexicon {
         Self { entries, index }
     }
 
+    /// The n-grams (up to length `n`) of `sentences` seen at least `min_count` times.
+    pub fn of_ngrams(sentences: &[Vec<String>], n: usize, min_count: usize) -> Self {
+        let grams: Vec<Vec<String>> = sentences.iter().map(|t| ngrams(t, n)).collect();
+        Self::new(grams.iter().flatten().map(String::as_str), min_count)
+    }
+
     /// A lexicon of these entries (index 0 padding, 1 unknown, as saved).
     pub fn from_entries(entries: Vec<String>) -> Result<Self> {
         if entries.len() < 2 || entries[0] != "<pad>" || entries[1] != "<unk>" {
@@ -63,6 +69,20 @@ impl Lexicon {
     /// The index of `w` (1 when unknown).
     pub fn get(&self, w: &str) -> i64 {
         self.index.get(w).copied().unwrap_or(1)
+    }
+
+    /// The indices of the known n-grams (up to length `n`) of `tokens`, sorted
+    /// and each once: the binary features of a bag of n-grams.
+    pub fn ngram_ids(&self, tokens: &[String], n: usize) -> Vec<i64> {
+        let mut ids: Vec<i64> = ngrams(tokens, n).iter().map(|g| self.get(g)).filter(|&i| i > 1).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The indices of the first `max` of `tokens` (1 for an unknown one).
+    pub fn word_ids(&self, tokens: &[String], max: usize) -> Vec<i64> {
+        tokens.iter().take(max).map(|w| self.get(w)).collect()
     }
 
     /// Number of entries.
@@ -99,4 +119,35 @@ pub fn ngrams(tokens: &[String], n: usize) -> Vec<String> {
         out.extend(tokens.windows(k).map(|w| w.join(" ")));
     }
     out
+}
+
+/// Rows of indices padded with 0 to the longest (at least 1): `[rows * width]`
+/// ids and a 0/1 mask, row-major, with each row's length (an empty row counts 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Padded {
+    /// Indices, 0 after each row's end.
+    pub ids: Vec<i64>,
+    /// 1 where an index is a row's own, 0 at padding.
+    pub mask: Vec<f32>,
+    /// Each row's length, at least 1.
+    pub lengths: Vec<usize>,
+    /// The padded length.
+    pub width: usize,
+}
+
+/// Pads `rows`; an empty row holds `empty` (its index and mask value) in its first place.
+pub fn pad(rows: &[Vec<i64>], empty: (i64, f32)) -> Padded {
+    let lengths: Vec<usize> = rows.iter().map(|f| f.len().max(1)).collect();
+    let width = *lengths.iter().max().unwrap_or(&1);
+    let (mut ids, mut mask) = (vec![0i64; rows.len() * width], vec![0f32; rows.len() * width]);
+    for (b, row) in rows.iter().enumerate() {
+        if row.is_empty() {
+            (ids[b * width], mask[b * width]) = empty;
+        }
+        for (t, &id) in row.iter().enumerate() {
+            ids[b * width + t] = id;
+            mask[b * width + t] = 1.0;
+        }
+    }
+    Padded { ids, mask, lengths, width }
 }
