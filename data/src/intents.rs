@@ -9,13 +9,13 @@ use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 
 /// The corpora nnlab ships (`banking77`, `clinc150` in configs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum IntentDataset {
-    /// Banking77: 77 online-banking intents.
+    /// Banking77: 77 online-banking intents (Casanueva et al. 2020).
     #[default]
     Banking77,
-    /// CLINC150: 150 intents over 10 domains, plus out-of-scope queries.
+    /// CLINC150: 150 intents over 10 domains, plus out-of-scope queries (Larson et al. 2019).
     Clinc150,
 }
 

@@ -163,8 +163,8 @@ impl Assistant {
         for chunk in readable.chunks(256) {
             let tokens: Vec<Vec<String>> = chunk.iter().map(|(_, _, t)| t.clone()).collect();
             let p = self.model.predict(&tokens)?;
-            for ((i, text, _), (probs, embedding)) in chunk.iter().zip(p.probabilities.iter().zip(p.embeddings)) {
-                replies[*i] = Some(self.reply(text, probs, embedding)?);
+            for ((i, text, tokens), (probs, embedding)) in chunk.iter().zip(p.probabilities.iter().zip(p.embeddings)) {
+                replies[*i] = Some(self.reply(text, tokens, probs, embedding)?);
             }
         }
         Ok(replies.into_iter().map(|r| r.expect("every line has a reply")).collect())
@@ -195,7 +195,7 @@ impl Assistant {
         Ok((text.to_string(), tokenize(text)))
     }
 
-    fn reply(&self, text: &str, probs: &[f32], embedding: Vec<f32>) -> Result<Reply> {
+    fn reply(&self, text: &str, tokens: &[String], probs: &[f32], embedding: Vec<f32>) -> Result<Reply> {
         let oos = self.intents.len();
         let (class, confidence) = answer(probs, self.threshold, oos);
         if class < oos {
@@ -210,7 +210,7 @@ impl Assistant {
             });
         }
         // A query of words the model never saw reads as the unknown word alone: nothing is near it.
-        let known_words = tokenize(text).iter().any(|w| self.model.lexicon().get(w) > 1);
+        let known_words = tokens.iter().any(|w| self.model.lexicon().get(w) > 1);
         let suggestions = if known_words { self.nearest(&unit(embedding))? } else { vec![] };
         let mut said = self.templates.fallback.clone();
         if !known_words {

@@ -37,51 +37,12 @@ use nnlab_text::intent::{tokenize, top, IntentClassifier, IntentConfig, IntentMo
 use nnlab_text::intent_fit::IntentFit;
 use serde::{Deserialize, Serialize};
 
-/// `--dataset`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DatasetArg {
-    /// Banking77: 77 online-banking intents (Casanueva et al. 2020).
-    Banking77,
-    /// CLINC150: 150 intents in 10 domains plus out-of-scope queries (Larson et al. 2019).
-    Clinc150,
-}
-
-impl DatasetArg {
-    /// The corpus.
-    pub fn dataset(self) -> IntentDataset {
-        match self {
-            DatasetArg::Banking77 => IntentDataset::Banking77,
-            DatasetArg::Clinc150 => IntentDataset::Clinc150,
-        }
-    }
-}
-
-/// `--model`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ModelArg {
-    /// Bag of n-grams, logistic regression (the baseline).
-    Bow,
-    /// BiLSTM with attention and max pooling.
-    Bilstm,
-    /// Transformer encoder over words.
-    Transformer,
-}
-
-impl ModelArg {
-    fn model(self) -> IntentModel {
-        match self {
-            ModelArg::Bow => IntentModel::Bow,
-            ModelArg::Bilstm => IntentModel::Bilstm,
-            ModelArg::Transformer => IntentModel::Transformer,
-        }
-    }
-
-    fn preset(self) -> crate::config::Preset {
-        match self {
-            ModelArg::Bow => crate::preset!("intent/bow.toml"),
-            ModelArg::Bilstm => crate::preset!("intent/bilstm.toml"),
-            ModelArg::Transformer => crate::preset!("intent/transformer.toml"),
-        }
+/// The shipped preset of `model`: `experiments/configs/intent/<model>.toml`.
+fn preset(model: IntentModel) -> crate::config::Preset {
+    match model {
+        IntentModel::Bow => crate::preset!("intent/bow.toml"),
+        IntentModel::Bilstm => crate::preset!("intent/bilstm.toml"),
+        IntentModel::Transformer => crate::preset!("intent/transformer.toml"),
     }
 }
 
@@ -94,10 +55,10 @@ pub struct IntentArgs {
     pub experiment: ExperimentArgs,
     /// The corpus (overrides the config's `dataset`; default banking77).
     #[arg(long, value_enum)]
-    pub dataset: Option<DatasetArg>,
+    pub dataset: Option<IntentDataset>,
     /// The model (picks the preset `experiments/configs/intent/<model>.toml`; with --config it overrides the file's `model`).
     #[arg(long, value_enum)]
-    pub model: Option<ModelArg>,
+    pub model: Option<IntentModel>,
     /// Passes over the training queries (overrides the config's `epochs`).
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -158,7 +119,11 @@ pub struct IntentSummary {
 /// Answers under a threshold: the class, or `oos` (index `oos`) when the
 /// top probability is below `threshold` or the top class is `oos`.
 pub fn answer(probabilities: &[f32], threshold: f64, oos: usize) -> (usize, f32) {
-    let (class, p) = top(probabilities);
+    answer_of_top(top(probabilities), threshold, oos)
+}
+
+/// [`answer`] from the top class and its probability.
+fn answer_of_top((class, p): (usize, f32), threshold: f64, oos: usize) -> (usize, f32) {
     if f64::from(p) < threshold || class >= oos {
         (oos, p)
     } else {
@@ -168,9 +133,16 @@ pub fn answer(probabilities: &[f32], threshold: f64, oos: usize) -> (usize, f32)
 
 /// Scores of answering under `threshold`: `in_scope` rows with their labels, `out_of_scope` rows.
 pub fn oos_scores(in_scope: &[Vec<f32>], labels: &[usize], out_of_scope: &[Vec<f32>], threshold: f64, oos: usize) -> OosScores {
-    let right = in_scope.iter().zip(labels).filter(|(p, &l)| answer(p, threshold, oos).0 == l).count();
-    let wrongly_oos = in_scope.iter().filter(|p| answer(p, threshold, oos).0 == oos).count();
-    let caught = out_of_scope.iter().filter(|p| answer(p, threshold, oos).0 == oos).count();
+    let tops = |rows: &[Vec<f32>]| rows.iter().map(|p| top(p)).collect::<Vec<_>>();
+    scores_of_tops(&tops(in_scope), labels, &tops(out_of_scope), threshold, oos)
+}
+
+/// [`oos_scores`] from each row's top class and probability.
+fn scores_of_tops(in_scope: &[(usize, f32)], labels: &[usize], out_of_scope: &[(usize, f32)], threshold: f64, oos: usize) -> OosScores {
+    let answer = |&t: &(usize, f32)| answer_of_top(t, threshold, oos).0;
+    let right = in_scope.iter().zip(labels).filter(|(t, &l)| answer(t) == l).count();
+    let wrongly_oos = in_scope.iter().filter(|t| answer(t) == oos).count();
+    let caught = out_of_scope.iter().filter(|t| answer(t) == oos).count();
     let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     OosScores {
         threshold,
@@ -184,14 +156,15 @@ pub fn oos_scores(in_scope: &[Vec<f32>], labels: &[usize], out_of_scope: &[Vec<f
 /// right answers on validation data: in-scope queries answered with their
 /// intent plus out-of-scope ones answered "oos" (the lowest such threshold).
 pub fn choose_threshold(in_scope: &[Vec<f32>], labels: &[usize], out_of_scope: &[Vec<f32>], oos: usize) -> OosScores {
-    let mut candidates: Vec<f64> = in_scope.iter().chain(out_of_scope).map(|p| f64::from(top(p).1)).collect();
+    let (in_tops, out_tops): (Vec<_>, Vec<_>) = (in_scope.iter().map(|p| top(p)).collect(), out_of_scope.iter().map(|p| top(p)).collect());
+    let mut candidates: Vec<f64> = in_tops.iter().chain(&out_tops).map(|&(_, p)| f64::from(p)).collect();
     candidates.push(0.0);
     candidates.sort_by(f64::total_cmp);
     candidates.dedup();
     let right = |s: &OosScores| s.in_scope_accuracy * in_scope.len() as f64 + s.oos_recall * out_of_scope.len() as f64;
-    let mut best = oos_scores(in_scope, labels, out_of_scope, 0.0, oos);
+    let mut best = scores_of_tops(&in_tops, labels, &out_tops, 0.0, oos);
     for t in candidates {
-        let s = oos_scores(in_scope, labels, out_of_scope, t, oos);
+        let s = scores_of_tops(&in_tops, labels, &out_tops, t, oos);
         if right(&s) > right(&best) + 1e-9 {
             best = s;
         }
@@ -227,15 +200,11 @@ fn prepare(cfg: &IntentConfig) -> Result<Prepared> {
 pub fn run(name: &'static str, about: &'static str) -> Result<()> {
     let args: IntentArgs = parse_args_about(about);
     let experiment = Experiment::new(name, &args.experiment, &["test_accuracy", "test_macro_f1", "best_validation_accuracy"]);
-    let preset = args.model.unwrap_or(ModelArg::Bilstm).preset();
+    let preset = preset(args.model.unwrap_or_default());
     let adjust = |cfg: &mut IntentConfig| {
         cfg.epochs = args.epochs.unwrap_or(cfg.epochs);
-        if let Some(m) = args.model {
-            cfg.model = m.model();
-        }
-        if let Some(d) = args.dataset {
-            cfg.dataset = d.dataset();
-        }
+        cfg.model = args.model.unwrap_or(cfg.model);
+        cfg.dataset = args.dataset.unwrap_or(cfg.dataset);
         Ok(())
     };
     let Some((mut run, data)) = experiment.start(preset, adjust, prepare)? else {
@@ -283,8 +252,7 @@ pub fn run(name: &'static str, about: &'static str) -> Result<()> {
     let in_test = predict(&mut corpus.test.iter().map(|q| &q.text))?.probabilities;
     let oos_test = predict(&mut corpus.oos_test.iter())?.probabilities;
     let plain: Vec<usize> = in_test.iter().map(|p| top(&p[..intents]).0).collect();
-    let in_scope_names: Vec<String> = corpus.intents.clone();
-    let plain_report = ClassificationReport::new(&test_labels, &plain, &in_scope_names)?;
+    let plain_report = ClassificationReport::new(&test_labels, &plain, &corpus.intents)?;
 
     // The answers written out: under the chosen threshold for CLINC150.
     let threshold = chosen.map_or(0.0, |c| c.threshold);
