@@ -195,6 +195,21 @@ impl Actor {
         &self.scale_host
     }
 
+    /// The action offset `(high + low) / 2` on the host.
+    pub fn bias_host(&self) -> &[f32] {
+        &self.bias_host
+    }
+
+    /// The network's layers, in order (the batch-renormalised network's too).
+    pub fn slots(&self) -> Vec<LinearSlot> {
+        self.layers.iter().map(|&i| self.params.linear_slot(i).clone()).collect()
+    }
+
+    /// The actor's kind.
+    pub fn kind(&self) -> ActorKind {
+        self.kind
+    }
+
     /// Action dimensions.
     pub fn act_dim(&self) -> usize {
         self.act_dim
@@ -270,7 +285,7 @@ pub struct HostActor {
 impl HostActor {
     /// A host copy of `actor`'s current weights.
     pub fn new(actor: &Actor) -> Self {
-        let slots = actor.layers.iter().map(|&i| actor.params.linear_slot(i).clone()).collect();
+        let slots = actor.slots();
         let sde = actor.sde.map(|(slot, _)| {
             let v = actor.params.vector_slot(slot);
             (v.offset, v.len)

@@ -47,6 +47,11 @@ impl QCritics {
         &self.params
     }
 
+    /// Critic `k`'s layers, in order.
+    pub fn slots(&self, k: usize) -> Vec<crate::flat::LinearSlot> {
+        self.critics[k].iter().map(|&i| self.params.linear_slot(i).clone()).collect()
+    }
+
     /// The flat parameter tensor.
     pub fn params(&self) -> &Tensor {
         self.params.params()

@@ -94,6 +94,18 @@ impl StatSums {
         self.counts[first..first + values.len()].iter_mut().for_each(|c| *c += 1);
     }
 
+    /// Adds host `values` to the statistics `first..first + values.len()`.
+    pub fn add_values(&mut self, first: usize, values: &[f32]) {
+        if self.sums.device() == Device::Cpu {
+            let sums = crate::host_net::values_mut(&self.sums);
+            sums[first..first + values.len()].iter_mut().zip(values).for_each(|(s, v)| *s += v);
+        } else {
+            let mut slot = self.sums.narrow(0, first as i64, values.len() as i64);
+            let _ = slot.g_add_(&Tensor::from_slice(values).to_device(slot.device()));
+        }
+        self.counts[first..first + values.len()].iter_mut().for_each(|c| *c += 1);
+    }
+
     /// The means since the last call (`None` where nothing was added), then zero.
     pub fn take(&mut self) -> Result<Vec<Option<f64>>> {
         if self.counts.iter().all(|&c| c == 0) {

@@ -25,6 +25,7 @@ use crate::algorithm::{common_config_fields, seed_field, AlgorithmConfig, Publis
 use crate::critic::QCritics;
 use crate::offpolicy::{box_action_space, load_actor_critics, save_actor_critics, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::Batch;
+use crate::sac_host::HostSac;
 use crate::soft_actor::{SoftActor, SoftActorSettings, SoftPolicy};
 use crate::validate::{self, nonzero, positive};
 use anyhow::Result;
@@ -173,6 +174,8 @@ pub struct Sac {
     critics_target: QCritics,
     critic_optimizer: Optimizer,
     rng: ChaCha8Rng,
+    /// The update written out on the host (CPU, squashed-Gaussian actor); `None`: LibTorch's.
+    host: Option<HostSac>,
 }
 
 /// A SAC agent.
@@ -217,9 +220,11 @@ impl Sac {
         });
         critic_target_vs.freeze();
         critics_target.blend_from(&critics, 1.0);
+        let host =
+            (device == Device::Cpu && !config.use_sde).then(|| HostSac::new(&actor, &critics, obs_dim, (config.log_std_min, config.log_std_max), config.gamma));
         let soft = SoftActor::new(actor, &actor_vs, config.soft_actor_settings(act_dim))?;
         let critic_optimizer = Adam::default().build(&critic_vs, config.q_lr)?;
-        Ok(Self { device, soft, critics, critics_target, critic_optimizer, rng: ChaCha8Rng::seed_from_u64(config.seed), config })
+        Ok(Self { device, soft, critics, critics_target, critic_optimizer, rng: ChaCha8Rng::seed_from_u64(config.seed), host, config })
     }
 
     /// The actor.
@@ -254,6 +259,29 @@ impl Sac {
     }
 }
 
+impl Sac {
+    /// [`OffPolicyLearner::update`] written out on the host ([`crate::sac_host`]):
+    /// the same steps, random draws and statistics.
+    fn update_on_host(&mut self, update: usize, batch: &Batch, stats: &mut StatSums) {
+        let host = self.host.as_mut().expect("a host update");
+        let rows = batch.rewards.size()[0] as usize;
+        host.draw_noise(&mut self.rng, rows);
+        let alpha = self.soft.alpha() as f32;
+        host.critic_step(self.soft.actor(), &self.critics, &self.critics_target, &mut self.critic_optimizer, alpha, batch, stats);
+        if update.is_multiple_of(self.config.policy_frequency) {
+            for _ in 0..self.config.policy_frequency {
+                host.draw_noise(&mut self.rng, rows);
+                let alpha = self.soft.alpha() as f32;
+                let loss = host.actor_gradient(self.soft.actor(), &self.critics, alpha, batch);
+                self.soft.step_from_gradient(loss, host.log_probs(), stats, 4);
+            }
+        }
+        if update.is_multiple_of(self.config.target_network_frequency) {
+            self.critics_target.blend_from(&self.critics, self.config.tau);
+        }
+    }
+}
+
 impl OffPolicyLearner for Sac {
     fn algo(&self) -> &'static str {
         "sac"
@@ -285,6 +313,9 @@ impl OffPolicyLearner for Sac {
     }
 
     fn update(&mut self, update: usize, batch: &Batch, stats: &mut StatSums) {
+        if self.host.is_some() {
+            return self.update_on_host(update, batch, stats);
+        }
         // gSDE draws one exploration matrix per gradient step, for the target and the actor (SB3).
         let rows = batch.rewards.size()[0] as usize;
         let noise = self.draw_noise(rows);
@@ -372,5 +403,56 @@ mod tests {
         let target = Vec::<f32>::try_from(sac.td_target(&b, &noise)).unwrap();
         assert_eq!(target[1], -1.0, "a terminal transition has no next value");
         assert!((target[0] + 1.0).abs() > 1e-4, "a truncated one is bootstrapped: {target:?}");
+    }
+
+    /// The host update takes the LibTorch form's steps: after ten updates (five
+    /// rounds of two actor steps) from the same start, with the same batches and
+    /// draws, every parameter, optimiser moment and the temperature agree to
+    /// float rounding, and so do the statistics.
+    #[test]
+    fn the_host_update_takes_the_same_steps_as_autograd() {
+        use rand::Rng;
+        let cfg = SacConfig { hidden_sizes: vec![32, 24], batch_size: 16, ..Default::default() };
+        let mut host = Sac::build(cfg.clone(), Device::Cpu).unwrap();
+        let mut torch = Sac::build(cfg, Device::Cpu).unwrap();
+        torch.host = None;
+        assert!(host.host.is_some());
+        let mut rb = crate::replay_buffer::ReplayBuffer::with_actions(64, 3, crate::replay_buffer::ActionStorage::Box(1));
+        let mut data = ChaCha8Rng::seed_from_u64(9);
+        for k in 0..64 {
+            let obs: Vec<f32> = (0..3).map(|_| data.random_range(-1.0..1.0)).collect();
+            let next: Vec<f32> = (0..3).map(|_| data.random_range(-1.0..1.0)).collect();
+            let a = [data.random_range(-2.0..2.0f32)];
+            rb.add(&obs, &next, nnlab_envs::Action::Continuous(&a), data.random_range(-8.0..0.0), k % 7 == 0);
+        }
+        let (mut s_host, mut s_torch) = (StatSums::new(7, Device::Cpu), StatSums::new(7, Device::Cpu));
+        for update in 0..10 {
+            let batch = rb.sample(16, &mut data, Device::Cpu);
+            host.update(update, &batch, &mut s_host);
+            torch.update(update, &batch, &mut s_torch);
+        }
+        let close = |a: &Tensor, b: &Tensor, what: &str| {
+            let diff = f64::try_from((a - b).abs().max()).unwrap();
+            let size = f64::try_from(b.abs().max()).unwrap();
+            assert!(diff <= 1e-5 * size.max(1.0), "{what}: differs by {diff} (largest value {size})");
+        };
+        close(host.soft.actor().params(), torch.soft.actor().params(), "actor");
+        close(host.critics.params(), torch.critics.params(), "critics");
+        close(host.critics_target.params(), torch.critics_target.params(), "target critics");
+        assert!((host.alpha() - torch.alpha()).abs() < 1e-6, "alpha {} vs {}", host.alpha(), torch.alpha());
+        let (a, b) = (s_host.take().unwrap(), s_torch.take().unwrap());
+        for (k, (x, y)) in a.iter().zip(&b).enumerate() {
+            let (x, y) = (x.unwrap(), y.unwrap());
+            assert!((x - y).abs() <= 1e-4 * y.abs().max(1.0), "statistic {k}: {x} vs {y}");
+        }
+        let (sh, st) = (host.train_state().unwrap(), torch.train_state().unwrap());
+        for part in ["critic_optimizer", "actor_optimizer"] {
+            let (ph, pt) = (sh.part(part), st.part(part));
+            assert_eq!(ph.array_names(), pt.array_names(), "{part}");
+            assert!(!ph.array_names().is_empty());
+            for name in ph.array_names() {
+                close(&ph.tensor(&name).unwrap(), &pt.tensor(&name).unwrap(), &format!("{part}.{name}"));
+            }
+        }
     }
 }

@@ -133,6 +133,28 @@ impl SoftActor {
         self.host.mark_stale();
     }
 
+    /// The end of an actor step whose gradient a host update wrote into the actor's
+    /// gradient tensor ([`crate::sac_host`]): the actor's optimiser step, then, when
+    /// tuned, the temperature's step on `log_probs`, as [`SoftActor::step`] does.
+    /// Adds the same statistics.
+    pub fn step_from_gradient(&mut self, actor_loss: f32, log_probs: &[f32], stats: &mut StatSums, first: usize) {
+        self.optimizer.step();
+        let alpha = f32::try_from(&self.alpha).unwrap_or(f32::NAN);
+        stats.add_values(first, &[actor_loss, alpha]);
+        if let Some((log_alpha, opt)) = &mut self.log_alpha {
+            // d/d log(alpha) of -coef * mean(log pi + target_entropy), coef = alpha (CleanRL) or log(alpha) (SB3).
+            let target_entropy = self.settings.target_entropy as f32;
+            let mean = log_probs.iter().map(|&l| l + target_entropy).sum::<f32>() / log_probs.len() as f32;
+            let (coef, d_coef) = if self.settings.log_alpha_loss { (f32::try_from(&*log_alpha).unwrap_or(f32::NAN), 1.0) } else { (alpha, alpha) };
+            let grad = crate::host_net::gradient_of(log_alpha);
+            crate::host_net::values_mut(&grad)[0] = -d_coef * mean;
+            opt.step();
+            self.alpha = log_alpha.detach().exp();
+            stats.add_values(first + 2, &[-coef * mean]);
+        }
+        self.host.mark_stale();
+    }
+
     /// The exploration action for one observation (a gSDE actor draws a new
     /// exploration matrix every `sde_period` steps).
     pub fn explore(&mut self, rng: &mut ChaCha8Rng, obs: &[f32], action: &mut [f32]) {

@@ -12,6 +12,7 @@
 //!   training loop, which the experiments' `fit` drives.
 
 pub mod average;
+pub mod blas;
 pub mod check;
 mod fused;
 pub mod golden;

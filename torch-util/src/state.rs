@@ -71,6 +71,11 @@ impl TrainState {
         self.arrays.contains_key(name) || self.host.contains_key(name)
     }
 
+    /// The names of the stored arrays, in order.
+    pub fn array_names(&self) -> Vec<String> {
+        self.arrays.keys().cloned().collect()
+    }
+
     /// Stores a copy of `tensor` (float, double, int64 or uint8; any device).
     pub fn put_tensor(&mut self, name: &str, tensor: &Tensor) -> Result<()> {
         let t = tensor.detach().to_device(Device::Cpu).contiguous();

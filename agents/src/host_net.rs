@@ -1,0 +1,263 @@
+//! Forward and backward passes of the flat-parameter ReLU MLPs ([`crate::flat`])
+//! on the host, for whole batches, with BLAS products ([`nnlab_torch::blas`])
+//! and plain loops for the rest: the training half of what [`crate::flat::HostLayers`]
+//! does for acting.
+//!
+//! An update of SAC's 256-wide networks through LibTorch runs about two
+//! hundred ops; the products are half of its time, and the other half is
+//! dispatch, autograd's bookkeeping, a fresh allocation per op and
+//! element-wise passes that each read and write a whole activation. Here the
+//! buffers are allocated once, the ReLU masks are applied in the passes that
+//! need them, and nothing is recorded: the backward pass is written out.
+//!
+//! The element-wise arithmetic is plain `f32` in a fixed order (Rust never
+//! fuses a multiply and an add), so with MKL's products pinned (portable
+//! numerics) the results are the same on every x86-64 CPU. They are not
+//! torch's bits: ATen sums and rounds in other orders.
+
+use crate::flat::LinearSlot;
+use nnlab_torch::blas::{sgemm, Operand};
+use tch::{Device, Kind, Tensor};
+
+/// The layers of one MLP: ReLU after every layer but the last.
+#[derive(Debug, Clone)]
+pub struct HostMlp {
+    slots: Vec<LinearSlot>,
+}
+
+/// What a forward pass keeps for its backward pass: the input and every layer's output.
+#[derive(Debug, Clone, Default)]
+pub struct Tape {
+    rows: usize,
+    input: Vec<f32>,
+    outputs: Vec<Vec<f32>>,
+}
+
+impl Tape {
+    /// The rows of the last forward pass.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    /// The input of the last forward pass, to write before [`HostMlp::forward_tape`].
+    pub fn input_mut(&mut self, rows: usize, width: usize) -> &mut [f32] {
+        self.rows = rows;
+        self.input.resize(rows * width, 0.0);
+        &mut self.input
+    }
+    /// The network's output `[rows, out]` of the last forward pass.
+    pub fn output(&self) -> &[f32] {
+        self.outputs.last().map_or(&self.input, |o| o.as_slice())
+    }
+}
+
+/// Reusable buffers of a backward pass.
+#[derive(Debug, Clone, Default)]
+pub struct Scratch {
+    a: Vec<f32>,
+}
+
+impl HostMlp {
+    /// The MLP of these layers (in order).
+    pub fn new(slots: Vec<LinearSlot>) -> Self {
+        assert!(!slots.is_empty(), "an MLP needs a layer");
+        Self { slots }
+    }
+
+    /// Input width.
+    pub fn in_dim(&self) -> usize {
+        self.slots[0].in_dim
+    }
+
+    /// Output width.
+    pub fn out_dim(&self) -> usize {
+        self.slots[self.slots.len() - 1].out_dim
+    }
+
+    /// Runs the network on the input written by [`Tape::input_mut`] with the weights in
+    /// `params` (the whole flat vector), keeping every layer's output on the tape.
+    pub fn forward_tape(&self, params: &[f32], tape: &mut Tape) {
+        let rows = tape.rows;
+        tape.outputs.resize_with(self.slots.len(), Vec::new);
+        for (l, slot) in self.slots.iter().enumerate() {
+            let (before, after) = tape.outputs.split_at_mut(l);
+            let x: &[f32] = if l == 0 { &tape.input } else { &before[l - 1] };
+            let y = &mut after[0];
+            y.resize(rows * slot.out_dim, 0.0);
+            linear(params, slot, x, rows, y);
+            if l + 1 < self.slots.len() {
+                y.iter_mut().for_each(|v| *v = v.max(0.0));
+            }
+        }
+    }
+
+    /// Back-propagates `d_out` (the loss's gradient at the output, `[rows, out]`, used as
+    /// scratch) through the last forward pass on `tape`. With `grads` (a vector of the flat
+    /// parameters' layout) every layer's weight and bias gradient is written there
+    /// (overwritten, not added); with `d_input` the gradient at the input `[rows, in]` is.
+    pub fn backward(
+        &self,
+        params: &[f32],
+        tape: &Tape,
+        d_out: &mut Vec<f32>,
+        mut grads: Option<&mut [f32]>,
+        d_input: Option<&mut Vec<f32>>,
+        scratch: &mut Scratch,
+    ) {
+        let rows = tape.rows;
+        let mut dy = std::mem::take(d_out);
+        let mut dx = std::mem::take(&mut scratch.a);
+        for l in (0..self.slots.len()).rev() {
+            let slot = &self.slots[l];
+            let x: &[f32] = if l == 0 { &tape.input } else { &tape.outputs[l - 1] };
+            if let Some(g) = grads.as_deref_mut() {
+                let (w_len, o) = (slot.out_dim * slot.in_dim, slot.offset);
+                // dW = dY^T X, db = the column sums of dY.
+                sgemm(
+                    slot.out_dim,
+                    slot.in_dim,
+                    rows,
+                    1.0,
+                    Operand::transposed(&dy, slot.out_dim),
+                    Operand::plain(x, slot.in_dim),
+                    0.0,
+                    &mut g[o..o + w_len],
+                    slot.in_dim,
+                );
+                column_sums(&dy, slot.out_dim, &mut g[o + w_len..o + w_len + slot.out_dim]);
+            }
+            if l == 0 && d_input.is_none() {
+                break;
+            }
+            // dX = dY W, then through the ReLU that made X (its output is X itself).
+            dx.resize(rows * slot.in_dim, 0.0);
+            let w = &params[slot.offset..slot.offset + slot.out_dim * slot.in_dim];
+            sgemm(rows, slot.in_dim, slot.out_dim, 1.0, Operand::plain(&dy, slot.out_dim), Operand::plain(w, slot.in_dim), 0.0, &mut dx, slot.in_dim);
+            if l > 0 {
+                // A bit mask, not a branch: the signs of ReLU outputs are a coin toss
+                // for the branch predictor.
+                dx.iter_mut().zip(x).for_each(|(d, &h)| *d = f32::from_bits(d.to_bits() & ((h > 0.0) as u32).wrapping_neg()));
+            }
+            std::mem::swap(&mut dy, &mut dx);
+        }
+        match d_input {
+            Some(out) => {
+                // After the last swap the input's gradient is in `dy`.
+                std::mem::swap(out, &mut dy);
+                *d_out = dy;
+            }
+            None => *d_out = dy,
+        }
+        scratch.a = dx;
+    }
+}
+
+/// `y = x W^T + b` for `rows` rows of `x` with the layer `slot` of `params`.
+pub fn linear(params: &[f32], slot: &LinearSlot, x: &[f32], rows: usize, y: &mut [f32]) {
+    let w_len = slot.out_dim * slot.in_dim;
+    let w = &params[slot.offset..slot.offset + w_len];
+    let b = &params[slot.offset + w_len..slot.offset + w_len + slot.out_dim];
+    // As ATen's addmm: the bias in every row, then the product added (beta = 1).
+    for row in y[..rows * slot.out_dim].chunks_exact_mut(slot.out_dim) {
+        row.copy_from_slice(b);
+    }
+    sgemm(rows, slot.out_dim, slot.in_dim, 1.0, Operand::plain(x, slot.in_dim), Operand::transposed(w, slot.in_dim), 1.0, y, slot.out_dim);
+}
+
+/// `out[j] = sum_i m[i, j]` over the rows of `m` (`width` columns), in row order.
+pub fn column_sums(m: &[f32], width: usize, out: &mut [f32]) {
+    out.fill(0.0);
+    for row in m.chunks_exact(width) {
+        out.iter_mut().zip(row).for_each(|(o, &v)| *o += v);
+    }
+}
+
+/// The values of a contiguous float CPU tensor (a flat parameter vector or a batch field).
+///
+/// # Panics
+/// When the tensor is not a contiguous float tensor on the CPU.
+pub fn values(t: &Tensor) -> &[f32] {
+    check_host(t);
+    // SAFETY: checked contiguous f32 CPU memory of numel() elements, alive as long as `t`.
+    unsafe { std::slice::from_raw_parts(t.data_ptr() as *const f32, t.numel()) }
+}
+
+/// The values of a contiguous float CPU tensor, to write in place.
+///
+/// Writes go around ATen (no version counter moves), as the fused optimisers' do:
+/// only for tensors that no recorded autograd graph reads (parameters between
+/// updates, their gradients).
+///
+/// # Panics
+/// As [`values`].
+#[allow(clippy::mut_from_ref)]
+pub fn values_mut(t: &Tensor) -> &mut [f32] {
+    check_host(t);
+    // SAFETY: as `values`; the callers hold no other slice of this tensor while writing.
+    unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, t.numel()) }
+}
+
+fn check_host(t: &Tensor) {
+    assert!(t.device() == Device::Cpu && t.kind() == Kind::Float && t.is_contiguous(), "a host update needs contiguous float CPU tensors");
+}
+
+/// The gradient tensor of the parameter `p`, made (zeros) if it has none yet.
+pub fn gradient_of(p: &Tensor) -> Tensor {
+    let g = p.grad();
+    if g.defined() {
+        return g;
+    }
+    tch::with_grad(|| (p.sum(Kind::Float) * 0.0).backward());
+    p.grad()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flat::{add_mlp, mlp_forward, Activation, FlatBuilder, LayerInit};
+    use tch::nn;
+
+    fn host(t: &Tensor) -> Vec<f32> {
+        Vec::<f32>::try_from(t.detach().flatten(0, -1)).unwrap()
+    }
+
+    fn close(a: &[f32], b: &[f32], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}: lengths");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!((x - y).abs() <= 1e-5 + 1e-4 * y.abs(), "{what}[{i}]: {x} vs torch's {y}");
+        }
+    }
+
+    #[test]
+    fn forward_and_backward_match_autograd() {
+        tch::manual_seed(3);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut b = FlatBuilder::new();
+        let layers = add_mlp(&mut b, "q.", 5, &[16, 12], 3, LayerInit::TorchDefault, LayerInit::TorchDefault);
+        let flat = b.build(&vs.root());
+        let rows = 9;
+        let x = Tensor::randn([rows, 5], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+        let upstream = Tensor::randn([rows, 3], (Kind::Float, Device::Cpu));
+        let y = mlp_forward(&flat, &layers, Activation::Relu, &x);
+        (&y * &upstream).sum(Kind::Float).backward();
+
+        let mlp = HostMlp::new(layers.iter().map(|&i| flat.linear_slot(i).clone()).collect());
+        let params = host(flat.params());
+        let mut tape = Tape::default();
+        tape.input_mut(rows as usize, 5).copy_from_slice(&host(&x));
+        mlp.forward_tape(&params, &mut tape);
+        close(tape.output(), &host(&y), "output");
+
+        let mut d_out = host(&upstream);
+        let mut grads = vec![0.0; params.len()];
+        let mut d_input = Vec::new();
+        mlp.backward(&params, &tape, &mut d_out, Some(&mut grads), Some(&mut d_input), &mut Scratch::default());
+        close(&grads, &host(&flat.params().grad()), "parameter gradients");
+        close(&d_input, &host(&x.grad()), "input gradient");
+
+        // Without the input's gradient, the parameters' are the same.
+        let mut d_out = host(&upstream);
+        let mut again = vec![0.0; params.len()];
+        mlp.backward(&params, &tape, &mut d_out, Some(&mut again), None, &mut Scratch::default());
+        assert_eq!(again, grads);
+    }
+}
