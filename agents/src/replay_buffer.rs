@@ -189,7 +189,22 @@ impl ReplayBuffer {
     /// Draws `batch_size` transitions uniformly with replacement and moves them to `device`.
     pub fn sample<R: Rng>(&self, batch_size: usize, rng: &mut R, device: Device) -> Batch {
         assert!(self.len > 0, "sampling an empty replay buffer");
-        let idx: Vec<i64> = (0..batch_size).map(|_| rng.random_range(0..self.len) as i64).collect();
+        let idx: Vec<usize> = (0..batch_size).map(|_| rng.random_range(0..self.len)).collect();
+        if device == Device::Cpu {
+            // Row copies on the host: five index_select calls cost more than the copying.
+            let d = self.obs_dim;
+            return Batch {
+                observations: gather::<f32>(&self.observations, &idx, d),
+                next_observations: gather::<f32>(&self.next_observations, &idx, d),
+                actions: match self.action_storage {
+                    ActionStorage::Discrete => gather::<i64>(&self.actions, &idx, 1),
+                    ActionStorage::Box(dim) => gather::<f32>(&self.actions, &idx, dim),
+                },
+                rewards: gather::<f32>(&self.rewards, &idx, 1),
+                terminated: gather::<f32>(&self.terminated, &idx, 1),
+            };
+        }
+        let idx: Vec<i64> = idx.into_iter().map(|i| i as i64).collect();
         let idx = Tensor::from_slice(&idx);
         let take = |t: &Tensor| t.index_select(0, &idx).to_device(device);
         Batch {
@@ -200,6 +215,21 @@ impl ReplayBuffer {
             terminated: take(&self.terminated),
         }
     }
+}
+
+/// The rows `idx` (each `width` values) of the buffer field `src`, as a new tensor of `src`'s shape but rows.
+fn gather<T: tch::kind::Element + Copy>(src: &Tensor, idx: &[usize], width: usize) -> Tensor {
+    debug_assert!(src.is_contiguous() && src.device() == Device::Cpu && src.kind() == T::KIND);
+    let mut shape = src.size();
+    shape[0] = idx.len() as i64;
+    let mut out = Tensor::empty(shape.as_slice(), (T::KIND, Device::Cpu));
+    // SAFETY: `src` is the buffer's own contiguous CPU tensor of kind T (as in `view_mut`), read only here.
+    let from = unsafe { std::slice::from_raw_parts(src.data_ptr() as *const T, src.numel()) };
+    let to = view_mut::<T>(&mut out);
+    for (row, &i) in to.chunks_exact_mut(width).zip(idx) {
+        row.copy_from_slice(&from[i * width..(i + 1) * width]);
+    }
+    out
 }
 
 #[cfg(test)]
