@@ -119,6 +119,40 @@ impl BatchRenorm {
         self.steps.set(self.steps.get() + 1);
     }
 
+    /// Whether a training forward would still be plain batch normalisation (the warm-up).
+    pub fn in_warmup(&self) -> bool {
+        self.steps.get() < self.settings.warmup_steps
+    }
+
+    /// The learned scale's and shift's slots in the flat vector.
+    pub fn affine_slots(&self) -> (usize, usize) {
+        (self.scale, self.shift)
+    }
+
+    /// The running mean and variance.
+    pub fn running(&self) -> (&Tensor, &Tensor) {
+        (&self.mean, &self.var)
+    }
+
+    /// The variance's epsilon.
+    pub fn eps(&self) -> f64 {
+        self.settings.eps
+    }
+
+    /// [`BatchRenorm::track`] on the host for a CPU layer: moves the running averages
+    /// toward a training batch's `mean` and biased `var` (ATen's `lerp` arithmetic) and
+    /// counts the forward.
+    pub fn track_host(&self, mean: &[f32], var: &[f32]) {
+        let w = (1.0 - self.settings.momentum) as f32;
+        for (running, batch) in [(&self.mean, mean), (&self.var, var)] {
+            for (r, &b) in crate::host_net::values_mut(running).iter_mut().zip(batch) {
+                // ATen's lerp: start + w (end - start) for w < 0.5, else end - (end - start)(1 - w).
+                *r = if w < 0.5 { *r + w * (b - *r) } else { b - (b - *r) * (1.0 - w) };
+            }
+        }
+        self.steps.set(self.steps.get() + 1);
+    }
+
     /// The running averages and the step count, named for saving.
     pub fn buffers(&self) -> Vec<(String, Tensor)> {
         let steps = Tensor::from_slice(&[self.steps.get() as f64]);

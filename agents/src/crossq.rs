@@ -28,6 +28,7 @@ use crate::actor::{Actor, ActorKind};
 use crate::agent::OwnedAction;
 use crate::algorithm::{common_config_fields, seed_field, AlgorithmConfig, PublishedScore, RunConfig};
 use crate::batch_renorm::{RenormMlp, RenormSettings};
+use crate::crossq_host::HostCrossQ;
 use crate::flat::{FlatBuilder, FlatParams};
 use crate::offpolicy::{box_action_space, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::Batch;
@@ -246,6 +247,8 @@ pub struct CrossQ {
     critics: RenormCritics,
     critic_optimizer: Optimizer,
     rng: ChaCha8Rng,
+    /// The warm-up's update written out on the host (CPU); `None`: LibTorch's only.
+    host: Option<HostCrossQ>,
 }
 
 /// A CrossQ agent.
@@ -281,10 +284,12 @@ impl CrossQ {
             target_entropy: config.target_entropy.unwrap_or(-(act_dim as f64)),
             sde_period: 1,
         };
+        let host = (device == Device::Cpu)
+            .then(|| HostCrossQ::new(&actor, (config.log_std_min, config.log_std_max), &critics.params, &critics.nets, obs_dim, config.gamma));
         let soft = SoftActor::new(actor, &actor_vs, settings)?;
         let critic_optimizer =
             Adam { beta1: config.adam_beta1, ..Default::default() }.build(&critic_vs, config.q_learning_rate.unwrap_or(config.learning_rate))?;
-        Ok(Self { device, soft, critics, critic_optimizer, rng: ChaCha8Rng::seed_from_u64(config.seed), config })
+        Ok(Self { device, soft, critics, critic_optimizer, rng: ChaCha8Rng::seed_from_u64(config.seed), host, config })
     }
 
     /// The actor.
@@ -344,6 +349,20 @@ impl OffPolicyLearner for CrossQ {
 
     fn update(&mut self, update: usize, batch: &Batch, stats: &mut StatSums) {
         let rows = batch.rewards.size()[0] as usize;
+        if let Some(host) = self.host.as_mut().filter(|_| HostCrossQ::applies(self.soft.actor(), &self.critics.nets)) {
+            // The warm-up on the host (crate::crossq_host): the same steps and draws.
+            host.draw_noise(&mut self.rng, rows);
+            let alpha = self.soft.alpha() as f32;
+            let (params, nets) = (&self.critics.params, &self.critics.nets);
+            host.critic_step(self.soft.actor(), params, nets, &mut self.critic_optimizer, alpha, batch, stats);
+            if update.is_multiple_of(self.config.policy_delay) {
+                host.draw_noise(&mut self.rng, rows);
+                let alpha = self.soft.alpha() as f32;
+                let loss = host.actor_gradient(self.soft.actor(), params, nets, alpha, batch);
+                self.soft.step_from_gradient(loss, host.log_probs(), stats, 2);
+            }
+            return;
+        }
         let noise = self.soft.draw_noise(&mut self.rng, rows);
         let (loss, current) = self.critic_loss(batch, &noise);
         self.critic_optimizer.backward_step(&loss);
@@ -460,6 +479,36 @@ mod tests {
         cq.soft.act(&x, &mut host);
         let torch = f32::try_from(cq.soft.actor().forward(&Tensor::from_slice(&x).view([1, 3])).flatten(0, -1)).unwrap();
         assert!((host[0] - torch).abs() < 1e-4, "host {} vs torch {}", host[0], torch);
+    }
+
+    /// The host form of the warm-up takes the LibTorch form's steps
+    /// (`td3::tests::check_host_update`); with a warm-up of 4 forwards it hands over
+    /// to LibTorch's renormalised form mid-run, and with a plain actor it has no actor
+    /// normalisations.
+    #[test]
+    fn the_host_warm_up_takes_the_same_steps_as_autograd() {
+        let base = CrossQConfig { actor_hidden_sizes: vec![32, 24], critic_hidden_sizes: vec![40, 32], batch_size: 16, ..Default::default() };
+        for (what, cfg) in [
+            ("warm-up", base.clone()),
+            ("hand-over", CrossQConfig { renorm_warmup_steps: 4, ..base.clone() }),
+            ("plain actor", CrossQConfig { batch_norm_actor: false, ..base }),
+        ] {
+            let mut host = CrossQ::build(cfg.clone(), Device::Cpu).unwrap();
+            let mut torch = CrossQ::build(cfg, Device::Cpu).unwrap();
+            torch.host = None;
+            // LibTorch's actor step also back-propagates into the critics' normalisation
+            // gains (never stepped: the next critic step clears them), so the critics'
+            // gradient is compared after the updates without an actor step.
+            let grads = |l: &CrossQ, update: usize| {
+                let actor = l.soft.actor().params().grad();
+                if update.is_multiple_of(3) {
+                    vec![actor]
+                } else {
+                    vec![l.critics.params().grad(), actor]
+                }
+            };
+            crate::td3::tests::check_host_update(&mut host, &mut torch, grads, what);
+        }
     }
 
     #[test]

@@ -151,6 +151,104 @@ impl HostMlp {
     }
 }
 
+/// The Q(s, a) critics of [`crate::critic::QCritics`] on the host: their values
+/// for a batch, their regression step's gradient, and the gradient they pass to
+/// the actions.
+#[derive(Debug, Clone)]
+pub struct HostCritics {
+    nets: Vec<HostMlp>,
+    tapes: Vec<Tape>,
+    obs_dim: usize,
+    act_dim: usize,
+    q: Vec<Vec<f32>>,
+    d_out: Vec<f32>,
+    d_input: Vec<f32>,
+    scratch: Scratch,
+}
+
+impl HostCritics {
+    /// The host form of `critics` for observations of `obs_dim` values.
+    pub fn new(critics: &crate::critic::QCritics, obs_dim: usize, act_dim: usize) -> Self {
+        let n = critics.len();
+        Self {
+            nets: (0..n).map(|k| HostMlp::new(critics.slots(k))).collect(),
+            tapes: vec![Tape::default(); n],
+            obs_dim,
+            act_dim,
+            q: vec![Vec::new(); n],
+            d_out: Vec::new(),
+            d_input: Vec::new(),
+            scratch: Scratch::default(),
+        }
+    }
+
+    /// Number of critics.
+    pub fn len(&self) -> usize {
+        self.nets.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.nets.is_empty()
+    }
+
+    /// Critic `k`'s values of the last [`HostCritics::evaluate`], `[rows]`.
+    pub fn q(&self, k: usize) -> &[f32] {
+        &self.q[k]
+    }
+
+    /// Every critic's values at `[obs, actions]` (`rows` rows) with `params`, the
+    /// critics' or their targets' flat vector; kept for a backward pass.
+    pub fn evaluate(&mut self, params: &[f32], obs: &[f32], actions: &[f32], rows: usize) {
+        let (o, a) = (self.obs_dim, self.act_dim);
+        for (k, (net, tape)) in self.nets.iter().zip(&mut self.tapes).enumerate() {
+            let input = tape.input_mut(rows, o + a);
+            for ((row, s), act) in input.chunks_exact_mut(o + a).zip(obs.chunks_exact(o)).zip(actions.chunks_exact(a)) {
+                row[..o].copy_from_slice(s);
+                row[o..].copy_from_slice(act);
+            }
+            net.forward_tape(params, tape);
+            self.q[k].clear();
+            self.q[k].extend_from_slice(tape.output());
+        }
+    }
+
+    /// The gradient of `sum_k mean_B (Q_k - targets)^2` at the last evaluation (with
+    /// `params`), written into `grads` (the critics' flat gradient); returns each
+    /// critic's loss then each critic's mean value (the statistics' order).
+    pub fn regress(&mut self, params: &[f32], targets: &[f32], grads: &mut [f32]) -> Vec<f32> {
+        let n = self.nets.len();
+        let mut reported = vec![0.0f32; 2 * n];
+        for k in 0..n {
+            let rows = self.q[k].len();
+            let (mut loss, mut sum) = (0.0f32, 0.0f32);
+            self.d_out.resize(rows, 0.0);
+            for ((d, &q), &y) in self.d_out.iter_mut().zip(&self.q[k]).zip(targets) {
+                let e = q - y;
+                loss += e * e;
+                sum += q;
+                *d = 2.0 * e / rows as f32;
+            }
+            reported[k] = loss / rows as f32;
+            reported[n + k] = sum / rows as f32;
+            self.nets[k].backward(params, &self.tapes[k], &mut self.d_out, Some(grads), None, &mut self.scratch);
+        }
+        reported
+    }
+
+    /// Adds to `d_actions` (`[rows, act_dim]`) critic `k`'s gradient with respect to the
+    /// actions at the last evaluation (with `params`), for the loss gradient `d_q` at its values.
+    pub fn action_gradient(&mut self, k: usize, params: &[f32], d_q: &[f32], d_actions: &mut [f32]) {
+        let (o, a) = (self.obs_dim, self.act_dim);
+        self.d_out.clear();
+        self.d_out.extend_from_slice(d_q);
+        self.nets[k].backward(params, &self.tapes[k], &mut self.d_out, None, Some(&mut self.d_input), &mut self.scratch);
+        for (d, row) in d_actions.chunks_exact_mut(a).zip(self.d_input.chunks_exact(o + a)) {
+            d.iter_mut().zip(&row[o..]).for_each(|(x, &g)| *x += g);
+        }
+    }
+}
+
 /// `y = x W^T + b` for `rows` rows of `x` with the layer `slot` of `params`.
 pub fn linear(params: &[f32], slot: &LinearSlot, x: &[f32], rows: usize, y: &mut [f32]) {
     let w_len = slot.out_dim * slot.in_dim;

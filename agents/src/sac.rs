@@ -71,8 +71,10 @@ pub struct SacConfig {
     pub target_network_frequency: usize,
     /// Entropy coefficient when `autotune` is off.
     pub alpha: f64,
-    /// Tune the entropy coefficient (from 1.0) toward `target_entropy`.
+    /// Tune the entropy coefficient (from `initial_alpha`) toward `target_entropy`.
     pub autotune: bool,
+    /// With `autotune`: the temperature's starting value (absent: 1.0, CleanRL's and SB3's `"auto"`).
+    pub initial_alpha: Option<f64>,
     /// Target entropy of the tuned temperature (absent: `-|A|`).
     pub target_entropy: Option<f64>,
     /// Lowest log standard deviation of the policy.
@@ -117,6 +119,7 @@ impl Default for SacConfig {
             target_network_frequency: 1,
             alpha: 0.2,
             autotune: true,
+            initial_alpha: None,
             target_entropy: None,
             log_std_min: -5.0,
             log_std_max: 2.0,
@@ -148,6 +151,9 @@ impl SacConfig {
         validate::period_within("policy_frequency", self.policy_frequency, "total_timesteps", self.total_timesteps)?;
         nonzero("target_network_frequency", self.target_network_frequency)?;
         positive("alpha", self.alpha)?;
+        if let Some(a) = self.initial_alpha {
+            positive("initial_alpha", a)?;
+        }
         self.soft_policy().validate()
     }
 
@@ -190,7 +196,7 @@ impl SacConfig {
             beta1: 0.9,
             log_alpha_loss: false,
             autotune: self.autotune,
-            alpha_init: if self.autotune { 1.0 } else { self.alpha },
+            alpha_init: if self.autotune { self.initial_alpha.unwrap_or(1.0) } else { self.alpha },
             target_entropy: self.target_entropy.unwrap_or(-(act_dim as f64)),
             sde_period: if self.sde_sample_freq > 0 { self.sde_sample_freq } else { self.train_frequency },
         }
@@ -405,54 +411,14 @@ mod tests {
         assert!((target[0] + 1.0).abs() > 1e-4, "a truncated one is bootstrapped: {target:?}");
     }
 
-    /// The host update takes the LibTorch form's steps: after ten updates (five
-    /// rounds of two actor steps) from the same start, with the same batches and
-    /// draws, every parameter, optimiser moment and the temperature agree to
-    /// float rounding, and so do the statistics.
+    /// The host update takes the LibTorch form's steps (`td3::tests::check_host_update`).
     #[test]
     fn the_host_update_takes_the_same_steps_as_autograd() {
-        use rand::Rng;
         let cfg = SacConfig { hidden_sizes: vec![32, 24], batch_size: 16, ..Default::default() };
         let mut host = Sac::build(cfg.clone(), Device::Cpu).unwrap();
         let mut torch = Sac::build(cfg, Device::Cpu).unwrap();
         torch.host = None;
         assert!(host.host.is_some());
-        let mut rb = crate::replay_buffer::ReplayBuffer::with_actions(64, 3, crate::replay_buffer::ActionStorage::Box(1));
-        let mut data = ChaCha8Rng::seed_from_u64(9);
-        for k in 0..64 {
-            let obs: Vec<f32> = (0..3).map(|_| data.random_range(-1.0..1.0)).collect();
-            let next: Vec<f32> = (0..3).map(|_| data.random_range(-1.0..1.0)).collect();
-            let a = [data.random_range(-2.0..2.0f32)];
-            rb.add(&obs, &next, nnlab_envs::Action::Continuous(&a), data.random_range(-8.0..0.0), k % 7 == 0);
-        }
-        let (mut s_host, mut s_torch) = (StatSums::new(7, Device::Cpu), StatSums::new(7, Device::Cpu));
-        for update in 0..10 {
-            let batch = rb.sample(16, &mut data, Device::Cpu);
-            host.update(update, &batch, &mut s_host);
-            torch.update(update, &batch, &mut s_torch);
-        }
-        let close = |a: &Tensor, b: &Tensor, what: &str| {
-            let diff = f64::try_from((a - b).abs().max()).unwrap();
-            let size = f64::try_from(b.abs().max()).unwrap();
-            assert!(diff <= 1e-5 * size.max(1.0), "{what}: differs by {diff} (largest value {size})");
-        };
-        close(host.soft.actor().params(), torch.soft.actor().params(), "actor");
-        close(host.critics.params(), torch.critics.params(), "critics");
-        close(host.critics_target.params(), torch.critics_target.params(), "target critics");
-        assert!((host.alpha() - torch.alpha()).abs() < 1e-6, "alpha {} vs {}", host.alpha(), torch.alpha());
-        let (a, b) = (s_host.take().unwrap(), s_torch.take().unwrap());
-        for (k, (x, y)) in a.iter().zip(&b).enumerate() {
-            let (x, y) = (x.unwrap(), y.unwrap());
-            assert!((x - y).abs() <= 1e-4 * y.abs().max(1.0), "statistic {k}: {x} vs {y}");
-        }
-        let (sh, st) = (host.train_state().unwrap(), torch.train_state().unwrap());
-        for part in ["critic_optimizer", "actor_optimizer"] {
-            let (ph, pt) = (sh.part(part), st.part(part));
-            assert_eq!(ph.array_names(), pt.array_names(), "{part}");
-            assert!(!ph.array_names().is_empty());
-            for name in ph.array_names() {
-                close(&ph.tensor(&name).unwrap(), &pt.tensor(&name).unwrap(), &format!("{part}.{name}"));
-            }
-        }
+        crate::td3::tests::check_host_update(&mut host, &mut torch, |l, _| vec![l.critics.params().grad(), l.soft.actor().params().grad()], "sac");
     }
 }

@@ -24,7 +24,7 @@
 
 use crate::actor::Actor;
 use crate::critic::QCritics;
-use crate::host_net::{gradient_of, values, values_mut, HostMlp, Scratch, Tape};
+use crate::host_net::{gradient_of, values, values_mut, HostCritics, HostMlp, Scratch, Tape};
 use crate::offpolicy::StatSums;
 use crate::replay_buffer::Batch;
 use rand::Rng;
@@ -38,11 +38,11 @@ const TANH_EPS: f32 = 1e-6;
 
 /// A batch of squashed-Gaussian samples and what their backward pass needs.
 #[derive(Debug, Default)]
-struct Samples {
+pub struct Samples {
     /// Actions in the environment's bounds `[B, A]`.
-    actions: Vec<f32>,
+    pub actions: Vec<f32>,
     /// `log pi(a|s)` `[B]`.
-    log_probs: Vec<f32>,
+    pub log_probs: Vec<f32>,
     /// `tanh(x)` `[B, A]`.
     squashed: Vec<f32>,
     /// `tanh(raw log-std)` `[B, A]`.
@@ -51,70 +51,34 @@ struct Samples {
     std: Vec<f32>,
 }
 
-/// The buffers and layout of SAC's host update.
-#[derive(Debug)]
-pub struct HostSac {
-    actor: HostMlp,
-    critics: Vec<HostMlp>,
-    obs_dim: usize,
+/// The head of a squashed-Gaussian actor on the host (SAC's and CrossQ's): the
+/// network's `[mean, raw log-std]` outputs and standard-normal noise to actions
+/// and log-probabilities, and back.
+#[derive(Debug, Clone)]
+pub struct SquashedHead {
     act_dim: usize,
     scale: Vec<f32>,
     bias: Vec<f32>,
     log_std_min: f32,
     log_std_max: f32,
-    gamma: f32,
-    actor_tape: Tape,
-    critic_tapes: Vec<Tape>,
-    scratch: Scratch,
-    d_out: Vec<f32>,
-    d_input: Vec<f32>,
-    d_actions: Vec<f32>,
-    samples: Samples,
-    noise: Vec<f32>,
-    targets: Vec<f32>,
-    q: Vec<Vec<f32>>,
 }
 
-impl HostSac {
-    /// The host update of a SAC agent with this actor (squashed Gaussian) and these critics.
-    pub fn new(actor: &Actor, critics: &QCritics, obs_dim: usize, log_std_bounds: (f64, f64), gamma: f64) -> Self {
-        let act_dim = actor.act_dim();
+impl SquashedHead {
+    /// The head of `actor` (a squashed Gaussian with log-std bounds `(min, max)`).
+    pub fn new(actor: &Actor, log_std_bounds: (f64, f64)) -> Self {
         Self {
-            actor: HostMlp::new(actor.slots()),
-            critics: (0..critics.len()).map(|k| HostMlp::new(critics.slots(k))).collect(),
-            obs_dim,
-            act_dim,
+            act_dim: actor.act_dim(),
             scale: actor.scale_host().to_vec(),
             bias: actor.bias_host().to_vec(),
             log_std_min: log_std_bounds.0 as f32,
             log_std_max: log_std_bounds.1 as f32,
-            gamma: gamma as f32,
-            actor_tape: Tape::default(),
-            critic_tapes: vec![Tape::default(); critics.len()],
-            scratch: Scratch::default(),
-            d_out: Vec::new(),
-            d_input: Vec::new(),
-            d_actions: Vec::new(),
-            samples: Samples::default(),
-            noise: Vec::new(),
-            targets: Vec::new(),
-            q: vec![Vec::new(); critics.len()],
         }
     }
 
-    /// Draws one gradient step's standard-normal noise `[rows, A]` from `rng`
-    /// (the draws of [`Actor::noise`], in its order).
-    pub fn draw_noise(&mut self, rng: &mut ChaCha8Rng, rows: usize) {
-        self.noise.clear();
-        self.noise.extend((0..rows * self.act_dim).map(|_| rng.sample::<f32, _>(StandardNormal)));
-    }
-
-    /// The actor's samples at the observations `obs` `[B, obs_dim]` with the drawn noise.
-    fn sample(&mut self, actor_params: &[f32], obs: &[f32], rows: usize) {
-        self.actor_tape.input_mut(rows, self.obs_dim).copy_from_slice(obs);
-        self.actor.forward_tape(actor_params, &mut self.actor_tape);
+    /// Samples from the network's outputs `out` `[B, 2A]` with `noise` `[B, A]`, as [`Actor::sample`].
+    pub fn sample(&self, out: &[f32], noise: &[f32], s: &mut Samples) {
         let a = self.act_dim;
-        let s = &mut self.samples;
+        let rows = noise.len() / a;
         for v in [&mut s.actions, &mut s.squashed, &mut s.log_std_tanh, &mut s.std] {
             v.resize(rows * a, 0.0);
         }
@@ -122,11 +86,11 @@ impl HostSac {
         let half_range = 0.5 * (self.log_std_max - self.log_std_min);
         let half_ln_2pi = (0.5 * LN_2PI) as f32;
         for b in 0..rows {
-            let out = &self.actor_tape.output()[b * 2 * a..(b + 1) * 2 * a];
+            let out = &out[b * 2 * a..(b + 1) * 2 * a];
             let mut log_prob = 0.0f32;
             for j in 0..a {
                 let i = b * a + j;
-                let eps = self.noise[i];
+                let eps = noise[i];
                 let t = libm::tanhf(out[a + j]);
                 let log_std = (t + 1.0) * half_range + self.log_std_min;
                 let std = libm::expf(log_std);
@@ -143,19 +107,82 @@ impl HostSac {
         }
     }
 
-    /// Every critic's values at `[obs, actions]` into `self.q`, with `params` (the critics' or the targets' flat vector).
-    fn critic_values(&mut self, params: &[f32], obs: &[f32], actions: &[f32], rows: usize) {
-        let (o, a) = (self.obs_dim, self.act_dim);
-        for (k, (net, tape)) in self.critics.iter().zip(&mut self.critic_tapes).enumerate() {
-            let input = tape.input_mut(rows, o + a);
-            for b in 0..rows {
-                input[b * (o + a)..b * (o + a) + o].copy_from_slice(&obs[b * o..(b + 1) * o]);
-                input[b * (o + a) + o..(b + 1) * (o + a)].copy_from_slice(&actions[b * a..(b + 1) * a]);
+    /// The gradient at the network's outputs `[B, 2A]` (into `d_out`) of a loss whose
+    /// gradient is `d_actions` at the actions and `d_log_prob` at every log-probability.
+    pub fn backward(&self, s: &Samples, noise: &[f32], d_actions: &[f32], d_log_prob: f32, d_out: &mut Vec<f32>) {
+        let a = self.act_dim;
+        let rows = noise.len() / a;
+        let half_range = 0.5 * (self.log_std_max - self.log_std_min);
+        d_out.resize(rows * 2 * a, 0.0);
+        for b in 0..rows {
+            for j in 0..a {
+                let i = b * a + j;
+                let (y, scale) = (s.squashed[i], self.scale[j]);
+                let one_minus_y2 = -(y * y) + 1.0;
+                let d_y = d_actions[i] * scale + d_log_prob * (2.0 * y * scale / (one_minus_y2 * scale + TANH_EPS));
+                let d_x = d_y * one_minus_y2;
+                let d_log_std = d_x * s.std[i] * noise[i] - d_log_prob;
+                let t = s.log_std_tanh[i];
+                d_out[b * 2 * a + j] = d_x;
+                d_out[b * 2 * a + a + j] = d_log_std * half_range * (-(t * t) + 1.0);
             }
-            net.forward_tape(params, tape);
-            self.q[k].clear();
-            self.q[k].extend_from_slice(tape.output());
         }
+    }
+}
+
+/// The buffers and layout of SAC's host update.
+#[derive(Debug)]
+pub struct HostSac {
+    actor: HostMlp,
+    critics: HostCritics,
+    head: SquashedHead,
+    obs_dim: usize,
+    act_dim: usize,
+    gamma: f32,
+    actor_tape: Tape,
+    scratch: Scratch,
+    d_out: Vec<f32>,
+    d_q: Vec<f32>,
+    d_actions: Vec<f32>,
+    samples: Samples,
+    noise: Vec<f32>,
+    targets: Vec<f32>,
+}
+
+impl HostSac {
+    /// The host update of a SAC agent with this actor (squashed Gaussian) and these critics.
+    pub fn new(actor: &Actor, critics: &QCritics, obs_dim: usize, log_std_bounds: (f64, f64), gamma: f64) -> Self {
+        let act_dim = actor.act_dim();
+        Self {
+            actor: HostMlp::new(actor.slots()),
+            critics: HostCritics::new(critics, obs_dim, act_dim),
+            head: SquashedHead::new(actor, log_std_bounds),
+            obs_dim,
+            act_dim,
+            gamma: gamma as f32,
+            actor_tape: Tape::default(),
+            scratch: Scratch::default(),
+            d_out: Vec::new(),
+            d_q: Vec::new(),
+            d_actions: Vec::new(),
+            samples: Samples::default(),
+            noise: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+
+    /// Draws one gradient step's standard-normal noise `[rows, A]` from `rng`
+    /// (the draws of [`Actor::noise`], in its order).
+    pub fn draw_noise(&mut self, rng: &mut ChaCha8Rng, rows: usize) {
+        self.noise.clear();
+        self.noise.extend((0..rows * self.act_dim).map(|_| rng.sample::<f32, _>(StandardNormal)));
+    }
+
+    /// The actor's samples at the observations `obs` `[B, obs_dim]` with the drawn noise.
+    fn sample(&mut self, actor_params: &[f32], obs: &[f32], rows: usize) {
+        self.actor_tape.input_mut(rows, self.obs_dim).copy_from_slice(obs);
+        self.actor.forward_tape(actor_params, &mut self.actor_tape);
+        self.head.sample(self.actor_tape.output(), &self.noise, &mut self.samples);
     }
 
     /// One critic step: the soft TD target with `alpha`, each critic's squared error
@@ -177,36 +204,17 @@ impl HostSac {
         let (rewards, terminated) = (values(&batch.rewards), values(&batch.terminated));
         // The soft TD target r + gamma (1 - terminated) (min_k Q'_k(s', a') - alpha log pi(a'|s')).
         self.sample(values(actor.params()), next_obs, rows);
-        let next_actions = std::mem::take(&mut self.samples.actions);
-        self.critic_values(values(targets.params()), next_obs, &next_actions, rows);
-        self.samples.actions = next_actions;
+        self.critics.evaluate(values(targets.params()), next_obs, &self.samples.actions, rows);
         self.targets.resize(rows, 0.0);
         for b in 0..rows {
-            let soft_value = self.q[0][b].min(self.q[1][b]) - alpha * self.samples.log_probs[b];
+            let soft_value = self.critics.q(0)[b].min(self.critics.q(1)[b]) - alpha * self.samples.log_probs[b];
             self.targets[b] = rewards[b] + (1.0 - terminated[b]) * self.gamma * soft_value;
         }
-        // Each critic's mean squared error; d loss / d q = 2 (q - y) / B.
-        self.critic_values(values(critics.params()), obs, values(&batch.actions), rows);
-        let grad = gradient_of(critics.params());
-        let grads = values_mut(&grad);
+        // Each critic's mean squared error, into the critics' gradient.
         let params = values(critics.params());
-        let mut reported = [0.0f32; 4];
-        for k in 0..self.critics.len() {
-            let (q, y) = (&self.q[k], &self.targets);
-            let (mut loss, mut sum) = (0.0f32, 0.0f32);
-            self.d_out.resize(rows, 0.0);
-            for b in 0..rows {
-                let e = q[b] - y[b];
-                loss += e * e;
-                sum += q[b];
-                self.d_out[b] = 2.0 * e / rows as f32;
-            }
-            if k < 2 {
-                reported[k] = loss / rows as f32;
-                reported[2 + k] = sum / rows as f32;
-            }
-            self.critics[k].backward(params, &self.critic_tapes[k], &mut self.d_out, Some(grads), None, &mut self.scratch);
-        }
+        self.critics.evaluate(params, obs, values(&batch.actions), rows);
+        let grad = gradient_of(critics.params());
+        let reported = self.critics.regress(params, &self.targets, values_mut(&grad));
         optimizer.step();
         stats.add_values(0, &reported);
     }
@@ -217,63 +225,37 @@ impl HostSac {
     /// are then in [`HostSac::log_probs`].
     pub fn actor_gradient(&mut self, actor: &Actor, critics: &QCritics, alpha: f32, batch: &Batch) -> f32 {
         let rows = batch.rewards.size()[0] as usize;
-        let (o, a) = (self.obs_dim, self.act_dim);
+        let a = self.act_dim;
         let obs = values(&batch.observations);
         let actor_params = values(actor.params());
         self.sample(actor_params, obs, rows);
-        let actions = std::mem::take(&mut self.samples.actions);
         let critic_params = values(critics.params());
-        self.critic_values(critic_params, obs, &actions, rows);
-        self.samples.actions = actions;
+        self.critics.evaluate(critic_params, obs, &self.samples.actions, rows);
 
         // The loss, and each critic's share of d loss / d q (torch's minimum splits a tie).
         let inv_rows = 1.0 / rows as f32;
-        let mut loss = 0.0f32;
+        let (q1, q2) = (self.critics.q(0), self.critics.q(1));
+        let loss: f32 = (0..rows).map(|b| alpha * self.samples.log_probs[b] - q1[b].min(q2[b])).sum();
         self.d_actions.clear();
         self.d_actions.resize(rows * a, 0.0);
-        for k in 0..self.critics.len() {
-            self.d_out.resize(rows, 0.0);
-            for b in 0..rows {
-                let (q1, q2) = (self.q[0][b], self.q[1][b]);
-                let mine = if k == 0 { q1 } else { q2 };
-                let other = if k == 0 { q2 } else { q1 };
-                self.d_out[b] = if mine < other {
+        for k in 0..2 {
+            let (q1, q2) = (self.critics.q(0), self.critics.q(1));
+            self.d_q.clear();
+            self.d_q.extend((0..rows).map(|b| {
+                let (mine, other) = if k == 0 { (q1[b], q2[b]) } else { (q2[b], q1[b]) };
+                if mine < other {
                     -inv_rows
                 } else if mine == other {
                     -0.5 * inv_rows
                 } else {
                     0.0
-                };
-                if k == 0 {
-                    loss += alpha * self.samples.log_probs[b] - q1.min(q2);
                 }
-            }
-            self.critics[k].backward(critic_params, &self.critic_tapes[k], &mut self.d_out, None, Some(&mut self.d_input), &mut self.scratch);
-            for b in 0..rows {
-                for j in 0..a {
-                    self.d_actions[b * a + j] += self.d_input[b * (o + a) + o + j];
-                }
-            }
+            }));
+            self.critics.action_gradient(k, critic_params, &self.d_q, &mut self.d_actions);
         }
 
         // Through the squashing and the reparameterised Gaussian to the actor's head [mean, raw log-std].
-        let d_log_prob = alpha * inv_rows;
-        let half_range = 0.5 * (self.log_std_max - self.log_std_min);
-        let s = &self.samples;
-        self.d_out.resize(rows * 2 * a, 0.0);
-        for b in 0..rows {
-            for j in 0..a {
-                let i = b * a + j;
-                let (y, scale) = (s.squashed[i], self.scale[j]);
-                let one_minus_y2 = -(y * y) + 1.0;
-                let d_y = self.d_actions[i] * scale + d_log_prob * (2.0 * y * scale / (one_minus_y2 * scale + TANH_EPS));
-                let d_x = d_y * one_minus_y2;
-                let d_log_std = d_x * s.std[i] * self.noise[i] - d_log_prob;
-                let t = s.log_std_tanh[i];
-                self.d_out[b * 2 * a + j] = d_x;
-                self.d_out[b * 2 * a + a + j] = d_log_std * half_range * (-(t * t) + 1.0);
-            }
-        }
+        self.head.backward(&self.samples, &self.noise, &self.d_actions, alpha * inv_rows, &mut self.d_out);
         let grad = gradient_of(actor.params());
         self.actor.backward(actor_params, &self.actor_tape, &mut self.d_out, Some(values_mut(&grad)), None, &mut self.scratch);
         loss * inv_rows

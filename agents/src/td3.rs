@@ -20,6 +20,7 @@ use crate::critic::QCritics;
 use crate::noise::{ActionNoise, NoiseKind};
 use crate::offpolicy::{box_action_space, load_actor_critics, save_actor_critics, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::Batch;
+use crate::td3_host::HostTd3;
 use crate::validate::{self, non_negative, positive};
 use anyhow::Result;
 use nnlab_envs::Space;
@@ -255,6 +256,8 @@ pub struct Td3 {
     high: Tensor,
     /// `(low, high)` per action dimension, on the host.
     bounds: Vec<(f32, f32)>,
+    /// The update written out on the host (CPU); `None`: LibTorch's.
+    host_update: Option<HostTd3>,
 }
 
 /// A TD3 or DDPG agent.
@@ -298,6 +301,9 @@ impl Td3 {
         let critic_optimizer = Adam::default().build(&critic_vs, config.learning_rate)?;
         let noise = ActionNoise::new(config.noise_type, act_dim, config.exploration_noise, config.ou_theta, config.ou_dt);
         let bound = |v: &[f32]| Tensor::from_slice(v).to_device(device);
+        let bounds: Vec<(f32, f32)> = space.low.iter().copied().zip(space.high.iter().copied()).collect();
+        let host_update =
+            (device == Device::Cpu).then(|| HostTd3::new(&actor, &critics, obs_dim, bounds.clone(), config.gamma, config.policy_noise, config.noise_clip));
         Ok(Self {
             algo,
             twin,
@@ -313,7 +319,8 @@ impl Td3 {
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             low: bound(&space.low),
             high: bound(&space.high),
-            bounds: space.low.iter().copied().zip(space.high.iter().copied()).collect(),
+            bounds,
+            host_update,
             config,
         })
     }
@@ -392,6 +399,18 @@ impl OffPolicyLearner for Td3 {
     }
 
     fn update(&mut self, update: usize, batch: &Batch, stats: &mut StatSums) {
+        if let Some(h) = self.host_update.as_mut() {
+            let values = h.critic_step(&mut self.rng, &self.actor_target, &self.critics, &self.critics_target, &mut self.critic_optimizer, batch);
+            stats.add_values(0, &values);
+            if update.is_multiple_of(self.config.policy_frequency) {
+                let actor_loss = h.actor_step(&self.actor, &self.critics, &mut self.actor_optimizer, batch);
+                stats.add_values(values.len(), &[actor_loss]);
+                self.actor_target.flat().blend_from(self.actor.flat(), self.config.tau);
+                self.critics_target.blend_from(&self.critics, self.config.tau);
+                self.host.mark_stale();
+            }
+            return;
+        }
         let target = self.td_target(batch);
         let qs = self.critics.all(&batch.observations, &batch.actions);
         let losses: Vec<Tensor> = qs.iter().map(|q| q.mse_loss(&target, Reduction::Mean)).collect();
@@ -516,5 +535,79 @@ pub(crate) mod tests {
         assert!(next_q.abs() > 1e-4);
         assert!((target[0] - (-1.0 + 0.9 * next_q)).abs() < 1e-5, "{target:?} vs {next_q}");
         assert_eq!(target[1], -1.0);
+    }
+
+    /// 64 random transitions of a 3-value observation and a 1-value action in [-2, 2].
+    pub(crate) fn random_replay() -> (crate::replay_buffer::ReplayBuffer, ChaCha8Rng) {
+        use rand::Rng;
+        let mut rb = crate::replay_buffer::ReplayBuffer::with_actions(64, 3, crate::replay_buffer::ActionStorage::Box(1));
+        let mut data = ChaCha8Rng::seed_from_u64(9);
+        for k in 0..64 {
+            let obs: Vec<f32> = (0..3).map(|_| data.random_range(-1.0..1.0)).collect();
+            let next: Vec<f32> = (0..3).map(|_| data.random_range(-1.0..1.0)).collect();
+            let a = [data.random_range(-2.0..2.0f32)];
+            rb.add(&obs, &next, nnlab_envs::Action::Continuous(&a), data.random_range(-8.0..0.0), k % 7 == 0);
+        }
+        (rb, data)
+    }
+
+    /// Whether `a` and `b` agree to float rounding (relative to the largest value of `b`).
+    pub(crate) fn assert_close(a: &Tensor, b: &Tensor, what: &str) {
+        assert_eq!(a.size(), b.size(), "{what}: shapes");
+        if b.numel() == 0 {
+            return;
+        }
+        let diff = f64::try_from((a - b).abs().max()).unwrap();
+        let size = f64::try_from(b.abs().max()).unwrap();
+        assert!(diff <= 1e-5 * size.max(1.0), "{what}: differs by {diff} (largest value {size})");
+    }
+
+    /// Checks a learner's host update against its LibTorch form (`torch`, the same
+    /// learner with the host form off): for ten updates, from the host learner's state
+    /// copied into `torch` before each (so that float rounding cannot add up, nor
+    /// Adam turn a rounding difference in a near-zero gradient into a whole step),
+    /// the same batch and draws give every gradient that `grads` names after that update, every array
+    /// of the training state after the step (parameters, targets, running averages,
+    /// optimiser moments) and every statistic equal to float rounding.
+    pub(crate) fn check_host_update<L: OffPolicyLearner>(host: &mut L, torch: &mut L, grads: impl Fn(&L, usize) -> Vec<Tensor>, what: &str) {
+        let (rb, mut data) = random_replay();
+        let n = host.stat_names().len();
+        for update in 0..10 {
+            torch.restore_train_state(&host.train_state().unwrap()).unwrap();
+            let batch = rb.sample(16, &mut data, Device::Cpu);
+            let (mut s_host, mut s_torch) = (StatSums::new(n, Device::Cpu), StatSums::new(n, Device::Cpu));
+            host.update(update, &batch, &mut s_host);
+            torch.update(update, &batch, &mut s_torch);
+            let at = format!("{what}, update {update}");
+            for (k, (a, b)) in grads(host, update).iter().zip(grads(torch, update)).enumerate() {
+                assert!(a.defined() && b.defined(), "{at}: gradient {k} defined");
+                assert_close(a, &b, &format!("{at}: gradient {k}"));
+            }
+            let (sh, st) = (host.train_state().unwrap(), torch.train_state().unwrap());
+            assert_eq!(sh.array_names(), st.array_names(), "{at}");
+            for name in sh.array_names() {
+                assert_close(&sh.tensor(&name).unwrap(), &st.tensor(&name).unwrap(), &format!("{at}: {name}"));
+            }
+            for (k, (x, y)) in s_host.take().unwrap().iter().zip(s_torch.take().unwrap()).enumerate() {
+                assert_eq!(x.is_some(), y.is_some(), "{at}: statistic {k}");
+                if let (Some(x), Some(y)) = (x, y) {
+                    assert!((x - y).abs() <= 1e-4 * y.abs().max(1.0), "{at}: statistic {k}: {x} vs {y}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_host_update_takes_the_same_steps_as_autograd() {
+        for (algo, twin, cfg) in [
+            ("td3", true, Td3Config { hidden_sizes: vec![32, 24], batch_size: 16, ..Default::default() }),
+            ("ddpg", false, DdpgConfig { hidden_sizes: vec![32, 24], batch_size: 16, ..Default::default() }.as_td3()),
+        ] {
+            let mut host = Td3::build(algo, cfg.clone(), twin, Device::Cpu).unwrap();
+            let mut torch = Td3::build(algo, cfg, twin, Device::Cpu).unwrap();
+            torch.host_update = None;
+            assert!(host.host_update.is_some());
+            check_host_update(&mut host, &mut torch, |l, _| vec![l.critics.params().grad(), l.actor.params().grad()], algo);
+        }
     }
 }
