@@ -65,6 +65,28 @@ impl RenormTape {
         self.input.resize(rows * width, 0.0);
         &mut self.input
     }
+    /// The rows `rows` of `source`'s evaluation-mode forward pass, for a backward pass to the input.
+    pub fn gather_evaluation(&mut self, source: &RenormTape, rows: &[usize]) {
+        assert!(!source.training, "a training pass's batch statistics couple its rows");
+        let pick = |from: &[f32], to: &mut Vec<f32>| {
+            let width = from.len() / source.rows;
+            to.clear();
+            for &r in rows {
+                to.extend_from_slice(&from[r * width..(r + 1) * width]);
+            }
+        };
+        self.rows = rows.len();
+        self.training = false;
+        pick(&source.input, &mut self.input);
+        self.outputs.resize_with(source.outputs.len(), Vec::new);
+        for (to, from) in self.outputs.iter_mut().zip(&source.outputs) {
+            pick(from, to);
+        }
+        self.gain.clone_from(&source.gain);
+        self.layer_in.resize_with(source.layer_in.len(), Vec::new);
+        self.x_hat.resize_with(source.x_hat.len(), Vec::new);
+    }
+
     /// The output of the last forward pass.
     pub fn output(&self) -> &[f32] {
         self.outputs.last().map_or(&self.input, |o| o.as_slice())
@@ -132,17 +154,19 @@ impl HostRenormMlp {
                         }
                         var.iter_mut().for_each(|v| *v /= rows as f32);
                         layers[l].track_host(mean, var);
+                        // 1 / sqrt(var + eps) per feature, in `var`'s place.
+                        var.iter_mut().for_each(|v| *v = 1.0 / (*v + ns.eps).sqrt());
+                        let inv_std = &*var;
                         x_hat.resize(rows * d, 0.0);
                         for ((row, out), hat) in x.chunks_exact(d).zip(layer_in.chunks_exact_mut(d)).zip(x_hat.chunks_exact_mut(d)) {
-                            for j in 0..d {
-                                let inv_std = 1.0 / (var[j] + ns.eps).sqrt();
-                                hat[j] = (row[j] - mean[j]) * inv_std;
-                                out[j] = hat[j] * gamma[j] + beta[j];
+                            for (((((h, o), &xi), &m), &s), (&g, &b)) in
+                                hat.iter_mut().zip(out.iter_mut()).zip(row).zip(mean.iter()).zip(inv_std).zip(gamma.iter().zip(beta))
+                            {
+                                *h = (xi - m) * s;
+                                *o = *h * g + b;
                             }
                         }
-                        for j in 0..d {
-                            gain[j] = gamma[j] / (var[j] + ns.eps).sqrt();
-                        }
+                        gain.iter_mut().zip(gamma).zip(inv_std).for_each(|((a, &g), &s)| *a = g * s);
                     } else {
                         let (running_mean, running_var) = layers[l].running();
                         let (mean, var) = (values(running_mean), values(running_var));
@@ -150,8 +174,8 @@ impl HostRenormMlp {
                             gain[j] = gamma[j] / (var[j] + ns.eps).sqrt();
                         }
                         for (row, out) in x.chunks_exact(d).zip(layer_in.chunks_exact_mut(d)) {
-                            for j in 0..d {
-                                out[j] = (row[j] - mean[j]) * gain[j] + beta[j];
+                            for ((o, &xi), ((&m, &a), &b)) in out.iter_mut().zip(row).zip(mean.iter().zip(gain.iter()).zip(beta)) {
+                                *o = (xi - m) * a + b;
                             }
                         }
                     }
@@ -202,9 +226,9 @@ impl HostRenormMlp {
                     let d_beta = &mut d_beta[..d];
                     d_beta.fill(0.0);
                     for (row, hat) in dx.chunks_exact(d).zip(x_hat.chunks_exact(d)) {
-                        for j in 0..d {
-                            d_gamma[j] += row[j] * hat[j];
-                            d_beta[j] += row[j];
+                        for (((dg, db), &v), &h) in d_gamma.iter_mut().zip(d_beta.iter_mut()).zip(row).zip(hat) {
+                            *dg += v * h;
+                            *db += v;
                         }
                     }
                     if let Some(g) = grads.as_deref_mut() {
@@ -213,8 +237,8 @@ impl HostRenormMlp {
                     }
                     let inv_rows = 1.0 / rows as f32;
                     for (row, hat) in dx.chunks_exact_mut(d).zip(x_hat.chunks_exact(d)) {
-                        for j in 0..d {
-                            row[j] = (row[j] - d_beta[j] * inv_rows - hat[j] * (d_gamma[j] * inv_rows)) * gain[j];
+                        for ((v, &h), ((&db, &dg), &a)) in row.iter_mut().zip(hat).zip(d_beta.iter().zip(d_gamma.iter()).zip(gain)) {
+                            *v = (*v - db * inv_rows - h * (dg * inv_rows)) * a;
                         }
                     }
                 } else {
@@ -252,6 +276,8 @@ pub struct HostCrossQ {
     gamma: f32,
     actor_tape: RenormTape,
     critic_tapes: Vec<RenormTape>,
+    /// Some rows of a critic's evaluation tape.
+    part: RenormTape,
     samples: Samples,
     noise: Vec<f32>,
     q: Vec<Vec<f32>>,
@@ -278,6 +304,7 @@ impl HostCrossQ {
             gamma: gamma as f32,
             actor_tape: RenormTape::default(),
             critic_tapes: vec![RenormTape::default(); nets.len()],
+            part: RenormTape::default(),
             samples: Samples::default(),
             noise: Vec::new(),
             q: vec![Vec::new(); nets.len()],
@@ -391,15 +418,18 @@ impl HostCrossQ {
         let loss: f32 = (0..rows).map(|b| alpha * self.samples.log_probs[b] - self.q[lowest[b]][b]).sum();
         self.d_actions.clear();
         self.d_actions.resize(rows * a, 0.0);
+        // Each critic back-propagates the rows where it is the minimum.
         for k in 0..self.critics.len() {
-            if !lowest.contains(&k) {
+            let picked: Vec<usize> = (0..rows).filter(|&b| lowest[b] == k).collect();
+            if picked.is_empty() {
                 continue;
             }
+            self.part.gather_evaluation(&self.critic_tapes[k], &picked);
             self.d_out.clear();
-            self.d_out.extend(lowest.iter().map(|&l| if l == k { -inv_rows } else { 0.0 }));
-            self.critics[k].backward(flat, &mut self.critic_tapes[k], &mut self.d_out, None, Some(&mut self.d_input));
-            for (d, row) in self.d_actions.chunks_exact_mut(a).zip(self.d_input.chunks_exact(o + a)) {
-                d.iter_mut().zip(&row[o..]).for_each(|(x, &g)| *x += g);
+            self.d_out.resize(picked.len(), -inv_rows);
+            self.critics[k].backward(flat, &mut self.part, &mut self.d_out, None, Some(&mut self.d_input));
+            for (&r, row) in picked.iter().zip(self.d_input.chunks_exact(o + a)) {
+                self.d_actions[r * a..(r + 1) * a].iter_mut().zip(&row[o..]).for_each(|(x, &g)| *x += g);
             }
         }
         self.head.backward(&self.samples, &self.noise, &self.d_actions, alpha * inv_rows, &mut self.d_out);

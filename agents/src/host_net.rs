@@ -44,6 +44,23 @@ impl Tape {
         self.input.resize(rows * width, 0.0);
         &mut self.input
     }
+    /// The rows `rows` of `source`'s forward pass (its input and every layer's output).
+    pub fn gather(&mut self, source: &Tape, rows: &[usize]) {
+        let pick = |from: &[f32], to: &mut Vec<f32>| {
+            let width = from.len() / source.rows;
+            to.clear();
+            for &r in rows {
+                to.extend_from_slice(&from[r * width..(r + 1) * width]);
+            }
+        };
+        self.rows = rows.len();
+        pick(&source.input, &mut self.input);
+        self.outputs.resize_with(source.outputs.len(), Vec::new);
+        for (to, from) in self.outputs.iter_mut().zip(&source.outputs) {
+            pick(from, to);
+        }
+    }
+
     /// The network's output `[rows, out]` of the last forward pass.
     pub fn output(&self) -> &[f32] {
         self.outputs.last().map_or(&self.input, |o| o.as_slice())
@@ -164,6 +181,8 @@ pub struct HostCritics {
     d_out: Vec<f32>,
     d_input: Vec<f32>,
     scratch: Scratch,
+    /// Some rows of a critic's tape, for [`HostCritics::action_gradient_rows`].
+    part: Tape,
 }
 
 impl HostCritics {
@@ -179,6 +198,7 @@ impl HostCritics {
             d_out: Vec::new(),
             d_input: Vec::new(),
             scratch: Scratch::default(),
+            part: Tape::default(),
         }
     }
 
@@ -239,12 +259,29 @@ impl HostCritics {
     /// Adds to `d_actions` (`[rows, act_dim]`) critic `k`'s gradient with respect to the
     /// actions at the last evaluation (with `params`), for the loss gradient `d_q` at its values.
     pub fn action_gradient(&mut self, k: usize, params: &[f32], d_q: &[f32], d_actions: &mut [f32]) {
-        let (o, a) = (self.obs_dim, self.act_dim);
         self.d_out.clear();
         self.d_out.extend_from_slice(d_q);
         self.nets[k].backward(params, &self.tapes[k], &mut self.d_out, None, Some(&mut self.d_input), &mut self.scratch);
+        let (o, a) = (self.obs_dim, self.act_dim);
         for (d, row) in d_actions.chunks_exact_mut(a).zip(self.d_input.chunks_exact(o + a)) {
             d.iter_mut().zip(&row[o..]).for_each(|(x, &g)| *x += g);
+        }
+    }
+
+    /// [`HostCritics::action_gradient`] where the loss reaches critic `k` through the rows
+    /// `rows` alone (`d_q[i]` at row `rows[i]`; zero elsewhere, as where another critic is
+    /// the minimum): the backward pass runs on those rows only.
+    pub fn action_gradient_rows(&mut self, k: usize, params: &[f32], rows: &[usize], d_q: &[f32], d_actions: &mut [f32]) {
+        if rows.is_empty() {
+            return;
+        }
+        self.part.gather(&self.tapes[k], rows);
+        self.d_out.clear();
+        self.d_out.extend_from_slice(d_q);
+        self.nets[k].backward(params, &self.part, &mut self.d_out, None, Some(&mut self.d_input), &mut self.scratch);
+        let (o, a) = (self.obs_dim, self.act_dim);
+        for (&r, row) in rows.iter().zip(self.d_input.chunks_exact(o + a)) {
+            d_actions[r * a..(r + 1) * a].iter_mut().zip(&row[o..]).for_each(|(x, &g)| *x += g);
         }
     }
 }

@@ -143,6 +143,7 @@ pub struct HostSac {
     scratch: Scratch,
     d_out: Vec<f32>,
     d_q: Vec<f32>,
+    rows: Vec<usize>,
     d_actions: Vec<f32>,
     samples: Samples,
     noise: Vec<f32>,
@@ -164,6 +165,7 @@ impl HostSac {
             scratch: Scratch::default(),
             d_out: Vec::new(),
             d_q: Vec::new(),
+            rows: Vec::new(),
             d_actions: Vec::new(),
             samples: Samples::default(),
             noise: Vec::new(),
@@ -238,20 +240,20 @@ impl HostSac {
         let loss: f32 = (0..rows).map(|b| alpha * self.samples.log_probs[b] - q1[b].min(q2[b])).sum();
         self.d_actions.clear();
         self.d_actions.resize(rows * a, 0.0);
+        // Each row's gradient reaches its smaller critic only (both, halved, on a tie):
+        // each critic back-propagates its own rows.
         for k in 0..2 {
             let (q1, q2) = (self.critics.q(0), self.critics.q(1));
+            self.rows.clear();
             self.d_q.clear();
-            self.d_q.extend((0..rows).map(|b| {
+            for b in 0..rows {
                 let (mine, other) = if k == 0 { (q1[b], q2[b]) } else { (q2[b], q1[b]) };
-                if mine < other {
-                    -inv_rows
-                } else if mine == other {
-                    -0.5 * inv_rows
-                } else {
-                    0.0
+                if mine <= other {
+                    self.rows.push(b);
+                    self.d_q.push(if mine < other { -inv_rows } else { -0.5 * inv_rows });
                 }
-            }));
-            self.critics.action_gradient(k, critic_params, &self.d_q, &mut self.d_actions);
+            }
+            self.critics.action_gradient_rows(k, critic_params, &self.rows, &self.d_q, &mut self.d_actions);
         }
 
         // Through the squashing and the reparameterised Gaussian to the actor's head [mean, raw log-std].

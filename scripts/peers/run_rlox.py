@@ -31,6 +31,8 @@ def build(algo, c):
             differs.append(f"one learning rate {c['policy_lr']} (actor, critics, temperature) for policy_lr {c['policy_lr']} / q_lr {c['q_lr']}")
         if c["policy_frequency"] != 1:
             differs.append(f"actor updated every step, not {c['policy_frequency']} steps every {c['policy_frequency']} updates")
+        if c.get("autotune", True) and float(c.get("initial_alpha", 1.0)) != 1.0:
+            differs.append(f"the temperature tuned from rlox's own start, not initial_alpha {c['initial_alpha']}")
         return SAC(c["env_id"], buffer_size=c["buffer_size"], learning_rate=c["policy_lr"], batch_size=c["batch_size"],
                    tau=c["tau"], gamma=c["gamma"], learning_starts=c["learning_starts"], hidden=hidden,
                    ent_coef="auto" if c.get("autotune", True) else c["alpha"], seed=seed), differs

@@ -54,7 +54,9 @@ def build(algo, c):
             common["ACTOR_TRAINING_INTERVAL"] = 1
             differs.append(f"an actor step after every critic step, not {c['policy_frequency']} every "
                            f"{c['policy_frequency']} (the same number of actor steps)")
-        return rltools.SAC(factory, enable_evaluation=False, OPTIMIZER_ALPHA=c["q_lr"], ALPHA=c["alpha"],
+        # The temperature's start: nnlab's initial_alpha when tuned (absent: 1.0, CleanRL's), else alpha.
+        alpha = float(c.get("initial_alpha", 1.0)) if c.get("autotune", True) else c["alpha"]
+        return rltools.SAC(factory, enable_evaluation=False, OPTIMIZER_ALPHA=c["q_lr"], ALPHA=alpha,
                            ADAPTIVE_ALPHA=c.get("autotune", True),
                            CRITIC_TARGET_UPDATE_INTERVAL=c["target_network_frequency"], **common), differs
     if algo == "td3":

@@ -40,6 +40,11 @@ class StepClock(BaseCallback):
         return True
 
 
+def ent_coef(c):
+    """SBX's ent_coef for nnlab's temperature keys: tuned from initial_alpha (1.0 when absent), or fixed."""
+    return f"auto_{float(c.get('initial_alpha', 1.0))}" if c.get("autotune", True) else c["alpha"]
+
+
 def build(algo, c, differs):
     """The SBX model for `algo` with config `c`, and the step of its first update; what SBX's API
     cannot take from the config as it is goes into `differs` (the result's "differs")."""
@@ -59,7 +64,7 @@ def build(algo, c, differs):
             "MlpPolicy", gym.make(c["env_id"]), learning_rate=c["policy_lr"], qf_learning_rate=c["q_lr"],
             buffer_size=c["buffer_size"], learning_starts=c["learning_starts"], batch_size=c["batch_size"],
             tau=c["tau"], gamma=c["gamma"], train_freq=1, gradient_steps=1, policy_delay=1,
-            ent_coef="auto" if c.get("autotune", True) else c["alpha"], policy_kwargs=net, seed=seed, verbose=0,
+            ent_coef=ent_coef(c), policy_kwargs=net, seed=seed, verbose=0,
         ), c["learning_starts"]
     if algo == "tqc":
         kwargs = {"net_arch": list(c["hidden_sizes"]), "n_quantiles": c["n_quantiles"], "n_critics": c["n_critics"]}
@@ -68,7 +73,7 @@ def build(algo, c, differs):
             learning_starts=c["learning_starts"], batch_size=c["batch_size"], tau=c["tau"], gamma=c["gamma"],
             train_freq=c["train_frequency"], gradient_steps=c["gradient_steps"],
             top_quantiles_to_drop_per_net=c["top_quantiles_to_drop_per_net"],
-            ent_coef="auto" if c.get("autotune", True) else c["alpha"], policy_kwargs=kwargs, seed=seed, verbose=0,
+            ent_coef=ent_coef(c), policy_kwargs=kwargs, seed=seed, verbose=0,
         ), c["learning_starts"]
     if algo == "crossq":
         kwargs = {
@@ -82,7 +87,7 @@ def build(algo, c, differs):
             qf_learning_rate=c.get("q_learning_rate") or c["learning_rate"], buffer_size=c["buffer_size"],
             learning_starts=c["learning_starts"], batch_size=c["batch_size"], gamma=c["gamma"],
             train_freq=c["train_frequency"], gradient_steps=c["gradient_steps"], policy_delay=c["policy_delay"],
-            ent_coef="auto" if c.get("autotune", True) else c["alpha"], policy_kwargs=kwargs, seed=seed, verbose=0,
+            ent_coef=ent_coef(c), policy_kwargs=kwargs, seed=seed, verbose=0,
         ), c["learning_starts"]
     if algo == "td3":
         env = gym.make(c["env_id"])
