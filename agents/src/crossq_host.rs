@@ -183,10 +183,7 @@ impl HostRenormMlp {
             }
             let y = &mut after[0];
             y.resize(rows * slot.out_dim, 0.0);
-            linear(params, slot, &tape.layer_in[l], rows, y);
-            if l + 1 < n {
-                y.iter_mut().for_each(|v| *v = v.max(0.0));
-            }
+            linear(params, slot, &tape.layer_in[l], rows, y, l + 1 < n);
         }
     }
 
