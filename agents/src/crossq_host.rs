@@ -119,6 +119,24 @@ impl HostRenormMlp {
     /// `training` the normalisations use the batch's moments and move their running
     /// averages (every one must be in its warm-up), otherwise the running averages.
     pub fn forward(&self, params: &[f32], layers: &[BatchRenorm], tape: &mut RenormTape, training: bool) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.forward_avx2(params, layers, tape, training) };
+        }
+        self.forward_body(params, layers, tape, training)
+    }
+
+    /// [`HostRenormMlp::forward`] with the element-wise loops in AVX2 (the same
+    /// operations in the same order: no FMA, so the same bits).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn forward_avx2(&self, params: &[f32], layers: &[BatchRenorm], tape: &mut RenormTape, training: bool) {
+        self.forward_body(params, layers, tape, training)
+    }
+
+    #[inline(always)]
+    fn forward_body(&self, params: &[f32], layers: &[BatchRenorm], tape: &mut RenormTape, training: bool) {
         let rows = tape.rows;
         let n = self.linears.len();
         tape.training = training;
@@ -190,7 +208,24 @@ impl HostRenormMlp {
     /// Back-propagates `d_out` (`[rows, out]`, used as scratch) through the last forward
     /// pass: with `grads`, every parameter's gradient is written there (a training pass;
     /// overwritten, not added); with `d_input`, the input's gradient.
-    pub fn backward(&self, params: &[f32], tape: &mut RenormTape, d_out: &mut Vec<f32>, mut grads: Option<&mut [f32]>, d_input: Option<&mut Vec<f32>>) {
+    pub fn backward(&self, params: &[f32], tape: &mut RenormTape, d_out: &mut Vec<f32>, grads: Option<&mut [f32]>, d_input: Option<&mut Vec<f32>>) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.backward_avx2(params, tape, d_out, grads, d_input) };
+        }
+        self.backward_body(params, tape, d_out, grads, d_input)
+    }
+
+    /// [`HostRenormMlp::backward`] with the element-wise loops in AVX2 (no FMA: the same bits).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn backward_avx2(&self, params: &[f32], tape: &mut RenormTape, d_out: &mut Vec<f32>, grads: Option<&mut [f32]>, d_input: Option<&mut Vec<f32>>) {
+        self.backward_body(params, tape, d_out, grads, d_input)
+    }
+
+    #[inline(always)]
+    fn backward_body(&self, params: &[f32], tape: &mut RenormTape, d_out: &mut Vec<f32>, mut grads: Option<&mut [f32]>, d_input: Option<&mut Vec<f32>>) {
         let rows = tape.rows;
         let mut dy = std::mem::take(d_out);
         let mut dx = std::mem::take(&mut tape.a);

@@ -93,6 +93,23 @@ impl HostMlp {
     /// Runs the network on the input written by [`Tape::input_mut`] with the weights in
     /// `params` (the whole flat vector), keeping every layer's output on the tape.
     pub fn forward_tape(&self, params: &[f32], tape: &mut Tape) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.forward_avx2(params, tape) };
+        }
+        self.forward_body(params, tape)
+    }
+
+    /// [`HostMlp::forward_tape`] with the element-wise loops in AVX2 (no FMA: the same bits).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn forward_avx2(&self, params: &[f32], tape: &mut Tape) {
+        self.forward_body(params, tape)
+    }
+
+    #[inline(always)]
+    fn forward_body(&self, params: &[f32], tape: &mut Tape) {
         let rows = tape.rows;
         tape.outputs.resize_with(self.slots.len(), Vec::new);
         for (l, slot) in self.slots.iter().enumerate() {
@@ -109,6 +126,39 @@ impl HostMlp {
     /// parameters' layout) every layer's weight and bias gradient is written there
     /// (overwritten, not added); with `d_input` the gradient at the input `[rows, in]` is.
     pub fn backward(
+        &self,
+        params: &[f32],
+        tape: &Tape,
+        d_out: &mut Vec<f32>,
+        grads: Option<&mut [f32]>,
+        d_input: Option<&mut Vec<f32>>,
+        scratch: &mut Scratch,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.backward_avx2(params, tape, d_out, grads, d_input, scratch) };
+        }
+        self.backward_body(params, tape, d_out, grads, d_input, scratch)
+    }
+
+    /// [`HostMlp::backward`] with the element-wise loops in AVX2 (no FMA: the same bits).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn backward_avx2(
+        &self,
+        params: &[f32],
+        tape: &Tape,
+        d_out: &mut Vec<f32>,
+        grads: Option<&mut [f32]>,
+        d_input: Option<&mut Vec<f32>>,
+        scratch: &mut Scratch,
+    ) {
+        self.backward_body(params, tape, d_out, grads, d_input, scratch)
+    }
+
+    #[inline(always)]
+    fn backward_body(
         &self,
         params: &[f32],
         tape: &Tape,
@@ -284,6 +334,7 @@ impl HostCritics {
 }
 
 /// `y = x W^T + b` for `rows` rows of `x` with the layer `slot` of `params`, then `max(y, 0)` with `relu`.
+#[inline]
 pub fn linear(params: &[f32], slot: &LinearSlot, x: &[f32], rows: usize, y: &mut [f32], relu: bool) {
     let (o, i) = (slot.out_dim, slot.in_dim);
     let w = &params[slot.offset..slot.offset + o * i];
@@ -319,6 +370,7 @@ thread_local! {
 }
 
 /// `out[j] = sum_i m[i, j]` over the rows of `m` (`width` columns), in row order.
+#[inline]
 pub fn column_sums(m: &[f32], width: usize, out: &mut [f32]) {
     out.fill(0.0);
     for row in m.chunks_exact(width) {

@@ -6,7 +6,10 @@
 //! a peer's API could not take). nnlab runs the `train` binary with the same
 //! pinning. The table: training seconds (a peer's compile or JIT time apart),
 //! the ratio nnlab / peer (below 1: nnlab is faster), and the final
-//! deterministic evaluation of each.
+//! deterministic evaluation of each, on the same episodes: the peers reset
+//! episode `i` with seed `10_000 + seed + i` (`scripts/peers/peer_common.py`),
+//! and nnlab's final model plays those episodes again through `enjoy` (its own
+//! evaluation, on its own episodes, is kept beside).
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -53,6 +56,10 @@ pub struct PeerResult {
     pub compile_s: f64,
     /// Mean return of the final deterministic evaluation.
     pub eval_mean: f64,
+    /// nnlab only: the mean return of the run's own final evaluation (its own
+    /// episodes; `eval_mean` is on the peers' episodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_eval_mean: Option<f64>,
     /// What the peer's API could not take from the config.
     #[serde(default)]
     pub differs: Vec<String>,
@@ -76,11 +83,53 @@ pub fn run_nnlab(root: &Path, w: &Workload, seed: u64, sets: &[String], cpu: usi
     struct Summary {
         wall_time_s: f64,
         eval_return_mean: f64,
+        eval_returns: Vec<f64>,
     }
     let path = dir.join("summary.json");
     let s: Summary = serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?)
         .with_context(|| format!("{}: not an RL summary", path.display()))?;
-    Ok(PeerResult { peer: "nnlab".into(), algo: w.algo.into(), seed, train_s: s.wall_time_s, compile_s: 0.0, eval_mean: s.eval_return_mean, differs: vec![] })
+    let eval_mean = on_peer_episodes(root, dir, seed, s.eval_returns.len(), cpu)?;
+    Ok(PeerResult {
+        peer: "nnlab".into(),
+        algo: w.algo.into(),
+        seed,
+        train_s: s.wall_time_s,
+        compile_s: 0.0,
+        eval_mean,
+        own_eval_mean: Some(s.eval_return_mean),
+        differs: vec![],
+    })
+}
+
+/// The first evaluation seed of the peers' runs of `seed` (`peer_common.py`).
+pub const PEER_EVAL_SEED: u64 = 10_000;
+
+/// The mean return of the final model of the run in `dir` over `episodes` episodes
+/// reset with seeds `PEER_EVAL_SEED + seed + i`, the peers' own (`enjoy --json`).
+fn on_peer_episodes(root: &Path, dir: &Path, seed: u64, episodes: usize, cpu: usize) -> Result<f64> {
+    let enjoy = root.join("target/release/enjoy");
+    let json = dir.join("peer_episodes.json");
+    let first = (PEER_EVAL_SEED + seed).to_string();
+    let out = Command::new("taskset")
+        .arg("-c")
+        .arg(cpu.to_string())
+        .arg(&enjoy)
+        .arg("--run")
+        .arg(dir)
+        .args(["--episodes", &episodes.to_string(), "--seed", &first, "--json"])
+        .arg(&json)
+        .output()
+        .with_context(|| format!("cannot start {} under taskset", enjoy.display()))?;
+    if !out.status.success() {
+        bail!("enjoy on {} failed: {}", dir.display(), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    #[derive(Deserialize)]
+    struct Played {
+        mean: f64,
+    }
+    let played: Played = serde_json::from_slice(&std::fs::read(&json).with_context(|| format!("cannot read {}", json.display()))?)
+        .with_context(|| format!("{}: not enjoy's JSON", json.display()))?;
+    Ok(played.mean)
 }
 
 /// Runs `peer` on `w` with `seed` through `scripts/peers/run.sh`, pinned to `cpu`; its JSON goes to `json`.
@@ -129,6 +178,15 @@ pub fn bench(opts: &PeerBench) -> Result<Vec<(String, PeerResult)>> {
         bail!("no workload named {:?}; the workloads: {}", opts.only, names.join(", "));
     }
     std::fs::create_dir_all(&opts.out).with_context(|| format!("cannot create {}", opts.out.display()))?;
+    // The binaries the nnlab runs use (as scripts/peers/run.sh builds `train` for the peers).
+    let built = Command::new("cargo")
+        .current_dir(&opts.root)
+        .args(["build", "--release", "--quiet", "--bin", "train", "--bin", "enjoy"])
+        .status()
+        .context("cannot run cargo to build train and enjoy")?;
+    if !built.success() {
+        bail!("cargo build --release --bin train --bin enjoy failed");
+    }
     let mut all = Vec::new();
     for w in chosen {
         for &seed in &opts.seeds {

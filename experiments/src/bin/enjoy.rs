@@ -44,6 +44,9 @@ struct Args {
     /// Let --gif replace an existing file.
     #[arg(long)]
     force: bool,
+    /// Also write the episodes' returns here as JSON (`first_seed`, `returns`, `mean`, `std`).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
     /// Where to compute.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     device: DeviceChoice,
@@ -146,6 +149,13 @@ fn run() -> Result<()> {
                 mean_std(&recorded_returns).0
             );
         }
+    }
+    if let Some(path) = &args.json {
+        let json = serde_json::json!({
+            "algo": summary.algo, "env_id": agent.env_id(), "first_seed": first_seed,
+            "episodes": episodes, "returns": returns, "mean": mean, "std": std,
+        });
+        nnlab_experiments::run_dir::write_atomic(path, serde_json::to_string_pretty(&json)?.as_bytes())?;
     }
     if let Some(path) = &args.gif {
         let frames: Vec<_> = record_episode(agent.as_mut(), first_seed, 2)?.iter().map(video::downscale2).collect();
