@@ -303,6 +303,15 @@ impl HostCritics {
         reported
     }
 
+    /// Writes critic `k`'s parameter gradient for the loss gradient `d_q` at its outputs of
+    /// the last evaluation (with `params`) into its layers' places in `grads` (the critics'
+    /// flat gradient; overwritten, not added).
+    pub fn parameter_gradient(&mut self, k: usize, params: &[f32], d_q: &[f32], grads: &mut [f32]) {
+        self.d_out.clear();
+        self.d_out.extend_from_slice(d_q);
+        self.nets[k].backward(params, &self.tapes[k], &mut self.d_out, Some(grads), None, &mut self.scratch);
+    }
+
     /// Adds to `d_actions` (`[rows, act_dim]`) critic `k`'s gradient with respect to the
     /// actions at the last evaluation (with `params`), for the loss gradient `d_q` at its values.
     pub fn action_gradient(&mut self, k: usize, params: &[f32], d_q: &[f32], d_actions: &mut [f32]) {

@@ -39,6 +39,7 @@ pub mod td3;
 pub mod td3_host;
 pub mod torso;
 pub mod tqc;
+pub mod tqc_host;
 pub mod validate;
 pub mod value_head;
 

@@ -29,6 +29,7 @@ use crate::critic::QCritics;
 use crate::offpolicy::{box_action_space, load_actor_critics, save_actor_critics, validate_gamma_tau, LoopSettings, OffPolicy, OffPolicyLearner, StatSums};
 use crate::replay_buffer::Batch;
 use crate::soft_actor::{SoftActor, SoftActorSettings, SoftPolicy};
+use crate::tqc_host::HostTqc;
 use crate::validate::{nonzero, positive};
 use crate::value_head::quantile_huber_loss;
 use anyhow::{bail, Result};
@@ -193,6 +194,8 @@ pub struct Tqc {
     /// The quantile midpoints of every critic, `[1, n_critics * n_quantiles, 1]`.
     taus: Tensor,
     rng: ChaCha8Rng,
+    /// The update written out on the host (CPU, squashed-Gaussian actor); `None`: LibTorch's.
+    host: Option<HostTqc>,
 }
 
 /// A TQC agent.
@@ -221,6 +224,8 @@ impl Tqc {
         });
         critic_target_vs.freeze();
         critics_target.blend_from(&critics, 1.0);
+        let host = (device == Device::Cpu && !config.use_sde)
+            .then(|| HostTqc::new(&actor, &critics, obs_dim, (config.log_std_min, config.log_std_max), config.gamma, q, config.kept_quantiles()));
         let settings = SoftActorSettings {
             policy_lr: config.learning_rate,
             alpha_lr: config.learning_rate,
@@ -235,7 +240,7 @@ impl Tqc {
         let critic_optimizer = Adam::default().build(&critic_vs, config.learning_rate)?;
         let midpoints: Vec<f32> = (0..q).map(|i| ((2 * i + 1) as f64 / (2 * q) as f64) as f32).collect();
         let taus = Tensor::from_slice(&midpoints).repeat([n as i64]).view([1, (n * q) as i64, 1]).to_device(device);
-        Ok(Self { device, soft, critics, critics_target, critic_optimizer, taus, rng: ChaCha8Rng::seed_from_u64(config.seed), config })
+        Ok(Self { device, soft, critics, critics_target, critic_optimizer, taus, rng: ChaCha8Rng::seed_from_u64(config.seed), host, config })
     }
 
     /// The actor.
@@ -255,6 +260,24 @@ impl Tqc {
             let not_done: Tensor = 1.0 - &batch.terminated;
             batch.rewards.unsqueeze(-1) + not_done.unsqueeze(-1) * self.config.gamma * soft_value
         })
+    }
+}
+
+impl Tqc {
+    /// [`OffPolicyLearner::update`] written out on the host ([`crate::tqc_host`]):
+    /// the same steps, random draws and statistics.
+    fn update_on_host(&mut self, update: usize, batch: &Batch, stats: &mut StatSums) {
+        let host = self.host.as_mut().expect("a host update");
+        let rows = batch.rewards.size()[0] as usize;
+        host.draw_noise(&mut self.rng, rows);
+        let alpha = self.soft.alpha() as f32;
+        host.critic_step(self.soft.actor(), &self.critics, &self.critics_target, &mut self.critic_optimizer, alpha, batch, stats);
+        host.draw_noise(&mut self.rng, rows);
+        let loss = host.actor_gradient(self.soft.actor(), &self.critics, alpha, batch);
+        self.soft.step_from_gradient(loss, host.log_probs(), stats, 2);
+        if update.is_multiple_of(self.config.target_network_frequency) {
+            self.critics_target.blend_from(&self.critics, self.config.tau);
+        }
     }
 }
 
@@ -289,6 +312,9 @@ impl OffPolicyLearner for Tqc {
     }
 
     fn update(&mut self, update: usize, batch: &Batch, stats: &mut StatSums) {
+        if self.host.is_some() {
+            return self.update_on_host(update, batch, stats);
+        }
         let rows = batch.rewards.size()[0] as usize;
         let noise = self.soft.draw_noise(&mut self.rng, rows);
         let target = self.td_target(batch, &noise);
@@ -360,6 +386,18 @@ impl AlgorithmConfig for TqcConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The host update takes the LibTorch form's steps (`td3::tests::check_host_update`),
+    /// with three critics so that the pooled sort mixes them.
+    #[test]
+    fn the_host_update_takes_the_same_steps_as_autograd() {
+        let cfg = TqcConfig { hidden_sizes: vec![32, 24], batch_size: 16, n_quantiles: 5, n_critics: 3, ..Default::default() };
+        let mut host = Tqc::build(cfg.clone(), Device::Cpu).unwrap();
+        let mut torch = Tqc::build(cfg, Device::Cpu).unwrap();
+        torch.host = None;
+        assert!(host.host.is_some());
+        crate::td3::tests::check_host_update(&mut host, &mut torch, |l, _| vec![l.critics.params().grad(), l.soft.actor().params().grad()], "tqc");
+    }
 
     #[test]
     fn the_target_drops_the_largest_pooled_quantiles_and_terminal_rows_do_not_bootstrap() {
