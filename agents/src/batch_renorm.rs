@@ -139,7 +139,7 @@ impl BatchRenorm {
         self.settings.eps
     }
 
-    /// [`BatchRenorm::track`] on the host for a CPU layer: moves the running averages
+    /// The LibTorch form's running-average step (`track`), on the host for a CPU layer: moves the running averages
     /// toward a training batch's `mean` and biased `var` (ATen's `lerp` arithmetic) and
     /// counts the forward.
     pub fn track_host(&self, mean: &[f32], var: &[f32]) {
