@@ -16,7 +16,7 @@
 use crate::actor::Actor;
 use crate::batch_renorm::{BatchRenorm, RenormMlp};
 use crate::flat::{FlatParams, LinearSlot};
-use crate::host_net::{column_sums, gradient_of, linear, values, values_mut};
+use crate::host_net::{column_sums, gather_rows, gradient_of, linear, values, values_mut};
 use crate::offpolicy::StatSums;
 use crate::replay_buffer::Batch;
 use crate::sac_host::{Samples, SquashedHead};
@@ -68,19 +68,12 @@ impl RenormTape {
     /// The rows `rows` of `source`'s evaluation-mode forward pass, for a backward pass to the input.
     pub fn gather_evaluation(&mut self, source: &RenormTape, rows: &[usize]) {
         assert!(!source.training, "a training pass's batch statistics couple its rows");
-        let pick = |from: &[f32], to: &mut Vec<f32>| {
-            let width = from.len() / source.rows;
-            to.clear();
-            for &r in rows {
-                to.extend_from_slice(&from[r * width..(r + 1) * width]);
-            }
-        };
         self.rows = rows.len();
         self.training = false;
-        pick(&source.input, &mut self.input);
+        gather_rows(&source.input, source.rows, rows, &mut self.input);
         self.outputs.resize_with(source.outputs.len(), Vec::new);
         for (to, from) in self.outputs.iter_mut().zip(&source.outputs) {
-            pick(from, to);
+            gather_rows(from, source.rows, rows, to);
         }
         self.gain.clone_from(&source.gain);
         self.layer_in.resize_with(source.layer_in.len(), Vec::new);

@@ -46,18 +46,11 @@ impl Tape {
     }
     /// The rows `rows` of `source`'s forward pass (its input and every layer's output).
     pub fn gather(&mut self, source: &Tape, rows: &[usize]) {
-        let pick = |from: &[f32], to: &mut Vec<f32>| {
-            let width = from.len() / source.rows;
-            to.clear();
-            for &r in rows {
-                to.extend_from_slice(&from[r * width..(r + 1) * width]);
-            }
-        };
         self.rows = rows.len();
-        pick(&source.input, &mut self.input);
+        gather_rows(&source.input, source.rows, rows, &mut self.input);
         self.outputs.resize_with(source.outputs.len(), Vec::new);
         for (to, from) in self.outputs.iter_mut().zip(&source.outputs) {
-            pick(from, to);
+            gather_rows(from, source.rows, rows, to);
         }
     }
 
@@ -376,6 +369,15 @@ pub fn linear(params: &[f32], slot: &LinearSlot, x: &[f32], rows: usize, y: &mut
 thread_local! {
     /// [`linear`]'s transposed product for narrow layers.
     static TRANSPOSED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The rows `rows` of `from` (a matrix of `from_rows` rows) into `to`, in that order.
+pub fn gather_rows(from: &[f32], from_rows: usize, rows: &[usize], to: &mut Vec<f32>) {
+    let width = from.len() / from_rows;
+    to.clear();
+    for &r in rows {
+        to.extend_from_slice(&from[r * width..(r + 1) * width]);
+    }
 }
 
 /// `out[j] = sum_i m[i, j]` over the rows of `m` (`width` columns), in row order.

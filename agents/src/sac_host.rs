@@ -130,47 +130,40 @@ impl SquashedHead {
     }
 }
 
-/// The buffers and layout of SAC's host update.
+/// A squashed-Gaussian actor on the host (SAC's and TQC's): its network and
+/// head, one step's noise, and the samples and tape its backward pass needs.
 #[derive(Debug)]
-pub struct HostSac {
-    actor: HostMlp,
-    critics: HostCritics,
+pub struct HostSquashedActor {
+    net: HostMlp,
     head: SquashedHead,
     obs_dim: usize,
     act_dim: usize,
-    gamma: f32,
-    actor_tape: Tape,
+    tape: Tape,
     scratch: Scratch,
     d_out: Vec<f32>,
-    d_q: Vec<f32>,
-    rows: Vec<usize>,
-    d_actions: Vec<f32>,
-    samples: Samples,
     noise: Vec<f32>,
-    targets: Vec<f32>,
+    samples: Samples,
 }
 
-impl HostSac {
-    /// The host update of a SAC agent with this actor (squashed Gaussian) and these critics.
-    pub fn new(actor: &Actor, critics: &QCritics, obs_dim: usize, log_std_bounds: (f64, f64), gamma: f64) -> Self {
-        let act_dim = actor.act_dim();
+impl HostSquashedActor {
+    /// The host form of `actor` (squashed Gaussian with log-std bounds `log_std_bounds`).
+    pub fn new(actor: &Actor, obs_dim: usize, log_std_bounds: (f64, f64)) -> Self {
         Self {
-            actor: HostMlp::new(actor.slots()),
-            critics: HostCritics::new(critics, obs_dim, act_dim),
+            net: HostMlp::new(actor.slots()),
             head: SquashedHead::new(actor, log_std_bounds),
             obs_dim,
-            act_dim,
-            gamma: gamma as f32,
-            actor_tape: Tape::default(),
+            act_dim: actor.act_dim(),
+            tape: Tape::default(),
             scratch: Scratch::default(),
             d_out: Vec::new(),
-            d_q: Vec::new(),
-            rows: Vec::new(),
-            d_actions: Vec::new(),
-            samples: Samples::default(),
             noise: Vec::new(),
-            targets: Vec::new(),
+            samples: Samples::default(),
         }
+    }
+
+    /// Action dimensions.
+    pub fn act_dim(&self) -> usize {
+        self.act_dim
     }
 
     /// Draws one gradient step's standard-normal noise `[rows, A]` from `rng`
@@ -180,11 +173,59 @@ impl HostSac {
         self.noise.extend((0..rows * self.act_dim).map(|_| rng.sample::<f32, _>(StandardNormal)));
     }
 
-    /// The actor's samples at the observations `obs` `[B, obs_dim]` with the drawn noise.
-    fn sample(&mut self, actor_params: &[f32], obs: &[f32], rows: usize) {
-        self.actor_tape.input_mut(rows, self.obs_dim).copy_from_slice(obs);
-        self.actor.forward_tape(actor_params, &mut self.actor_tape);
-        self.head.sample(self.actor_tape.output(), &self.noise, &mut self.samples);
+    /// The actor's samples at the observations `obs` `[rows, obs_dim]` with the drawn
+    /// noise and `actor`'s parameters; kept for [`HostSquashedActor::backward`].
+    pub fn sample(&mut self, actor: &Actor, obs: &[f32], rows: usize) -> &Samples {
+        self.tape.input_mut(rows, self.obs_dim).copy_from_slice(obs);
+        self.net.forward_tape(values(actor.params()), &mut self.tape);
+        self.head.sample(self.tape.output(), &self.noise, &mut self.samples);
+        &self.samples
+    }
+
+    /// The last samples.
+    pub fn samples(&self) -> &Samples {
+        &self.samples
+    }
+
+    /// Writes into `actor`'s gradient the gradient of a loss that reaches the last
+    /// samples through `d_actions` (`[rows, A]`) and `d_log_prob` per log-probability.
+    pub fn backward(&mut self, actor: &Actor, d_actions: &[f32], d_log_prob: f32) {
+        self.head.backward(&self.samples, &self.noise, d_actions, d_log_prob, &mut self.d_out);
+        let grad = gradient_of(actor.params());
+        self.net.backward(values(actor.params()), &self.tape, &mut self.d_out, Some(values_mut(&grad)), None, &mut self.scratch);
+    }
+}
+
+/// The buffers and layout of SAC's host update.
+#[derive(Debug)]
+pub struct HostSac {
+    actor: HostSquashedActor,
+    critics: HostCritics,
+    gamma: f32,
+    d_q: Vec<f32>,
+    rows: Vec<usize>,
+    d_actions: Vec<f32>,
+    targets: Vec<f32>,
+}
+
+impl HostSac {
+    /// The host update of a SAC agent with this actor (squashed Gaussian) and these critics.
+    pub fn new(actor: &Actor, critics: &QCritics, obs_dim: usize, log_std_bounds: (f64, f64), gamma: f64) -> Self {
+        Self {
+            actor: HostSquashedActor::new(actor, obs_dim, log_std_bounds),
+            critics: HostCritics::new(critics, obs_dim, actor.act_dim()),
+            gamma: gamma as f32,
+            d_q: Vec::new(),
+            rows: Vec::new(),
+            d_actions: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+
+    /// Draws one gradient step's standard-normal noise `[rows, A]` from `rng`
+    /// (the draws of [`Actor::noise`], in its order).
+    pub fn draw_noise(&mut self, rng: &mut ChaCha8Rng, rows: usize) {
+        self.actor.draw_noise(rng, rows);
     }
 
     /// One critic step: the soft TD target with `alpha`, each critic's squared error
@@ -205,11 +246,11 @@ impl HostSac {
         let (obs, next_obs) = (values(&batch.observations), values(&batch.next_observations));
         let (rewards, terminated) = (values(&batch.rewards), values(&batch.terminated));
         // The soft TD target r + gamma (1 - terminated) (min_k Q'_k(s', a') - alpha log pi(a'|s')).
-        self.sample(values(actor.params()), next_obs, rows);
-        self.critics.evaluate(values(targets.params()), next_obs, &self.samples.actions, rows);
+        let next = self.actor.sample(actor, next_obs, rows);
+        self.critics.evaluate(values(targets.params()), next_obs, &next.actions, rows);
         self.targets.resize(rows, 0.0);
         for b in 0..rows {
-            let soft_value = self.critics.q(0)[b].min(self.critics.q(1)[b]) - alpha * self.samples.log_probs[b];
+            let soft_value = self.critics.q(0)[b].min(self.critics.q(1)[b]) - alpha * next.log_probs[b];
             self.targets[b] = rewards[b] + (1.0 - terminated[b]) * self.gamma * soft_value;
         }
         // Each critic's mean squared error, into the critics' gradient.
@@ -227,19 +268,17 @@ impl HostSac {
     /// are then in [`HostSac::log_probs`].
     pub fn actor_gradient(&mut self, actor: &Actor, critics: &QCritics, alpha: f32, batch: &Batch) -> f32 {
         let rows = batch.rewards.size()[0] as usize;
-        let a = self.act_dim;
         let obs = values(&batch.observations);
-        let actor_params = values(actor.params());
-        self.sample(actor_params, obs, rows);
+        let samples = self.actor.sample(actor, obs, rows);
         let critic_params = values(critics.params());
-        self.critics.evaluate(critic_params, obs, &self.samples.actions, rows);
+        self.critics.evaluate(critic_params, obs, &samples.actions, rows);
 
         // The loss, and each critic's share of d loss / d q (torch's minimum splits a tie).
         let inv_rows = 1.0 / rows as f32;
         let (q1, q2) = (self.critics.q(0), self.critics.q(1));
-        let loss: f32 = (0..rows).map(|b| alpha * self.samples.log_probs[b] - q1[b].min(q2[b])).sum();
+        let loss: f32 = (0..rows).map(|b| alpha * samples.log_probs[b] - q1[b].min(q2[b])).sum();
         self.d_actions.clear();
-        self.d_actions.resize(rows * a, 0.0);
+        self.d_actions.resize(rows * self.actor.act_dim(), 0.0);
         // Each row's gradient reaches its smaller critic only (both, halved, on a tie):
         // each critic back-propagates its own rows.
         for k in 0..2 {
@@ -257,14 +296,12 @@ impl HostSac {
         }
 
         // Through the squashing and the reparameterised Gaussian to the actor's head [mean, raw log-std].
-        self.head.backward(&self.samples, &self.noise, &self.d_actions, alpha * inv_rows, &mut self.d_out);
-        let grad = gradient_of(actor.params());
-        self.actor.backward(actor_params, &self.actor_tape, &mut self.d_out, Some(values_mut(&grad)), None, &mut self.scratch);
+        self.actor.backward(actor, &self.d_actions, alpha * inv_rows);
         loss * inv_rows
     }
 
     /// The log-probabilities of the last actor step's samples.
     pub fn log_probs(&self) -> &[f32] {
-        &self.samples.log_probs
+        &self.actor.samples().log_probs
     }
 }

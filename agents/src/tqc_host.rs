@@ -11,39 +11,29 @@
 //! `clamp(c_i - z_j, -1, 1)`), back-propagated into the critics' gradient and
 //! stepped by their Adam; then one actor step on `mean(alpha log pi(a|s) -
 //! mean_{k, i} Z_{k, i}(s, a))` through the frozen critics, the squashing and
-//! the actor ([`crate::sac_host::SquashedHead`]). A unit test checks the
+//! the actor ([`crate::sac_host::HostSquashedActor`]). A unit test checks the
 //! whole update against autograd.
 
 use crate::actor::Actor;
 use crate::critic::QCritics;
-use crate::host_net::{gradient_of, values, values_mut, HostCritics, HostMlp, Scratch, Tape};
+use crate::host_net::{gradient_of, values, values_mut, HostCritics};
 use crate::offpolicy::StatSums;
 use crate::replay_buffer::Batch;
-use crate::sac_host::{Samples, SquashedHead};
-use rand::Rng;
+use crate::sac_host::HostSquashedActor;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
 /// The buffers and layout of TQC's host update.
 #[derive(Debug)]
 pub struct HostTqc {
-    actor: HostMlp,
+    actor: HostSquashedActor,
     critics: HostCritics,
-    head: SquashedHead,
-    obs_dim: usize,
-    act_dim: usize,
     gamma: f32,
     n_quantiles: usize,
     kept: usize,
     /// Every critic's quantile midpoints `(2 i + 1) / (2 Q)`.
     taus: Vec<f32>,
-    actor_tape: Tape,
-    scratch: Scratch,
-    d_out: Vec<f32>,
     d_q: Vec<f32>,
     d_actions: Vec<f32>,
-    samples: Samples,
-    noise: Vec<f32>,
     /// The kept target quantiles `[B, kept]`.
     targets: Vec<f32>,
     pooled: Vec<f32>,
@@ -54,22 +44,14 @@ impl HostTqc {
     /// critics of `n_quantiles` outputs, `kept` target quantiles kept per row.
     pub fn new(actor: &Actor, critics: &QCritics, obs_dim: usize, log_std_bounds: (f64, f64), gamma: f64, n_quantiles: usize, kept: usize) -> Self {
         Self {
-            actor: HostMlp::new(actor.slots()),
+            actor: HostSquashedActor::new(actor, obs_dim, log_std_bounds),
             critics: HostCritics::new(critics, obs_dim, actor.act_dim()),
-            head: SquashedHead::new(actor, log_std_bounds),
-            obs_dim,
-            act_dim: actor.act_dim(),
             gamma: gamma as f32,
             n_quantiles,
             kept,
             taus: (0..n_quantiles).map(|i| ((2 * i + 1) as f64 / (2 * n_quantiles) as f64) as f32).collect(),
-            actor_tape: Tape::default(),
-            scratch: Scratch::default(),
-            d_out: Vec::new(),
             d_q: Vec::new(),
             d_actions: Vec::new(),
-            samples: Samples::default(),
-            noise: Vec::new(),
             targets: Vec::new(),
             pooled: Vec::new(),
         }
@@ -78,14 +60,7 @@ impl HostTqc {
     /// Draws one step's standard-normal noise `[rows, A]` from `rng` (the draws of
     /// [`Actor::noise`], in its order).
     pub fn draw_noise(&mut self, rng: &mut ChaCha8Rng, rows: usize) {
-        self.noise.clear();
-        self.noise.extend((0..rows * self.act_dim).map(|_| rng.sample::<f32, _>(StandardNormal)));
-    }
-
-    fn sample(&mut self, actor_params: &[f32], obs: &[f32], rows: usize) {
-        self.actor_tape.input_mut(rows, self.obs_dim).copy_from_slice(obs);
-        self.actor.forward_tape(actor_params, &mut self.actor_tape);
-        self.head.sample(self.actor_tape.output(), &self.noise, &mut self.samples);
+        self.actor.draw_noise(rng, rows);
     }
 
     /// One critic step with the drawn noise: the truncated target with `alpha`, the
@@ -106,8 +81,8 @@ impl HostTqc {
         let (n, q, m) = (self.critics.len(), self.n_quantiles, self.kept);
         let (obs, next_obs) = (values(&batch.observations), values(&batch.next_observations));
         let (rewards, terminated) = (values(&batch.rewards), values(&batch.terminated));
-        self.sample(values(actor.params()), next_obs, rows);
-        self.critics.evaluate(values(targets.params()), next_obs, &self.samples.actions, rows);
+        let next = self.actor.sample(actor, next_obs, rows);
+        self.critics.evaluate(values(targets.params()), next_obs, &next.actions, rows);
         self.targets.clear();
         for b in 0..rows {
             self.pooled.clear();
@@ -115,7 +90,7 @@ impl HostTqc {
                 self.pooled.extend_from_slice(&self.critics.q(k)[b * q..(b + 1) * q]);
             }
             self.pooled.sort_unstable_by(f32::total_cmp);
-            let entropy = alpha * self.samples.log_probs[b];
+            let entropy = alpha * next.log_probs[b];
             let discount = (1.0 - terminated[b]) * self.gamma;
             self.targets.extend(self.pooled[..m].iter().map(|&z| rewards[b] + discount * (z - entropy)));
         }
@@ -151,32 +126,29 @@ impl HostTqc {
         let rows = batch.rewards.size()[0] as usize;
         let (n, q) = (self.critics.len(), self.n_quantiles);
         let obs = values(&batch.observations);
-        let actor_params = values(actor.params());
-        self.sample(actor_params, obs, rows);
+        let samples = self.actor.sample(actor, obs, rows);
         let critic_params = values(critics.params());
-        self.critics.evaluate(critic_params, obs, &self.samples.actions, rows);
+        self.critics.evaluate(critic_params, obs, &samples.actions, rows);
         let inv_rows = 1.0 / rows as f32;
         let mut loss = 0.0f32;
         for b in 0..rows {
             let total: f32 = (0..n).map(|k| self.critics.q(k)[b * q..(b + 1) * q].iter().sum::<f32>()).sum();
-            loss += alpha * self.samples.log_probs[b] - total / (n * q) as f32;
+            loss += alpha * samples.log_probs[b] - total / (n * q) as f32;
         }
         self.d_actions.clear();
-        self.d_actions.resize(rows * self.act_dim, 0.0);
+        self.d_actions.resize(rows * self.actor.act_dim(), 0.0);
         self.d_q.clear();
         self.d_q.resize(rows * q, -inv_rows / (n * q) as f32);
         for k in 0..n {
             self.critics.action_gradient(k, critic_params, &self.d_q, &mut self.d_actions);
         }
-        self.head.backward(&self.samples, &self.noise, &self.d_actions, alpha * inv_rows, &mut self.d_out);
-        let grad = gradient_of(actor.params());
-        self.actor.backward(actor_params, &self.actor_tape, &mut self.d_out, Some(values_mut(&grad)), None, &mut self.scratch);
+        self.actor.backward(actor, &self.d_actions, alpha * inv_rows);
         loss * inv_rows
     }
 
     /// The log-probabilities of the last actor step's samples.
     pub fn log_probs(&self) -> &[f32] {
-        &self.samples.log_probs
+        &self.actor.samples().log_probs
     }
 }
 
